@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* libpshm's private declarations: shared between its files and its unit tests. */
+#ifndef PSHM_I_H
+#define PSHM_I_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pshm.h"
+
+#define PSHM_EXPORT __attribute__((visibility("default")))
+
+/* Fills err (when not NULL) and returns -code. name may be NULL. */
+int pshm_fail(struct pshm_error *err, int code, const char *op, const char *name, int fd,
+	      const char *reason);
+
+/* Like pshm_fail for a keyword parser: what is the kind of list, word the bad word. */
+int pshm_fail_parse(struct pshm_error *err, int code, const char *what, const char *word,
+		    size_t word_len, const char *reason);
+
+/* One row of a vocabulary: a long name, its short alias, its value. */
+struct pshm_word {
+	const char *name;     /* canonical long name, e.g. "read-write" */
+	const char *alias;    /* the short C-flavoured alias, e.g. "rdwr" */
+	const char *constant; /* the C constant's name, e.g. "O_RDWR" */
+	int value;
+};
+
+/* The one table per kind that drives parsing, formatting and the README check. */
+extern const struct pshm_word pshm_oflag_words[];
+extern const size_t pshm_oflag_words_len;
+extern const struct pshm_word pshm_mode_words[];
+extern const size_t pshm_mode_words_len;
+extern const struct pshm_word pshm_prot_words[];
+extern const size_t pshm_prot_words_len;
+
+/*
+ * Where pshm_open_anon draws its names from: fills buf with len random
+ * name characters. Returns 0 or -errno. Replaced by unit tests to exercise
+ * the retry path; NULL restores the getrandom() source.
+ */
+typedef int (*pshm_name_source_fn)(char *buf, size_t len, void *userdata);
+void pshm_set_name_source(pshm_name_source_fn source, void *userdata);
+
+#endif /* PSHM_I_H */
