@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the CUnit suites: running a suite, isolation, unique names. */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+int test_run_suite(const char *suite_name, const struct test_case *cases)
+{
+	CU_pSuite suite;
+	unsigned failures;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite(suite_name, NULL, NULL);
+	if (!suite)
+		goto fail;
+	for (const struct test_case *c = cases; c->name; c++)
+		if (!CU_add_test(suite, c->name, c->fn))
+			goto fail;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failures ? 1 : 0;
+fail:
+	fprintf(stderr, "%s: CUnit setup failed: %s\n", suite_name, CU_get_error_msg());
+	CU_cleanup_registry();
+	return 1;
+}
+
+bool test_isolate_shm(size_t size)
+{
+	char options[64];
+
+	if (geteuid() != 0)
+		return false;
+	snprintf(options, sizeof(options), "size=%zu,mode=1777", size);
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, options) < 0) {
+		fprintf(stderr, "cannot isolate /dev/shm in a private mount namespace: %s\n",
+			strerror(errno));
+		exit(1);
+	}
+	return true;
+}
+
+const char *test_name_prefix(void)
+{
+	static char prefix[64];
+
+	if (!prefix[0])
+		snprintf(prefix, sizeof(prefix), "pshmtest-%ld-", (long)getpid());
+	return prefix;
+}
+
+const char *test_unique_name(const char *tag)
+{
+	static char names[8][128];
+	static unsigned counter;
+	char *name = names[counter % 8];
+
+	snprintf(name, sizeof(names[0]), "%s%u-%s", test_name_prefix(), counter, tag);
+	counter++;
+	return name;
+}

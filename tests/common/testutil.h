@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the CUnit suites: running a suite, isolation, unique names. */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct test_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define TEST(fn)        \
+	{               \
+#fn, fn \
+	}
+#define TEST_END           \
+	{                  \
+		NULL, NULL \
+	}
+
+/*
+ * Registers cases as one suite, runs it verbosely and returns the process
+ * exit status: 0 when every assertion held, 1 otherwise.
+ */
+int test_run_suite(const char *suite, const struct test_case *cases);
+
+/*
+ * When root, moves this process into a private mount namespace with its own
+ * tmpfs on /dev/shm (size in bytes), so that tests never see nor touch the
+ * machine's segments. Returns true when isolated; false when not root (the
+ * tests then rely on unique names alone). Exits with a message when root
+ * and isolation fails.
+ */
+bool test_isolate_shm(size_t size);
+
+/* A name unique to this process and call, e.g. "pshmtest-1234-7-tag". */
+const char *test_unique_name(const char *tag);
+
+/* Prefix shared by every test_unique_name() of this process. */
+const char *test_name_prefix(void);
+
+#endif
