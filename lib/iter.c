@@ -13,6 +13,7 @@
 
 struct pshm_iter {
 	DIR *dir;
+	ino_t ino; /* of the entry last returned */
 	char *prefix;
 	size_t prefix_len;
 };
@@ -66,6 +67,13 @@ PSHM_EXPORT int pshm_iter_next(struct pshm_iter *it, const char **ret_name, stru
 			continue;
 		if (is_semaphore(de->d_name) || strncmp(de->d_name, it->prefix, it->prefix_len))
 			continue;
+		/* Without a stat wanted, the directory entry's type is enough. */
+		if (!ret_st && de->d_type == DT_REG) {
+			it->ino = de->d_ino;
+			if (ret_name)
+				*ret_name = de->d_name;
+			return 1;
+		}
 		if (fstatat(dirfd(it->dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			/* Unlinked since readdir saw it: it no longer exists. */
 			if (errno == ENOENT)
@@ -74,6 +82,7 @@ PSHM_EXPORT int pshm_iter_next(struct pshm_iter *it, const char **ret_name, stru
 		}
 		if (!S_ISREG(st.st_mode))
 			continue;
+		it->ino = st.st_ino;
 		if (ret_name)
 			*ret_name = de->d_name;
 		if (ret_st)
@@ -85,6 +94,11 @@ PSHM_EXPORT int pshm_iter_next(struct pshm_iter *it, const char **ret_name, stru
 PSHM_EXPORT int pshm_iter_fd(const struct pshm_iter *it)
 {
 	return it ? dirfd(it->dir) : -EINVAL;
+}
+
+PSHM_EXPORT ino_t pshm_iter_ino(const struct pshm_iter *it)
+{
+	return it ? it->ino : 0;
 }
 
 PSHM_EXPORT void pshm_iter_free(struct pshm_iter *it)

@@ -180,6 +180,15 @@ int pshm_name_check(const char *name, struct pshm_error *err);
 int pshm_open(const char *name, int oflags, mode_t mode, struct pshm_error *err);
 
 /*
+ * pshm_open, telling whether this call created the segment: *ret_created
+ * (when not NULL) is set to 1 when it did, 0 when the segment existed.
+ * With O_CREAT and without O_EXCL, only the creator may want to set the
+ * owner or the mode, and this is the race-free way to know.
+ */
+int pshm_open_ex(const char *name, int oflags, mode_t mode, int *ret_created,
+		 struct pshm_error *err);
+
+/*
  * The anonymous open: creates a segment with a fresh random name (prefix,
  * NULL for PSHM_ANON_PREFIX, followed by PSHM_ANON_RANDOM_CHARS characters
  * drawn from getrandom(2)) with O_CREAT|O_EXCL added to oflags, unlinks the
@@ -245,13 +254,16 @@ int pshm_unmap(void *addr, size_t length, struct pshm_error *err);
  * pshm_iter_next returns 1 with the next segment (name without '/', valid
  * until the next call, and its stat), 0 at the end, or -errno. A segment
  * that disappears while the listing runs is skipped, never reported stale.
- * pshm_iter_fd gives the directory descriptor (for fstatat and friends).
+ * With ret_st NULL no stat is made when the directory tells the type.
+ * pshm_iter_ino gives the inode number of the segment last returned, also
+ * when no stat was made. pshm_iter_fd gives the directory descriptor.
  * pshm_iter_free accepts NULL.
  */
 struct pshm_iter;
 int pshm_iter_open(const char *prefix, struct pshm_iter **ret, struct pshm_error *err);
 int pshm_iter_next(struct pshm_iter *it, const char **ret_name, struct stat *ret_st,
 		   struct pshm_error *err);
+ino_t pshm_iter_ino(const struct pshm_iter *it);
 int pshm_iter_fd(const struct pshm_iter *it);
 void pshm_iter_free(struct pshm_iter *it);
 

@@ -69,7 +69,8 @@ static int apply_mode(int fd, mode_t mode, const char *path, struct pshm_error *
 	return 0;
 }
 
-PSHM_EXPORT int pshm_open(const char *name, int oflags, mode_t mode, struct pshm_error *err)
+PSHM_EXPORT int pshm_open_ex(const char *name, int oflags, mode_t mode, int *ret_created,
+			     struct pshm_error *err)
 {
 	shm_path path;
 	int fd, r;
@@ -83,7 +84,11 @@ PSHM_EXPORT int pshm_open(const char *name, int oflags, mode_t mode, struct pshm
 
 	if (!(oflags & O_CREAT)) {
 		fd = shm_open(path, oflags, 0);
-		return fd < 0 ? pshm_fail(err, errno, "shm_open", path, -1, NULL) : fd;
+		if (fd < 0)
+			return pshm_fail(err, errno, "shm_open", path, -1, NULL);
+		if (ret_created)
+			*ret_created = 0;
+		return fd;
 	}
 
 	/*
@@ -101,16 +106,26 @@ PSHM_EXPORT int pshm_open(const char *name, int oflags, mode_t mode, struct pshm
 				close(fd);
 				return r;
 			}
+			if (ret_created)
+				*ret_created = 1;
 			return fd;
 		}
 		if (errno != EEXIST || (oflags & O_EXCL))
 			return pshm_fail(err, errno, "shm_open", path, -1, NULL);
 		fd = shm_open(path, oflags & ~O_CREAT, 0);
-		if (fd >= 0)
+		if (fd >= 0) {
+			if (ret_created)
+				*ret_created = 0;
 			return fd;
+		}
 		if (errno != ENOENT)
 			return pshm_fail(err, errno, "shm_open", path, -1, NULL);
 	}
+}
+
+PSHM_EXPORT int pshm_open(const char *name, int oflags, mode_t mode, struct pshm_error *err)
+{
+	return pshm_open_ex(name, oflags, mode, NULL, err);
 }
 
 static const char name_alphabet[] = "abcdefghijklmnopqrstuvwxyz"

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/* shmfs: the node table, from the kernel's node ids to segments and their open files. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmfs_i.h"
+
+#define INITIAL_BUCKETS 1024
+
+static struct {
+	pthread_mutex_t lock;
+	struct node **buckets; /* chained by tmpfs inode number */
+	size_t bucket_count;   /* a power of two */
+	size_t count;
+} table = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static size_t bucket_of(ino_t ino, size_t bucket_count)
+{
+	uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(h >> 32) & (bucket_count - 1);
+}
+
+int nodes_init(void)
+{
+	table.buckets = calloc(INITIAL_BUCKETS, sizeof(*table.buckets));
+	if (!table.buckets)
+		return -ENOMEM;
+	table.bucket_count = INITIAL_BUCKETS;
+	table.count = 0;
+	return 0;
+}
+
+static void free_node(struct node *node)
+{
+	while (node->handles) {
+		struct handle *h = node->handles;
+
+		node->handles = h->next;
+		if (h->map)
+			munmap(h->map, h->map_len);
+		close(h->fd);
+		pthread_rwlock_destroy(&h->map_lock);
+		free(h);
+	}
+	free(node->name);
+	free(node);
+}
+
+void nodes_destroy(void)
+{
+	for (size_t i = 0; i < table.bucket_count; i++) {
+		while (table.buckets[i]) {
+			struct node *node = table.buckets[i];
+
+			table.buckets[i] = node->hash_next;
+			free_node(node);
+		}
+	}
+	free(table.buckets);
+	table.buckets = NULL;
+	table.bucket_count = table.count = 0;
+}
+
+/* Doubles the bucket array; a failed allocation just keeps longer chains. */
+static void grow(void)
+{
+	size_t count = table.bucket_count * 2;
+	struct node **buckets = calloc(count, sizeof(*buckets));
+
+	if (!buckets)
+		return;
+	for (size_t i = 0; i < table.bucket_count; i++) {
+		while (table.buckets[i]) {
+			struct node *node = table.buckets[i];
+			size_t b = bucket_of(node->ino, count);
+
+			table.buckets[i] = node->hash_next;
+			node->hash_next = buckets[b];
+			buckets[b] = node;
+		}
+	}
+	free(table.buckets);
+	table.buckets = buckets;
+	table.bucket_count = count;
+}
+
+static struct node *find(ino_t ino)
+{
+	struct node *node = table.buckets[bucket_of(ino, table.bucket_count)];
+
+	while (node && node->ino != ino)
+		node = node->hash_next;
+	return node;
+}
+
+static void unhash(struct node *node)
+{
+	struct node **p = &table.buckets[bucket_of(node->ino, table.bucket_count)];
+
+	while (*p != node)
+		p = &(*p)->hash_next;
+	*p = node->hash_next;
+	table.count--;
+}
+
+struct node *nodes_get(const char *name, const struct stat *st, uint64_t nlookup)
+{
+	struct node *node;
+
+	pthread_mutex_lock(&table.lock);
+	node = find(st->st_ino);
+	if (node) {
+		/* Renamed behind our back (in /dev/shm): the inode is what counts. */
+		if (strcmp(node->name, name) != 0) {
+			char *copy = strdup(name);
+
+			if (copy) {
+				free(node->name);
+				node->name = copy;
+			}
+		}
+		node->nlookup += nlookup;
+		pthread_mutex_unlock(&table.lock);
+		return node;
+	}
+	node = calloc(1, sizeof(*node));
+	if (node)
+		node->name = strdup(name);
+	if (!node || !node->name) {
+		free(node);
+		pthread_mutex_unlock(&table.lock);
+		return NULL;
+	}
+	node->ino = st->st_ino;
+	node->nlookup = nlookup;
+	if (table.count >= table.bucket_count)
+		grow();
+	size_t b = bucket_of(node->ino, table.bucket_count);
+	node->hash_next = table.buckets[b];
+	table.buckets[b] = node;
+	table.count++;
+	pthread_mutex_unlock(&table.lock);
+	return node;
+}
+
+/* With the lock held: frees node once neither the kernel nor an open file uses it. */
+static void release_if_unused(struct node *node)
+{
+	if (node->nlookup == 0 && !node->handles) {
+		unhash(node);
+		free_node(node);
+	}
+}
+
+void nodes_forget(struct node *node, uint64_t nlookup)
+{
+	pthread_mutex_lock(&table.lock);
+	node->nlookup = nlookup > node->nlookup ? 0 : node->nlookup - nlookup;
+	release_if_unused(node);
+	pthread_mutex_unlock(&table.lock);
+}
+
+void nodes_attach(struct node *node, struct handle *handle)
+{
+	pthread_mutex_lock(&table.lock);
+	handle->node = node;
+	handle->next = node->handles;
+	node->handles = handle;
+	pthread_mutex_unlock(&table.lock);
+}
+
+void nodes_detach(struct node *node, struct handle *handle)
+{
+	struct handle **p;
+
+	pthread_mutex_lock(&table.lock);
+	for (p = &node->handles; *p && *p != handle; p = &(*p)->next)
+		;
+	if (*p)
+		*p = handle->next;
+	release_if_unused(node);
+	pthread_mutex_unlock(&table.lock);
+}
+
+int nodes_stat(struct node *node, struct stat *ret)
+{
+	char name[PSHM_NAME_MAX + 1];
+	ino_t ino;
+	int r;
+
+	pthread_mutex_lock(&table.lock);
+	if (node->handles) {
+		r = pshm_stat(node->handles->fd, ret, NULL);
+		pthread_mutex_unlock(&table.lock);
+		return r;
+	}
+	snprintf(name, sizeof(name), "%s", node->name);
+	ino = node->ino;
+	pthread_mutex_unlock(&table.lock);
+
+	r = pshm_stat_name(name, ret, NULL);
+	if (r == 0 && ret->st_ino != ino)
+		return -ENOENT; /* the name now belongs to another segment */
+	return r;
+}
+
+int nodes_open(struct node *node, int oflags)
+{
+	char name[PSHM_NAME_MAX + 1];
+	struct stat st;
+	ino_t ino;
+	int fd;
+
+	pthread_mutex_lock(&table.lock);
+	if (node->handles) {
+		char path[64];
+
+		/*
+		 * Reopening an open file through /proc works for unlinked
+		 * segments too, and the lock keeps its descriptor from being
+		 * closed (and reused) meanwhile.
+		 */
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", node->handles->fd);
+		fd = open(path, oflags | O_CLOEXEC);
+		pthread_mutex_unlock(&table.lock);
+		return fd < 0 ? -errno : fd;
+	}
+	snprintf(name, sizeof(name), "%s", node->name);
+	ino = node->ino;
+	pthread_mutex_unlock(&table.lock);
+
+	fd = pshm_open(name, oflags & ~O_TRUNC, 0, NULL);
+	if (fd < 0)
+		return fd;
+	if (pshm_stat(fd, &st, NULL) < 0 || st.st_ino != ino) {
+		pshm_close(fd, NULL);
+		return -ENOENT;
+	}
+	/* Truncate only once we know it is the same segment. */
+	if (oflags & O_TRUNC) {
+		int r = pshm_truncate(fd, 0, NULL);
+
+		if (r < 0) {
+			pshm_close(fd, NULL);
+			return r;
+		}
+	}
+	return fd;
+}

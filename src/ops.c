@@ -1,0 +1,779 @@
+/* SPDX-License-Identifier: MIT */
+/* shmfs: the filesystem operations, each translated onto libpshm. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "shmfs_i.h"
+
+/* Named semaphores live in the same directory; they are not segments. */
+#define SEMAPHORE_PREFIX "sem."
+
+struct shmfs_config shmfs_config = { .prefix = NULL, .timeout = 1.0 };
+
+static uint64_t generation;
+
+static double timeout(void)
+{
+	return shmfs_config.cache ? shmfs_config.timeout : 0.0;
+}
+
+static struct node *node_of(fuse_ino_t ino)
+{
+	return (struct node *)(uintptr_t)ino;
+}
+
+static struct handle *handle_of(const struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+/*
+ * The segment name for an entry of the mount: prefix + name, checked.
+ * Returns 0, -ENAMETOOLONG, or -EINVAL (a name shm cannot hold); semaphore
+ * names are -ENOENT, since the mount never shows them.
+ */
+static int full_name(const char *name, char buf[PSHM_NAME_MAX + 1])
+{
+	size_t len = strlen(name);
+	int r;
+
+	if (shmfs_config.prefix_len + len > PSHM_NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(buf, shmfs_config.prefix, shmfs_config.prefix_len);
+	memcpy(buf + shmfs_config.prefix_len, name, len + 1);
+	r = pshm_name_check(buf, NULL);
+	if (r < 0)
+		return r;
+	if (strncmp(buf, SEMAPHORE_PREFIX, strlen(SEMAPHORE_PREFIX)) == 0)
+		return -ENOENT;
+	return 0;
+}
+
+static void reply_entry(fuse_req_t req, struct node *node, const struct stat *st)
+{
+	struct fuse_entry_param e = {
+		.ino = (fuse_ino_t)(uintptr_t)node,
+		.generation = __atomic_add_fetch(&generation, 1, __ATOMIC_RELAXED),
+		.attr = *st,
+		.attr_timeout = timeout(),
+		.entry_timeout = timeout(),
+	};
+
+	if (fuse_reply_entry(req, &e) != 0)
+		nodes_forget(node, 1); /* the kernel never got the reference */
+}
+
+static void ops_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* mtime-based invalidation misses stores through other processes' mmaps. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	/* The kernel applies the caller's umask to create modes, as for /dev/shm. */
+	conn->want &= ~FUSE_CAP_DONT_MASK;
+}
+
+static void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char full[PSHM_NAME_MAX + 1];
+	struct node *node;
+	struct stat st;
+	int r;
+
+	if (parent != FUSE_ROOT_ID) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	r = full_name(name, full);
+	if (r == 0)
+		r = pshm_stat_name(full, &st, NULL);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	node = nodes_get(full, &st, 1);
+	if (!node) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	reply_entry(req, node, &st);
+}
+
+static void ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	if (ino != FUSE_ROOT_ID)
+		nodes_forget(node_of(ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		if (forgets[i].ino != FUSE_ROOT_ID)
+			nodes_forget(node_of(forgets[i].ino), forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static int stat_root(struct stat *st)
+{
+	if (stat(PSHM_DIR, st) < 0)
+		return -errno;
+	st->st_ino = FUSE_ROOT_ID;
+	return 0;
+}
+
+static void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int r;
+
+	if (ino == FUSE_ROOT_ID)
+		r = stat_root(&st);
+	else if (fi)
+		r = pshm_stat(handle_of(fi)->fd, &st, NULL);
+	else
+		r = nodes_stat(node_of(ino), &st);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, timeout());
+}
+
+static struct timespec utime_of(int to_set, int set_bit, int now_bit, struct timespec value)
+{
+	if (to_set & now_bit)
+		return (struct timespec){ .tv_nsec = UTIME_NOW };
+	if (to_set & set_bit)
+		return value;
+	return (struct timespec){ .tv_nsec = UTIME_OMIT };
+}
+
+static int apply_setattr(int fd, const struct stat *attr, int to_set)
+{
+	int r = 0;
+
+	if (to_set & FUSE_SET_ATTR_MODE)
+		r = pshm_chmod(fd, attr->st_mode & 07777, NULL);
+	if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		r = pshm_chown(fd, (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+			       (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1, NULL);
+	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+		r = pshm_truncate(fd, attr->st_size, NULL);
+	if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+				 FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))) {
+		struct timespec times[2] = {
+			utime_of(to_set, FUSE_SET_ATTR_ATIME, FUSE_SET_ATTR_ATIME_NOW, attr->st_atim),
+			utime_of(to_set, FUSE_SET_ATTR_MTIME, FUSE_SET_ATTR_MTIME_NOW, attr->st_mtim),
+		};
+
+		r = pshm_utimens(fd, times, NULL);
+	}
+	return r;
+}
+
+static void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			struct fuse_file_info *fi)
+{
+	struct stat st;
+	int fd, r;
+
+	if (ino == FUSE_ROOT_ID) {
+		fuse_reply_err(req, EPERM); /* the shm directory itself is not ours to change */
+		return;
+	}
+	if (fi) {
+		fd = handle_of(fi)->fd;
+	} else {
+		fd = nodes_open(node_of(ino), (to_set & FUSE_SET_ATTR_SIZE) ? O_RDWR : O_RDONLY);
+		if (fd < 0) {
+			fuse_reply_err(req, -fd);
+			return;
+		}
+	}
+	r = apply_setattr(fd, attr, to_set);
+	if (r == 0)
+		r = pshm_stat(fd, &st, NULL);
+	if (!fi)
+		pshm_close(fd, NULL);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, timeout());
+}
+
+static struct handle *handle_new(int fd, int flags)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	if (pthread_rwlock_init(&h->map_lock, NULL) != 0) {
+		free(h);
+		return NULL;
+	}
+	h->fd = fd;
+	h->flags = flags;
+	return h;
+}
+
+static void handle_free(struct handle *h)
+{
+	if (h->map)
+		munmap(h->map, h->map_len);
+	pshm_close(h->fd, NULL);
+	pthread_rwlock_destroy(&h->map_lock);
+	free(h);
+}
+
+/* What shm_open can do for a client's open flags: no write-only segments. */
+static int access_of(int flags)
+{
+	return (flags & O_ACCMODE) == O_RDONLY ? O_RDONLY : O_RDWR;
+}
+
+static void set_open_mode(struct fuse_file_info *fi)
+{
+	/*
+	 * Coherent by default: every read and write reaches the daemon, which
+	 * reads the segment as it is now. The cost: no page cache, no shared
+	 * mmap for clients (they get ENODEV and use /dev/shm/NAME instead).
+	 */
+	fi->direct_io = !shmfs_config.cache;
+	fi->keep_cache = 0;
+}
+
+static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *node = node_of(ino);
+	struct handle *h;
+	int fd;
+
+	fd = nodes_open(node, access_of(fi->flags) | (fi->flags & O_TRUNC));
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	h = handle_new(fd, fi->flags);
+	if (!h) {
+		pshm_close(fd, NULL);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	nodes_attach(node, h);
+	fi->fh = (uint64_t)(uintptr_t)h;
+	set_open_mode(fi);
+	if (fuse_reply_open(req, fi) != 0) {
+		nodes_detach(node, h);
+		handle_free(h);
+	}
+}
+
+/*
+ * Creates the segment full with mode, and when the daemon runs as root for
+ * other users, gives it to the calling user and group, exactly as if they
+ * had called shm_open themselves. Returns the descriptor or -errno.
+ */
+static int create_segment(fuse_req_t req, const char *full, int oflags, mode_t mode)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	int created = 0, fd, r;
+
+	fd = pshm_open_ex(full, oflags, mode & 0777, &created, NULL);
+	if (fd < 0 || !created || !shmfs_config.chown_to_caller)
+		return fd;
+	if (ctx->uid == geteuid() && ctx->gid == getegid())
+		return fd;
+	r = pshm_chown(fd, ctx->uid, ctx->gid, NULL);
+	if (r < 0) {
+		pshm_unlink(full, NULL);
+		pshm_close(fd, NULL);
+		return r;
+	}
+	return fd;
+}
+
+static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		       struct fuse_file_info *fi)
+{
+	char full[PSHM_NAME_MAX + 1];
+	struct fuse_entry_param e = { .attr_timeout = timeout(), .entry_timeout = timeout() };
+	struct node *node;
+	struct handle *h;
+	int fd, r;
+
+	r = full_name(name, full);
+	if (r == -ENOENT)
+		r = -EINVAL; /* a segment named sem.* would be hidden */
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fd = create_segment(req, full, access_of(fi->flags) | O_CREAT | (fi->flags & (O_EXCL | O_TRUNC)),
+			    mode);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	r = pshm_stat(fd, &e.attr, NULL);
+	node = r < 0 ? NULL : nodes_get(full, &e.attr, 1);
+	h = node ? handle_new(fd, fi->flags) : NULL;
+	if (!h) {
+		if (node)
+			nodes_forget(node, 1);
+		pshm_close(fd, NULL);
+		fuse_reply_err(req, r < 0 ? -r : ENOMEM);
+		return;
+	}
+	nodes_attach(node, h);
+	e.ino = (fuse_ino_t)(uintptr_t)node;
+	e.generation = __atomic_add_fetch(&generation, 1, __ATOMIC_RELAXED);
+	fi->fh = (uint64_t)(uintptr_t)h;
+	set_open_mode(fi);
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		nodes_detach(node, h);
+		handle_free(h);
+		nodes_forget(node, 1);
+	}
+}
+
+static void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      dev_t rdev)
+{
+	char full[PSHM_NAME_MAX + 1];
+	struct node *node;
+	struct stat st;
+	int fd, r;
+
+	(void)rdev;
+	if (!S_ISREG(mode)) {
+		fuse_reply_err(req, EPERM); /* only segments live here */
+		return;
+	}
+	r = full_name(name, full);
+	if (r == -ENOENT)
+		r = -EINVAL;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fd = create_segment(req, full, O_RDONLY | O_CREAT | O_EXCL, mode);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	r = pshm_stat(fd, &st, NULL);
+	pshm_close(fd, NULL);
+	node = r < 0 ? NULL : nodes_get(full, &st, 1);
+	if (!node)
+		fuse_reply_err(req, r < 0 ? -r : ENOMEM);
+	else
+		reply_entry(req, node, &st);
+}
+
+static void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+
+	nodes_detach(node_of(ino), h);
+	handle_free(h);
+	fuse_reply_err(req, 0);
+}
+
+static void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, 0); /* memory: nothing to sync */
+}
+
+/* A per-thread buffer for replies, freed when the thread ends. */
+static pthread_key_t buffer_key;
+static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
+
+struct thread_buffer {
+	size_t size;
+	char data[];
+};
+
+static void make_buffer_key(void)
+{
+	pthread_key_create(&buffer_key, free);
+}
+
+static char *thread_buffer(size_t size)
+{
+	struct thread_buffer *b;
+
+	pthread_once(&buffer_once, make_buffer_key);
+	b = pthread_getspecific(buffer_key);
+	if (b && b->size >= size)
+		return b->data;
+	free(b);
+	b = malloc(sizeof(*b) + size);
+	pthread_setspecific(buffer_key, b);
+	if (!b)
+		return NULL;
+	b->size = size;
+	return b->data;
+}
+
+static size_t page_round_up(uint64_t n)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	return (size_t)((n + page - 1) / page * page);
+}
+
+/*
+ * Makes h's mapping cover at least end bytes, with h->map_lock held for
+ * reading on return (0) and on error (-errno). The mapping grows in
+ * doublings so a growing segment is not remapped on every read.
+ */
+static int map_covering(struct handle *h, uint64_t end)
+{
+	void *map;
+	size_t len;
+	int r;
+
+	pthread_rwlock_rdlock(&h->map_lock);
+	if (h->map_len >= end)
+		return 0;
+	pthread_rwlock_unlock(&h->map_lock);
+
+	pthread_rwlock_wrlock(&h->map_lock);
+	r = 0;
+	if (h->map_len < end) {
+		len = page_round_up(end > 2 * (uint64_t)h->map_len ? end : 2 * (uint64_t)h->map_len);
+		r = pshm_map(h->fd, NULL, len, PROT_READ, 0, &map, NULL);
+		if (r == 0) {
+			if (h->map)
+				munmap(h->map, h->map_len);
+			h->map = map;
+			h->map_len = len;
+		}
+	}
+	pthread_rwlock_unlock(&h->map_lock);
+	pthread_rwlock_rdlock(&h->map_lock);
+	return r < 0 ? r : (h->map_len >= end ? 0 : -ENOMEM);
+}
+
+static void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	struct stat st;
+	size_t len;
+	char *buf;
+	ssize_t n;
+	int r;
+
+	(void)ino;
+	/* Never trust a cached size: another process may have resized the segment. */
+	r = pshm_stat(h->fd, &st, NULL);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (off < 0 || off >= st.st_size || size == 0) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	len = (uint64_t)(st.st_size - off) < size ? (size_t)(st.st_size - off) : size;
+	buf = thread_buffer(len);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = map_covering(h, (uint64_t)off + len);
+	if (r == 0)
+		r = guard_copy(buf, h->map + off, len);
+	pthread_rwlock_unlock(&h->map_lock);
+	if (r < 0) {
+		/* Shrunk under us (or unmappable): pread returns what exists now. */
+		n = pread(h->fd, buf, len, off);
+		if (n < 0) {
+			fuse_reply_err(req, errno);
+			return;
+		}
+		len = (size_t)n;
+	}
+	fuse_reply_buf(req, buf, len);
+}
+
+static void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		      struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	struct stat st;
+	ssize_t n;
+
+	(void)ino;
+	if (access_of(h->flags) == O_RDONLY) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	/* The kernel's idea of the end may be stale: append at the real one. */
+	if (h->flags & O_APPEND) {
+		int r = pshm_stat(h->fd, &st, NULL);
+
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+		off = st.st_size;
+	}
+	n = pwrite(h->fd, buf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void ops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char full[PSHM_NAME_MAX + 1];
+	int r;
+
+	(void)parent;
+	r = full_name(name, full);
+	if (r == 0)
+		r = pshm_unlink(full, NULL);
+	fuse_reply_err(req, -r);
+}
+
+static void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		       const char *newname, unsigned int flags)
+{
+	(void)parent;
+	(void)name;
+	(void)newparent;
+	(void)newname;
+	(void)flags;
+	/* shm has no rename: EXDEV makes mv fall back to copy and unlink. */
+	fuse_reply_err(req, EXDEV);
+}
+
+static void ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	fuse_reply_err(req, EPERM); /* the shm namespace is flat */
+}
+
+static void ops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char full[PSHM_NAME_MAX + 1];
+	int r;
+
+	(void)parent;
+	r = full_name(name, full);
+	if (r == 0) {
+		struct stat st;
+
+		r = pshm_stat_name(full, &st, NULL);
+		if (r == 0)
+			r = -ENOTDIR;
+	}
+	fuse_reply_err(req, -r);
+}
+
+static void ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link;
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+static void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	fuse_reply_err(req, EPERM);
+}
+
+/* A snapshot of the directory, taken at opendir, served by offset. */
+struct dir_entry {
+	ino_t ino;
+	size_t name_off;
+};
+
+struct dir_snapshot {
+	struct dir_entry *entries;
+	size_t count, capacity;
+	char *names;
+	size_t names_len, names_capacity;
+};
+
+static int snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino)
+{
+	size_t len = strlen(name) + 1;
+
+	if (d->count == d->capacity) {
+		size_t capacity = d->capacity ? d->capacity * 2 : 64;
+		struct dir_entry *e = realloc(d->entries, capacity * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		d->entries = e;
+		d->capacity = capacity;
+	}
+	if (d->names_len + len > d->names_capacity) {
+		size_t capacity = d->names_capacity ? d->names_capacity * 2 : 4096;
+		char *names;
+
+		while (capacity < d->names_len + len)
+			capacity *= 2;
+		names = realloc(d->names, capacity);
+		if (!names)
+			return -ENOMEM;
+		d->names = names;
+		d->names_capacity = capacity;
+	}
+	memcpy(d->names + d->names_len, name, len);
+	d->entries[d->count++] = (struct dir_entry){ .ino = ino, .name_off = d->names_len };
+	d->names_len += len;
+	return 0;
+}
+
+static void snapshot_free(struct dir_snapshot *d)
+{
+	if (!d)
+		return;
+	free(d->entries);
+	free(d->names);
+	free(d);
+}
+
+static int snapshot_take(struct dir_snapshot *d)
+{
+	struct pshm_iter *it;
+	const char *name;
+	int r;
+
+	r = snapshot_add(d, ".", FUSE_ROOT_ID);
+	if (r == 0)
+		r = snapshot_add(d, "..", FUSE_ROOT_ID);
+	if (r == 0)
+		r = pshm_iter_open(shmfs_config.prefix, &it, NULL);
+	if (r < 0)
+		return r;
+	while ((r = pshm_iter_next(it, &name, NULL, NULL)) > 0) {
+		const char *shown = name + shmfs_config.prefix_len;
+
+		if (!*shown)
+			continue; /* the bare prefix has no name inside the mount */
+		r = snapshot_add(d, shown, pshm_iter_ino(it));
+		if (r < 0)
+			break;
+	}
+	pshm_iter_free(it);
+	return r;
+}
+
+static void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dir_snapshot *d;
+	int r;
+
+	if (ino != FUSE_ROOT_ID) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	r = d ? snapshot_take(d) : -ENOMEM;
+	if (r < 0) {
+		snapshot_free(d);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	if (fuse_reply_open(req, fi) != 0)
+		snapshot_free(d);
+}
+
+static void ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	struct dir_snapshot *d = (struct dir_snapshot *)(uintptr_t)fi->fh;
+	char *buf = thread_buffer(size);
+	size_t used = 0;
+
+	(void)ino;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = off < 0 ? 0 : (size_t)off; i < d->count; i++) {
+		struct stat st = { .st_ino = d->entries[i].ino,
+				   .st_mode = i < 2 ? S_IFDIR : S_IFREG };
+		size_t n = fuse_add_direntry(req, buf + used, size - used,
+					     d->names + d->entries[i].name_off, &st,
+					     (off_t)(i + 1));
+
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+}
+
+static void ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	snapshot_free((struct dir_snapshot *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void ops_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	(void)ino;
+	if (statvfs(PSHM_DIR, &sv) < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+const struct fuse_lowlevel_ops shmfs_ops = {
+	.init = ops_init,
+	.lookup = ops_lookup,
+	.forget = ops_forget,
+	.forget_multi = ops_forget_multi,
+	.getattr = ops_getattr,
+	.setattr = ops_setattr,
+	.mknod = ops_mknod,
+	.mkdir = ops_mkdir,
+	.unlink = ops_unlink,
+	.rmdir = ops_rmdir,
+	.symlink = ops_symlink,
+	.rename = ops_rename,
+	.link = ops_link,
+	.open = ops_open,
+	.create = ops_create,
+	.read = ops_read,
+	.write = ops_write,
+	.flush = ops_flush,
+	.release = ops_release,
+	.fsync = ops_fsync,
+	.opendir = ops_opendir,
+	.readdir = ops_readdir,
+	.releasedir = ops_releasedir,
+	.statfs = ops_statfs,
+};

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/* shmfs: mount the POSIX shared memory namespace as a directory. */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmfs_i.h"
+
+#define DEFAULT_MAX_IDLE_THREADS 8
+#define DEFAULT_MAX_THREADS 16
+
+struct options {
+	char *prefix;
+	char *cache;
+	char *cache_timeout;
+	int allow_other;
+};
+
+enum {
+	KEY_ALLOW_OTHER,
+	KEY_DROP,
+};
+
+#define OPTION(t, p) { t, offsetof(struct options, p), 1 }
+
+static const struct fuse_opt option_spec[] = {
+	OPTION("prefix=%s", prefix),
+	OPTION("cache=%s", cache),
+	OPTION("cache_timeout=%s", cache_timeout),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	/* What mount(8) and fstab hand over that means nothing to FUSE. */
+	FUSE_OPT_KEY("defaults", KEY_DROP),
+	FUSE_OPT_KEY("auto", KEY_DROP),
+	FUSE_OPT_KEY("noauto", KEY_DROP),
+	FUSE_OPT_KEY("nofail", KEY_DROP),
+	FUSE_OPT_KEY("_netdev", KEY_DROP),
+	FUSE_OPT_KEY("user", KEY_DROP),
+	FUSE_OPT_KEY("users", KEY_DROP),
+	FUSE_OPT_KEY("comment=", KEY_DROP),
+	FUSE_OPT_END
+};
+
+static int option_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct options *opts = data;
+
+	(void)outargs;
+	switch (key) {
+	case KEY_ALLOW_OTHER:
+		opts->allow_other = 1;
+		return 1; /* libfuse needs it too */
+	case KEY_DROP:
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		/* x-systemd.automount and friends are for mount(8), not for us. */
+		return strncmp(arg, "x-", 2) == 0 ? 0 : 1;
+	default:
+		return 1;
+	}
+}
+
+static void usage(const char *progname)
+{
+	printf("usage: %s [options] MOUNTPOINT\n"
+	       "\n"
+	       "Shows the POSIX shared memory segments of %s as files.\n"
+	       "\n"
+	       "shmfs options:\n"
+	       "    -o prefix=P            show only segments named P*, without P;\n"
+	       "                           create new ones with P\n"
+	       "    -o cache=off|on        off (default): every read and stat shows the\n"
+	       "                           segment as it is now; on: the kernel caches\n"
+	       "                           attributes and data (faster, may be stale)\n"
+	       "    -o cache_timeout=SECS  how long cached attributes live (default 1)\n"
+	       "    -o allow_other         serve every user; turns on default_permissions\n"
+	       "                           so the kernel checks modes, and (as root) gives\n"
+	       "                           segments created to the calling user\n"
+	       "\n",
+	       progname, PSHM_DIR);
+}
+
+static int fail(const char *message, const char *detail)
+{
+	fprintf(stderr, "shmfs: %s%s%s\n", message, detail ? ": " : "", detail ? detail : "");
+	return 1;
+}
+
+/* Checks and applies the shmfs options; returns 0 or prints why not and returns 1. */
+static int configure(struct options *opts, struct fuse_args *args)
+{
+	static char prefix_check[PSHM_NAME_MAX + 2];
+
+	shmfs_config.prefix = opts->prefix ? opts->prefix : strdup("");
+	if (!shmfs_config.prefix)
+		return fail("out of memory", NULL);
+	shmfs_config.prefix_len = strlen(shmfs_config.prefix);
+	if (shmfs_config.prefix_len) {
+		snprintf(prefix_check, sizeof(prefix_check), "%s", shmfs_config.prefix);
+		if (strchr(shmfs_config.prefix, '/') || shmfs_config.prefix_len >= PSHM_NAME_MAX ||
+		    pshm_name_check(prefix_check, NULL) < 0)
+			return fail("invalid prefix (no '/', at most 254 bytes)",
+				    shmfs_config.prefix);
+	}
+	if (!opts->cache || strcmp(opts->cache, "off") == 0)
+		shmfs_config.cache = false;
+	else if (strcmp(opts->cache, "on") == 0)
+		shmfs_config.cache = true;
+	else
+		return fail("cache= takes on or off, not", opts->cache);
+	if (opts->cache_timeout) {
+		char *end;
+
+		errno = 0;
+		shmfs_config.timeout = strtod(opts->cache_timeout, &end);
+		if (errno || *end || end == opts->cache_timeout || shmfs_config.timeout < 0 ||
+		    shmfs_config.timeout > 86400)
+			return fail("cache_timeout= takes seconds from 0 to 86400, not",
+				    opts->cache_timeout);
+	}
+	if (opts->allow_other) {
+		/* Without it nothing would check modes: the daemon serves everyone as itself. */
+		if (fuse_opt_add_arg(args, "-odefault_permissions") < 0)
+			return fail("out of memory", NULL);
+		shmfs_config.allow_other = true;
+		shmfs_config.chown_to_caller = geteuid() == 0;
+	}
+	if (access(PSHM_DIR, R_OK | X_OK) < 0)
+		return fail("cannot use " PSHM_DIR, strerror(errno));
+	return 0;
+}
+
+static int run(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
+{
+	struct fuse_loop_config *loop;
+	int r;
+
+	if (cmd->singlethread)
+		return fuse_session_loop(se);
+	loop = fuse_loop_cfg_create();
+	if (!loop)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(loop, (unsigned)cmd->clone_fd);
+	fuse_loop_cfg_set_idle_threads(loop, cmd->max_idle_threads == UINT_MAX
+						     ? DEFAULT_MAX_IDLE_THREADS
+						     : cmd->max_idle_threads);
+	fuse_loop_cfg_set_max_threads(loop, cmd->max_threads ? cmd->max_threads
+							     : DEFAULT_MAX_THREADS);
+	r = fuse_session_loop_mt(se, loop);
+	fuse_loop_cfg_destroy(loop);
+	return r;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts cmd = { 0 };
+	struct options opts = { 0 };
+	struct fuse_session *se = NULL;
+	int status = 1, r;
+
+	if (fuse_opt_parse(&args, &opts, option_spec, option_proc) < 0 ||
+	    fuse_parse_cmdline(&args, &cmd) < 0)
+		goto out;
+	if (cmd.show_help) {
+		usage(argv[0]);
+		printf("FUSE options:\n");
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		status = 0;
+		goto out;
+	}
+	if (cmd.show_version) {
+		printf("shmfs version %s\n", SHMFS_VERSION);
+		printf("FUSE library version %s\n", fuse_pkgversion());
+		fuse_lowlevel_version();
+		status = 0;
+		goto out;
+	}
+	if (!cmd.mountpoint) {
+		fprintf(stderr, "shmfs: no mountpoint given (usage: %s [options] MOUNTPOINT)\n",
+			argv[0]);
+		goto out;
+	}
+	if (configure(&opts, &args) != 0)
+		goto out;
+	/* First, so that a -o fsname= of the user's comes later and wins. */
+	if (fuse_opt_insert_arg(&args, 1, "-ofsname=shmfs") < 0)
+		goto out;
+	r = guard_init();
+	if (r == 0)
+		r = nodes_init();
+	if (r < 0) {
+		fail("cannot start", strerror(-r));
+		goto out;
+	}
+
+	se = fuse_session_new(&args, &shmfs_ops, sizeof(shmfs_ops), NULL);
+	if (!se)
+		goto out; /* libfuse said why */
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out;
+	if (fuse_session_mount(se, cmd.mountpoint) != 0) {
+		fuse_remove_signal_handlers(se);
+		goto out;
+	}
+	/* The mount exists before the parent returns: usable the moment shmfs exits. */
+	fuse_daemonize(cmd.foreground);
+	r = run(se, &cmd);
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	/* SIGTERM, SIGINT, SIGHUP end the loop with the signal number: a clean stop. */
+	status = (r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP) ? 0 : 1;
+	if (status)
+		fprintf(stderr, "shmfs: stopped on error: %s\n", strerror(r < 0 ? -r : r));
+out:
+	if (se)
+		fuse_session_destroy(se);
+	nodes_destroy();
+	free(cmd.mountpoint);
+	fuse_opt_free_args(&args);
+	free(shmfs_config.prefix);
+	free(opts.cache);
+	free(opts.cache_timeout);
+	return status;
+}
