@@ -14,7 +14,7 @@ if [ "$declared" != "$exported" ]; then
 	status=1
 fi
 for f in $declared; do
-	grep -q "B $f\b\|BI \"[a-z ]*\**$f(" "$src/docs/pshm.3" || { echo "docs/pshm.3 does not document $f"; status=1; }
+	grep -q "B $f\b\|BI \"[a-z_ ]*\**$f(" "$src/docs/pshm.3" || { echo "docs/pshm.3 does not document $f"; status=1; }
 	grep -q "\b$f\b" "$src/README.md" || { echo "README.md does not mention $f"; status=1; }
 done
 [ $status -eq 0 ] && echo "$(echo "$declared" | wc -l) functions: declared, exported, documented"

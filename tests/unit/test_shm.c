@@ -82,6 +82,28 @@ static void test_open_applies_mode_exactly_under_umask(void)
 	destroy(name, fd);
 }
 
+static void test_open_ex_tells_who_created(void)
+{
+	const char *name = test_unique_name("created");
+	int created = -1, fd, again;
+
+	fd = pshm_open_ex(name, O_RDWR | O_CREAT, 0600, &created, NULL);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(created, 1);
+	again = pshm_open_ex(name, O_RDWR | O_CREAT, 0600, &created, NULL);
+	CU_ASSERT(again >= 0);
+	CU_ASSERT_EQUAL(created, 0);
+	pshm_close(again, NULL);
+	again = pshm_open_ex(name, O_RDONLY, 0, &created, NULL);
+	CU_ASSERT(again >= 0);
+	CU_ASSERT_EQUAL(created, 0);
+	pshm_close(again, NULL);
+	created = 7;
+	CU_ASSERT_EQUAL(pshm_open_ex(name, O_RDWR | O_CREAT | O_EXCL, 0600, &created, NULL), -EEXIST);
+	CU_ASSERT_EQUAL(created, 7); /* untouched on failure */
+	destroy(name, fd);
+}
+
 static void test_open_leading_slash_is_optional(void)
 {
 	const char *name = test_unique_name("slash");
@@ -514,12 +536,24 @@ static void test_iter_lists_segments_with_their_stat(void)
 			if (strcmp(name, names[i]) != 0)
 				continue;
 			seen[i] = true;
+			CU_ASSERT_EQUAL(pshm_iter_ino(it), st.st_ino);
 			CU_ASSERT_EQUAL(st.st_size, 1000 * (i + 1));
 			CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
 		}
 		CU_ASSERT(strncmp(name, "sem.", 4) != 0);
 	}
 	CU_ASSERT_EQUAL(r, 0);
+	pshm_iter_free(it);
+	CU_ASSERT_EQUAL(total, 3);
+
+	/* Without a stat: the same names, and inode numbers from the directory. */
+	total = 0;
+	CU_ASSERT_FATAL(pshm_iter_open(test_name_prefix(), &it, NULL) == 0);
+	while ((r = pshm_iter_next(it, &name, NULL, NULL)) > 0) {
+		total++;
+		CU_ASSERT_EQUAL(pshm_stat_name(name, &st, NULL), 0);
+		CU_ASSERT_EQUAL(pshm_iter_ino(it), st.st_ino);
+	}
 	pshm_iter_free(it);
 	CU_ASSERT_EQUAL(total, 3);
 	CU_ASSERT(seen[0] && seen[1] && seen[2]);
@@ -538,6 +572,7 @@ int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
 		TEST(test_open_applies_mode_exactly_under_umask),
+		TEST(test_open_ex_tells_who_created),
 		TEST(test_open_leading_slash_is_optional),
 		TEST(test_open_exclusive_reports_eexist),
 		TEST(test_open_missing_reports_enoent),
