@@ -15,6 +15,7 @@ static struct {
 	struct node **buckets; /* chained by tmpfs inode number */
 	size_t bucket_count;   /* a power of two */
 	size_t count;
+	uint64_t generation;
 } table = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static size_t bucket_of(ino_t ino, size_t bucket_count)
@@ -136,6 +137,8 @@ struct node *nodes_get(const char *name, const struct stat *st, uint64_t nlookup
 		return NULL;
 	}
 	node->ino = st->st_ino;
+	/* Node ids are addresses and get reused; the generation tells them apart. */
+	node->generation = ++table.generation;
 	node->nlookup = nlookup;
 	if (table.count >= table.bucket_count)
 		grow();

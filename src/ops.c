@@ -14,8 +14,6 @@
 
 struct shmfs_config shmfs_config = { .prefix = NULL, .timeout = 1.0 };
 
-static uint64_t generation;
-
 static double timeout(void)
 {
 	return shmfs_config.cache ? shmfs_config.timeout : 0.0;
@@ -57,7 +55,7 @@ static void reply_entry(fuse_req_t req, struct node *node, const struct stat *st
 {
 	struct fuse_entry_param e = {
 		.ino = (fuse_ino_t)(uintptr_t)node,
-		.generation = __atomic_add_fetch(&generation, 1, __ATOMIC_RELAXED),
+		.generation = node->generation,
 		.attr = *st,
 		.attr_timeout = timeout(),
 		.entry_timeout = timeout(),
@@ -167,8 +165,10 @@ static int apply_setattr(int fd, const struct stat *attr, int to_set)
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 				 FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))) {
 		struct timespec times[2] = {
-			utime_of(to_set, FUSE_SET_ATTR_ATIME, FUSE_SET_ATTR_ATIME_NOW, attr->st_atim),
-			utime_of(to_set, FUSE_SET_ATTR_MTIME, FUSE_SET_ATTR_MTIME_NOW, attr->st_mtim),
+			utime_of(to_set, FUSE_SET_ATTR_ATIME, FUSE_SET_ATTR_ATIME_NOW,
+				 attr->st_atim),
+			utime_of(to_set, FUSE_SET_ATTR_MTIME, FUSE_SET_ATTR_MTIME_NOW,
+				 attr->st_mtim),
 		};
 
 		r = pshm_utimens(fd, times, NULL);
@@ -313,8 +313,8 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		fuse_reply_err(req, -r);
 		return;
 	}
-	fd = create_segment(req, full, access_of(fi->flags) | O_CREAT | (fi->flags & (O_EXCL | O_TRUNC)),
-			    mode);
+	fd = create_segment(
+		req, full, access_of(fi->flags) | O_CREAT | (fi->flags & (O_EXCL | O_TRUNC)), mode);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
@@ -331,7 +331,7 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	}
 	nodes_attach(node, h);
 	e.ino = (fuse_ino_t)(uintptr_t)node;
-	e.generation = __atomic_add_fetch(&generation, 1, __ATOMIC_RELAXED);
+	e.generation = node->generation;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	set_open_mode(fi);
 	if (fuse_reply_create(req, &e, fi) != 0) {
@@ -341,8 +341,7 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	}
 }
 
-static void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      dev_t rdev)
+static void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	char full[PSHM_NAME_MAX + 1];
 	struct node *node;
@@ -456,7 +455,8 @@ static int map_covering(struct handle *h, uint64_t end)
 	pthread_rwlock_wrlock(&h->map_lock);
 	r = 0;
 	if (h->map_len < end) {
-		len = page_round_up(end > 2 * (uint64_t)h->map_len ? end : 2 * (uint64_t)h->map_len);
+		len = page_round_up(end > 2 * (uint64_t)h->map_len ? end
+								   : 2 * (uint64_t)h->map_len);
 		r = pshm_map(h->fd, NULL, len, PROT_READ, 0, &map, NULL);
 		if (r == 0) {
 			if (h->map)
@@ -722,9 +722,9 @@ static void ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	for (size_t i = off < 0 ? 0 : (size_t)off; i < d->count; i++) {
 		struct stat st = { .st_ino = d->entries[i].ino,
 				   .st_mode = i < 2 ? S_IFDIR : S_IFREG };
-		size_t n = fuse_add_direntry(req, buf + used, size - used,
-					     d->names + d->entries[i].name_off, &st,
-					     (off_t)(i + 1));
+		size_t n =
+			fuse_add_direntry(req, buf + used, size - used,
+					  d->names + d->entries[i].name_off, &st, (off_t)(i + 1));
 
 		if (n > size - used)
 			break;

@@ -25,23 +25,19 @@ enum {
 	KEY_DROP,
 };
 
-#define OPTION(t, p) { t, offsetof(struct options, p), 1 }
+#define OPTION(t, p)                              \
+	{                                         \
+		t, offsetof(struct options, p), 1 \
+	}
 
 static const struct fuse_opt option_spec[] = {
-	OPTION("prefix=%s", prefix),
-	OPTION("cache=%s", cache),
-	OPTION("cache_timeout=%s", cache_timeout),
-	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	OPTION("prefix=%s", prefix), OPTION("cache=%s", cache),
+	OPTION("cache_timeout=%s", cache_timeout), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	/* What mount(8) and fstab hand over that means nothing to FUSE. */
-	FUSE_OPT_KEY("defaults", KEY_DROP),
-	FUSE_OPT_KEY("auto", KEY_DROP),
-	FUSE_OPT_KEY("noauto", KEY_DROP),
-	FUSE_OPT_KEY("nofail", KEY_DROP),
-	FUSE_OPT_KEY("_netdev", KEY_DROP),
-	FUSE_OPT_KEY("user", KEY_DROP),
-	FUSE_OPT_KEY("users", KEY_DROP),
-	FUSE_OPT_KEY("comment=", KEY_DROP),
-	FUSE_OPT_END
+	FUSE_OPT_KEY("defaults", KEY_DROP), FUSE_OPT_KEY("auto", KEY_DROP),
+	FUSE_OPT_KEY("noauto", KEY_DROP), FUSE_OPT_KEY("nofail", KEY_DROP),
+	FUSE_OPT_KEY("_netdev", KEY_DROP), FUSE_OPT_KEY("user", KEY_DROP),
+	FUSE_OPT_KEY("users", KEY_DROP), FUSE_OPT_KEY("comment=", KEY_DROP), FUSE_OPT_END
 };
 
 static int option_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
@@ -147,8 +143,8 @@ static int run(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
 	fuse_loop_cfg_set_idle_threads(loop, cmd->max_idle_threads == UINT_MAX
 						     ? DEFAULT_MAX_IDLE_THREADS
 						     : cmd->max_idle_threads);
-	fuse_loop_cfg_set_max_threads(loop, cmd->max_threads ? cmd->max_threads
-							     : DEFAULT_MAX_THREADS);
+	fuse_loop_cfg_set_max_threads(loop,
+				      cmd->max_threads ? cmd->max_threads : DEFAULT_MAX_THREADS);
 	r = fuse_session_loop_mt(se, loop);
 	fuse_loop_cfg_destroy(loop);
 	return r;

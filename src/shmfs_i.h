@@ -15,11 +15,11 @@
 
 /* The daemon's settings, from the command line. */
 struct shmfs_config {
-	char *prefix;        /* only segments named prefix* are shown; "" for all */
+	char *prefix; /* only segments named prefix* are shown; "" for all */
 	size_t prefix_len;
-	bool cache;          /* -o cache=on: kernel caches attributes and data */
-	double timeout;      /* entry/attr timeout in seconds when cache is on */
-	bool allow_other;    /* others may use the mount; default_permissions is on */
+	bool cache;           /* -o cache=on: kernel caches attributes and data */
+	double timeout;       /* entry/attr timeout in seconds when cache is on */
+	bool allow_other;     /* others may use the mount; default_permissions is on */
 	bool chown_to_caller; /* root daemon: segments created belong to the caller */
 };
 
@@ -30,17 +30,18 @@ struct shmfs_config {
 struct node {
 	struct node *hash_next;
 	ino_t ino;
-	uint64_t nlookup;      /* the kernel's references (lookup minus forget) */
+	uint64_t generation;    /* fixed for the node's life: the kernel checks it */
+	uint64_t nlookup;       /* the kernel's references (lookup minus forget) */
 	struct handle *handles; /* open files, newest first */
-	char *name;            /* full segment name, prefix included, no '/' */
+	char *name;             /* full segment name, prefix included, no '/' */
 };
 
 /* An open file: the segment's descriptor and the daemon's mapping of it. */
 struct handle {
-	struct handle *next;   /* in node->handles */
+	struct handle *next; /* in node->handles */
 	struct node *node;
 	int fd;
-	int flags;             /* the client's open flags */
+	int flags;                 /* the client's open flags */
 	pthread_rwlock_t map_lock; /* readers copy under rdlock; remap under wrlock */
 	char *map;
 	size_t map_len;

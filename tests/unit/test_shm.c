@@ -99,7 +99,8 @@ static void test_open_ex_tells_who_created(void)
 	CU_ASSERT_EQUAL(created, 0);
 	pshm_close(again, NULL);
 	created = 7;
-	CU_ASSERT_EQUAL(pshm_open_ex(name, O_RDWR | O_CREAT | O_EXCL, 0600, &created, NULL), -EEXIST);
+	CU_ASSERT_EQUAL(pshm_open_ex(name, O_RDWR | O_CREAT | O_EXCL, 0600, &created, NULL),
+			-EEXIST);
 	CU_ASSERT_EQUAL(created, 7); /* untouched on failure */
 	destroy(name, fd);
 }

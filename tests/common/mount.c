@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* Test helpers for a real shmfs mount: start it, wait for it, stop it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mount.h"
+
+#define DEADLINE_MS 10000
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool is_mounted(const char *dir)
+{
+	char line[4096], point[PATH_MAX], *dash;
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* id parent major:minor root mountpoint ... - fstype source options */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
+			continue;
+		dash = strstr(line, " - ");
+		found = strcmp(point, dir) == 0 && dash &&
+			strncmp(dash + 3, "fuse.shmfs ", 11) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+bool mount_possible(const char **why)
+{
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		*why = "/dev/fuse cannot be opened";
+		return false;
+	}
+	close(fd);
+	if (access("/usr/bin/fusermount3", X_OK) != 0 && geteuid() != 0) {
+		*why = "fusermount3 is missing";
+		return false;
+	}
+	return true;
+}
+
+int mount_start(struct test_mount *m, const char *daemon, const char *const *args)
+{
+	const char *argv[32];
+	size_t n = 0;
+	long deadline;
+
+	snprintf(m->dir, sizeof(m->dir), "/tmp/shmfs-test-XXXXXX");
+	if (!mkdtemp(m->dir) || chmod(m->dir, 0755) < 0) {
+		fprintf(stderr, "mount_start: mkdtemp: %s\n", strerror(errno));
+		return -1;
+	}
+	argv[n++] = daemon;
+	argv[n++] = "-f";
+	for (; args && *args && n < 29; args++)
+		argv[n++] = *args;
+	argv[n++] = m->dir;
+	argv[n] = NULL;
+
+	fflush(NULL);
+	m->pid = fork();
+	if (m->pid < 0)
+		return -1;
+	if (m->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execv(daemon, (char *const *)argv);
+		fprintf(stderr, "mount_start: exec %s: %s\n", daemon, strerror(errno));
+		_exit(127);
+	}
+	deadline = now_ms() + DEADLINE_MS;
+	while (!is_mounted(m->dir)) {
+		int status;
+
+		if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
+			fprintf(stderr, "mount_start: %s died before mounting (status %d)\n",
+				daemon, status);
+			rmdir(m->dir);
+			m->pid = 0;
+			return -1;
+		}
+		if (now_ms() > deadline) {
+			fprintf(stderr, "mount_start: %s did not mount within %d ms\n", daemon,
+				DEADLINE_MS);
+			kill(m->pid, SIGKILL);
+			waitpid(m->pid, NULL, 0);
+			rmdir(m->dir);
+			m->pid = 0;
+			return -1;
+		}
+		usleep(5000);
+	}
+	return 0;
+}
+
+bool mount_alive(const struct test_mount *m)
+{
+	return m->pid > 0 && waitpid(m->pid, NULL, WNOHANG) == 0;
+}
+
+int mount_stop(struct test_mount *m)
+{
+	long deadline = now_ms() + DEADLINE_MS;
+	int status = -1;
+
+	if (m->pid <= 0)
+		return -1;
+	if (geteuid() == 0) {
+		if (umount2(m->dir, 0) < 0 && errno != EINVAL)
+			umount2(m->dir, MNT_DETACH);
+	} else {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "fusermount3 -u %s", m->dir);
+		if (system(cmd) != 0) {
+			snprintf(cmd, sizeof(cmd), "fusermount3 -u -z %s", m->dir);
+			(void)!system(cmd);
+		}
+	}
+	while (waitpid(m->pid, &status, WNOHANG) == 0) {
+		if (now_ms() > deadline) {
+			fprintf(stderr, "mount_stop: daemon %ld did not exit; killing it\n",
+				(long)m->pid);
+			kill(m->pid, SIGKILL);
+			waitpid(m->pid, &status, 0);
+			status = -1;
+			break;
+		}
+		usleep(5000);
+	}
+	m->pid = 0;
+	rmdir(m->dir);
+	return status;
+}
+
+int mount_wait_exit(struct test_mount *m)
+{
+	long deadline = now_ms() + DEADLINE_MS;
+	int status;
+
+	while (waitpid(m->pid, &status, WNOHANG) == 0) {
+		if (now_ms() > deadline) {
+			fprintf(stderr, "mount_wait_exit: daemon %ld still running\n",
+				(long)m->pid);
+			return mount_stop(m), -1;
+		}
+		usleep(5000);
+	}
+	m->pid = 0;
+	if (is_mounted(m->dir)) {
+		fprintf(stderr, "mount_wait_exit: the daemon left %s mounted\n", m->dir);
+		umount2(m->dir, MNT_DETACH);
+		status = -1;
+	}
+	rmdir(m->dir);
+	return status;
+}
+
+const char *mount_path(const struct test_mount *m, const char *name)
+{
+	static char paths[8][PATH_MAX];
+	static unsigned next;
+	char *p = paths[next++ % 8];
+
+	snprintf(p, PATH_MAX, "%s/%s", m->dir, name);
+	return p;
+}

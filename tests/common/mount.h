@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* Test helpers for a real shmfs mount: start it, wait for it, stop it. */
+#ifndef TEST_MOUNT_H
+#define TEST_MOUNT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct test_mount {
+	pid_t pid;
+	char dir[64];
+};
+
+/*
+ * Starts "daemon -f [args...] DIR" on a fresh directory under /tmp and waits
+ * (10 s at most) until DIR is a fuse.shmfs mount, failing early when the
+ * daemon dies. args ends with NULL. The daemon gets SIGTERM if this process
+ * dies, so a crashed test leaves no mount behind. Returns 0 or -1 (and
+ * prints why).
+ */
+int mount_start(struct test_mount *m, const char *daemon, const char *const *args);
+
+/*
+ * Unmounts, waits (10 s at most, then SIGKILL) and removes the directory.
+ * Returns the daemon's exit status as waitpid gives it, or -1.
+ */
+int mount_stop(struct test_mount *m);
+
+/*
+ * Waits (10 s at most) for the daemon to exit on its own (after a signal),
+ * checks that it unmounted, removes the directory. Returns the wait status,
+ * or -1 when it did not exit or left the mount behind.
+ */
+int mount_wait_exit(struct test_mount *m);
+
+/* True when the daemon's process is still running. */
+bool mount_alive(const struct test_mount *m);
+
+/* Builds "DIR/name" in a static rotating buffer. */
+const char *mount_path(const struct test_mount *m, const char *name);
+
+/* Whether this machine can mount FUSE at all (/dev/fuse usable). */
+bool mount_possible(const char **why);
+
+#endif
