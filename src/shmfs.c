@@ -18,6 +18,9 @@ struct options {
 	char *cache;
 	char *cache_timeout;
 	int allow_other;
+	/* SOURCE and MOUNTPOINT: mount.fuse3 passes a source first, as for sshfs. */
+	const char *words[2];
+	int word_count;
 };
 
 enum {
@@ -54,6 +57,13 @@ static int option_proc(void *data, const char *arg, int key, struct fuse_args *o
 	case FUSE_OPT_KEY_OPT:
 		/* x-systemd.automount and friends are for mount(8), not for us. */
 		return strncmp(arg, "x-", 2) == 0 ? 0 : 1;
+	case FUSE_OPT_KEY_NONOPT:
+		if (opts->word_count == 2) {
+			fprintf(stderr, "shmfs: too many arguments: %s\n", arg);
+			return -1;
+		}
+		opts->words[opts->word_count++] = arg;
+		return 0;
 	default:
 		return 1;
 	}
@@ -61,9 +71,10 @@ static int option_proc(void *data, const char *arg, int key, struct fuse_args *o
 
 static void usage(const char *progname)
 {
-	printf("usage: %s [options] MOUNTPOINT\n"
+	printf("usage: %s [options] [SOURCE] MOUNTPOINT\n"
 	       "\n"
 	       "Shows the POSIX shared memory segments of %s as files.\n"
+	       "SOURCE (what mount.fuse3 passes from fstab) is ignored.\n"
 	       "\n"
 	       "shmfs options:\n"
 	       "    -o prefix=P            show only segments named P*, without P;\n"
@@ -158,8 +169,12 @@ int main(int argc, char *argv[])
 	struct fuse_session *se = NULL;
 	int status = 1, r;
 
-	if (fuse_opt_parse(&args, &opts, option_spec, option_proc) < 0 ||
-	    fuse_parse_cmdline(&args, &cmd) < 0)
+	if (fuse_opt_parse(&args, &opts, option_spec, option_proc) < 0)
+		goto out;
+	/* The last word is the mountpoint; fuse_parse_cmdline takes it from there. */
+	if (opts.word_count > 0 && fuse_opt_add_arg(&args, opts.words[opts.word_count - 1]) < 0)
+		goto out;
+	if (fuse_parse_cmdline(&args, &cmd) < 0)
 		goto out;
 	if (cmd.show_help) {
 		usage(argv[0]);

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# shmfs used the way a test harness script uses it: plain shell tools through
+# the mount, each result checked against /dev/shm itself. Runs as root in a
+# private mount namespace with its own tmpfs on /dev/shm.
+set -uo pipefail
+shmfs=$(realpath "$1")
+
+if [ -z "${SHMFS_HARNESS_ISOLATED:-}" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: needs root for a private mount namespace"
+		exit 77
+	fi
+	export SHMFS_HARNESS_ISOLATED=1
+	exec unshare -m --propagation private "$0" "$@"
+fi
+
+mount -t tmpfs -o size=32M,mode=1777 tmpfs /dev/shm || exit 1
+mnt=$(mktemp -d /tmp/shmfs-harness-XXXXXX)
+fstab_mnt=$(mktemp -d /tmp/shmfs-harness-XXXXXX)
+cleanup() {
+	for m in "$mnt" "$fstab_mnt"; do
+		mountpoint -q "$m" && umount "$m"
+		rmdir "$m" 2>/dev/null || echo "# $m was not empty: something was written outside the mount" >&2
+	done
+}
+trap cleanup EXIT
+
+passed=0 failed=0
+check() { # description expected actual
+	if [ "$2" == "$3" ]; then
+		passed=$((passed + 1))
+		echo "ok - $1"
+	else
+		failed=$((failed + 1))
+		echo "not ok - $1"
+		echo "#   expected: $2"
+		echo "#   got:      $3"
+	fi
+}
+
+# Daemon mode: the mount is usable the moment the command returns.
+"$shmfs" "$mnt" || exit 1
+touch "$mnt/job"
+check "touch creates an empty segment" "regular empty file 0 644" "$(stat -c '%F %s %a' /dev/shm/job)"
+
+truncate -s 1M "$mnt/job"
+check "truncate -s sets the size" "1048576" "$(stat -c %s /dev/shm/job)"
+chmod 600 "$mnt/job"
+check "chmod reaches the segment" "600" "$(stat -c %a /dev/shm/job)"
+check "stat agrees with /dev/shm" "$(stat -c '%s %a %U %G %i %b %Y %Z' /dev/shm/job)" \
+	"$(stat -c '%s %a %U %G %i %b %Y %Z' "$mnt/job")"
+
+printf 'hello, segment\n' >"$mnt/greeting"
+check "printf > file writes the segment" "hello, segment" "$(cat /dev/shm/greeting)"
+check "cat reads it back" "hello, segment" "$(cat "$mnt/greeting")"
+printf 'more\n' >>"$mnt/greeting"
+check ">> appends" "$(printf 'hello, segment\nmore')" "$(cat /dev/shm/greeting)"
+printf 'new\n' >"$mnt/greeting"
+check "> truncates first" "new" "$(cat /dev/shm/greeting)"
+
+# Another program changes the segment behind the mount's back.
+python3 - <<'PY'
+import mmap, os
+fd = os.open("/dev/shm/greeting", os.O_RDWR)
+m = mmap.mmap(fd, 4)
+m[:4] = b"MAP\n"
+PY
+check "a write through another process's mmap shows at once" "MAP" "$(cat "$mnt/greeting")"
+
+check "ls lists what /dev/shm has" "$(ls /dev/shm)" "$(ls "$mnt")"
+check "ls -l agrees with /dev/shm" "$(ls -l --time-style=+%s /dev/shm | tail -n +2)" \
+	"$(ls -l --time-style=+%s "$mnt" | tail -n +2)"
+check "du agrees with /dev/shm" "$(du -s --apparent-size /dev/shm | cut -f1) $(du -s /dev/shm | cut -f1)" \
+	"$(du -s --apparent-size "$mnt" | cut -f1) $(du -s "$mnt" | cut -f1)"
+check "df shows the shm filesystem" "$(df --output=size,used,avail /dev/shm | tail -1)" \
+	"$(df --output=size,used,avail "$mnt" | tail -1)"
+
+dd if=/dev/urandom of="$mnt/blob" bs=64k count=16 status=none
+check "dd through the mount, cmp on /dev/shm" "same" "$(cmp -s "$mnt/blob" /dev/shm/blob && echo same)"
+mv "$mnt/blob" "$mnt/moved"
+check "mv copies and unlinks (rename is EXDEV)" "moved" "$(cd /dev/shm && ls moved blob 2>/dev/null)"
+
+check "mkdir is refused" "Operation not permitted" \
+	"$(mkdir "$mnt/dir" 2>&1 | sed 's/.*: //')"
+check "a name too long is refused" "File name too long" \
+	"$(touch "$mnt/$(printf 'n%.0s' {1..256})" 2>&1 | sed 's/.*: //')"
+
+rm "$mnt/job" "$mnt/greeting" "$mnt/moved"
+check "rm unlinks" "" "$(ls /dev/shm)"
+
+# fstab style: for "shmfs DIR fuse.shmfs allow_other,prefix=app. 0 0", mount(8)
+# runs mount.fuse3 like this (with systemd's options and dev,suid added), and
+# mount.fuse3 runs "shmfs shmfs DIR -o ..." from PATH.
+touch /dev/shm/app.visible /dev/shm/hidden
+PATH=$(dirname "$shmfs"):$PATH mount.fuse3 shmfs "$fstab_mnt" -t fuse.shmfs \
+	-o allow_other,prefix=app.,x-systemd.automount,x-systemd.idle-timeout=60,nofail,dev,suid
+check "mount -t fuse.shmfs with fstab options" "visible" "$(ls "$fstab_mnt")"
+check "allow_other turned on default_permissions" "yes" \
+	"$(grep " $fstab_mnt " /proc/mounts | grep -q default_permissions && echo yes)"
+mountpoint -q "$fstab_mnt" && touch "$fstab_mnt/made"
+check "prefix= creates with the prefix" "app.made app.visible hidden" "$(ls /dev/shm | xargs)"
+
+# Unmounting stops both daemons.
+umount "$mnt"
+umount "$fstab_mnt"
+for _ in $(seq 100); do
+	pgrep -f -- "$mnt|$fstab_mnt" >/dev/null || break
+	sleep 0.05
+done
+check "the daemons exit after unmount" "" "$(pgrep -f -- "$mnt|$fstab_mnt")"
+rm -f /dev/shm/*
+
+echo "harness: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
