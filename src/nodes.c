@@ -108,41 +108,50 @@ static void unhash(struct node *node)
 	table.count--;
 }
 
-struct node *nodes_get(const char *name, const struct stat *st, uint64_t nlookup)
+/* With the lock held: replaces *field with a copy of value unless they are equal. */
+static void update_name(char **field, const char *value)
+{
+	char *copy;
+
+	if (!value || (*field && strcmp(*field, value) == 0))
+		return;
+	copy = strdup(value);
+	if (copy) {
+		free(*field);
+		*field = copy;
+	}
+}
+
+struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st, uint64_t nlookup)
 {
 	struct node *node;
+	size_t b;
 
 	pthread_mutex_lock(&table.lock);
 	node = find(st->st_ino);
 	if (node) {
 		/* Renamed behind our back (in /dev/shm): the inode is what counts. */
-		if (strcmp(node->name, name) != 0) {
-			char *copy = strdup(name);
-
-			if (copy) {
-				free(node->name);
-				node->name = copy;
-			}
-		}
+		update_name(&node->name, name);
 		node->nlookup += nlookup;
 		pthread_mutex_unlock(&table.lock);
 		return node;
 	}
 	node = calloc(1, sizeof(*node));
-	if (node)
+	if (node && name)
 		node->name = strdup(name);
-	if (!node || !node->name) {
+	if (!node || (name && !node->name)) {
 		free(node);
 		pthread_mutex_unlock(&table.lock);
 		return NULL;
 	}
 	node->ino = st->st_ino;
+	node->anon_id = anon_id;
 	/* Node ids are addresses and get reused; the generation tells them apart. */
 	node->generation = ++table.generation;
 	node->nlookup = nlookup;
 	if (table.count >= table.bucket_count)
 		grow();
-	size_t b = bucket_of(node->ino, table.bucket_count);
+	b = bucket_of(node->ino, table.bucket_count);
 	node->hash_next = table.buckets[b];
 	table.buckets[b] = node;
 	table.count++;
@@ -201,6 +210,10 @@ int nodes_stat(struct node *node, struct stat *ret)
 		pthread_mutex_unlock(&table.lock);
 		return r;
 	}
+	if (node->anon_id) {
+		pthread_mutex_unlock(&table.lock);
+		return anon_stat(node->anon_id, ret, NULL);
+	}
 	snprintf(name, sizeof(name), "%s", node->name);
 	ino = node->ino;
 	pthread_mutex_unlock(&table.lock);
@@ -232,6 +245,10 @@ int nodes_open(struct node *node, int oflags)
 		pthread_mutex_unlock(&table.lock);
 		return fd < 0 ? -errno : fd;
 	}
+	if (node->anon_id) {
+		pthread_mutex_unlock(&table.lock);
+		return anon_reopen(node->anon_id, oflags);
+	}
 	snprintf(name, sizeof(name), "%s", node->name);
 	ino = node->ino;
 	pthread_mutex_unlock(&table.lock);
@@ -253,4 +270,13 @@ int nodes_open(struct node *node, int oflags)
 		}
 	}
 	return fd;
+}
+
+int nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *ret_anon_id)
+{
+	pthread_mutex_lock(&table.lock);
+	snprintf(name, PSHM_NAME_MAX + 1, "%s", node->name ? node->name : "");
+	*ret_anon_id = node->anon_id;
+	pthread_mutex_unlock(&table.lock);
+	return 0;
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* shmfs: the filesystem operations, each translated onto libpshm. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shmfs_i.h"
@@ -13,6 +15,8 @@
 #define SEMAPHORE_PREFIX "sem."
 
 struct shmfs_config shmfs_config = { .prefix = NULL, .timeout = 1.0 };
+
+static struct timespec started; /* the times of .ctl and .anon */
 
 static double timeout(void)
 {
@@ -29,12 +33,42 @@ static struct handle *handle_of(const struct fuse_file_info *fi)
 	return (struct handle *)(uintptr_t)fi->fh;
 }
 
+static struct ctl_session *session_of(const struct fuse_file_info *fi)
+{
+	return (struct ctl_session *)(uintptr_t)fi->fh;
+}
+
+/* The mount's own entries: not segments, and never forgotten. */
+static bool is_special(fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID || ino == CTL_INO || ino == ANON_DIR_INO;
+}
+
+/* Names at the top of the mount that shadow any segment of the same name. */
+static bool is_reserved(fuse_ino_t parent, const char *name)
+{
+	return parent == FUSE_ROOT_ID &&
+	       (strcmp(name, CTL_NAME) == 0 || strcmp(name, ANON_DIR_NAME) == 0);
+}
+
+/* Parses the name of an entry of .anon: a decimal id. */
+static bool anon_id_of(const char *name, uint64_t *ret)
+{
+	char *end;
+
+	if (name[0] < '1' || name[0] > '9')
+		return false;
+	errno = 0;
+	*ret = strtoull(name, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
 /*
  * The segment name for an entry of the mount: prefix + name, checked.
  * Returns 0, -ENAMETOOLONG, or -EINVAL (a name shm cannot hold); semaphore
  * names are -ENOENT, since the mount never shows them.
  */
-static int full_name(const char *name, char buf[PSHM_NAME_MAX + 1])
+int ops_segment_name(const char *name, char buf[PSHM_NAME_MAX + 1])
 {
 	size_t len = strlen(name);
 	int r;
@@ -68,6 +102,7 @@ static void reply_entry(fuse_req_t req, struct node *node, const struct stat *st
 static void ops_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
+	clock_gettime(CLOCK_REALTIME, &started);
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* mtime-based invalidation misses stores through other processes' mmaps. */
@@ -76,25 +111,48 @@ static void ops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_DONT_MASK;
 }
 
+static int stat_special(fuse_ino_t ino, struct stat *st);
+
+static void reply_special_entry(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fuse_entry_param e = { .ino = ino, .generation = 1 };
+	int r = stat_special(ino, &e.attr);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
 static void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	char full[PSHM_NAME_MAX + 1];
 	struct node *node;
 	struct stat st;
+	uint64_t id = 0;
 	int r;
 
-	if (parent != FUSE_ROOT_ID) {
-		fuse_reply_err(req, ENOTDIR);
+	if (parent == FUSE_ROOT_ID && strcmp(name, CTL_NAME) == 0) {
+		reply_special_entry(req, CTL_INO);
 		return;
 	}
-	r = full_name(name, full);
-	if (r == 0)
+	if (parent == FUSE_ROOT_ID && strcmp(name, ANON_DIR_NAME) == 0) {
+		reply_special_entry(req, ANON_DIR_INO);
+		return;
+	}
+	if (parent == ANON_DIR_INO)
+		r = anon_id_of(name, &id) ? anon_stat(id, &st, NULL) : -ENOENT;
+	else if (parent == FUSE_ROOT_ID)
+		r = ops_segment_name(name, full);
+	else
+		r = -ENOTDIR;
+	if (r == 0 && !id)
 		r = pshm_stat_name(full, &st, NULL);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	node = nodes_get(full, &st, 1);
+	node = nodes_get(id ? NULL : full, id, &st, 1);
 	if (!node) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -104,7 +162,7 @@ static void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	if (ino != FUSE_ROOT_ID)
+	if (!is_special(ino))
 		nodes_forget(node_of(ino), nlookup);
 	fuse_reply_none(req);
 }
@@ -112,16 +170,35 @@ static void ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 static void ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
 	for (size_t i = 0; i < count; i++)
-		if (forgets[i].ino != FUSE_ROOT_ID)
+		if (!is_special(forgets[i].ino))
 			nodes_forget(node_of(forgets[i].ino), forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
-static int stat_root(struct stat *st)
+/*
+ * The root shows /dev/shm's own attributes; .anon is a sticky directory
+ * like it (only owners remove entries); .ctl is open to every user, and
+ * each command checks what the caller may do.
+ */
+static int stat_special(fuse_ino_t ino, struct stat *st)
 {
 	if (stat(PSHM_DIR, st) < 0)
 		return -errno;
-	st->st_ino = FUSE_ROOT_ID;
+	st->st_ino = ino;
+	if (ino == FUSE_ROOT_ID)
+		return 0;
+	st->st_uid = geteuid();
+	st->st_gid = getegid();
+	st->st_atim = st->st_mtim = st->st_ctim = started;
+	if (ino == ANON_DIR_INO) {
+		st->st_mode = S_IFDIR | 01777;
+		st->st_nlink = 2;
+	} else {
+		st->st_mode = S_IFREG | 0666;
+		st->st_nlink = 1;
+		st->st_size = 0;
+		st->st_blocks = 0;
+	}
 	return 0;
 }
 
@@ -130,8 +207,8 @@ static void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct stat st;
 	int r;
 
-	if (ino == FUSE_ROOT_ID)
-		r = stat_root(&st);
+	if (is_special(ino))
+		r = stat_special(ino, &st);
 	else if (fi)
 		r = pshm_stat(handle_of(fi)->fd, &st, NULL);
 	else
@@ -182,7 +259,13 @@ static void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	struct stat st;
 	int fd, r;
 
-	if (ino == FUSE_ROOT_ID) {
+	if (ino == CTL_INO && to_set == FUSE_SET_ATTR_SIZE) {
+		/* "echo cmd > .ctl" truncates first: nothing to truncate. */
+		stat_special(ino, &st);
+		fuse_reply_attr(req, &st, timeout());
+		return;
+	}
+	if (is_special(ino)) {
 		fuse_reply_err(req, EPERM); /* the shm directory itself is not ours to change */
 		return;
 	}
@@ -247,12 +330,32 @@ static void set_open_mode(struct fuse_file_info *fi)
 	fi->keep_cache = 0;
 }
 
+static void ctl_open_file(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct ctl_session *s = ctl_open();
+
+	if (!s) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)s;
+	/* Replies come from a per-open cursor: no seeking, no page cache. */
+	fi->nonseekable = 1;
+	fi->direct_io = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		ctl_close(s);
+}
+
 static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct node *node = node_of(ino);
 	struct handle *h;
 	int fd;
 
+	if (ino == CTL_INO) {
+		ctl_open_file(req, fi);
+		return;
+	}
 	fd = nodes_open(node, access_of(fi->flags) | (fi->flags & O_TRUNC));
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
@@ -297,6 +400,19 @@ static int create_segment(fuse_req_t req, const char *full, int oflags, mode_t m
 	return fd;
 }
 
+/* Whether name may be created at parent; fills full with the segment name. */
+static int create_check(fuse_ino_t parent, const char *name, char full[PSHM_NAME_MAX + 1])
+{
+	int r;
+
+	if (parent == ANON_DIR_INO)
+		return -EPERM; /* anonymous segments come from the "anon" command */
+	if (is_reserved(parent, name))
+		return -EEXIST;
+	r = ops_segment_name(name, full);
+	return r == -ENOENT ? -EINVAL : r; /* a segment named sem.* would be hidden */
+}
+
 static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		       struct fuse_file_info *fi)
 {
@@ -306,9 +422,7 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	struct handle *h;
 	int fd, r;
 
-	r = full_name(name, full);
-	if (r == -ENOENT)
-		r = -EINVAL; /* a segment named sem.* would be hidden */
+	r = create_check(parent, name, full);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -320,7 +434,7 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		return;
 	}
 	r = pshm_stat(fd, &e.attr, NULL);
-	node = r < 0 ? NULL : nodes_get(full, &e.attr, 1);
+	node = r < 0 ? NULL : nodes_get(full, 0, &e.attr, 1);
 	h = node ? handle_new(fd, fi->flags) : NULL;
 	if (!h) {
 		if (node)
@@ -353,9 +467,7 @@ static void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, EPERM); /* only segments live here */
 		return;
 	}
-	r = full_name(name, full);
-	if (r == -ENOENT)
-		r = -EINVAL;
+	r = create_check(parent, name, full);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -367,7 +479,7 @@ static void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	r = pshm_stat(fd, &st, NULL);
 	pshm_close(fd, NULL);
-	node = r < 0 ? NULL : nodes_get(full, &st, 1);
+	node = r < 0 ? NULL : nodes_get(full, 0, &st, 1);
 	if (!node)
 		fuse_reply_err(req, r < 0 ? -r : ENOMEM);
 	else
@@ -378,6 +490,11 @@ static void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 {
 	struct handle *h = handle_of(fi);
 
+	if (ino == CTL_INO) {
+		ctl_close(session_of(fi));
+		fuse_reply_err(req, 0);
+		return;
+	}
 	nodes_detach(node_of(ino), h);
 	handle_free(h);
 	fuse_reply_err(req, 0);
@@ -480,7 +597,15 @@ static void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 	int r;
 
-	(void)ino;
+	if (ino == CTL_INO) {
+		buf = thread_buffer(size);
+		n = buf ? ctl_read(session_of(fi), req, buf, size) : -ENOMEM;
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_buf(req, buf, (size_t)n);
+		return;
+	}
 	/* Never trust a cached size: another process may have resized the segment. */
 	r = pshm_stat(h->fd, &st, NULL);
 	if (r < 0) {
@@ -520,7 +645,14 @@ static void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	struct stat st;
 	ssize_t n;
 
-	(void)ino;
+	if (ino == CTL_INO) {
+		n = ctl_write(session_of(fi), req, buf, size);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_write(req, (size_t)n);
+		return;
+	}
 	if (access_of(h->flags) == O_RDONLY) {
 		fuse_reply_err(req, EBADF);
 		return;
@@ -545,10 +677,19 @@ static void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 static void ops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	char full[PSHM_NAME_MAX + 1];
+	uint64_t id;
 	int r;
 
-	(void)parent;
-	r = full_name(name, full);
+	if (parent == ANON_DIR_INO) {
+		r = anon_id_of(name, &id) ? anon_free(id, fuse_req_ctx(req)->uid) : -ENOENT;
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (is_reserved(parent, name)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	r = ops_segment_name(name, full);
 	if (r == 0)
 		r = pshm_unlink(full, NULL);
 	fuse_reply_err(req, -r);
@@ -568,10 +709,9 @@ static void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 
 static void ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	(void)parent;
-	(void)name;
 	(void)mode;
-	fuse_reply_err(req, EPERM); /* the shm namespace is flat */
+	/* The shm namespace is flat. */
+	fuse_reply_err(req, is_reserved(parent, name) ? EEXIST : EPERM);
 }
 
 static void ops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -579,8 +719,13 @@ static void ops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char full[PSHM_NAME_MAX + 1];
 	int r;
 
-	(void)parent;
-	r = full_name(name, full);
+	if (is_reserved(parent, name) || parent == ANON_DIR_INO) {
+		fuse_reply_err(req, is_reserved(parent, name) && strcmp(name, ANON_DIR_NAME) == 0
+					    ? EBUSY
+					    : ENOTDIR);
+		return;
+	}
+	r = ops_segment_name(name, full);
 	if (r == 0) {
 		struct stat st;
 
@@ -610,6 +755,7 @@ static void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
 /* A snapshot of the directory, taken at opendir, served by offset. */
 struct dir_entry {
 	ino_t ino;
+	mode_t type; /* S_IFDIR or S_IFREG */
 	size_t name_off;
 };
 
@@ -620,7 +766,7 @@ struct dir_snapshot {
 	size_t names_len, names_capacity;
 };
 
-static int snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino)
+static int snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type)
 {
 	size_t len = strlen(name) + 1;
 
@@ -646,7 +792,8 @@ static int snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino)
 		d->names_capacity = capacity;
 	}
 	memcpy(d->names + d->names_len, name, len);
-	d->entries[d->count++] = (struct dir_entry){ .ino = ino, .name_off = d->names_len };
+	d->entries[d->count++] =
+		(struct dir_entry){ .ino = ino, .type = type, .name_off = d->names_len };
 	d->names_len += len;
 	return 0;
 }
@@ -660,15 +807,41 @@ static void snapshot_free(struct dir_snapshot *d)
 	free(d);
 }
 
-static int snapshot_take(struct dir_snapshot *d)
+static struct anon_info anon_listing[ANON_MAX];
+static pthread_mutex_t anon_listing_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int snapshot_anon(struct dir_snapshot *d)
+{
+	size_t n;
+	int r = 0;
+
+	pthread_mutex_lock(&anon_listing_lock);
+	n = anon_list(anon_listing, ANON_MAX, ANON_ALL);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char name[24];
+
+		snprintf(name, sizeof(name), "%" PRIu64, anon_listing[i].id);
+		r = snapshot_add(d, name, anon_listing[i].st.st_ino, S_IFREG);
+	}
+	pthread_mutex_unlock(&anon_listing_lock);
+	return r;
+}
+
+static int snapshot_take(struct dir_snapshot *d, fuse_ino_t ino)
 {
 	struct pshm_iter *it;
 	const char *name;
 	int r;
 
-	r = snapshot_add(d, ".", FUSE_ROOT_ID);
+	r = snapshot_add(d, ".", ino, S_IFDIR);
 	if (r == 0)
-		r = snapshot_add(d, "..", FUSE_ROOT_ID);
+		r = snapshot_add(d, "..", FUSE_ROOT_ID, S_IFDIR);
+	if (r == 0 && ino == ANON_DIR_INO)
+		return snapshot_anon(d);
+	if (r == 0)
+		r = snapshot_add(d, CTL_NAME, CTL_INO, S_IFREG);
+	if (r == 0)
+		r = snapshot_add(d, ANON_DIR_NAME, ANON_DIR_INO, S_IFDIR);
 	if (r == 0)
 		r = pshm_iter_open(shmfs_config.prefix, &it, NULL);
 	if (r < 0)
@@ -676,9 +849,10 @@ static int snapshot_take(struct dir_snapshot *d)
 	while ((r = pshm_iter_next(it, &name, NULL, NULL)) > 0) {
 		const char *shown = name + shmfs_config.prefix_len;
 
-		if (!*shown)
-			continue; /* the bare prefix has no name inside the mount */
-		r = snapshot_add(d, shown, pshm_iter_ino(it));
+		/* The bare prefix has no name inside the mount; .ctl and .anon shadow segments. */
+		if (!*shown || is_reserved(FUSE_ROOT_ID, shown))
+			continue;
+		r = snapshot_add(d, shown, pshm_iter_ino(it), S_IFREG);
 		if (r < 0)
 			break;
 	}
@@ -691,12 +865,12 @@ static void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct dir_snapshot *d;
 	int r;
 
-	if (ino != FUSE_ROOT_ID) {
+	if (ino != FUSE_ROOT_ID && ino != ANON_DIR_INO) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
 	d = calloc(1, sizeof(*d));
-	r = d ? snapshot_take(d) : -ENOMEM;
+	r = d ? snapshot_take(d, ino) : -ENOMEM;
 	if (r < 0) {
 		snapshot_free(d);
 		fuse_reply_err(req, -r);
@@ -720,8 +894,7 @@ static void ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	for (size_t i = off < 0 ? 0 : (size_t)off; i < d->count; i++) {
-		struct stat st = { .st_ino = d->entries[i].ino,
-				   .st_mode = i < 2 ? S_IFDIR : S_IFREG };
+		struct stat st = { .st_ino = d->entries[i].ino, .st_mode = d->entries[i].type };
 		size_t n =
 			fuse_add_direntry(req, buf + used, size - used,
 					  d->names + d->entries[i].name_off, &st, (off_t)(i + 1));
@@ -751,6 +924,34 @@ static void ops_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &sv);
 }
 
+static void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	xattr_get(req, is_special(ino) ? NULL : node_of(ino), name, size);
+}
+
+static void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	xattr_list(req, is_special(ino) ? NULL : node_of(ino), size);
+}
+
+static void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			 size_t size, int flags)
+{
+	(void)ino;
+	(void)name;
+	(void)value;
+	(void)size;
+	(void)flags;
+	fuse_reply_err(req, ENOTSUP); /* the attributes are facts, not storage */
+}
+
+static void ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino;
+	(void)name;
+	fuse_reply_err(req, ENOTSUP);
+}
+
 const struct fuse_lowlevel_ops shmfs_ops = {
 	.init = ops_init,
 	.lookup = ops_lookup,
@@ -776,4 +977,8 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.readdir = ops_readdir,
 	.releasedir = ops_releasedir,
 	.statfs = ops_statfs,
+	.getxattr = ops_getxattr,
+	.listxattr = ops_listxattr,
+	.setxattr = ops_setxattr,
+	.removexattr = ops_removexattr,
 };

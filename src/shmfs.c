@@ -230,6 +230,7 @@ int main(int argc, char *argv[])
 out:
 	if (se)
 		fuse_session_destroy(se);
+	anon_destroy();
 	nodes_destroy();
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);

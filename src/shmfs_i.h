@@ -30,6 +30,7 @@ struct shmfs_config {
 struct node {
 	struct node *hash_next;
 	ino_t ino;
+	uint64_t anon_id;       /* an anonymous segment's id, or 0 for a named one */
 	uint64_t generation;    /* fixed for the node's life: the kernel checks it */
 	uint64_t nlookup;       /* the kernel's references (lookup minus forget) */
 	struct handle *handles; /* open files, newest first */
@@ -51,8 +52,11 @@ struct handle {
 int nodes_init(void);
 /* Frees every node and handle (at unmount). */
 void nodes_destroy(void);
-/* Finds or adds the node for st->st_ino, records name, adds nlookup references. */
-struct node *nodes_get(const char *name, const struct stat *st, uint64_t nlookup);
+/*
+ * Finds or adds the node for st->st_ino, records name (a named segment) or
+ * anon_id (an anonymous one), adds nlookup references.
+ */
+struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st, uint64_t nlookup);
 /* Drops nlookup kernel references; frees the node when none and no open files remain. */
 void nodes_forget(struct node *node, uint64_t nlookup);
 void nodes_attach(struct node *node, struct handle *handle);
@@ -71,6 +75,76 @@ int nodes_stat(struct node *node, struct stat *ret);
  */
 int nodes_open(struct node *node, int oflags);
 
+/*
+ * The node's segment name (prefix included) into name, or its anonymous id
+ * into *ret_anon_id (name is then ""); *ret_anon_id is 0 for named ones.
+ */
+int nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *ret_anon_id);
+
+/* xattr.c: user.shmfs.* attributes of a segment node (NULL: the mount's own entries). */
+void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size);
+void xattr_list(fuse_req_t req, struct node *node, size_t size);
+
+/* Node ids of the mount's own entries; segments' node ids are addresses. */
+#define CTL_INO 2
+#define ANON_DIR_INO 3
+#define CTL_NAME ".ctl"
+#define ANON_DIR_NAME ".anon"
+
+/* anon.c: the anonymous segments the daemon holds. */
+#define ANON_MAX 4096                  /* at most this many at once */
+#define ANON_NAME_PREFIX "shmfs-anon-" /* after the mount's prefix, for an instant */
+#define ANON_ALL ((uid_t)-1)           /* anon_list: every user's */
+
+struct anon_info {
+	uint64_t id;
+	int fd; /* the daemon's descriptor: /proc/PID/fd/FD reaches the segment */
+	struct stat st;
+	bool held; /* freed when the .ctl descriptor that made it closes */
+};
+
+/*
+ * Creates an anonymous segment of size bytes and mode, owned by uid/gid when
+ * the daemon gives segments to callers; holder (a .ctl session) or NULL.
+ * Returns 0 with its id and the daemon's descriptor, -EMFILE at ANON_MAX,
+ * or what libpshm reports.
+ */
+int anon_create(off_t size, mode_t mode, uid_t uid, gid_t gid, const void *holder, uint64_t *ret_id,
+		int *ret_fd);
+/* Releases id: -ENOENT, or -EPERM unless caller owns it or is root. */
+int anon_free(uint64_t id, uid_t caller);
+/* Releases every segment that holder holds. */
+void anon_release_holder(const void *holder);
+/* Status of id; *ret_fd (when not NULL) gets the daemon's descriptor. -ENOENT when gone. */
+int anon_stat(uint64_t id, struct stat *ret, int *ret_fd);
+/* A new descriptor for id with oflags (access mode, O_TRUNC). */
+int anon_reopen(uint64_t id, int oflags);
+/* Fills out with caller's segments (all for root or ANON_ALL); returns how many. */
+size_t anon_list(struct anon_info *out, size_t max, uid_t caller);
+/* Releases them all (at exit). */
+void anon_destroy(void);
+
+/* holders.c: who has a segment open or mapped. */
+#define HOLDER_LINE_MAX 512
+typedef void (*holders_emit_fn)(void *ctx, const char *line);
+/*
+ * Emits "PID COMM fd N" and "PID COMM map START-END PERMS" for every
+ * process but this one holding dev/ino; *ret_unreadable counts the
+ * processes that could not be read.
+ */
+int holders_scan(dev_t dev, ino_t ino, holders_emit_fn emit, void *ctx, unsigned *ret_unreadable);
+
+/* ctl.c: the control file's sessions, one per open. */
+#define CTL_LINE_MAX 4096        /* the longest command line */
+#define CTL_OUTPUT_MAX (1 << 20) /* replies pending unread, at most */
+struct ctl_session;
+struct ctl_session *ctl_open(void);
+void ctl_close(struct ctl_session *s);
+/* Runs the complete lines in buf; len, or -errno of the first command that failed. */
+ssize_t ctl_write(struct ctl_session *s, fuse_req_t req, const char *buf, size_t len);
+/* Pending replies (or, before any command, the status summary). */
+ssize_t ctl_read(struct ctl_session *s, fuse_req_t req, char *buf, size_t size);
+
 /* guard.c: copying out of a mapping that another process may shrink. */
 int guard_init(void);
 /* memcpy that returns -EFAULT instead of dying when src faults (SIGBUS). */
@@ -79,5 +153,7 @@ int guard_copy(void *dst, const void *src, size_t len);
 /* ops.c */
 extern const struct fuse_lowlevel_ops shmfs_ops;
 extern struct shmfs_config shmfs_config;
+/* The segment name for a name inside the mount: prefix added, checked. */
+int ops_segment_name(const char *name, char buf[PSHM_NAME_MAX + 1]);
 
 #endif /* SHMFS_I_H */

@@ -18,8 +18,8 @@ static void test_guard_copy_survives_a_shrunk_segment(void)
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_FATAL(guard_init() == 0);
 	CU_ASSERT_FATAL(pshm_truncate(fd, 3 * 4096, NULL) == 0);
-	CU_ASSERT_FATAL(pshm_map(fd, NULL, 3 * 4096, PROT_READ | PROT_WRITE, 0, (void **)&map,
-				 NULL) == 0);
+	CU_ASSERT_FATAL(
+		pshm_map(fd, NULL, 3 * 4096, PROT_READ | PROT_WRITE, 0, (void **)&map, NULL) == 0);
 	memset(map, 'a', 3 * 4096);
 	CU_ASSERT_EQUAL(guard_copy(buf, map + 4096, sizeof(buf)), 0);
 	CU_ASSERT_EQUAL(buf[8191], 'a');

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* shmfs: extended attributes with introspection facts, computed when asked. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmfs_i.h"
+
+#define XATTR_PREFIX "user.shmfs."
+
+/* The names, in the order listxattr gives them; anon-id only on anonymous segments. */
+static const char *const names[] = {
+	XATTR_PREFIX "path",    XATTR_PREFIX "mode",    XATTR_PREFIX "allocated",
+	XATTR_PREFIX "holders", XATTR_PREFIX "anon-id",
+};
+
+struct text {
+	char *data;
+	size_t len, cap;
+	bool failed;
+};
+
+static void text_add(struct text *t, const char *s, size_t len)
+{
+	if (t->failed)
+		return;
+	if (t->len + len + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		char *data;
+
+		while (cap < t->len + len + 1)
+			cap *= 2;
+		data = realloc(t->data, cap);
+		if (!data) {
+			t->failed = true;
+			return;
+		}
+		t->data = data;
+		t->cap = cap;
+	}
+	memcpy(t->data + t->len, s, len);
+	t->len += len;
+	t->data[t->len] = '\0';
+}
+
+static void add_holder_line(void *ctx, const char *line)
+{
+	text_add(ctx, line, strlen(line));
+	text_add(ctx, "\n", 1);
+}
+
+/* Computes attribute name of node into t; -ENODATA when it has no such attribute. */
+static int compute(struct node *node, const char *name, struct text *t)
+{
+	char segment[PSHM_NAME_MAX + 1], buf[PSHM_NAME_MAX + 64];
+	uint64_t anon_id;
+	struct stat st;
+	int anon_fd = -1, r;
+
+	r = nodes_identity(node, segment, &anon_id);
+	if (r == 0)
+		r = anon_id ? anon_stat(anon_id, &st, &anon_fd) : nodes_stat(node, &st);
+	if (r < 0)
+		return r;
+	if (strcmp(name, XATTR_PREFIX "path") == 0) {
+		if (anon_id)
+			snprintf(buf, sizeof(buf), "/proc/%ld/fd/%d", (long)getpid(), anon_fd);
+		else
+			snprintf(buf, sizeof(buf), PSHM_DIR "/%s", segment);
+	} else if (strcmp(name, XATTR_PREFIX "mode") == 0) {
+		if (pshm_format_mode(st.st_mode & 0777, buf, sizeof(buf)) < 0)
+			return -EIO;
+	} else if (strcmp(name, XATTR_PREFIX "allocated") == 0) {
+		snprintf(buf, sizeof(buf), "%" PRIu64, (uint64_t)st.st_blocks * 512);
+	} else if (strcmp(name, XATTR_PREFIX "anon-id") == 0) {
+		if (!anon_id)
+			return -ENODATA;
+		snprintf(buf, sizeof(buf), "%" PRIu64, anon_id);
+	} else if (strcmp(name, XATTR_PREFIX "holders") == 0) {
+		unsigned unreadable = 0;
+
+		r = holders_scan(st.st_dev, st.st_ino, add_holder_line, t, &unreadable);
+		if (r < 0)
+			return r;
+		if (unreadable) {
+			snprintf(buf, sizeof(buf), "partial: %u processes could not be read\n",
+				 unreadable);
+			text_add(t, buf, strlen(buf));
+		}
+		return t->failed ? -ENOMEM : 0;
+	} else {
+		return -ENODATA;
+	}
+	text_add(t, buf, strlen(buf));
+	return t->failed ? -ENOMEM : 0;
+}
+
+static void reply_value(fuse_req_t req, const char *value, size_t len, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, value, len);
+}
+
+void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size)
+{
+	struct text t = { 0 };
+	int r;
+
+	if (!node) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	r = compute(node, name, &t);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		reply_value(req, t.data ? t.data : "", t.len, size);
+	free(t.data);
+}
+
+void xattr_list(fuse_req_t req, struct node *node, size_t size)
+{
+	char segment[PSHM_NAME_MAX + 1];
+	struct text t = { 0 };
+	uint64_t anon_id = 0;
+
+	if (node && nodes_identity(node, segment, &anon_id) == 0)
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (anon_id || strcmp(names[i], XATTR_PREFIX "anon-id") != 0)
+				text_add(&t, names[i], strlen(names[i]) + 1);
+	if (t.failed)
+		fuse_reply_err(req, ENOMEM);
+	else
+		reply_value(req, t.data ? t.data : "", t.len, size);
+	free(t.data);
+}
