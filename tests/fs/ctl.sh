@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The control file from bash, exactly as a user writes it, and the worked
+# example docs/examples/harness.sh. Runs as root in a private mount namespace.
+set -uo pipefail
+shmfs=$(realpath "$1")
+example=$(realpath "$2")
+
+if [ -z "${SHMFS_CTL_ISOLATED:-}" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: needs root for a private mount namespace"
+		exit 77
+	fi
+	export SHMFS_CTL_ISOLATED=1
+	exec unshare -m --propagation private "$0" "$@"
+fi
+
+mount -t tmpfs -o size=32M,mode=1777 tmpfs /dev/shm || exit 1
+mnt=$(mktemp -d /tmp/shmfs-ctl-XXXXXX)
+cleanup() {
+	exec 3>&- 4>&-
+	mountpoint -q "$mnt" && umount "$mnt"
+	rmdir "$mnt"
+}
+trap cleanup EXIT
+"$shmfs" "$mnt" || exit 1
+
+passed=0 failed=0
+check() { # description expected actual
+	if [ "$2" == "$3" ]; then
+		passed=$((passed + 1))
+		echo "ok - $1"
+	else
+		failed=$((failed + 1))
+		echo "not ok - $1"
+		echo "#   expected: $2"
+		echo "#   got:      $3"
+	fi
+}
+used_kb() { df --output=used /dev/shm | tail -1 | tr -d ' '; }
+
+check "cat .ctl gives a status summary" "version 0.1.0" "$(cat "$mnt/.ctl" | head -n 1)"
+
+exec 3<>"$mnt/.ctl"
+echo "anon 1M hold" >&3
+read -r reply <&3
+read -r status id size path proc <<<"$reply"
+check "anon 1M hold replies ok ID SIZE PATH PROC-PATH" "ok 1048576 .anon/$id /proc/" \
+	"$status $size $path ${proc%%[0-9]*}"
+check ".anon/ID is the segment" "1048576" "$(stat -c %s "$mnt/$path")"
+check "ls without -a shows only named segments" "" "$(ls "$mnt")"
+check "ls -a shows .ctl and .anon" ". .. .anon .ctl" "$(ls -a "$mnt" | xargs)"
+
+before=$(used_kb)
+head -c 1048576 /dev/zero | tr '\0' 'z' >"$mnt/$path"
+check "writing through the mount fills it" "1024" "$(($(used_kb) - before))"
+check "another process sees it at the /proc path" "zzzz" "$(head -c 4 "$proc")"
+check "getfattr shows the path" "$proc" "$(getfattr --absolute-names --only-values -n user.shmfs.path "$mnt/$path")"
+check "getfattr -d lists the facts" "user.shmfs.allocated user.shmfs.anon-id user.shmfs.holders user.shmfs.mode user.shmfs.path" \
+	"$(getfattr --absolute-names -d -m - "$mnt/$path" | grep -o '^user[^=]*' | sort | xargs)"
+
+out=$(echo "bogus command" 2>&1 >&3)
+check "a bad command fails the write" "Invalid argument" "${out##*: }"
+read -r reply <&3
+check "and its reply says why" 'err EINVAL unknown command "bogus" (try help)' "$reply"
+
+exec 4<>"$mnt/.ctl"
+echo "list" >&4
+read -r line <&4
+check "another descriptor lists the segment" "$id 1048576 0600 0 $path" "$(cut -d' ' -f1-5 <<<"$line")"
+read -r line <&4
+check "list ends with ok" "ok" "$line"
+exec 4>&-
+
+exec 3>&- # hold: closing the descriptor frees the segment
+for _ in $(seq 100); do [ -e "$mnt/$path" ] || break; sleep 0.05; done
+check "closing the .ctl descriptor frees a held segment" "gone" "$([ -e "$mnt/$path" ] || echo gone)"
+check "and df sees the memory back" "0" "$(($(used_kb) - before))"
+
+exec 3<>"$mnt/.ctl"
+echo "anon 64K" >&3
+read -r status id _ path _ <&3
+rm "$mnt/$path"
+check "rm .anon/ID releases it" "" "$(ls "$mnt/.anon")"
+echo "free $id" >&3 2>/dev/null
+read -r reply <&3
+check "free of a released one is ENOENT" "err ENOENT no anonymous segment $id" "$reply"
+exec 3>&-
+
+# The worked example, as documented.
+out=$("$example" "$mnt" 2>&1)
+status=$?
+echo "$out" | sed 's/^/# /'
+check "the harness example succeeds" "0" "$status"
+check "the example saw its program map the scratch segment" "yes" \
+	"$(grep -q 'holder: [0-9]* python3 map' <<<"$out" && echo yes)"
+for _ in $(seq 100); do [ -z "$(ls "$mnt/.anon")" ] && break; sleep 0.05; done
+check "the example leaves nothing behind" "" "$(ls -A /dev/shm)$(ls "$mnt/.anon")"
+
+echo "ctl: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
