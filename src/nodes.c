@@ -198,6 +198,17 @@ void nodes_detach(struct node *node, struct handle *handle)
 	pthread_mutex_unlock(&table.lock);
 }
 
+/*
+ * A node whose segment is gone (or whose name now means another one) is
+ * stale: -ESTALE makes the kernel look the path up again and retry, so a
+ * caller sees ENOENT, or its O_CREAT creates the new segment, even when the
+ * kernel had cached the old entry.
+ */
+static int stale_if_gone(int r)
+{
+	return r == -ENOENT ? -ESTALE : r;
+}
+
 int nodes_stat(struct node *node, struct stat *ret)
 {
 	char name[PSHM_NAME_MAX + 1];
@@ -212,7 +223,7 @@ int nodes_stat(struct node *node, struct stat *ret)
 	}
 	if (node->anon_id) {
 		pthread_mutex_unlock(&table.lock);
-		return anon_stat(node->anon_id, ret, NULL);
+		return stale_if_gone(anon_stat(node->anon_id, ret, NULL));
 	}
 	snprintf(name, sizeof(name), "%s", node->name);
 	ino = node->ino;
@@ -220,8 +231,8 @@ int nodes_stat(struct node *node, struct stat *ret)
 
 	r = pshm_stat_name(name, ret, NULL);
 	if (r == 0 && ret->st_ino != ino)
-		return -ENOENT; /* the name now belongs to another segment */
-	return r;
+		r = -ENOENT; /* the name now belongs to another segment */
+	return stale_if_gone(r);
 }
 
 int nodes_open(struct node *node, int oflags)
@@ -247,7 +258,7 @@ int nodes_open(struct node *node, int oflags)
 	}
 	if (node->anon_id) {
 		pthread_mutex_unlock(&table.lock);
-		return anon_reopen(node->anon_id, oflags);
+		return stale_if_gone(anon_reopen(node->anon_id, oflags));
 	}
 	snprintf(name, sizeof(name), "%s", node->name);
 	ino = node->ino;
@@ -255,10 +266,10 @@ int nodes_open(struct node *node, int oflags)
 
 	fd = pshm_open(name, oflags & ~O_TRUNC, 0, NULL);
 	if (fd < 0)
-		return fd;
+		return stale_if_gone(fd);
 	if (pshm_stat(fd, &st, NULL) < 0 || st.st_ino != ino) {
 		pshm_close(fd, NULL);
-		return -ENOENT;
+		return -ESTALE;
 	}
 	/* Truncate only once we know it is the same segment. */
 	if (oflags & O_TRUNC) {

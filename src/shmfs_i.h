@@ -65,13 +65,14 @@ void nodes_detach(struct node *node, struct handle *handle);
 /*
  * The node's status now: from an open file when it has one (so an
  * unlinked segment stays usable), else by name, checking that the name
- * still means the same segment. -ENOENT when it is gone.
+ * still means the same segment. -ESTALE when it is gone (the kernel then
+ * looks the name up again).
  */
 int nodes_stat(struct node *node, struct stat *ret);
 /*
  * A new descriptor for the node's segment, opened with oflags (O_RDONLY or
  * O_RDWR, optionally O_TRUNC): through an open file of the node when it has
- * one, else by name. -ENOENT when it is gone.
+ * one, else by name. -ESTALE when it is gone.
  */
 int nodes_open(struct node *node, int oflags);
 

@@ -735,6 +735,7 @@ static void test_cache_mode_serves_and_allows_shared_mmap(void)
 	struct test_mount cached;
 	char path[PATH_MAX];
 	char buf[8] = "";
+	struct stat st;
 	void *p;
 	int fd;
 
@@ -751,6 +752,13 @@ static void test_cache_mode_serves_and_allows_shared_mmap(void)
 	if (p != MAP_FAILED)
 		munmap(p, 4096);
 	close(fd);
+	/* Removed behind the cache's back: O_CREAT through the mount still creates it. */
+	CU_ASSERT(stat(path, &st) == 0);
+	remove_segment("cached");
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	CU_ASSERT(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL(errno_of(access(shm("cached"), F_OK)), 0);
 	CU_ASSERT_EQUAL(mount_stop(&cached), 0);
 	remove_segment("cached");
 }
