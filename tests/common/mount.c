@@ -39,8 +39,7 @@ static bool is_mounted(const char *dir)
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
 			continue;
 		dash = strstr(line, " - ");
-		found = strcmp(point, dir) == 0 && dash &&
-			strncmp(dash + 3, "fuse.shmfs ", 11) == 0;
+		found = strcmp(point, dir) == 0 && dash && strncmp(dash + 3, "fuse.", 5) == 0;
 	}
 	fclose(f);
 	return found;

@@ -13,7 +13,7 @@ struct test_mount {
 
 /*
  * Starts "daemon -f [args...] DIR" on a fresh directory under /tmp and waits
- * (10 s at most) until DIR is a fuse.shmfs mount, failing early when the
+ * (10 s at most) until DIR is a FUSE mount, failing early when the
  * daemon dies. args ends with NULL. The daemon gets SIGTERM if this process
  * dies, so a crashed test leaves no mount behind. Returns 0 or -1 (and
  * prints why).
