@@ -486,6 +486,11 @@ static void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		reply_entry(req, node, &st);
 }
 
+/*
+ * No flush and no fsync: nothing is buffered in the daemon and memory has
+ * nothing to sync, and leaving them out (ENOSYS) spares every close(2) and
+ * fsync(2) a round trip, as the kernel then stops asking.
+ */
 static void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
@@ -498,21 +503,6 @@ static void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	nodes_detach(node_of(ino), h);
 	handle_free(h);
 	fuse_reply_err(req, 0);
-}
-
-static void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	(void)fi;
-	fuse_reply_err(req, 0);
-}
-
-static void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
-{
-	(void)ino;
-	(void)datasync;
-	(void)fi;
-	fuse_reply_err(req, 0); /* memory: nothing to sync */
 }
 
 /* A per-thread buffer for replies, freed when the thread ends. */
@@ -970,9 +960,7 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.create = ops_create,
 	.read = ops_read,
 	.write = ops_write,
-	.flush = ops_flush,
 	.release = ops_release,
-	.fsync = ops_fsync,
 	.opendir = ops_opendir,
 	.readdir = ops_readdir,
 	.releasedir = ops_releasedir,

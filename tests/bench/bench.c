@@ -454,8 +454,8 @@ int main(int argc, char **argv)
 	};
 	struct config c = {
 		.size = 1L << 30,
-		.small_read = 256L << 20,
-		.random_reads = 16384,
+		.small_read = 64L << 20,
+		.random_reads = 8192,
 		.meta = 10000,
 		.meta_large = 100000,
 		.hold = 10000,
