@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -132,8 +133,27 @@ static double seq_read(const struct system *s, const struct config *c, long bloc
 	return (double)done / t / GB;
 }
 
+static unsigned long long shm_free_blocks(void)
+{
+	struct statvfs sv;
+
+	return statvfs(PSHM_DIR_PATH, &sv) == 0 ? (unsigned long long)sv.f_bfree : 0;
+}
+
+/*
+ * A FUSE daemon closes its descriptor after close(2) returns; wait (2 s at
+ * most) until the removed file's memory is free again, so the next system
+ * does not pay for freeing it.
+ */
+static void settle(unsigned long long free_before)
+{
+	for (int i = 0; i < 200 && shm_free_blocks() < free_before; i++)
+		usleep(10000);
+}
+
 static double seq_write(const struct system *s, const struct config *c, long block)
 {
+	unsigned long long free_before = shm_free_blocks();
 	char *buf = buffer((size_t)block);
 	int fd = open(path_in(s, "bench.write"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	off_t done = 0;
@@ -152,6 +172,7 @@ static double seq_write(const struct system *s, const struct config *c, long blo
 	close(fd);
 	t = now() - t;
 	unlink(PSHM_DIR_PATH "/bench.write");
+	settle(free_before);
 	return (double)done / t / GB;
 }
 
@@ -431,7 +452,7 @@ static void usage(void)
 	fprintf(stderr, "usage: bench --shmfs PATH --passthrough PATH [--size BYTES] [--reps N]\n"
 			"             [--meta N] [--meta-large N] [--hold N] [--small-read BYTES]\n"
 			"             [--random-reads N] [--out FILE.md] [--data FILE.dat]\n"
-		"             [--only WORDS] (only the workloads whose name has WORDS)\n");
+			"             [--only WORDS] (only the workloads whose name has WORDS)\n");
 	exit(2);
 }
 
@@ -664,10 +685,12 @@ int main(int argc, char **argv)
 	print_both(md, "\nRatios are shmfs (default, coherent) against the other system, above 1 "
 		       "meaning shmfs is faster.\n");
 	if (workloads[6].count[2] && workloads[7].count[2])
-		print_both(md, "ls -l, large vs ls -l: %.1fx the time for %.0fx the segments (shmfs).\n",
-			   median(workloads[7].samples[2], workloads[7].count[2]) /
-				   median(workloads[6].samples[2], workloads[6].count[2]),
-			   (double)c.meta_large / (double)c.meta);
+		print_both(
+			md,
+			"ls -l, large vs ls -l: %.1fx the time for %.0fx the segments (shmfs).\n",
+			median(workloads[7].samples[2], workloads[7].count[2]) /
+				median(workloads[6].samples[2], workloads[6].count[2]),
+			(double)c.meta_large / (double)c.meta);
 	print_both(md, "\n| daemon memory (MiB) | passthrough | shmfs | shmfs cache=on |\n");
 	print_both(md, "|---|---|---|---|\n");
 	print_both(md, "| streaming the segment: peak RSS / peak private ");
