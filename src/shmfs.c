@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "shmfs_i.h"
@@ -140,6 +141,17 @@ static int configure(struct options *opts, struct fuse_args *args)
 	return 0;
 }
 
+/* Every open file holds a descriptor of its segment: allow as many as the hard limit. */
+static void raise_file_limit(void)
+{
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+		limit.rlim_cur = limit.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &limit);
+	}
+}
+
 static int run(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
 {
 	struct fuse_loop_config *loop;
@@ -201,6 +213,7 @@ int main(int argc, char *argv[])
 	/* First, so that a -o fsname= of the user's comes later and wins. */
 	if (fuse_opt_insert_arg(&args, 1, "-ofsname=shmfs") < 0)
 		goto out;
+	raise_file_limit();
 	r = guard_init();
 	if (r == 0)
 		r = nodes_init();

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -763,6 +764,34 @@ static void test_cache_mode_serves_and_allows_shared_mmap(void)
 	remove_segment("cached");
 }
 
+static void test_many_open_files_past_the_default_soft_limit(void)
+{
+	struct rlimit limit;
+	int fds[2000], count, opened = 0;
+
+	/* The daemon was started with a soft limit of 1024 (see main). */
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &limit) == 0);
+	if (limit.rlim_max < 1200) {
+		printf("\n    (hard descriptor limit %lu: too low to try)\n    ",
+		       (unsigned long)limit.rlim_max);
+		return;
+	}
+	limit.rlim_cur = limit.rlim_max;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &limit) == 0);
+	count = limit.rlim_max - 100 < 2000 ? (int)limit.rlim_max - 100 : 2000;
+	make_segment("many", 4096, 0600);
+	for (int i = 0; i < count; i++) {
+		fds[i] = open(in_mnt("many"), O_RDONLY);
+		if (fds[i] < 0)
+			break;
+		opened++;
+	}
+	CU_ASSERT_EQUAL(opened, count);
+	for (int i = 0; i < opened; i++)
+		close(fds[i]);
+	remove_segment("many");
+}
+
 static void test_nothing_left_behind(void)
 {
 	char *listing = list_dir(PSHM_DIR, false);
@@ -792,6 +821,7 @@ int main(int argc, char **argv)
 		TEST(test_prefix_confines_the_mount),
 		TEST(test_sigterm_with_files_open_exits_cleanly),
 		TEST(test_cache_mode_serves_and_allows_shared_mmap),
+		TEST(test_many_open_files_past_the_default_soft_limit),
 		TEST(test_nothing_left_behind),
 		TEST_END,
 	};
@@ -812,6 +842,12 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	test_isolate_shm(64 << 20);
+	/* Start the daemon with the usual soft descriptor limit, whatever this shell set. */
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_max >= 1024) {
+		limit.rlim_cur = 1024;
+		setrlimit(RLIMIT_NOFILE, &limit);
+	}
 	if (mount_start(&mnt, daemon_path, NULL) < 0)
 		return 1;
 	status = test_run_suite("shmfs", cases);
