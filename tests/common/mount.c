@@ -127,8 +127,16 @@ int mount_stop(struct test_mount *m)
 	if (m->pid <= 0)
 		return -1;
 	if (geteuid() == 0) {
-		if (umount2(m->dir, 0) < 0 && errno != EINVAL)
+		/* Releases of files just closed reach the daemon a moment later: busy meanwhile. */
+		int r;
+
+		while ((r = umount2(m->dir, 0)) < 0 && errno == EBUSY && now_ms() < deadline)
+			usleep(5000);
+		if (r < 0 && errno != EINVAL) {
+			fprintf(stderr, "mount_stop: umount %s: %s; detaching\n", m->dir,
+				strerror(errno));
 			umount2(m->dir, MNT_DETACH);
+		}
 	} else {
 		char cmd[128];
 
