@@ -18,6 +18,7 @@
 #define CTL_MAX_WORDS 8
 
 struct ctl_session {
+	struct ctl_session *prev, *next; /* every open session, for the exit */
 	pthread_mutex_t lock;
 	char line[CTL_LINE_MAX + 1]; /* the command being written, maybe in pieces */
 	size_t line_len;
@@ -34,12 +35,24 @@ struct ctl_caller {
 	gid_t gid;
 };
 
+static struct {
+	pthread_mutex_t lock;
+	struct ctl_session *first;
+} sessions = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 struct ctl_session *ctl_open(void)
 {
 	struct ctl_session *s = calloc(1, sizeof(*s));
 
-	if (s)
-		pthread_mutex_init(&s->lock, NULL);
+	if (!s)
+		return NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_lock(&sessions.lock);
+	s->next = sessions.first;
+	if (s->next)
+		s->next->prev = s;
+	sessions.first = s;
+	pthread_mutex_unlock(&sessions.lock);
 	return s;
 }
 
@@ -47,11 +60,26 @@ void ctl_close(struct ctl_session *s)
 {
 	if (!s)
 		return;
+	pthread_mutex_lock(&sessions.lock);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		sessions.first = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	pthread_mutex_unlock(&sessions.lock);
 	/* Anonymous segments made with "hold" die with the descriptor that made them. */
 	anon_release_holder(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s->out);
 	free(s);
+}
+
+void ctl_destroy_all(void)
+{
+	/* At exit the kernel may not have sent every release yet. */
+	while (sessions.first)
+		ctl_close(sessions.first);
 }
 
 /* Appends text to the pending output; false when it would pass CTL_OUTPUT_MAX. */

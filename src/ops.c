@@ -750,6 +750,7 @@ struct dir_entry {
 };
 
 struct dir_snapshot {
+	struct dir_snapshot *prev, *next; /* every open one, for the exit */
 	struct dir_entry *entries;
 	size_t count, capacity;
 	char *names;
@@ -788,10 +789,38 @@ static int snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, mod
 	return 0;
 }
 
+static struct {
+	pthread_mutex_t lock;
+	struct dir_snapshot *first;
+} snapshots = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct dir_snapshot *snapshot_new(void)
+{
+	struct dir_snapshot *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	pthread_mutex_lock(&snapshots.lock);
+	d->next = snapshots.first;
+	if (d->next)
+		d->next->prev = d;
+	snapshots.first = d;
+	pthread_mutex_unlock(&snapshots.lock);
+	return d;
+}
+
 static void snapshot_free(struct dir_snapshot *d)
 {
 	if (!d)
 		return;
+	pthread_mutex_lock(&snapshots.lock);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		snapshots.first = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&snapshots.lock);
 	free(d->entries);
 	free(d->names);
 	free(d);
@@ -859,7 +888,7 @@ static void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	d = calloc(1, sizeof(*d));
+	d = snapshot_new();
 	r = d ? snapshot_take(d, ino) : -ENOMEM;
 	if (r < 0) {
 		snapshot_free(d);
@@ -940,6 +969,13 @@ static void ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	(void)ino;
 	(void)name;
 	fuse_reply_err(req, ENOTSUP);
+}
+
+void ops_destroy_all(void)
+{
+	/* At exit the kernel may not have sent every releasedir yet. */
+	while (snapshots.first)
+		snapshot_free(snapshots.first);
 }
 
 const struct fuse_lowlevel_ops shmfs_ops = {

@@ -249,6 +249,8 @@ int main(int argc, char *argv[])
 out:
 	if (se)
 		fuse_session_destroy(se);
+	ctl_destroy_all();
+	ops_destroy_all();
 	anon_destroy();
 	nodes_destroy();
 	free(cmd.mountpoint);

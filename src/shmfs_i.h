@@ -141,6 +141,8 @@ int holders_scan(dev_t dev, ino_t ino, holders_emit_fn emit, void *ctx, unsigned
 struct ctl_session;
 struct ctl_session *ctl_open(void);
 void ctl_close(struct ctl_session *s);
+/* Closes the sessions still open (at exit). */
+void ctl_destroy_all(void);
 /* Runs the complete lines in buf; len, or -errno of the first command that failed. */
 ssize_t ctl_write(struct ctl_session *s, fuse_req_t req, const char *buf, size_t len);
 /* Pending replies (or, before any command, the status summary). */
@@ -154,6 +156,8 @@ int guard_copy(void *dst, const void *src, size_t len);
 /* ops.c */
 extern const struct fuse_lowlevel_ops shmfs_ops;
 extern struct shmfs_config shmfs_config;
+/* Frees the directory listings still open (at exit). */
+void ops_destroy_all(void);
 /* The segment name for a name inside the mount: prefix added, checked. */
 int ops_segment_name(const char *name, char buf[PSHM_NAME_MAX + 1]);
 
