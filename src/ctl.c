@@ -13,9 +13,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "ctl_parse_i.h"
 #include "shmfs_i.h"
-
-#define CTL_MAX_WORDS 8
 
 struct ctl_session {
 	struct ctl_session *prev, *next; /* every open session, for the exit */
@@ -143,17 +142,6 @@ static void holders_emit(void *ctx, const char *line)
 	emit(ctx, "%s", line);
 }
 
-static bool parse_id(const char *text, uint64_t *ret)
-{
-	char *end;
-
-	if (text[0] < '0' || text[0] > '9')
-		return false;
-	errno = 0;
-	*ret = strtoull(text, &end, 10);
-	return errno == 0 && *end == '\0' && *ret > 0;
-}
-
 /* Whether the caller may read a segment with status st, as the kernel would judge. */
 static bool may_read(const struct ctl_caller *c, const struct stat *st)
 {
@@ -173,57 +161,32 @@ static bool may_read(const struct ctl_caller *c, const struct stat *st)
 	return st->st_mode & S_IROTH;
 }
 
-static int cmd_anon(struct ctl_session *s, const struct ctl_caller *c, char **words, int count)
+static int run_anon(struct ctl_session *s, const struct ctl_caller *c,
+		    const struct ctl_command *cmd)
 {
-	static const char usage[] = "usage: anon SIZE [MODE] [hold]";
-	const char *mode_text = NULL;
-	struct pshm_error err;
-	bool hold = false;
 	uint64_t id;
-	mode_t mode = 0600;
-	off_t size;
 	int fd, r;
 
-	if (count < 2 || count > 4)
-		return fail(s, EINVAL, "%s", usage);
-	for (int i = 2; i < count; i++) {
-		if (strcmp(words[i], "hold") == 0 && !hold)
-			hold = true;
-		else if (!mode_text && strcmp(words[i], "hold") != 0)
-			mode_text = words[i];
-		else
-			return fail(s, EINVAL, "%s", usage);
-	}
-	r = pshm_parse_size(words[1], &size, &err);
-	if (r < 0)
-		return fail(s, EINVAL, "size \"%s\": %s (e.g. 4096, 64K, 1M, 2G)", err.word,
-			    err.reason ? err.reason : strerror(err.code));
-	if (mode_text && pshm_parse_mode(mode_text, &mode, &err) < 0)
-		return fail(s, EINVAL, "mode \"%s\": %s (e.g. 0600 or read-user,write-user)",
-			    err.word, err.reason);
-	r = anon_create(size, mode, c->uid, c->gid, hold ? s : NULL, &id, &fd);
+	r = anon_create(cmd->size, cmd->mode, c->uid, c->gid, cmd->hold ? s : NULL, &id, &fd);
 	if (r == -EMFILE)
 		return fail(s, EMFILE, "%d anonymous segments already (the limit)", ANON_MAX);
 	if (r < 0)
-		return fail(s, -r, "cannot create a segment of %jd bytes: %s", (intmax_t)size,
+		return fail(s, -r, "cannot create a segment of %jd bytes: %s", (intmax_t)cmd->size,
 			    strerror(-r));
 	emit(s, "ok %" PRIu64 " %jd " ANON_DIR_NAME "/%" PRIu64 " /proc/%ld/fd/%d", id,
-	     (intmax_t)size, id, (long)getpid(), fd);
+	     (intmax_t)cmd->size, id, (long)getpid(), fd);
 	return 0;
 }
 
-static int cmd_free(struct ctl_session *s, const struct ctl_caller *c, char **words, int count)
+static int run_free(struct ctl_session *s, const struct ctl_caller *c,
+		    const struct ctl_command *cmd)
 {
-	uint64_t id;
-	int r;
+	int r = anon_free(cmd->id, c->uid);
 
-	if (count != 2 || !parse_id(words[1], &id))
-		return fail(s, EINVAL, "usage: free ID");
-	r = anon_free(id, c->uid);
 	if (r == -ENOENT)
-		return fail(s, ENOENT, "no anonymous segment %" PRIu64, id);
+		return fail(s, ENOENT, "no anonymous segment %" PRIu64, cmd->id);
 	if (r == -EPERM)
-		return fail(s, EPERM, "anonymous segment %" PRIu64 " is not yours", id);
+		return fail(s, EPERM, "anonymous segment %" PRIu64 " is not yours", cmd->id);
 	emit(s, "ok");
 	return 0;
 }
@@ -249,40 +212,25 @@ static void emit_anons(struct ctl_session *s, uid_t caller, const char *lead)
 	pthread_mutex_unlock(&anon_buffer_lock);
 }
 
-static int cmd_list(struct ctl_session *s, const struct ctl_caller *c, char **words, int count)
+static int run_holders(struct ctl_session *s, const struct ctl_caller *c,
+		       const struct ctl_command *cmd)
 {
-	(void)words;
-	if (count != 1)
-		return fail(s, EINVAL, "usage: list");
-	emit_anons(s, c->uid, "");
-	emit(s, "ok");
-	return 0;
-}
-
-static int cmd_holders(struct ctl_session *s, const struct ctl_caller *c, char **words, int count)
-{
-	static const char anon_path[] = ANON_DIR_NAME "/";
 	char full[PSHM_NAME_MAX + 1];
 	unsigned unreadable = 0;
 	struct stat st;
-	uint64_t id;
 	int r;
 
-	if (count != 2)
-		return fail(s, EINVAL, "usage: holders NAME (a segment, or .anon/ID)");
-	if (strncmp(words[1], anon_path, strlen(anon_path)) == 0) {
-		if (!parse_id(words[1] + strlen(anon_path), &id))
-			return fail(s, EINVAL, "\"%s\" is not .anon/ID", words[1]);
-		r = anon_stat(id, &st, NULL);
+	if (cmd->id) {
+		r = anon_stat(cmd->id, &st, NULL);
 	} else {
-		r = ops_segment_name(words[1], full);
+		r = ops_segment_name(cmd->name, full);
 		if (r == 0)
 			r = pshm_stat_name(full, &st, NULL);
 	}
 	if (r < 0)
-		return fail(s, -r, "%s: %s", words[1], strerror(-r));
+		return fail(s, -r, "%s: %s", cmd->name, strerror(-r));
 	if (!may_read(c, &st))
-		return fail(s, EACCES, "%s: not readable by uid %u", words[1], (unsigned)c->uid);
+		return fail(s, EACCES, "%s: not readable by uid %u", cmd->name, (unsigned)c->uid);
 	r = holders_scan(st.st_dev, st.st_ino, holders_emit, s, &unreadable);
 	if (r < 0)
 		return fail(s, -r, "cannot scan /proc: %s", strerror(-r));
@@ -293,11 +241,8 @@ static int cmd_holders(struct ctl_session *s, const struct ctl_caller *c, char *
 	return 0;
 }
 
-static int cmd_help(struct ctl_session *s, const struct ctl_caller *c, char **words, int count)
+static void emit_help(struct ctl_session *s)
 {
-	(void)c;
-	(void)words;
-	(void)count;
 	emit(s, "anon SIZE [MODE] [hold]  create an anonymous segment (hold: freed when this "
 		"file is closed)");
 	emit(s, "free ID                   release anonymous segment ID");
@@ -306,44 +251,34 @@ static int cmd_help(struct ctl_session *s, const struct ctl_caller *c, char **wo
 	emit(s, "holders NAME              who has NAME (or .anon/ID) open or mapped");
 	emit(s, "help                      this text");
 	emit(s, "ok");
-	return 0;
 }
-
-static const struct {
-	const char *name;
-	int (*run)(struct ctl_session *, const struct ctl_caller *, char **, int);
-} commands[] = {
-	{ "anon", cmd_anon },       { "free", cmd_free }, { "list", cmd_list },
-	{ "holders", cmd_holders }, { "help", cmd_help },
-};
 
 /* Runs one complete line; returns 0, or -errno after replying "err ...". */
 static int run_line(struct ctl_session *s, const struct ctl_caller *c, char *line, size_t len)
 {
-	char *words[CTL_MAX_WORDS + 1], *save = NULL, *word;
-	int count = 0;
+	char message[CTL_MESSAGE_MAX];
+	struct ctl_command cmd;
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)line[i];
-
-		if ((ch < 0x20 && ch != '\t') || ch >= 0x7f)
-			return fail(s, EINVAL,
-				    "the line holds byte 0x%02x: commands are printable "
-				    "ASCII",
-				    ch);
-	}
-	line[len] = '\0';
-	for (word = strtok_r(line, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
-		if (count == CTL_MAX_WORDS)
-			return fail(s, EINVAL, "more than %d words", CTL_MAX_WORDS);
-		words[count++] = word;
-	}
-	if (count == 0)
+	if (ctl_parse(line, len, &cmd, message, sizeof(message)) < 0)
+		return fail(s, EINVAL, "%s", message);
+	switch (cmd.verb) {
+	case CTL_NONE:
 		return 0; /* an empty line is no command */
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(words[0], commands[i].name) == 0)
-			return commands[i].run(s, c, words, count);
-	return fail(s, EINVAL, "unknown command \"%.64s\" (try help)", words[0]);
+	case CTL_ANON:
+		return run_anon(s, c, &cmd);
+	case CTL_FREE:
+		return run_free(s, c, &cmd);
+	case CTL_LIST:
+		emit_anons(s, c->uid, "");
+		emit(s, "ok");
+		return 0;
+	case CTL_HOLDERS:
+		return run_holders(s, c, &cmd);
+	case CTL_HELP:
+		emit_help(s);
+		return 0;
+	}
+	return fail(s, EINVAL, "unknown command");
 }
 
 ssize_t ctl_write(struct ctl_session *s, fuse_req_t req, const char *buf, size_t len)

@@ -135,7 +135,7 @@ typedef void (*holders_emit_fn)(void *ctx, const char *line);
  */
 int holders_scan(dev_t dev, ino_t ino, holders_emit_fn emit, void *ctx, unsigned *ret_unreadable);
 
-/* ctl.c: the control file's sessions, one per open. */
+/* ctl.c: the control file's sessions, one per open (its parser: ctl_parse_i.h). */
 #define CTL_LINE_MAX 4096        /* the longest command line */
 #define CTL_OUTPUT_MAX (1 << 20) /* replies pending unread, at most */
 struct ctl_session;

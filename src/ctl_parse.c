@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* shmfs: parsing a control file command line, apart from FUSE (and fuzzed on its own). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_parse_i.h"
+#include "pshm.h"
+
+__attribute__((format(printf, 3, 4))) static int invalid(char *message, size_t len, const char *fmt,
+							 ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+bool ctl_parse_id(const char *text, uint64_t *ret)
+{
+	char *end;
+
+	if (text[0] < '0' || text[0] > '9')
+		return false;
+	errno = 0;
+	*ret = strtoull(text, &end, 10);
+	return errno == 0 && *end == '\0' && *ret > 0;
+}
+
+static int parse_anon(char **words, int count, struct ctl_command *c, char *message, size_t len)
+{
+	static const char usage[] = "usage: anon SIZE [MODE] [hold]";
+	const char *mode_text = NULL;
+	struct pshm_error err;
+
+	if (count < 2 || count > 4)
+		return invalid(message, len, "%s", usage);
+	for (int i = 2; i < count; i++) {
+		if (strcmp(words[i], "hold") == 0 && !c->hold)
+			c->hold = true;
+		else if (!mode_text && strcmp(words[i], "hold") != 0)
+			mode_text = words[i];
+		else
+			return invalid(message, len, "%s", usage);
+	}
+	if (pshm_parse_size(words[1], &c->size, &err) < 0)
+		return invalid(message, len, "size \"%s\": %s (e.g. 4096, 64K, 1M, 2G)", err.word,
+			       err.reason ? err.reason : strerror(err.code));
+	c->mode = 0600;
+	if (mode_text && pshm_parse_mode(mode_text, &c->mode, &err) < 0)
+		return invalid(message, len, "mode \"%s\": %s (e.g. 0600 or read-user,write-user)",
+			       err.word, err.reason);
+	return 0;
+}
+
+int ctl_parse(char *line, size_t len, struct ctl_command *ret, char *message, size_t message_len)
+{
+	static const char anon_path[] = ".anon/";
+	char *words[CTL_MAX_WORDS], *save = NULL, *word;
+	struct ctl_command c = { .verb = CTL_NONE };
+	int count = 0, r = 0;
+
+	if (len > CTL_LINE_MAX)
+		return invalid(message, message_len, "line longer than %d bytes", CTL_LINE_MAX);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)line[i];
+
+		if ((ch < 0x20 && ch != '\t') || ch >= 0x7f)
+			return invalid(message, message_len,
+				       "the line holds byte 0x%02x: commands are printable ASCII",
+				       ch);
+	}
+	line[len] = '\0';
+	for (word = strtok_r(line, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
+		if (count == CTL_MAX_WORDS)
+			return invalid(message, message_len, "more than %d words", CTL_MAX_WORDS);
+		words[count++] = word;
+	}
+	if (count == 0) {
+		*ret = c;
+		return 0;
+	}
+	if (strcmp(words[0], "anon") == 0) {
+		c.verb = CTL_ANON;
+		r = parse_anon(words, count, &c, message, message_len);
+	} else if (strcmp(words[0], "free") == 0) {
+		c.verb = CTL_FREE;
+		if (count != 2 || !ctl_parse_id(words[1], &c.id))
+			r = invalid(message, message_len, "usage: free ID");
+	} else if (strcmp(words[0], "list") == 0) {
+		c.verb = CTL_LIST;
+		if (count != 1)
+			r = invalid(message, message_len, "usage: list");
+	} else if (strcmp(words[0], "holders") == 0) {
+		c.verb = CTL_HOLDERS;
+		if (count != 2)
+			r = invalid(message, message_len,
+				    "usage: holders NAME (a segment, or .anon/ID)");
+		else if (strncmp(words[1], anon_path, strlen(anon_path)) == 0 &&
+			 !ctl_parse_id(words[1] + strlen(anon_path), &c.id))
+			r = invalid(message, message_len, "\"%s\" is not .anon/ID", words[1]);
+		c.name = count == 2 ? words[1] : NULL;
+	} else if (strcmp(words[0], "help") == 0) {
+		c.verb = CTL_HELP;
+	} else {
+		r = invalid(message, message_len, "unknown command \"%.64s\" (try help)", words[0]);
+	}
+	if (r == 0)
+		*ret = c;
+	return r;
+}
