@@ -577,6 +577,61 @@ static int map_covering(struct handle *h, uint64_t end)
 	return r < 0 ? r : (h->map_len >= end ? 0 : -ENOMEM);
 }
 
+#define RESIDENCY_CHUNK_PAGES 256
+
+/*
+ * Copies len bytes at off out of h's mapping (map_lock held) into buf.
+ * Only pages that hold data are touched: a read fault on a hole of a tmpfs
+ * mapping allocates a page, so reading a sparse segment through the mount
+ * would fill it with zeros and use memory. mincore tells which pages exist;
+ * the others (holes, or pages swapped out) are read with pread, which
+ * allocates nothing. A page gone meanwhile (another process shrank the
+ * segment) faults under the guard, and pread returns what exists instead.
+ * Returns the bytes copied (short at the segment's current end) or -1.
+ */
+static ssize_t copy_out(struct handle *h, char *buf, size_t len, off_t off)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), done = 0;
+	unsigned char resident[RESIDENCY_CHUNK_PAGES];
+
+	while (done < len) {
+		uint64_t pos = (uint64_t)off + done;
+		uint64_t first = pos / page * page;
+		size_t span = len - done, pages, i = 0;
+
+		if (span > RESIDENCY_CHUNK_PAGES * page - (pos - first))
+			span = RESIDENCY_CHUNK_PAGES * page - (pos - first);
+		pages = (size_t)((pos - first + span + page - 1) / page);
+		if (mincore(h->map + first, pages * page, resident) < 0)
+			memset(resident, 0, pages); /* unknown: read it all with pread */
+		while (i < pages && done < len) {
+			size_t run = 1, start, count;
+			ssize_t n;
+
+			while (i + run < pages && (resident[i + run] & 1) == (resident[i] & 1))
+				run++;
+			/* The part of pages [i, i + run) that this read covers. */
+			start = i == 0 ? (size_t)(pos - first) : 0;
+			count = run * page - start;
+			if (count > len - done)
+				count = len - done;
+			if ((resident[i] & 1) &&
+			    guard_copy(buf + done, h->map + off + done, count) == 0) {
+				n = (ssize_t)count;
+			} else {
+				n = pread(h->fd, buf + done, count, off + (off_t)done);
+				if (n < 0)
+					return done ? (ssize_t)done : -1;
+			}
+			done += (size_t)n;
+			if ((size_t)n < count)
+				return (ssize_t)done; /* the end moved in: a short read */
+			i += run;
+		}
+	}
+	return (ssize_t)done;
+}
+
 static void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
@@ -613,18 +668,13 @@ static void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	r = map_covering(h, (uint64_t)off + len);
-	if (r == 0)
-		r = guard_copy(buf, h->map + off, len);
+	n = r < 0 ? pread(h->fd, buf, len, off) : copy_out(h, buf, len, off);
 	pthread_rwlock_unlock(&h->map_lock);
-	if (r < 0) {
-		/* Shrunk under us (or unmappable): pread returns what exists now. */
-		n = pread(h->fd, buf, len, off);
-		if (n < 0) {
-			fuse_reply_err(req, errno);
-			return;
-		}
-		len = (size_t)n;
+	if (n < 0) {
+		fuse_reply_err(req, errno);
+		return;
 	}
+	len = (size_t)n;
 	fuse_reply_buf(req, buf, len);
 }
 

@@ -487,6 +487,33 @@ static void test_reads_survive_a_segment_shrinking_under_them(void)
 	remove_segment("shrinking");
 }
 
+static void test_reading_a_sparse_segment_allocates_nothing(void)
+{
+	static char through[4 << 20], direct[4 << 20];
+	struct stat before, after;
+	int fd, native;
+
+	make_segment("sparse", 4 << 20, 0600);
+	native = pshm_open("sparse", O_RDWR, 0, NULL);
+	CU_ASSERT_FATAL(native >= 0);
+	/* Data in a few places, holes elsewhere. */
+	CU_ASSERT_EQUAL(pwrite(native, "head", 4, 0), 4);
+	CU_ASSERT_EQUAL(pwrite(native, "middle", 6, (2 << 20) + 4090), 6);
+	CU_ASSERT_EQUAL(pwrite(native, "tail", 4, (4 << 20) - 4), 4);
+	CU_ASSERT_EQUAL(fstat(native, &before), 0);
+	fd = open(in_mnt("sparse"), O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(read(fd, through, sizeof(through)), (ssize_t)sizeof(through));
+	CU_ASSERT_EQUAL(pread(native, direct, sizeof(direct), 0), (ssize_t)sizeof(direct));
+	CU_ASSERT(memcmp(through, direct, sizeof(direct)) == 0);
+	CU_ASSERT_EQUAL(fstat(native, &after), 0);
+	CU_ASSERT_EQUAL(after.st_blocks, before.st_blocks); /* no page allocated by reading */
+	assert_same_stat(in_mnt("sparse"), shm("sparse"));
+	close(fd);
+	close(native);
+	remove_segment("sparse");
+}
+
 static void test_shared_mmap_of_a_mount_file_is_refused(void)
 {
 	char *p;
@@ -814,6 +841,7 @@ int main(int argc, char **argv)
 		TEST(test_names_shm_cannot_hold_get_the_kernel_errno),
 		TEST(test_writes_through_own_mmap_are_seen_at_once),
 		TEST(test_reads_survive_a_segment_shrinking_under_them),
+		TEST(test_reading_a_sparse_segment_allocates_nothing),
 		TEST(test_shared_mmap_of_a_mount_file_is_refused),
 		TEST(test_full_dev_shm_reports_enospc_and_keeps_data),
 		TEST(test_huge_sizes_and_offsets_behave_as_on_dev_shm),
