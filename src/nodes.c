@@ -47,6 +47,8 @@ static void free_node(struct node *node)
 		pthread_rwlock_destroy(&h->map_lock);
 		free(h);
 	}
+	if (node->keeper_fd >= 0)
+		close(node->keeper_fd);
 	free(node->name);
 	free(node);
 }
@@ -89,11 +91,17 @@ static void grow(void)
 	table.bucket_count = count;
 }
 
-static struct node *find(ino_t ino)
+/* A segment is its device and inode: /dev/shm may be another tmpfs tomorrow. */
+static bool same(const struct node *node, dev_t dev, ino_t ino)
+{
+	return node->ino == ino && node->dev == dev;
+}
+
+static struct node *find(dev_t dev, ino_t ino)
 {
 	struct node *node = table.buckets[bucket_of(ino, table.bucket_count)];
 
-	while (node && node->ino != ino)
+	while (node && !same(node, dev, ino))
 		node = node->hash_next;
 	return node;
 }
@@ -128,7 +136,7 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
 	size_t b;
 
 	pthread_mutex_lock(&table.lock);
-	node = find(st->st_ino);
+	node = find(st->st_dev, st->st_ino);
 	if (node) {
 		/* Renamed behind our back (in /dev/shm): the inode is what counts. */
 		update_name(&node->name, name);
@@ -145,7 +153,9 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
 		return NULL;
 	}
 	node->ino = st->st_ino;
+	node->dev = st->st_dev;
 	node->anon_id = anon_id;
+	node->keeper_fd = -1;
 	/* Node ids are addresses and get reused; the generation tells them apart. */
 	node->generation = ++table.generation;
 	node->nlookup = nlookup;
@@ -209,9 +219,21 @@ static int stale_if_gone(int r)
 	return r == -ENOENT ? -ESTALE : r;
 }
 
+/*
+ * For a stat or an attribute change: with zero timeouts the kernel looked
+ * the name up just before, so a segment gone since was removed during the
+ * call, and ENOENT is the true answer (a retry could race again). With
+ * cache=on the kernel's entry may be old: ESTALE makes it look again.
+ */
+static int gone(int r)
+{
+	return r == -ENOENT && shmfs_config.cache ? -ESTALE : r;
+}
+
 int nodes_stat(struct node *node, struct stat *ret)
 {
 	char name[PSHM_NAME_MAX + 1];
+	dev_t dev;
 	ino_t ino;
 	int r;
 
@@ -221,29 +243,36 @@ int nodes_stat(struct node *node, struct stat *ret)
 		pthread_mutex_unlock(&table.lock);
 		return r;
 	}
+	if (node->keeper_fd >= 0) {
+		r = pshm_stat(node->keeper_fd, ret, NULL);
+		pthread_mutex_unlock(&table.lock);
+		return r;
+	}
 	if (node->anon_id) {
 		pthread_mutex_unlock(&table.lock);
-		return stale_if_gone(anon_stat(node->anon_id, ret, NULL));
+		return gone(anon_stat(node->anon_id, ret, NULL));
 	}
 	snprintf(name, sizeof(name), "%s", node->name);
 	ino = node->ino;
+	dev = node->dev;
 	pthread_mutex_unlock(&table.lock);
 
 	r = pshm_stat_name(name, ret, NULL);
-	if (r == 0 && ret->st_ino != ino)
+	if (r == 0 && (ret->st_ino != ino || ret->st_dev != dev))
 		r = -ENOENT; /* the name now belongs to another segment */
-	return stale_if_gone(r);
+	return gone(r);
 }
 
 int nodes_open(struct node *node, int oflags)
 {
 	char name[PSHM_NAME_MAX + 1];
 	struct stat st;
+	dev_t dev;
 	ino_t ino;
 	int fd;
 
 	pthread_mutex_lock(&table.lock);
-	if (node->handles) {
+	if (node->handles || node->keeper_fd >= 0) {
 		char path[64];
 
 		/*
@@ -251,7 +280,8 @@ int nodes_open(struct node *node, int oflags)
 		 * segments too, and the lock keeps its descriptor from being
 		 * closed (and reused) meanwhile.
 		 */
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", node->handles->fd);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d",
+			 node->handles ? node->handles->fd : node->keeper_fd);
 		fd = open(path, oflags | O_CLOEXEC);
 		pthread_mutex_unlock(&table.lock);
 		return fd < 0 ? -errno : fd;
@@ -262,12 +292,13 @@ int nodes_open(struct node *node, int oflags)
 	}
 	snprintf(name, sizeof(name), "%s", node->name);
 	ino = node->ino;
+	dev = node->dev;
 	pthread_mutex_unlock(&table.lock);
 
 	fd = pshm_open(name, oflags & ~O_TRUNC, 0, NULL);
 	if (fd < 0)
 		return stale_if_gone(fd);
-	if (pshm_stat(fd, &st, NULL) < 0 || st.st_ino != ino) {
+	if (pshm_stat(fd, &st, NULL) < 0 || st.st_ino != ino || st.st_dev != dev) {
 		pshm_close(fd, NULL);
 		return -ESTALE;
 	}
@@ -290,4 +321,36 @@ int nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *re
 	*ret_anon_id = node->anon_id;
 	pthread_mutex_unlock(&table.lock);
 	return 0;
+}
+
+void nodes_keep(const char *name)
+{
+	struct node *node;
+	struct stat st;
+	int fd;
+
+	if (pshm_stat_name(name, &st, NULL) < 0)
+		return;
+	pthread_mutex_lock(&table.lock);
+	node = find(st.st_dev, st.st_ino);
+	if (!node || node->keeper_fd >= 0 || node->handles) {
+		/* Unknown to the kernel, kept already, or open files keep it. */
+		pthread_mutex_unlock(&table.lock);
+		return;
+	}
+	pthread_mutex_unlock(&table.lock);
+
+	fd = pshm_open(name, O_RDONLY, 0, NULL);
+	if (fd < 0)
+		return;
+	pthread_mutex_lock(&table.lock);
+	node = find(st.st_dev, st.st_ino);
+	if (node && node->keeper_fd < 0 && fstat(fd, &st) == 0 &&
+	    same(node, st.st_dev, st.st_ino)) {
+		node->keeper_fd = fd;
+		fd = -1;
+	}
+	pthread_mutex_unlock(&table.lock);
+	if (fd >= 0)
+		close(fd);
 }

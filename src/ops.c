@@ -273,6 +273,9 @@ static void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 		fd = handle_of(fi)->fd;
 	} else {
 		fd = nodes_open(node_of(ino), (to_set & FUSE_SET_ATTR_SIZE) ? O_RDWR : O_RDONLY);
+		/* Gone during the call: see nodes_stat. */
+		if (fd == -ESTALE && !shmfs_config.cache)
+			fd = -ENOENT;
 		if (fd < 0) {
 			fuse_reply_err(req, -fd);
 			return;
@@ -730,8 +733,10 @@ static void ops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	r = ops_segment_name(name, full);
-	if (r == 0)
+	if (r == 0) {
+		nodes_keep(full);
 		r = pshm_unlink(full, NULL);
+	}
 	fuse_reply_err(req, -r);
 }
 

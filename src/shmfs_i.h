@@ -24,16 +24,18 @@ struct shmfs_config {
 };
 
 /*
- * A segment the kernel knows by a node id: identified by its tmpfs inode
- * number, found by the name it was last looked up under.
+ * A segment the kernel knows by a node id: identified by its tmpfs device
+ * and inode number, found by the name it was last looked up under.
  */
 struct node {
 	struct node *hash_next;
 	ino_t ino;
+	dev_t dev;              /* with ino: the segment's identity */
 	uint64_t anon_id;       /* an anonymous segment's id, or 0 for a named one */
 	uint64_t generation;    /* fixed for the node's life: the kernel checks it */
 	uint64_t nlookup;       /* the kernel's references (lookup minus forget) */
 	struct handle *handles; /* open files, newest first */
+	int keeper_fd;          /* unlinked through the mount while known: the segment, or -1 */
 	char *name;             /* full segment name, prefix included, no '/' */
 };
 
@@ -57,6 +59,12 @@ void nodes_destroy(void);
  * anon_id (an anonymous one), adds nlookup references.
  */
 struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st, uint64_t nlookup);
+/*
+ * Before name is unlinked through the mount: if the kernel knows its node,
+ * the node keeps a descriptor of the segment, so an open that looked the
+ * name up just before the unlink still opens it, as on /dev/shm itself.
+ */
+void nodes_keep(const char *name);
 /* Drops nlookup kernel references; frees the node when none and no open files remain. */
 void nodes_forget(struct node *node, uint64_t nlookup);
 void nodes_attach(struct node *node, struct handle *handle);
@@ -65,8 +73,8 @@ void nodes_detach(struct node *node, struct handle *handle);
 /*
  * The node's status now: from an open file when it has one (so an
  * unlinked segment stays usable), else by name, checking that the name
- * still means the same segment. -ESTALE when it is gone (the kernel then
- * looks the name up again).
+ * still means the same segment. When it is gone: -ENOENT, or with
+ * cache=on -ESTALE (the kernel then looks the name up again).
  */
 int nodes_stat(struct node *node, struct stat *ret);
 /*
