@@ -718,6 +718,40 @@ static void test_sigterm_under_load_releases_everything(void)
 	pshm_unlink("loaded", NULL);
 }
 
+/* fusermount3 -u refuses while a file is open (the daemon keeps serving), then works. */
+static void test_fusermount_with_files_open(void)
+{
+	struct test_mount m;
+	char path[PATH_MAX], cmd[PATH_MAX + 64], byte;
+	int fd, status;
+
+	fd = pshm_open("held", O_RDWR | O_CREAT, 0644, NULL);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_FATAL(mount_start(&m, daemon_path, NULL) == 0);
+	snprintf(path, sizeof(path), "%s/held", m.dir);
+	fd = open(path, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0);
+	snprintf(cmd, sizeof(cmd), "fusermount3 -u %s 2>/dev/null", m.dir);
+	CU_ASSERT_NOT_EQUAL(system(cmd), 0); /* busy */
+	CU_ASSERT(mount_alive(&m));
+	CU_ASSERT_EQUAL(pwrite(fd, "z", 1, 0), 1);
+	CU_ASSERT_EQUAL(pread(fd, &byte, 1, 0), 1);
+	CU_ASSERT_EQUAL(byte, 'z');
+	close(fd);
+	/* The release reaches the daemon a moment after close(2). */
+	int r = -1;
+	for (int i = 0; i < 200 && r != 0; i++) {
+		r = system(cmd);
+		if (r != 0)
+			usleep(10000);
+	}
+	CU_ASSERT_EQUAL(r, 0);
+	status = mount_wait_exit(&m);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	pshm_unlink("held", NULL);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -728,6 +762,7 @@ int main(int argc, char **argv)
 		TEST(test_hostile_names_get_the_kernel_errno),
 		TEST(test_hundreds_of_ctl_descriptors),
 		TEST(test_sigterm_under_load_releases_everything),
+		TEST(test_fusermount_with_files_open),
 		TEST_END,
 	};
 	struct rlimit limit;
