@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -193,4 +194,45 @@ const char *mount_path(const struct test_mount *m, const char *name)
 
 	snprintf(p, PATH_MAX, "%s/%s", m->dir, name);
 	return p;
+}
+
+int mount_suite_main(int argc, char **argv, const char *suite, const struct test_case *cases,
+		     size_t shm_size, struct test_mount *m, const char **ret_daemon)
+{
+	struct rlimit limit;
+	const char *why;
+	int status, daemon_status;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s PATH-TO-SHMFS\n", argv[0]);
+		return 2;
+	}
+	*ret_daemon = argv[1];
+	if (geteuid() != 0) {
+		printf("SKIP: needs root for a private mount namespace and a second uid\n");
+		return 77;
+	}
+	if (!mount_possible(&why)) {
+		printf("SKIP: %s\n", why);
+		return 77;
+	}
+	test_isolate_shm(shm_size);
+	/* The daemon must cope with the usual soft limit, whatever this shell set. */
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_max >= 1024) {
+		limit.rlim_cur = 1024;
+		setrlimit(RLIMIT_NOFILE, &limit);
+	}
+	if (mount_start(m, argv[1], NULL) < 0)
+		return 1;
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+		limit.rlim_cur = limit.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &limit);
+	}
+	status = test_run_suite(suite, cases);
+	daemon_status = mount_stop(m);
+	if (!WIFEXITED(daemon_status) || WEXITSTATUS(daemon_status) != 0) {
+		fprintf(stderr, "the daemon did not exit cleanly (status %d)\n", daemon_status);
+		status = 1;
+	}
+	return status;
 }

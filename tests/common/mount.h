@@ -4,7 +4,10 @@
 #define TEST_MOUNT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
+
+#include "testutil.h"
 
 struct test_mount {
 	pid_t pid;
@@ -41,5 +44,16 @@ const char *mount_path(const struct test_mount *m, const char *name);
 
 /* Whether this machine can mount FUSE at all (/dev/fuse usable). */
 bool mount_possible(const char **why);
+
+/*
+ * The main of a suite that needs a mounted shmfs, called as "PROGRAM
+ * PATH-TO-SHMFS": skips (77, with the reason) unless root with a working
+ * /dev/fuse, isolates /dev/shm (a private tmpfs of shm_size bytes), starts
+ * the daemon on *m at the usual soft descriptor limit of 1024 (then raises
+ * this process's own to the hard limit), sets *ret_daemon, runs the cases,
+ * unmounts and requires the daemon to exit 0. Returns the exit status.
+ */
+int mount_suite_main(int argc, char **argv, const char *suite, const struct test_case *cases,
+		     size_t shm_size, struct test_mount *m, const char **ret_daemon);
 
 #endif

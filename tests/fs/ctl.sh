@@ -4,17 +4,9 @@
 set -uo pipefail
 shmfs=$(realpath "$1")
 example=$(realpath "$2")
+. "$(dirname "$(realpath "$0")")/lib.sh"
+isolate 32M "$@"
 
-if [ -z "${SHMFS_CTL_ISOLATED:-}" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP: needs root for a private mount namespace"
-		exit 77
-	fi
-	export SHMFS_CTL_ISOLATED=1
-	exec unshare -m --propagation private "$0" "$@"
-fi
-
-mount -t tmpfs -o size=32M,mode=1777 tmpfs /dev/shm || exit 1
 mnt=$(mktemp -d /tmp/shmfs-ctl-XXXXXX)
 cleanup() {
 	exec 3>&- 4>&-
@@ -24,18 +16,6 @@ cleanup() {
 trap cleanup EXIT
 "$shmfs" "$mnt" || exit 1
 
-passed=0 failed=0
-check() { # description expected actual
-	if [ "$2" == "$3" ]; then
-		passed=$((passed + 1))
-		echo "ok - $1"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $1"
-		echo "#   expected: $2"
-		echo "#   got:      $3"
-	fi
-}
 used_kb() { df --output=used /dev/shm | tail -1 | tr -d ' '; }
 
 check "cat .ctl gives a status summary" "version 0.1.0" "$(cat "$mnt/.ctl" | head -n 1)"
@@ -96,5 +76,4 @@ check "the example saw its program map the scratch segment" "yes" \
 for _ in $(seq 100); do [ -z "$(ls "$mnt/.anon")" ] && break; sleep 0.05; done
 check "the example leaves nothing behind" "" "$(ls -A /dev/shm)$(ls "$mnt/.anon")"
 
-echo "ctl: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary ctl

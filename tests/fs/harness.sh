@@ -4,17 +4,9 @@
 # private mount namespace with its own tmpfs on /dev/shm.
 set -uo pipefail
 shmfs=$(realpath "$1")
+. "$(dirname "$(realpath "$0")")/lib.sh"
+isolate 32M "$@"
 
-if [ -z "${SHMFS_HARNESS_ISOLATED:-}" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP: needs root for a private mount namespace"
-		exit 77
-	fi
-	export SHMFS_HARNESS_ISOLATED=1
-	exec unshare -m --propagation private "$0" "$@"
-fi
-
-mount -t tmpfs -o size=32M,mode=1777 tmpfs /dev/shm || exit 1
 mnt=$(mktemp -d /tmp/shmfs-harness-XXXXXX)
 fstab_mnt=$(mktemp -d /tmp/shmfs-harness-XXXXXX)
 cleanup() {
@@ -24,19 +16,6 @@ cleanup() {
 	done
 }
 trap cleanup EXIT
-
-passed=0 failed=0
-check() { # description expected actual
-	if [ "$2" == "$3" ]; then
-		passed=$((passed + 1))
-		echo "ok - $1"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $1"
-		echo "#   expected: $2"
-		echo "#   got:      $3"
-	fi
-}
 
 # Daemon mode: the mount is usable the moment the command returns.
 "$shmfs" "$mnt" || exit 1
@@ -110,5 +89,4 @@ done
 check "the daemons exit after unmount" "" "$(pgrep -f -- "$mnt|$fstab_mnt")"
 rm -f /dev/shm/*
 
-echo "harness: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary harness

@@ -768,30 +768,5 @@ int main(int argc, char **argv)
 		TEST(test_daemon_exit_releases_anonymous_segments),
 		TEST_END,
 	};
-	const char *why;
-	int status, daemon_status;
-
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PATH-TO-SHMFS\n", argv[0]);
-		return 2;
-	}
-	daemon_path = argv[1];
-	if (geteuid() != 0) {
-		printf("SKIP: needs root for a private mount namespace and a second uid\n");
-		return 77;
-	}
-	if (!mount_possible(&why)) {
-		printf("SKIP: %s\n", why);
-		return 77;
-	}
-	test_isolate_shm(64 << 20);
-	if (mount_start(&mnt, daemon_path, NULL) < 0)
-		return 1;
-	status = test_run_suite("control file", cases);
-	daemon_status = mount_stop(&mnt);
-	if (!WIFEXITED(daemon_status) || WEXITSTATUS(daemon_status) != 0) {
-		fprintf(stderr, "the daemon did not exit cleanly (status %d)\n", daemon_status);
-		status = 1;
-	}
-	return status;
+	return mount_suite_main(argc, argv, "control file", cases, 64 << 20, &mnt, &daemon_path);
 }

@@ -800,7 +800,7 @@ static void test_many_open_files_past_the_default_soft_limit(void)
 	struct rlimit limit;
 	int fds[2000], count, opened = 0;
 
-	/* The daemon was started with a soft limit of 1024 (see main). */
+	/* The daemon was started with a soft limit of 1024 (mount_suite_main). */
 	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &limit) == 0);
 	if (limit.rlim_max < 1200) {
 		printf("\n    (hard descriptor limit %lu: too low to try)\n    ",
@@ -857,36 +857,5 @@ int main(int argc, char **argv)
 		TEST(test_nothing_left_behind),
 		TEST_END,
 	};
-	const char *why;
-	int status, daemon_status;
-
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PATH-TO-SHMFS\n", argv[0]);
-		return 2;
-	}
-	daemon_path = argv[1];
-	if (geteuid() != 0) {
-		printf("SKIP: needs root for a private mount namespace and a second uid\n");
-		return 77;
-	}
-	if (!mount_possible(&why)) {
-		printf("SKIP: %s\n", why);
-		return 77;
-	}
-	test_isolate_shm(64 << 20);
-	/* Start the daemon with the usual soft descriptor limit, whatever this shell set. */
-	struct rlimit limit;
-	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_max >= 1024) {
-		limit.rlim_cur = 1024;
-		setrlimit(RLIMIT_NOFILE, &limit);
-	}
-	if (mount_start(&mnt, daemon_path, NULL) < 0)
-		return 1;
-	status = test_run_suite("shmfs", cases);
-	daemon_status = mount_stop(&mnt);
-	if (!WIFEXITED(daemon_status) || WEXITSTATUS(daemon_status) != 0) {
-		fprintf(stderr, "the daemon did not exit cleanly (status %d)\n", daemon_status);
-		status = 1;
-	}
-	return status;
+	return mount_suite_main(argc, argv, "shmfs", cases, 64 << 20, &mnt, &daemon_path);
 }

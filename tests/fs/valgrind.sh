@@ -3,18 +3,10 @@
 # definite leak makes the daemon exit 99, and the test fails.
 set -uo pipefail
 shmfs=$(realpath "$1")
+command -v valgrind >/dev/null || { echo "SKIP: valgrind is not installed"; exit 77; }
+. "$(dirname "$(realpath "$0")")/lib.sh"
+isolate 64M "$@"
 
-if [ -z "${SHMFS_VALGRIND_ISOLATED:-}" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP: needs root for a private mount namespace"
-		exit 77
-	fi
-	command -v valgrind >/dev/null || { echo "SKIP: valgrind is not installed"; exit 77; }
-	export SHMFS_VALGRIND_ISOLATED=1
-	exec unshare -m --propagation private "$0" "$@"
-fi
-
-mount -t tmpfs -o size=64M,mode=1777 tmpfs /dev/shm || exit 1
 mnt=$(mktemp -d /tmp/shmfs-valgrind-XXXXXX)
 log=$(mktemp /tmp/shmfs-valgrind-XXXXXX.log)
 valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \

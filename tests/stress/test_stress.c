@@ -765,39 +765,9 @@ int main(int argc, char **argv)
 		TEST(test_fusermount_with_files_open),
 		TEST_END,
 	};
-	struct rlimit limit;
-	const char *why;
-	int status, daemon_status;
-
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PATH-TO-SHMFS\n", argv[0]);
-		return 2;
-	}
-	daemon_path = argv[1];
 	if (getenv("STRESS_SECONDS"))
 		stress_seconds = atoi(getenv("STRESS_SECONDS"));
 	if (stress_seconds < 1)
 		stress_seconds = 1;
-	if (geteuid() != 0) {
-		printf("SKIP: needs root for a private mount namespace\n");
-		return 77;
-	}
-	if (!mount_possible(&why)) {
-		printf("SKIP: %s\n", why);
-		return 77;
-	}
-	if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-		limit.rlim_cur = limit.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &limit);
-	}
-	test_isolate_shm(256 << 20);
-	if (mount_start(&mnt, daemon_path, NULL) < 0)
-		return 1;
-	status = test_run_suite("stress", cases);
-	daemon_status = mount_stop(&mnt);
-	if (!WIFEXITED(daemon_status) || WEXITSTATUS(daemon_status) != 0) {
-		fprintf(stderr, "the daemon did not exit cleanly (status %d)\n", daemon_status);
-		status = 1;
-	}
-	return status;
+	return mount_suite_main(argc, argv, "stress", cases, 256 << 20, &mnt, &daemon_path);
 }
