@@ -2,11 +2,14 @@
 /* Helpers shared by the CUnit suites: running a suite, isolation, unique names. */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -69,4 +72,23 @@ const char *test_unique_name(const char *tag)
 	snprintf(name, sizeof(names[0]), "%s%u-%s", test_name_prefix(), counter, tag);
 	counter++;
 	return name;
+}
+
+int test_as_nobody(int (*fn)(const void *), const void *arg)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(TEST_NOBODY) < 0 || setuid(TEST_NOBODY) < 0)
+			_exit(255);
+		umask(022);
+		_exit(fn(arg));
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	CU_ASSERT_FATAL(WIFEXITED(status));
+	return WEXITSTATUS(status);
 }

@@ -35,6 +35,16 @@ int test_run_suite(const char *suite, const struct test_case *cases);
  */
 bool test_isolate_shm(size_t size);
 
+/* The uid and gid of the second user the permission tests act as. */
+#define TEST_NOBODY 65534
+
+/*
+ * Runs fn(arg) in a child process as TEST_NOBODY (no supplementary groups,
+ * umask 022) and returns what fn returned: by convention an errno, 0 for
+ * success. A failed assertion when the child cannot be run.
+ */
+int test_as_nobody(int (*fn)(const void *), const void *arg);
+
 /* A name unique to this process and call, e.g. "pshmtest-1234-7-tag". */
 const char *test_unique_name(const char *tag);
 

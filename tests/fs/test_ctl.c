@@ -638,22 +638,6 @@ static int nobody_ctl(const void *command)
 	return err;
 }
 
-static int as_nobody(int (*fn)(const void *), const void *arg)
-{
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
-			_exit(255);
-		_exit(fn(arg));
-	}
-	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
 static void test_second_user_cannot_touch_anothers_segments(void)
 {
 	static const char *const args[] = { "-o", "allow_other", NULL };
@@ -672,16 +656,16 @@ static void test_second_user_cannot_touch_anothers_segments(void)
 	CU_ASSERT_FATAL(seg >= 0);
 
 	snprintf(path, sizeof(path), "%s/%s", shared.dir, a.path);
-	CU_ASSERT_EQUAL(as_nobody(nobody_reads, path), EACCES);
-	CU_ASSERT_EQUAL(as_nobody(nobody_removes, path), EPERM);
+	CU_ASSERT_EQUAL(test_as_nobody(nobody_reads, path), EACCES);
+	CU_ASSERT_EQUAL(test_as_nobody(nobody_removes, path), EPERM);
 	snprintf(command, sizeof(command), "free %" PRIu64, a.id);
-	CU_ASSERT_EQUAL(as_nobody(nobody_ctl, command), EPERM);
+	CU_ASSERT_EQUAL(test_as_nobody(nobody_ctl, command), EPERM);
 	snprintf(command, sizeof(command), "holders %s", a.path);
-	CU_ASSERT_EQUAL(as_nobody(nobody_ctl, command), EACCES);
-	CU_ASSERT_EQUAL(as_nobody(nobody_ctl, "holders rootonly"), EACCES);
-	CU_ASSERT_EQUAL(as_nobody(nobody_ctl, "list"), 0);
+	CU_ASSERT_EQUAL(test_as_nobody(nobody_ctl, command), EACCES);
+	CU_ASSERT_EQUAL(test_as_nobody(nobody_ctl, "holders rootonly"), EACCES);
+	CU_ASSERT_EQUAL(test_as_nobody(nobody_ctl, "list"), 0);
 	/* What nobody may do: create their own, owned by them. */
-	CU_ASSERT_EQUAL(as_nobody(nobody_ctl, "anon 4096 hold"), 0);
+	CU_ASSERT_EQUAL(test_as_nobody(nobody_ctl, "anon 4096 hold"), 0);
 	CU_ASSERT_EQUAL(access(path, F_OK), 0); /* root's is still there */
 	snprintf(command, sizeof(command), "free %" PRIu64, a.id);
 	CU_ASSERT_EQUAL(ctl(fd, command, reply, sizeof(reply)), 0);
@@ -717,7 +701,7 @@ static void test_anon_of_a_second_user_is_theirs(void)
 	struct test_mount shared;
 
 	CU_ASSERT_FATAL(mount_start(&shared, daemon_path, args) == 0);
-	CU_ASSERT_EQUAL(as_nobody(nobody_creates_anon, shared.dir), 0);
+	CU_ASSERT_EQUAL(test_as_nobody(nobody_creates_anon, shared.dir), 0);
 	CU_ASSERT_EQUAL(mount_stop(&shared), 0);
 }
 

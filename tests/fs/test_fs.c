@@ -133,25 +133,6 @@ static void assert_same_listing(void)
 }
 
 /* Runs fn(arg) in a child as uid/gid `NOBODY`; returns what fn returned (an errno). */
-static int as_nobody(int (*fn)(const void *), const void *arg)
-{
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
-			_exit(255);
-		umask(022);
-		_exit(fn(arg));
-	}
-	CU_ASSERT_FATAL(pid > 0);
-	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
-	CU_ASSERT_FATAL(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
 static void test_listing_and_stat_match_dev_shm(void)
 {
 	sem_t *sem;
@@ -672,30 +653,30 @@ static void test_allow_other_checks_modes_and_owns_creations(void)
 
 	make_segment("private", 10, 0600);
 	/* Without allow_other the mount is the daemon user's alone. */
-	CU_ASSERT_EQUAL(as_nobody(try_stat, in_mnt("private")), EACCES);
+	CU_ASSERT_EQUAL(test_as_nobody(try_stat, in_mnt("private")), EACCES);
 
 	CU_ASSERT_FATAL(mount_start(&other, daemon_path, args) == 0);
 	snprintf(path, sizeof(path), "%s/private", other.dir);
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		int through = as_nobody(refused[i], path),
-		    direct = as_nobody(refused[i], shm("private"));
+		int through = test_as_nobody(refused[i], path),
+		    direct = test_as_nobody(refused[i], shm("private"));
 
 		CU_ASSERT_NOT_EQUAL(through, 0);
 		CU_ASSERT_EQUAL(through, direct);
 	}
-	CU_ASSERT_EQUAL(as_nobody(try_stat, path), 0);
+	CU_ASSERT_EQUAL(test_as_nobody(try_stat, path), 0);
 	CU_ASSERT(stat(shm("private"), &st) == 0 && st.st_size == 10 &&
 		  (st.st_mode & 0777) == 0600);
 
 	/* What the second user creates is theirs, as if they had called shm_open. */
 	snprintf(path, sizeof(path), "%s/theirs", other.dir);
-	CU_ASSERT_EQUAL(as_nobody(try_create, path), 0);
+	CU_ASSERT_EQUAL(test_as_nobody(try_create, path), 0);
 	CU_ASSERT_FATAL(stat(shm("theirs"), &st) == 0);
 	CU_ASSERT_EQUAL(st.st_uid, NOBODY);
 	CU_ASSERT_EQUAL(st.st_gid, NOBODY);
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
 	CU_ASSERT_EQUAL(st.st_size, 4);
-	CU_ASSERT_EQUAL(as_nobody(try_unlink, path), 0);
+	CU_ASSERT_EQUAL(test_as_nobody(try_unlink, path), 0);
 	CU_ASSERT_EQUAL(errno_of(access(shm("theirs"), F_OK)), ENOENT);
 	CU_ASSERT_EQUAL(mount_stop(&other), 0);
 	remove_segment("private");
