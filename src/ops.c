@@ -109,6 +109,10 @@ static void ops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	/* The kernel applies the caller's umask to create modes, as for /dev/shm. */
 	conn->want &= ~FUSE_CAP_DONT_MASK;
+	/* Read replies carry the segment's pages (splice.c); must match -o max_read. */
+	conn->max_read = shmfs_config.max_read;
+	if (shmfs_config.max_read && (conn->capable & FUSE_CAP_SPLICE_WRITE))
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
 }
 
 static int stat_special(fuse_ino_t ino, struct stat *st);
@@ -665,20 +669,24 @@ static void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	len = (uint64_t)(st.st_size - off) < size ? (size_t)(st.st_size - off) : size;
+	/* Most reads: the kernel copies the segment's pages straight to the reader. */
+	if (splice_reply(req, h->fd, len, off) == 0)
+		return;
+	/* Small ones: a copy out of the daemon's mapping costs less than a pipe. */
+	r = map_covering(h, (uint64_t)off + len);
 	buf = thread_buffer(len);
 	if (!buf) {
+		pthread_rwlock_unlock(&h->map_lock);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	r = map_covering(h, (uint64_t)off + len);
 	n = r < 0 ? pread(h->fd, buf, len, off) : copy_out(h, buf, len, off);
 	pthread_rwlock_unlock(&h->map_lock);
 	if (n < 0) {
 		fuse_reply_err(req, errno);
 		return;
 	}
-	len = (size_t)n;
-	fuse_reply_buf(req, buf, len);
+	fuse_reply_buf(req, buf, (size_t)n);
 }
 
 static void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,

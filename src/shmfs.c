@@ -18,6 +18,7 @@ struct options {
 	char *prefix;
 	char *cache;
 	char *cache_timeout;
+	unsigned max_read;
 	int allow_other;
 	/* SOURCE and MOUNTPOINT: mount.fuse3 passes a source first, as for sshfs. */
 	const char *words[2];
@@ -36,7 +37,8 @@ enum {
 
 static const struct fuse_opt option_spec[] = {
 	OPTION("prefix=%s", prefix), OPTION("cache=%s", cache),
-	OPTION("cache_timeout=%s", cache_timeout), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	OPTION("cache_timeout=%s", cache_timeout), OPTION("max_read=%u", max_read),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	/* What mount(8) and fstab hand over that means nothing to FUSE. */
 	FUSE_OPT_KEY("defaults", KEY_DROP), FUSE_OPT_KEY("auto", KEY_DROP),
 	FUSE_OPT_KEY("noauto", KEY_DROP), FUSE_OPT_KEY("nofail", KEY_DROP),
@@ -84,6 +86,8 @@ static void usage(const char *progname)
 	       "                           segment as it is now; on: the kernel caches\n"
 	       "                           attributes and data (faster, may be stale)\n"
 	       "    -o cache_timeout=SECS  how long cached attributes live (default 1)\n"
+	       "    -o max_read=BYTES      the largest read request (default: the most\n"
+	       "                           one spliced reply can carry, 1 MiB or a little less)\n"
 	       "    -o allow_other         serve every user; turns on default_permissions\n"
 	       "                           so the kernel checks modes, and (as root) gives\n"
 	       "                           segments created to the calling user\n"
@@ -95,6 +99,27 @@ static int fail(const char *message, const char *detail)
 {
 	fprintf(stderr, "shmfs: %s%s%s\n", message, detail ? ": " : "", detail ? detail : "");
 	return 1;
+}
+
+/*
+ * The largest read request: what one spliced reply can carry (a pipe holds
+ * at most pipe-max-size unless the daemon has CAP_SYS_RESOURCE), or the
+ * user's max_read. libfuse wants the mount option and init() to agree.
+ */
+static int configure_max_read(const struct options *opts, struct fuse_args *args)
+{
+	char arg[32];
+	size_t spliced = splice_init();
+
+	shmfs_config.max_read = opts->max_read ? opts->max_read : (unsigned)spliced;
+	if (opts->max_read && opts->max_read < 4096) {
+		snprintf(arg, sizeof(arg), "%u", opts->max_read);
+		return fail("max_read= takes at least 4096 bytes, not", arg);
+	}
+	if (!shmfs_config.max_read)
+		return 0;
+	snprintf(arg, sizeof(arg), "-omax_read=%u", shmfs_config.max_read);
+	return fuse_opt_add_arg(args, arg) < 0 ? fail("out of memory", NULL) : 0;
 }
 
 /* Checks and applies the shmfs options; returns 0 or prints why not and returns 1. */
@@ -138,7 +163,7 @@ static int configure(struct options *opts, struct fuse_args *args)
 	}
 	if (access(PSHM_DIR, R_OK | X_OK) < 0)
 		return fail("cannot use " PSHM_DIR, strerror(errno));
-	return 0;
+	return configure_max_read(opts, args);
 }
 
 /* Every open file holds a descriptor of its segment: allow as many as the hard limit. */

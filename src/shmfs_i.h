@@ -21,6 +21,7 @@ struct shmfs_config {
 	double timeout;       /* entry/attr timeout in seconds when cache is on */
 	bool allow_other;     /* others may use the mount; default_permissions is on */
 	bool chown_to_caller; /* root daemon: segments created belong to the caller */
+	unsigned max_read;    /* the largest read request, or 0 for libfuse's default */
 };
 
 /*
@@ -160,6 +161,16 @@ ssize_t ctl_read(struct ctl_session *s, fuse_req_t req, char *buf, size_t size);
 int guard_init(void);
 /* memcpy that returns -EFAULT instead of dying when src faults (SIGBUS). */
 int guard_copy(void *dst, const void *src, size_t len);
+
+/* splice.c: read replies that reference the segment's pages instead of copying them. */
+/* Measures what a pipe may hold; returns the most data one spliced reply carries (0: none). */
+size_t splice_init(void);
+/*
+ * Replies to req with the len bytes at off of the segment open as fd: 0
+ * once replied (short if the segment shrank meanwhile), or -EAGAIN, having
+ * sent nothing, when the caller must reply itself (too small or too big).
+ */
+int splice_reply(fuse_req_t req, int fd, size_t len, off_t off);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops shmfs_ops;

@@ -9,8 +9,9 @@ isolate 32M "$@"
 
 mnt=$(mktemp -d /tmp/shmfs-harness-XXXXXX)
 fstab_mnt=$(mktemp -d /tmp/shmfs-harness-XXXXXX)
+opt_mnt=$(mktemp -d /tmp/shmfs-harness-XXXXXX)
 cleanup() {
-	for m in "$mnt" "$fstab_mnt"; do
+	for m in "$mnt" "$fstab_mnt" "$opt_mnt"; do
 		mountpoint -q "$m" && umount "$m"
 		rmdir "$m" 2>/dev/null || echo "# $m was not empty: something was written outside the mount" >&2
 	done
@@ -78,6 +79,24 @@ check "allow_other turned on default_permissions" "yes" \
 	"$(grep " $fstab_mnt " /proc/mounts | grep -q default_permissions && echo yes)"
 mountpoint -q "$fstab_mnt" && touch "$fstab_mnt/made"
 check "prefix= creates with the prefix" "app.made app.visible hidden" "$(ls /dev/shm | xargs)"
+
+# A bad option is refused with a message that names it, and nothing is mounted.
+for opt in cache=maybe cache_timeout=-1 prefix=a/b max_read=100 max_read=lots; do
+	msg=$("$shmfs" -o "$opt" "$opt_mnt" 2>&1)
+	rc=$?
+	check "-o $opt is refused" "exit 1, not mounted, names ${opt#*=}" \
+		"exit $rc, $(mountpoint -q "$opt_mnt" && echo mounted || echo not mounted), $(
+			grep -q -- "${opt#*=}" <<<"$msg" && echo "names ${opt#*=}" || echo "says: $msg")"
+done
+
+# A smaller max_read splits reads into more requests; the bytes are the same.
+head -c 3000000 /dev/urandom >/dev/shm/random
+"$shmfs" -o max_read=16384 "$opt_mnt" || exit 1
+check "-o max_read=16384 reads every byte" "$(md5sum </dev/shm/random)" "$(md5sum <"$opt_mnt/random")"
+check "dd with 1 MiB blocks reads every byte" "$(md5sum </dev/shm/random)" \
+	"$(dd if="$mnt/random" bs=1M status=none | md5sum)"
+umount "$opt_mnt"
+rm /dev/shm/random
 
 # Unmounting stops both daemons.
 umount "$mnt"
