@@ -9,6 +9,10 @@
 #include "shmfs_i.h"
 
 #define INITIAL_BUCKETS 1024
+/* How long the kernel may keep a name's entry in the default mode (see nodes_stat). */
+#define ENTRY_TIMEOUT 60.0
+/* The most names one node keeps for the kernel (older ones are dropped from it). */
+#define CHECK_NAMES_MAX 8
 
 static struct {
 	pthread_mutex_t lock;
@@ -35,6 +39,16 @@ int nodes_init(void)
 	return 0;
 }
 
+static void free_other_names(struct node *node)
+{
+	while (node->other_names) {
+		struct other_name *o = node->other_names;
+
+		node->other_names = o->next;
+		free(o);
+	}
+}
+
 static void free_node(struct node *node)
 {
 	while (node->handles) {
@@ -49,6 +63,7 @@ static void free_node(struct node *node)
 	}
 	if (node->keeper_fd >= 0)
 		close(node->keeper_fd);
+	free_other_names(node);
 	free(node->name);
 	free(node);
 }
@@ -116,18 +131,58 @@ static void unhash(struct node *node)
 	table.count--;
 }
 
-/* With the lock held: replaces *field with a copy of value unless they are equal. */
-static void update_name(char **field, const char *value)
+/* With the lock held: takes name out of node's other names; whether it was there. */
+static bool drop_other_name(struct node *node, const char *name)
 {
+	for (struct other_name **p = &node->other_names; *p; p = &(*p)->next) {
+		if (strcmp((*p)->name, name) == 0) {
+			struct other_name *o = *p;
+
+			*p = o->next;
+			free(o);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * With the lock held: node is now known as name. A segment renamed or
+ * linked behind our back has several; the ones the kernel may still cache
+ * are kept, to be checked (nodes_stat) and dropped when stale.
+ */
+static void rename_node(struct node *node, const char *name)
+{
+	bool new_cached;
 	char *copy;
 
-	if (!value || (*field && strcmp(*field, value) == 0))
+	if (!name || (node->name && strcmp(node->name, name) == 0))
 		return;
-	copy = strdup(value);
-	if (copy) {
-		free(*field);
-		*field = copy;
+	copy = strdup(name);
+	if (!copy)
+		return;
+	new_cached = drop_other_name(node, name);
+	if (node->name && node->name_cached) {
+		size_t len = strlen(node->name), count = 1;
+		struct other_name *o = malloc(sizeof(*o) + len + 1), **last;
+
+		if (o) {
+			memcpy(o->name, node->name, len + 1);
+			o->next = node->other_names;
+			node->other_names = o;
+		}
+		/* Too many: the oldest is dropped from the kernel (inval_entry takes no table lock). */
+		for (last = &node->other_names; *last && count < CHECK_NAMES_MAX; last = &(*last)->next)
+			count++;
+		if (*last) {
+			inval_entry((*last)->name, false);
+			free(*last);
+			*last = NULL;
+		}
 	}
+	free(node->name);
+	node->name = copy;
+	node->name_cached = new_cached;
 }
 
 struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st, uint64_t nlookup)
@@ -139,7 +194,7 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
 	node = find(st->st_dev, st->st_ino);
 	if (node) {
 		/* Renamed behind our back (in /dev/shm): the inode is what counts. */
-		update_name(&node->name, name);
+		rename_node(node, name);
 		node->nlookup += nlookup;
 		pthread_mutex_unlock(&table.lock);
 		return node;
@@ -178,6 +233,21 @@ static void release_if_unused(struct node *node)
 	}
 }
 
+double nodes_entry_timeout(struct node *node)
+{
+	double t = ENTRY_TIMEOUT;
+
+	if (shmfs_config.cache)
+		return shmfs_config.timeout;
+	pthread_mutex_lock(&table.lock);
+	if (node->handles || node->keeper_fd >= 0)
+		t = 0;
+	else
+		node->name_cached = node->name != NULL;
+	pthread_mutex_unlock(&table.lock);
+	return t;
+}
+
 void nodes_forget(struct node *node, uint64_t nlookup)
 {
 	pthread_mutex_lock(&table.lock);
@@ -186,13 +256,57 @@ void nodes_forget(struct node *node, uint64_t nlookup)
 	pthread_mutex_unlock(&table.lock);
 }
 
+/*
+ * With the lock held: moves the names the kernel may cache for node to
+ * *ret (a list the caller frees) and forgets them.
+ */
+static struct other_name *take_cached_names(struct node *node)
+{
+	struct other_name *list = node->other_names;
+
+	node->other_names = NULL;
+	if (node->name_cached && node->name) {
+		size_t len = strlen(node->name);
+		struct other_name *o = malloc(sizeof(*o) + len + 1);
+
+		if (o) {
+			memcpy(o->name, node->name, len + 1);
+			o->next = list;
+			list = o;
+		}
+	}
+	node->name_cached = false;
+	return list;
+}
+
+static void invalidate(struct other_name *list, bool wait)
+{
+	while (list) {
+		struct other_name *o = list;
+
+		list = o->next;
+		inval_entry(o->name, wait);
+		free(o);
+	}
+}
+
 void nodes_attach(struct node *node, struct handle *handle)
 {
+	struct other_name *cached = NULL;
+
 	pthread_mutex_lock(&table.lock);
 	handle->node = node;
+	/*
+	 * From the first open on, stat of a path must look the name up again
+	 * each time: an open file answers the node's stats, and the name may
+	 * come to mean another segment while it is open.
+	 */
+	if (!node->handles)
+		cached = take_cached_names(node);
 	handle->next = node->handles;
 	node->handles = handle;
 	pthread_mutex_unlock(&table.lock);
+	invalidate(cached, true);
 }
 
 void nodes_detach(struct node *node, struct handle *handle)
@@ -209,22 +323,87 @@ void nodes_detach(struct node *node, struct handle *handle)
 }
 
 /*
- * A node whose segment is gone (or whose name now means another one) is
- * stale: -ESTALE makes the kernel look the path up again and retry, so a
- * caller sees ENOENT, or its O_CREAT creates the new segment, even when the
- * kernel had cached the old entry.
+ * Checks the names the kernel may hold for node (its name, and the other
+ * names it was seen under). Returns 0 with the status of the segment,
+ * -ENOENT when every name is gone, or -ESTALE when a name now means
+ * another segment or only some of them are gone (the stat may have come
+ * through either); stale names are dropped, here and in the kernel.
  */
-static int stale_if_gone(int r)
+static int check_names(struct node *node, struct stat *ret)
 {
-	return r == -ENOENT ? -ESTALE : r;
+	char names[CHECK_NAMES_MAX][PSHM_NAME_MAX + 1];
+	bool bad[CHECK_NAMES_MAX] = { false };
+	struct other_name *stale = NULL;
+	size_t count = 0, good = 0, moved = 0;
+	struct stat st;
+	dev_t dev;
+	ino_t ino;
+
+	pthread_mutex_lock(&table.lock);
+	if (!node->name) {
+		pthread_mutex_unlock(&table.lock);
+		return -ENOENT;
+	}
+	snprintf(names[count++], sizeof(names[0]), "%s", node->name);
+	for (struct other_name *o = node->other_names; o && count < CHECK_NAMES_MAX; o = o->next)
+		snprintf(names[count++], sizeof(names[0]), "%s", o->name);
+	ino = node->ino;
+	dev = node->dev;
+	pthread_mutex_unlock(&table.lock);
+
+	for (size_t i = 0; i < count; i++) {
+		int r = pshm_stat_name(names[i], &st, NULL);
+
+		if (r == 0 && st.st_ino == ino && st.st_dev == dev) {
+			if (!good++)
+				*ret = st;
+		} else {
+			bad[i] = true;
+			if (r == 0)
+				moved++; /* the name now means another segment */
+		}
+	}
+	if (good == count)
+		return 0;
+
+	pthread_mutex_lock(&table.lock);
+	for (size_t i = 1; i < count; i++) {
+		if (bad[i] && drop_other_name(node, names[i])) {
+			struct other_name *o = malloc(sizeof(*o) + strlen(names[i]) + 1);
+
+			if (o) {
+				strcpy(o->name, names[i]);
+				o->next = stale;
+				stale = o;
+			}
+		}
+	}
+	if (bad[0] && node->name && strcmp(node->name, names[0]) == 0) {
+		if (node->name_cached) {
+			struct other_name *o = malloc(sizeof(*o) + strlen(names[0]) + 1);
+
+			if (o) {
+				strcpy(o->name, names[0]);
+				o->next = stale;
+				stale = o;
+			}
+		}
+		node->name_cached = false;
+		/* Known by a name that still works: open by that one from now on. */
+		for (size_t i = 1; i < count; i++) {
+			if (!bad[i]) {
+				rename_node(node, names[i]);
+				node->name_cached = true;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&table.lock);
+	invalidate(stale, false);
+	return good || moved ? -ESTALE : -ENOENT;
 }
 
-/*
- * For a stat or an attribute change: with zero timeouts the kernel looked
- * the name up just before, so a segment gone since was removed during the
- * call, and ENOENT is the true answer (a retry could race again). With
- * cache=on the kernel's entry may be old: ESTALE makes it look again.
- */
+/* cache=on: the kernel's entry may be old, ESTALE makes it look again. */
 static int gone(int r)
 {
 	return r == -ENOENT && shmfs_config.cache ? -ESTALE : r;
@@ -232,9 +411,6 @@ static int gone(int r)
 
 int nodes_stat(struct node *node, struct stat *ret)
 {
-	char name[PSHM_NAME_MAX + 1];
-	dev_t dev;
-	ino_t ino;
 	int r;
 
 	pthread_mutex_lock(&table.lock);
@@ -252,15 +428,8 @@ int nodes_stat(struct node *node, struct stat *ret)
 		pthread_mutex_unlock(&table.lock);
 		return gone(anon_stat(node->anon_id, ret, NULL));
 	}
-	snprintf(name, sizeof(name), "%s", node->name);
-	ino = node->ino;
-	dev = node->dev;
 	pthread_mutex_unlock(&table.lock);
-
-	r = pshm_stat_name(name, ret, NULL);
-	if (r == 0 && (ret->st_ino != ino || ret->st_dev != dev))
-		r = -ENOENT; /* the name now belongs to another segment */
-	return gone(r);
+	return gone(check_names(node, ret));
 }
 
 int nodes_open(struct node *node, int oflags)
@@ -269,7 +438,7 @@ int nodes_open(struct node *node, int oflags)
 	struct stat st;
 	dev_t dev;
 	ino_t ino;
-	int fd;
+	int fd, r;
 
 	pthread_mutex_lock(&table.lock);
 	if (node->handles || node->keeper_fd >= 0) {
@@ -288,8 +457,14 @@ int nodes_open(struct node *node, int oflags)
 	}
 	if (node->anon_id) {
 		pthread_mutex_unlock(&table.lock);
-		return stale_if_gone(anon_reopen(node->anon_id, oflags));
+		return gone(anon_reopen(node->anon_id, oflags));
 	}
+	pthread_mutex_unlock(&table.lock);
+
+	r = check_names(node, &st);
+	if (r < 0)
+		return gone(r);
+	pthread_mutex_lock(&table.lock);
 	snprintf(name, sizeof(name), "%s", node->name);
 	ino = node->ino;
 	dev = node->dev;
@@ -297,15 +472,14 @@ int nodes_open(struct node *node, int oflags)
 
 	fd = pshm_open(name, oflags & ~O_TRUNC, 0, NULL);
 	if (fd < 0)
-		return stale_if_gone(fd);
+		return gone(fd);
 	if (pshm_stat(fd, &st, NULL) < 0 || st.st_ino != ino || st.st_dev != dev) {
 		pshm_close(fd, NULL);
 		return -ESTALE;
 	}
 	/* Truncate only once we know it is the same segment. */
 	if (oflags & O_TRUNC) {
-		int r = pshm_truncate(fd, 0, NULL);
-
+		r = pshm_truncate(fd, 0, NULL);
 		if (r < 0) {
 			pshm_close(fd, NULL);
 			return r;
@@ -333,6 +507,11 @@ void nodes_keep(const char *name)
 		return;
 	pthread_mutex_lock(&table.lock);
 	node = find(st.st_dev, st.st_ino);
+	/* The kernel drops its entry for name itself. */
+	if (node && node->name && strcmp(node->name, name) == 0)
+		node->name_cached = false;
+	else if (node)
+		drop_other_name(node, name);
 	if (!node || node->keeper_fd >= 0 || node->handles) {
 		/* Unknown to the kernel, kept already, or open files keep it. */
 		pthread_mutex_unlock(&table.lock);

@@ -92,7 +92,7 @@ static void reply_entry(fuse_req_t req, struct node *node, const struct stat *st
 		.generation = node->generation,
 		.attr = *st,
 		.attr_timeout = timeout(),
-		.entry_timeout = timeout(),
+		.entry_timeout = nodes_entry_timeout(node),
 	};
 
 	if (fuse_reply_entry(req, &e) != 0)
@@ -223,6 +223,23 @@ static void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		fuse_reply_attr(req, &st, timeout());
 }
 
+/*
+ * access(2) and faccessat(2): with a cached entry the kernel would answer
+ * "exists" by itself, so the daemon checks the name as for a stat. Modes
+ * are the kernel's business under default_permissions (then this is not
+ * called); otherwise only the mounting user gets here, who is served with
+ * the daemon's rights, as for every other call.
+ */
+static void ops_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct stat st;
+	int r;
+
+	(void)mask;
+	r = is_special(ino) ? 0 : nodes_stat(node_of(ino), &st);
+	fuse_reply_err(req, -r);
+}
+
 static struct timespec utime_of(int to_set, int set_bit, int now_bit, struct timespec value)
 {
 	if (to_set & now_bit)
@@ -276,10 +293,8 @@ static void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	if (fi) {
 		fd = handle_of(fi)->fd;
 	} else {
+		/* Gone: ENOENT; the name means another segment now: ESTALE (see nodes_stat). */
 		fd = nodes_open(node_of(ino), (to_set & FUSE_SET_ATTR_SIZE) ? O_RDWR : O_RDONLY);
-		/* Gone during the call: see nodes_stat. */
-		if (fd == -ESTALE && !shmfs_config.cache)
-			fd = -ENOENT;
 		if (fd < 0) {
 			fuse_reply_err(req, -fd);
 			return;
@@ -365,7 +380,11 @@ static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fd = nodes_open(node, access_of(fi->flags) | (fi->flags & O_TRUNC));
 	if (fd < 0) {
-		fuse_reply_err(req, -fd);
+		/*
+		 * The kernel strips O_CREAT from an open: ESTALE makes it look
+		 * the name up again, and then create, or say ENOENT.
+		 */
+		fuse_reply_err(req, fd == -ENOENT ? ESTALE : -fd);
 		return;
 	}
 	h = handle_new(fd, fi->flags);
@@ -988,6 +1007,94 @@ static void ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_buf(req, buf, used);
 }
 
+/*
+ * The attributes and node of one listed entry, for readdirplus; *ret_node
+ * gets a kernel reference. An entry gone since the listing, or a name the
+ * lookup would refuse, gets no node (ino 0: the kernel then looks it up
+ * when asked), which is not an error.
+ */
+static void plus_entry(fuse_ino_t dir, const char *name, fuse_ino_t ino, mode_t type,
+		       struct fuse_entry_param *e, struct node **ret_node)
+{
+	char full[PSHM_NAME_MAX + 1];
+	struct stat st;
+	uint64_t id = 0;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	e->attr.st_ino = ino;
+	e->attr.st_mode = type;
+	*ret_node = NULL;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return; /* the kernel takes no reference for these */
+	if (is_special(ino)) {
+		if (stat_special(ino, &e->attr) == 0) {
+			e->ino = ino;
+			e->generation = 1;
+		}
+		return;
+	}
+	if (dir == ANON_DIR_INO)
+		r = anon_id_of(name, &id) ? anon_stat(id, &st, NULL) : -ENOENT;
+	else
+		r = ops_segment_name(name, full);
+	if (r == 0 && !id)
+		r = pshm_stat_name(full, &st, NULL);
+	if (r < 0 || (ino_t)ino != st.st_ino)
+		return; /* gone or replaced since the listing */
+	*ret_node = nodes_get(id ? NULL : full, id, &st, 1);
+	if (!*ret_node)
+		return;
+	e->ino = (fuse_ino_t)(uintptr_t)*ret_node;
+	e->generation = (*ret_node)->generation;
+	e->attr = st;
+	e->attr_timeout = timeout();
+	e->entry_timeout = nodes_entry_timeout(*ret_node);
+}
+
+/*
+ * readdir with each entry's attributes and node: the kernel then has the
+ * entries, and ls -l asks only for each one's attributes (which are
+ * checked then, see nodes_stat), not for a lookup first.
+ */
+static void ops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			    struct fuse_file_info *fi)
+{
+	struct dir_snapshot *d = (struct dir_snapshot *)(uintptr_t)fi->fh;
+	char *buf = thread_buffer(size);
+	/* An entry takes more than 64 bytes: room for every node one reply can carry. */
+	struct node **sent = malloc((size / 64 + 1) * sizeof(*sent));
+	size_t used = 0, count = 0;
+
+	if (!buf || !sent) {
+		free(sent);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = off < 0 ? 0 : (size_t)off; i < d->count; i++) {
+		const char *name = d->names + d->entries[i].name_off;
+		struct fuse_entry_param e;
+		struct node *node;
+		size_t n;
+
+		plus_entry(ino, name, d->entries[i].ino, d->entries[i].type, &e, &node);
+		n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)(i + 1));
+		if (n > size - used) {
+			if (node)
+				nodes_forget(node, 1); /* not sent: the kernel holds no reference */
+			break;
+		}
+		used += n;
+		if (node)
+			sent[count++] = node;
+	}
+	/* Interrupted: the kernel never got the references. */
+	if (fuse_reply_buf(req, buf, used) != 0)
+		while (count)
+			nodes_forget(sent[--count], 1);
+	free(sent);
+}
+
 static void ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
@@ -1048,6 +1155,7 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.forget_multi = ops_forget_multi,
 	.getattr = ops_getattr,
 	.setattr = ops_setattr,
+	.access = ops_access,
 	.mknod = ops_mknod,
 	.mkdir = ops_mkdir,
 	.unlink = ops_unlink,
@@ -1062,6 +1170,7 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.release = ops_release,
 	.opendir = ops_opendir,
 	.readdir = ops_readdir,
+	.readdirplus = ops_readdirplus,
 	.releasedir = ops_releasedir,
 	.statfs = ops_statfs,
 	.getxattr = ops_getxattr,

@@ -258,7 +258,14 @@ int main(int argc, char *argv[])
 	}
 	/* The mount exists before the parent returns: usable the moment shmfs exits. */
 	fuse_daemonize(cmd.foreground);
-	r = run(se, &cmd);
+	r = inval_start(se);
+	if (r == 0) {
+		r = run(se, &cmd);
+		inval_stop();
+	} else {
+		fail("cannot start", strerror(-r));
+		r = -r;
+	}
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	/*

@@ -38,6 +38,13 @@ struct node {
 	struct handle *handles; /* open files, newest first */
 	int keeper_fd;          /* unlinked through the mount while known: the segment, or -1 */
 	char *name;             /* full segment name, prefix included, no '/' */
+	bool name_cached;       /* the kernel may hold name's entry for a while */
+	struct other_name *other_names; /* more names it may hold (renamed or linked outside) */
+};
+
+struct other_name {
+	struct other_name *next;
+	char name[];
 };
 
 /* An open file: the segment's descriptor and the daemon's mapping of it. */
@@ -66,6 +73,13 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
  * name up just before the unlink still opens it, as on /dev/shm itself.
  */
 void nodes_keep(const char *name);
+/*
+ * How long the kernel may keep an entry for node: in the default mode a
+ * while when no file is open on it (stat still asks the daemon, which
+ * checks the name each time, see nodes_stat), and 0 when one is, so every
+ * path lookup then asks again; with cache=on the cache timeout.
+ */
+double nodes_entry_timeout(struct node *node);
 /* Drops nlookup kernel references; frees the node when none and no open files remain. */
 void nodes_forget(struct node *node, uint64_t nlookup);
 void nodes_attach(struct node *node, struct handle *handle);
@@ -73,15 +87,17 @@ void nodes_attach(struct node *node, struct handle *handle);
 void nodes_detach(struct node *node, struct handle *handle);
 /*
  * The node's status now: from an open file when it has one (so an
- * unlinked segment stays usable), else by name, checking that the name
- * still means the same segment. When it is gone: -ENOENT, or with
- * cache=on -ESTALE (the kernel then looks the name up again).
+ * unlinked segment stays usable), else by name, checking that every name
+ * the kernel may have cached for it still means the same segment. When
+ * one does not: -ESTALE if the name now means another segment, or another
+ * name still means this one (the kernel then looks the name up again and
+ * retries), -ENOENT when it is simply gone; with cache=on always -ESTALE.
  */
 int nodes_stat(struct node *node, struct stat *ret);
 /*
  * A new descriptor for the node's segment, opened with oflags (O_RDONLY or
  * O_RDWR, optionally O_TRUNC): through an open file of the node when it has
- * one, else by name. -ESTALE when it is gone.
+ * one, else by name after the checks of nodes_stat (and its errors).
  */
 int nodes_open(struct node *node, int oflags);
 
@@ -90,6 +106,12 @@ int nodes_open(struct node *node, int oflags);
  * into *ret_anon_id (name is then ""); *ret_anon_id is 0 for named ones.
  */
 int nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *ret_anon_id);
+
+/* inval.c: asking the kernel to drop cached entries, from a thread of its own. */
+int inval_start(struct fuse_session *se);
+void inval_stop(void);
+/* Drops the entry of the segment's name in the mount; wait: until sent, 20 ms at most. */
+void inval_entry(const char *segment_name, bool wait);
 
 /* xattr.c: user.shmfs.* attributes of a segment node (NULL: the mount's own entries). */
 void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size);

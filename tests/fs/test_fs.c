@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -325,6 +326,144 @@ static void test_unlinked_open_file_stays_usable(void)
 	CU_ASSERT(stat(in_mnt("ghost"), &st) == 0 && st.st_size == 99);
 	close(fd);
 	remove_segment("ghost");
+}
+
+/* ls -l through the mount: readdir, then stat every entry, so the kernel caches their names. */
+static void list_long(void)
+{
+	DIR *dir = opendir(mnt.dir);
+	struct dirent *de;
+	struct stat st;
+
+	CU_ASSERT_FATAL(dir != NULL);
+	while ((de = readdir(dir)))
+		CU_ASSERT(fstatat(dirfd(dir), de->d_name, &st, 0) == 0);
+	closedir(dir);
+}
+
+static void make_segment_with(const char *name, const char *content)
+{
+	int fd = pshm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+	pshm_close(fd, NULL);
+}
+
+static ino_t ino_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/*
+ * The kernel keeps the entries of names it has seen (ls -l, stat, open);
+ * every use of a name must still show what /dev/shm holds under it now.
+ */
+static void test_cached_names_follow_removal_and_replacement_behind_the_mount(void)
+{
+	char buf[16] = "";
+	struct stat st;
+	int fd;
+
+	make_segment_with("gone", "old");
+	make_segment_with("swapped", "old");
+	list_long();
+	CU_ASSERT_EQUAL(stat(in_mnt("gone"), &st), 0);
+
+	/* Removed behind the mount: every call by path says ENOENT. */
+	remove_segment("gone");
+	CU_ASSERT_EQUAL(errno_of(stat(in_mnt("gone"), &st)), ENOENT);
+	CU_ASSERT_EQUAL(errno_of(access(in_mnt("gone"), F_OK)), ENOENT);
+	CU_ASSERT_EQUAL(errno_of(open(in_mnt("gone"), O_RDONLY)), ENOENT);
+	CU_ASSERT_EQUAL(errno_of(truncate(in_mnt("gone"), 1)), ENOENT);
+	CU_ASSERT_EQUAL(errno_of(chmod(in_mnt("gone"), 0644)), ENOENT);
+	CU_ASSERT_EQUAL(errno_of(getxattr(in_mnt("gone"), "user.shmfs.path", buf, sizeof(buf))),
+			ENOENT);
+	CU_ASSERT_EQUAL(errno_of(unlink(in_mnt("gone"))), ENOENT);
+	CU_ASSERT_EQUAL(errno_of(access(shm("gone"), F_OK)), ENOENT);
+	/* ... and O_CREAT makes a new one. */
+	fd = open(in_mnt("gone"), O_RDWR | O_CREAT, 0600);
+	CU_ASSERT(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL(ino_of(in_mnt("gone")), ino_of(shm("gone")));
+	remove_segment("gone");
+
+	/* Replaced behind the mount: every call by path reaches the new segment. */
+	remove_segment("swapped");
+	make_segment_with("swapped", "new one");
+	CU_ASSERT_EQUAL(ino_of(in_mnt("swapped")), ino_of(shm("swapped")));
+	assert_same_stat(in_mnt("swapped"), shm("swapped"));
+	list_long();
+	remove_segment("swapped");
+	make_segment_with("swapped", "newer");
+	CU_ASSERT_EQUAL(errno_of(access(in_mnt("swapped"), R_OK | W_OK)), 0);
+	CU_ASSERT_EQUAL(truncate(in_mnt("swapped"), 3), 0);
+	CU_ASSERT(stat(shm("swapped"), &st) == 0 && st.st_size == 3);
+	CU_ASSERT_EQUAL(chmod(in_mnt("swapped"), 0640), 0);
+	CU_ASSERT(stat(shm("swapped"), &st) == 0 && (st.st_mode & 0777) == 0640);
+	remove_segment("swapped");
+	make_segment_with("swapped", "newest");
+	fd = open(in_mnt("swapped"), O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(read(fd, buf, sizeof(buf)), 6);
+	CU_ASSERT(memcmp(buf, "newest", 6) == 0);
+	close(fd);
+	remove_segment("swapped");
+}
+
+static void test_cached_names_follow_renames_and_links_behind_the_mount(void)
+{
+	struct stat st;
+
+	/* Renamed in /dev/shm: the old name is gone, the new one is the same segment. */
+	make_segment_with("before", "data");
+	list_long();
+	CU_ASSERT_EQUAL(rename(shm("before"), shm("after")), 0);
+	CU_ASSERT_EQUAL(ino_of(in_mnt("after")), ino_of(shm("after")));
+	CU_ASSERT_EQUAL(errno_of(stat(in_mnt("before"), &st)), ENOENT);
+	CU_ASSERT_EQUAL(errno_of(access(in_mnt("before"), F_OK)), ENOENT);
+	CU_ASSERT_EQUAL(ino_of(in_mnt("after")), ino_of(shm("after")));
+	CU_ASSERT_EQUAL(rename(shm("after"), shm("before")), 0);
+	CU_ASSERT_EQUAL(ino_of(in_mnt("before")), ino_of(shm("before")));
+	CU_ASSERT_EQUAL(errno_of(stat(in_mnt("after"), &st)), ENOENT);
+
+	/* Linked in /dev/shm (tmpfs allows it): both names work until one goes. */
+	CU_ASSERT_EQUAL(link(shm("before"), shm("linked")), 0);
+	list_long();
+	CU_ASSERT_EQUAL(ino_of(in_mnt("linked")), ino_of(shm("before")));
+	CU_ASSERT_EQUAL(ino_of(in_mnt("before")), ino_of(shm("before")));
+	remove_segment("before");
+	CU_ASSERT_EQUAL(errno_of(stat(in_mnt("before"), &st)), ENOENT);
+	CU_ASSERT_EQUAL(ino_of(in_mnt("linked")), ino_of(shm("linked")));
+	CU_ASSERT(stat(in_mnt("linked"), &st) == 0 && st.st_nlink == 1 && st.st_size == 4);
+	remove_segment("linked");
+	CU_ASSERT_EQUAL(errno_of(stat(in_mnt("linked"), &st)), ENOENT);
+}
+
+/* A file open through the mount answers fstat; the path still means what /dev/shm says. */
+static void test_open_file_and_path_part_when_replaced_behind_the_mount(void)
+{
+	struct stat st;
+	ino_t first;
+	int fd;
+
+	make_segment("held", 11, 0600);
+	list_long();
+	first = ino_of(shm("held"));
+	fd = open(in_mnt("held"), O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	remove_segment("held");
+	make_segment("held", 22, 0600);
+	CU_ASSERT(stat(in_mnt("held"), &st) == 0 && st.st_size == 22 &&
+		  st.st_ino == ino_of(shm("held")));
+	CU_ASSERT(fstat(fd, &st) == 0 && st.st_size == 11 && st.st_ino == first &&
+		  st.st_nlink == 0);
+	remove_segment("held");
+	CU_ASSERT_EQUAL(errno_of(stat(in_mnt("held"), &st)), ENOENT);
+	CU_ASSERT(fstat(fd, &st) == 0 && st.st_size == 11);
+	close(fd);
 }
 
 static void test_flat_namespace_refuses_dirs_and_links(void)
@@ -822,6 +961,9 @@ int main(int argc, char **argv)
 		TEST(test_write_and_read_reach_the_segment),
 		TEST(test_unlink_removes_the_name),
 		TEST(test_unlinked_open_file_stays_usable),
+		TEST(test_cached_names_follow_removal_and_replacement_behind_the_mount),
+		TEST(test_cached_names_follow_renames_and_links_behind_the_mount),
+		TEST(test_open_file_and_path_part_when_replaced_behind_the_mount),
 		TEST(test_flat_namespace_refuses_dirs_and_links),
 		TEST(test_names_shm_cannot_hold_get_the_kernel_errno),
 		TEST(test_writes_through_own_mmap_are_seen_at_once),
