@@ -1,143 +1,70 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shmfs: telling the kernel to forget names it caches.
+ * shmfs: telling the kernel to drop the names it caches.
  *
- * In the default mode the kernel keeps a name's entry (which node it
- * means) for a while, and asks the daemon for the attributes on every stat;
- * the daemon checks each time that the name still means that segment (see
- * nodes.c). When the daemon learns that a cached name went stale (the
- * segment was renamed or replaced behind the mount's back, or a file on it
- * was just opened), it asks the kernel to drop the entry, so the next use
- * of the name looks it up again.
+ * In the default mode the kernel keeps a name's entry (which node it means)
+ * for a while and asks the daemon for the attributes on every use; the
+ * daemon checks each time that the name still means the node's segment
+ * (nodes.c). Where that check cannot tell, the daemon makes the kernel
+ * forget every cached entry of the mount: a file on the segment is being
+ * opened (from then on its stats come from the open file), or the segment
+ * turned up under another name (renamed or linked in /dev/shm).
  *
- * The kernel takes the directory's lock to drop an entry, and a request
- * holding that lock may be waiting for a worker thread; so the requests are
- * sent by a thread of their own, and a worker waits for one only briefly.
+ * FUSE_NOTIFY_INC_EPOCH (protocol 7.44, Linux 6.16) does that without a
+ * lock: the kernel bumps a counter, and entries from before fail their
+ * next check. FUSE_NOTIFY_INVAL_ENTRY would drop just one name, but takes
+ * the directory's lock, which a request waiting for a worker may hold; a
+ * daemon that sends it from a worker, or stops while sending it, can hang.
+ * Without the epoch the kernel gets no cached entries at all.
  */
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "shmfs_i.h"
 
-#define WAIT_MS 20
+/* From the kernel's uapi <linux/fuse.h>, newer than Debian 12's headers. */
+#define NOTIFY_INC_EPOCH 8
+#define EPOCH_MINOR 44
 
-struct inval_item {
-	struct inval_item *next;
-	uint64_t seq;
-	size_t len;
-	char name[];
+struct out_header {
+	uint32_t len;
+	int32_t error; /* a notification's code */
+	uint64_t unique;
 };
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t work; /* items queued, or stop */
-	pthread_cond_t done; /* sent advanced */
-	struct inval_item *head, **tail;
-	uint64_t queued, sent;
-	struct fuse_session *se;
-	pthread_t thread;
-	bool running, stop;
-} q = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.work = PTHREAD_COND_INITIALIZER,
-	.done = PTHREAD_COND_INITIALIZER,
-	.head = NULL,
-	.tail = &q.head,
-};
+static struct fuse_session *session;
+static atomic_bool available;
 
-static void *inval_main(void *arg)
+void inval_setup(struct fuse_session *se)
 {
-	(void)arg;
-	pthread_mutex_lock(&q.lock);
-	for (;;) {
-		struct inval_item *item;
-
-		while (!q.head && !q.stop)
-			pthread_cond_wait(&q.work, &q.lock);
-		if (!q.head)
-			break;
-		item = q.head;
-		q.head = item->next;
-		if (!q.head)
-			q.tail = &q.head;
-		pthread_mutex_unlock(&q.lock);
-		/* -ENOENT (nothing cached) and -ENOTCONN (unmounted) are fine. */
-		fuse_lowlevel_notify_inval_entry(q.se, FUSE_ROOT_ID, item->name, item->len);
-		pthread_mutex_lock(&q.lock);
-		q.sent = item->seq;
-		pthread_cond_broadcast(&q.done);
-		free(item);
-	}
-	pthread_mutex_unlock(&q.lock);
-	return NULL;
+	session = se;
 }
 
-int inval_start(struct fuse_session *se)
+void inval_init(unsigned proto_major, unsigned proto_minor)
 {
-	int r;
-
-	q.se = se;
-	q.stop = false;
-	r = pthread_create(&q.thread, NULL, inval_main, NULL);
-	if (r != 0)
-		return -r;
-	q.running = true;
-	return 0;
+	atomic_store(&available, proto_major > 7 || (proto_major == 7 && proto_minor >= EPOCH_MINOR));
 }
 
-void inval_stop(void)
+bool inval_available(void)
 {
-	struct inval_item *item;
+	return atomic_load(&available);
+}
 
-	if (!q.running)
+void inval_all(void)
+{
+	struct out_header h = { .len = sizeof(h), .error = NOTIFY_INC_EPOCH, .unique = 0 };
+
+	if (!inval_available() || !session)
 		return;
-	pthread_mutex_lock(&q.lock);
-	/* The kernel is gone: what is left would go nowhere. */
-	while ((item = q.head)) {
-		q.head = item->next;
-		free(item);
-	}
-	q.tail = &q.head;
-	q.stop = true;
-	pthread_cond_signal(&q.work);
-	pthread_mutex_unlock(&q.lock);
-	pthread_join(q.thread, NULL);
-	q.running = false;
-}
-
-void inval_entry(const char *segment_name, bool wait)
-{
-	struct inval_item *item;
-	const char *name = segment_name + shmfs_config.prefix_len;
-	size_t len = strlen(name);
-	struct timespec deadline;
-	uint64_t seq;
-
-	if (!q.running || strlen(segment_name) < shmfs_config.prefix_len || !len)
+	if (write(fuse_session_fd(session), &h, sizeof(h)) == (ssize_t)sizeof(h))
 		return;
-	item = malloc(sizeof(*item) + len + 1);
-	if (!item)
-		return; /* the entry then expires on its own */
-	memcpy(item->name, name, len + 1);
-	item->len = len;
-	item->next = NULL;
-	pthread_mutex_lock(&q.lock);
-	seq = item->seq = ++q.queued;
-	*q.tail = item;
-	q.tail = &item->next;
-	pthread_cond_signal(&q.work);
-	if (wait) {
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_nsec += WAIT_MS * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
-		while (q.sent < seq && !q.stop &&
-		       pthread_cond_timedwait(&q.done, &q.lock, &deadline) != ETIMEDOUT)
-			;
+	if (errno == EINVAL || errno == ENOSYS) {
+		/* Not understood after all: from now on no entry is cached. */
+		atomic_store(&available, false);
+		fprintf(stderr, "shmfs: the kernel refused FUSE_NOTIFY_INC_EPOCH; "
+				"names are no longer cached\n");
 	}
-	pthread_mutex_unlock(&q.lock);
 }

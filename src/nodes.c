@@ -171,18 +171,19 @@ static void rename_node(struct node *node, const char *name)
 			o->next = node->other_names;
 			node->other_names = o;
 		}
-		/* Too many: the oldest is dropped from the kernel (inval_entry takes no table lock). */
+		/* Too many to check: the kernel forgets them all (inval_all takes no lock). */
 		for (last = &node->other_names; *last && count < CHECK_NAMES_MAX; last = &(*last)->next)
 			count++;
 		if (*last) {
-			inval_entry((*last)->name, false);
-			free(*last);
-			*last = NULL;
+			inval_all();
+			free_other_names(node);
+			new_cached = false;
 		}
 	}
 	free(node->name);
 	node->name = copy;
 	node->name_cached = new_cached;
+	node->name_gone = false;
 }
 
 struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st, uint64_t nlookup)
@@ -239,11 +240,13 @@ double nodes_entry_timeout(struct node *node)
 
 	if (shmfs_config.cache)
 		return shmfs_config.timeout;
+	if (!inval_available())
+		return 0;
 	pthread_mutex_lock(&table.lock);
 	if (node->handles || node->keeper_fd >= 0)
 		t = 0;
-	else
-		node->name_cached = node->name != NULL;
+	else if (node->name)
+		node->name_cached = true;
 	pthread_mutex_unlock(&table.lock);
 	return t;
 }
@@ -256,57 +259,23 @@ void nodes_forget(struct node *node, uint64_t nlookup)
 	pthread_mutex_unlock(&table.lock);
 }
 
-/*
- * With the lock held: moves the names the kernel may cache for node to
- * *ret (a list the caller frees) and forgets them.
- */
-static struct other_name *take_cached_names(struct node *node)
-{
-	struct other_name *list = node->other_names;
-
-	node->other_names = NULL;
-	if (node->name_cached && node->name) {
-		size_t len = strlen(node->name);
-		struct other_name *o = malloc(sizeof(*o) + len + 1);
-
-		if (o) {
-			memcpy(o->name, node->name, len + 1);
-			o->next = list;
-			list = o;
-		}
-	}
-	node->name_cached = false;
-	return list;
-}
-
-static void invalidate(struct other_name *list, bool wait)
-{
-	while (list) {
-		struct other_name *o = list;
-
-		list = o->next;
-		inval_entry(o->name, wait);
-		free(o);
-	}
-}
-
 void nodes_attach(struct node *node, struct handle *handle)
 {
-	struct other_name *cached = NULL;
-
 	pthread_mutex_lock(&table.lock);
 	handle->node = node;
 	/*
-	 * From the first open on, stat of a path must look the name up again
-	 * each time: an open file answers the node's stats, and the name may
-	 * come to mean another segment while it is open.
+	 * From the first open on, stats come from the open file, and the name
+	 * may come to mean another segment meanwhile: every path lookup must
+	 * ask again, so the kernel forgets the entries it caches.
 	 */
-	if (!node->handles)
-		cached = take_cached_names(node);
+	if (!node->handles && (node->name_cached || node->other_names)) {
+		inval_all();
+		free_other_names(node);
+		node->name_cached = false;
+	}
 	handle->next = node->handles;
 	node->handles = handle;
 	pthread_mutex_unlock(&table.lock);
-	invalidate(cached, true);
 }
 
 void nodes_detach(struct node *node, struct handle *handle)
@@ -333,7 +302,6 @@ static int check_names(struct node *node, struct stat *ret)
 {
 	char names[CHECK_NAMES_MAX][PSHM_NAME_MAX + 1];
 	bool bad[CHECK_NAMES_MAX] = { false };
-	struct other_name *stale = NULL;
 	size_t count = 0, good = 0, moved = 0;
 	struct stat st;
 	dev_t dev;
@@ -366,40 +334,24 @@ static int check_names(struct node *node, struct stat *ret)
 	if (good == count)
 		return 0;
 
-	pthread_mutex_lock(&table.lock);
-	for (size_t i = 1; i < count; i++) {
-		if (bad[i] && drop_other_name(node, names[i])) {
-			struct other_name *o = malloc(sizeof(*o) + strlen(names[i]) + 1);
-
-			if (o) {
-				strcpy(o->name, names[i]);
-				o->next = stale;
-				stale = o;
-			}
-		}
-	}
-	if (bad[0] && node->name && strcmp(node->name, names[0]) == 0) {
-		if (node->name_cached) {
-			struct other_name *o = malloc(sizeof(*o) + strlen(names[0]) + 1);
-
-			if (o) {
-				strcpy(o->name, names[0]);
-				o->next = stale;
-				stale = o;
-			}
-		}
+	/*
+	 * One name: the kernel's entry answers ENOENT, or is looked up again
+	 * on ESTALE. Several: the stat may have come through a good one, and
+	 * the kernel forgets them all, to look each up again.
+	 */
+	if (count > 1) {
+		pthread_mutex_lock(&table.lock);
+		inval_all();
+		free_other_names(node);
 		node->name_cached = false;
-		/* Known by a name that still works: open by that one from now on. */
-		for (size_t i = 1; i < count; i++) {
+		for (size_t i = 0; i < count; i++) {
 			if (!bad[i]) {
-				rename_node(node, names[i]);
-				node->name_cached = true;
+				rename_node(node, names[i]); /* open by a name that works */
 				break;
 			}
 		}
+		pthread_mutex_unlock(&table.lock);
 	}
-	pthread_mutex_unlock(&table.lock);
-	invalidate(stale, false);
 	return good || moved ? -ESTALE : -ENOENT;
 }
 
@@ -415,8 +367,34 @@ int nodes_stat(struct node *node, struct stat *ret)
 
 	pthread_mutex_lock(&table.lock);
 	if (node->handles) {
+		bool check = node->name && !node->name_gone && inval_available();
+
 		r = pshm_stat(node->handles->fd, ret, NULL);
 		pthread_mutex_unlock(&table.lock);
+		/*
+		 * fstat of an open file and stat of its name look the same
+		 * here. The kernel caches no entry of an open node's name (see
+		 * nodes_attach), but a listing that raced the open may have
+		 * left one: if the name means something else now, it goes
+		 * (once: the file may stay open long after).
+		 */
+		if (r == 0 && check) {
+			char name[PSHM_NAME_MAX + 1];
+			struct stat now;
+			bool same_segment;
+
+			pthread_mutex_lock(&table.lock);
+			snprintf(name, sizeof(name), "%s", node->name);
+			pthread_mutex_unlock(&table.lock);
+			same_segment = pshm_stat_name(name, &now, NULL) == 0 &&
+				       now.st_ino == ret->st_ino && now.st_dev == ret->st_dev;
+			if (!same_segment) {
+				pthread_mutex_lock(&table.lock);
+				node->name_gone = true;
+				pthread_mutex_unlock(&table.lock);
+				inval_all();
+			}
+		}
 		return r;
 	}
 	if (node->keeper_fd >= 0) {

@@ -111,6 +111,7 @@ static void ops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_DONT_MASK;
 	/* Read replies carry the segment's pages (splice.c); must match -o max_read. */
 	conn->max_read = shmfs_config.max_read;
+	inval_init(conn->proto_major, conn->proto_minor);
 	if (shmfs_config.max_read && (conn->capable & FUSE_CAP_SPLICE_WRITE))
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 }

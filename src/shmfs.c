@@ -250,6 +250,7 @@ int main(int argc, char *argv[])
 	se = fuse_session_new(&args, &shmfs_ops, sizeof(shmfs_ops), NULL);
 	if (!se)
 		goto out; /* libfuse said why */
+	inval_setup(se);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
 	if (fuse_session_mount(se, cmd.mountpoint) != 0) {
@@ -258,14 +259,7 @@ int main(int argc, char *argv[])
 	}
 	/* The mount exists before the parent returns: usable the moment shmfs exits. */
 	fuse_daemonize(cmd.foreground);
-	r = inval_start(se);
-	if (r == 0) {
-		r = run(se, &cmd);
-		inval_stop();
-	} else {
-		fail("cannot start", strerror(-r));
-		r = -r;
-	}
+	r = run(se, &cmd);
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	/*

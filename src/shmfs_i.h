@@ -39,6 +39,7 @@ struct node {
 	int keeper_fd;          /* unlinked through the mount while known: the segment, or -1 */
 	char *name;             /* full segment name, prefix included, no '/' */
 	bool name_cached;       /* the kernel may hold name's entry for a while */
+	bool name_gone;         /* open, and its name was seen to mean something else */
 	struct other_name *other_names; /* more names it may hold (renamed or linked outside) */
 };
 
@@ -107,11 +108,14 @@ int nodes_open(struct node *node, int oflags);
  */
 int nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *ret_anon_id);
 
-/* inval.c: asking the kernel to drop cached entries, from a thread of its own. */
-int inval_start(struct fuse_session *se);
-void inval_stop(void);
-/* Drops the entry of the segment's name in the mount; wait: until sent, 20 ms at most. */
-void inval_entry(const char *segment_name, bool wait);
+/* inval.c: making the kernel drop the names it caches (see there). */
+void inval_setup(struct fuse_session *se);
+/* At INIT: whether the kernel can be told (protocol 7.44 and up). */
+void inval_init(unsigned proto_major, unsigned proto_minor);
+/* Whether names may be cached: the kernel can be told to drop them. */
+bool inval_available(void);
+/* Makes the kernel drop every cached entry of the mount (never blocks). */
+void inval_all(void);
 
 /* xattr.c: user.shmfs.* attributes of a segment node (NULL: the mount's own entries). */
 void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size);
