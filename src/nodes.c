@@ -367,7 +367,8 @@ int nodes_stat(struct node *node, struct stat *ret)
 
 	pthread_mutex_lock(&table.lock);
 	if (node->handles) {
-		bool check = node->name && !node->name_gone && inval_available();
+		bool check = node->name && !node->name_gone && node->keeper_fd < 0 &&
+			     inval_available();
 
 		r = pshm_stat(node->handles->fd, ret, NULL);
 		pthread_mutex_unlock(&table.lock);
@@ -490,8 +491,12 @@ void nodes_keep(const char *name)
 		node->name_cached = false;
 	else if (node)
 		drop_other_name(node, name);
-	if (!node || node->keeper_fd >= 0 || node->handles) {
-		/* Unknown to the kernel, kept already, or open files keep it. */
+	/*
+	 * Kept even when files are open on it: they may all close before an
+	 * open that looked the name up just before the unlink arrives.
+	 */
+	if (!node || node->keeper_fd >= 0) {
+		/* Unknown to the kernel, or kept already. */
 		pthread_mutex_unlock(&table.lock);
 		return;
 	}

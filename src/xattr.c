@@ -130,11 +130,22 @@ void xattr_list(fuse_req_t req, struct node *node, size_t size)
 	char segment[PSHM_NAME_MAX + 1];
 	struct text t = { 0 };
 	uint64_t anon_id = 0;
+	struct stat st;
+	int r;
 
-	if (node && nodes_identity(node, segment, &anon_id) == 0)
+	/* Through a cached name the segment may be gone: say so, as stat does. */
+	if (node) {
+		r = nodes_identity(node, segment, &anon_id);
+		if (r == 0)
+			r = anon_id ? anon_stat(anon_id, &st, NULL) : nodes_stat(node, &st);
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 			if (anon_id || strcmp(names[i], XATTR_PREFIX "anon-id") != 0)
 				text_add(&t, names[i], strlen(names[i]) + 1);
+	}
 	if (t.failed)
 		fuse_reply_err(req, ENOMEM);
 	else

@@ -381,6 +381,7 @@ static void test_cached_names_follow_removal_and_replacement_behind_the_mount(vo
 	CU_ASSERT_EQUAL(errno_of(chmod(in_mnt("gone"), 0644)), ENOENT);
 	CU_ASSERT_EQUAL(errno_of(getxattr(in_mnt("gone"), "user.shmfs.path", buf, sizeof(buf))),
 			ENOENT);
+	CU_ASSERT_EQUAL(errno_of(listxattr(in_mnt("gone"), buf, sizeof(buf))), ENOENT);
 	CU_ASSERT_EQUAL(errno_of(unlink(in_mnt("gone"))), ENOENT);
 	CU_ASSERT_EQUAL(errno_of(access(shm("gone"), F_OK)), ENOENT);
 	/* ... and O_CREAT makes a new one. */
