@@ -295,8 +295,8 @@ void nodes_detach(struct node *node, struct handle *handle)
  * Checks the names the kernel may hold for node (its name, and the other
  * names it was seen under). Returns 0 with the status of the segment,
  * -ENOENT when every name is gone, or -ESTALE when a name now means
- * another segment or only some of them are gone (the stat may have come
- * through either); stale names are dropped, here and in the kernel.
+ * another segment or only some of them are gone (the call may have come
+ * through either). With several names, the kernel forgets them all.
  */
 static int check_names(struct node *node, struct stat *ret)
 {

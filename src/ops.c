@@ -1028,9 +1028,12 @@ static void plus_entry(fuse_ino_t dir, const char *name, fuse_ino_t ino, mode_t 
 	*ret_node = NULL;
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return; /* the kernel takes no reference for these */
-	if (is_special(ino)) {
-		if (stat_special(ino, &e->attr) == 0) {
-			e->ino = ino;
+	/* By name: a segment's tmpfs inode number may well be 2 or 3 too. */
+	if (is_reserved(dir, name)) {
+		fuse_ino_t special = strcmp(name, CTL_NAME) == 0 ? CTL_INO : ANON_DIR_INO;
+
+		if (stat_special(special, &e->attr) == 0) {
+			e->ino = special;
 			e->generation = 1;
 		}
 		return;
