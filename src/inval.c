@@ -45,7 +45,8 @@ void inval_setup(struct fuse_session *se)
 
 void inval_init(unsigned proto_major, unsigned proto_minor)
 {
-	atomic_store(&available, proto_major > 7 || (proto_major == 7 && proto_minor >= EPOCH_MINOR));
+	atomic_store(&available,
+		     proto_major > 7 || (proto_major == 7 && proto_minor >= EPOCH_MINOR));
 }
 
 bool inval_available(void)

@@ -172,7 +172,8 @@ static void rename_node(struct node *node, const char *name)
 			node->other_names = o;
 		}
 		/* Too many to check: the kernel forgets them all (inval_all takes no lock). */
-		for (last = &node->other_names; *last && count < CHECK_NAMES_MAX; last = &(*last)->next)
+		for (last = &node->other_names; *last && count < CHECK_NAMES_MAX;
+		     last = &(*last)->next)
 			count++;
 		if (*last) {
 			inval_all();
@@ -367,8 +368,8 @@ int nodes_stat(struct node *node, struct stat *ret)
 
 	pthread_mutex_lock(&table.lock);
 	if (node->handles) {
-		bool check = node->name && !node->name_gone && node->keeper_fd < 0 &&
-			     inval_available();
+		bool check =
+			node->name && !node->name_gone && node->keeper_fd < 0 && inval_available();
 
 		r = pshm_stat(node->handles->fd, ret, NULL);
 		pthread_mutex_unlock(&table.lock);
