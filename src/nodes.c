@@ -439,12 +439,15 @@ int nodes_open(struct node *node, int oflags)
 		pthread_mutex_unlock(&table.lock);
 		return gone(anon_reopen(node->anon_id, oflags));
 	}
-	pthread_mutex_unlock(&table.lock);
-
-	r = check_names(node, &st);
-	if (r < 0)
-		return gone(r);
-	pthread_mutex_lock(&table.lock);
+	if (node->other_names) {
+		/* Known by several names: the open may have come through a stale one. */
+		pthread_mutex_unlock(&table.lock);
+		r = check_names(node, &st);
+		if (r < 0)
+			return gone(r);
+		pthread_mutex_lock(&table.lock);
+	}
+	/* By its one name, the descriptor's identity is the check. */
 	snprintf(name, sizeof(name), "%s", node->name);
 	ino = node->ino;
 	dev = node->dev;

@@ -85,16 +85,22 @@ int ops_segment_name(const char *name, char buf[PSHM_NAME_MAX + 1])
 	return 0;
 }
 
-static void reply_entry(fuse_req_t req, struct node *node, const struct stat *st)
+static void fill_entry(struct fuse_entry_param *e, struct node *node, const struct stat *st)
 {
-	struct fuse_entry_param e = {
+	*e = (struct fuse_entry_param){
 		.ino = (fuse_ino_t)(uintptr_t)node,
 		.generation = node->generation,
 		.attr = *st,
 		.attr_timeout = timeout(),
 		.entry_timeout = nodes_entry_timeout(node),
 	};
+}
 
+static void reply_entry(fuse_req_t req, struct node *node, const struct stat *st)
+{
+	struct fuse_entry_param e;
+
+	fill_entry(&e, node, st);
 	if (fuse_reply_entry(req, &e) != 0)
 		nodes_forget(node, 1); /* the kernel never got the reference */
 }
@@ -118,18 +124,21 @@ static void ops_init(void *userdata, struct fuse_conn_info *conn)
 
 static int stat_special(fuse_ino_t ino, struct stat *st);
 
-static void reply_special_entry(fuse_req_t req, fuse_ino_t ino)
+/* .ctl and .anon at the top (the caller checked is_reserved): 0 with *e filled, or -errno. */
+static int special_entry(const char *name, struct fuse_entry_param *e)
 {
-	struct fuse_entry_param e = { .ino = ino, .generation = 1 };
-	int r = stat_special(ino, &e.attr);
-
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else
-		fuse_reply_entry(req, &e);
+	*e = (struct fuse_entry_param){
+		.ino = strcmp(name, CTL_NAME) == 0 ? CTL_INO : ANON_DIR_INO,
+		.generation = 1,
+	};
+	return stat_special(e->ino, &e->attr);
 }
 
-static void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+/*
+ * The entry of name in dir, a segment (or an anonymous one, in .anon): 0
+ * with *e filled and a kernel reference on its node, or -errno.
+ */
+static int segment_entry(fuse_ino_t dir, const char *name, struct fuse_entry_param *e)
 {
 	char full[PSHM_NAME_MAX + 1];
 	struct node *node;
@@ -137,32 +146,33 @@ static void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	uint64_t id = 0;
 	int r;
 
-	if (parent == FUSE_ROOT_ID && strcmp(name, CTL_NAME) == 0) {
-		reply_special_entry(req, CTL_INO);
-		return;
-	}
-	if (parent == FUSE_ROOT_ID && strcmp(name, ANON_DIR_NAME) == 0) {
-		reply_special_entry(req, ANON_DIR_INO);
-		return;
-	}
-	if (parent == ANON_DIR_INO)
+	if (dir == ANON_DIR_INO)
 		r = anon_id_of(name, &id) ? anon_stat(id, &st, NULL) : -ENOENT;
-	else if (parent == FUSE_ROOT_ID)
+	else if (dir == FUSE_ROOT_ID)
 		r = ops_segment_name(name, full);
 	else
 		r = -ENOTDIR;
 	if (r == 0 && !id)
 		r = pshm_stat_name(full, &st, NULL);
-	if (r < 0) {
-		fuse_reply_err(req, -r);
-		return;
-	}
+	if (r < 0)
+		return r;
 	node = nodes_get(id ? NULL : full, id, &st, 1);
-	if (!node) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	reply_entry(req, node, &st);
+	if (!node)
+		return -ENOMEM;
+	fill_entry(e, node, &st);
+	return 0;
+}
+
+static void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	bool special = is_reserved(parent, name);
+	int r = special ? special_entry(name, &e) : segment_entry(parent, name, &e);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (fuse_reply_entry(req, &e) != 0 && !special)
+		nodes_forget(node_of(e.ino), 1); /* the kernel never got the reference */
 }
 
 static void ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -1009,51 +1019,25 @@ static void ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /*
- * The attributes and node of one listed entry, for readdirplus; *ret_node
- * gets a kernel reference. An entry gone since the listing, or a name the
- * lookup would refuse, gets no node (ino 0: the kernel then looks it up
- * when asked), which is not an error.
+ * One listed entry for readdirplus, as a lookup would give it now; *ret_node
+ * gets the kernel reference it carries. An entry gone since the listing
+ * gets no node (ino 0: the kernel looks it up when asked), not an error.
  */
 static void plus_entry(fuse_ino_t dir, const char *name, fuse_ino_t ino, mode_t type,
 		       struct fuse_entry_param *e, struct node **ret_node)
 {
-	char full[PSHM_NAME_MAX + 1];
-	struct stat st;
-	uint64_t id = 0;
-	int r;
+	bool special = is_reserved(dir, name);
+	int r = -ENOENT;
 
-	memset(e, 0, sizeof(*e));
-	e->attr.st_ino = ino;
-	e->attr.st_mode = type;
 	*ret_node = NULL;
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return; /* the kernel takes no reference for these */
-	/* By name: a segment's tmpfs inode number may well be 2 or 3 too. */
-	if (is_reserved(dir, name)) {
-		fuse_ino_t special = strcmp(name, CTL_NAME) == 0 ? CTL_INO : ANON_DIR_INO;
-
-		if (stat_special(special, &e->attr) == 0) {
-			e->ino = special;
-			e->generation = 1;
-		}
-		return;
-	}
-	if (dir == ANON_DIR_INO)
-		r = anon_id_of(name, &id) ? anon_stat(id, &st, NULL) : -ENOENT;
-	else
-		r = ops_segment_name(name, full);
-	if (r == 0 && !id)
-		r = pshm_stat_name(full, &st, NULL);
-	if (r < 0 || (ino_t)ino != st.st_ino)
-		return; /* gone or replaced since the listing */
-	*ret_node = nodes_get(id ? NULL : full, id, &st, 1);
-	if (!*ret_node)
-		return;
-	e->ino = (fuse_ino_t)(uintptr_t)*ret_node;
-	e->generation = (*ret_node)->generation;
-	e->attr = st;
-	e->attr_timeout = timeout();
-	e->entry_timeout = nodes_entry_timeout(*ret_node);
+	/* . and ..: the kernel takes no reference for them. */
+	if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+		/* By name: a segment's tmpfs inode number may well be 2 or 3 too. */
+		r = special ? special_entry(name, e) : segment_entry(dir, name, e);
+	if (r < 0)
+		*e = (struct fuse_entry_param){ .attr = { .st_ino = ino, .st_mode = type } };
+	else if (!special)
+		*ret_node = node_of(e->ino);
 }
 
 /*
