@@ -327,6 +327,7 @@ ssize_t ctl_write(struct ctl_session *s, fuse_req_t req, const char *buf, size_t
 static void emit_summary(struct ctl_session *s, uid_t caller)
 {
 	uint64_t segments = 0, bytes = 0;
+	char data_path[160];
 	struct pshm_iter *it;
 	struct statvfs sv;
 	struct stat st;
@@ -335,6 +336,8 @@ static void emit_summary(struct ctl_session *s, uid_t caller)
 	emit(s, "version %s", SHMFS_VERSION);
 	emit(s, "pid %ld", (long)getpid());
 	emit(s, "prefix %s", shmfs_config.prefix[0] ? shmfs_config.prefix : "-");
+	passthrough_status(data_path, sizeof(data_path));
+	emit(s, "passthrough %s", data_path);
 	if (statvfs(PSHM_DIR, &sv) == 0) {
 		emit(s, "shm-size %" PRIu64, (uint64_t)sv.f_blocks * sv.f_frsize);
 		emit(s, "shm-used %" PRIu64, (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);

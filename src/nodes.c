@@ -471,6 +471,43 @@ int nodes_open(struct node *node, int oflags)
 	return fd;
 }
 
+int nodes_backing_get(struct node *node, int fd)
+{
+	int id = 0;
+
+	pthread_mutex_lock(&table.lock);
+	if (!node->backing_id && passthrough_active()) {
+		/*
+		 * Under the lock, so two first opens register one id: the
+		 * kernel refuses a second backing file for an inode in use.
+		 */
+		int r = passthrough_register(fd);
+
+		if (r > 0)
+			node->backing_id = r;
+	}
+	if (node->backing_id) {
+		node->backing_users++;
+		id = node->backing_id;
+	}
+	pthread_mutex_unlock(&table.lock);
+	return id;
+}
+
+void nodes_backing_put(struct node *node)
+{
+	pthread_mutex_lock(&table.lock);
+	/*
+	 * The kernel took its own reference to the backing file when the
+	 * open that named the id completed; RELEASE comes after that.
+	 */
+	if (node->backing_users && --node->backing_users == 0) {
+		passthrough_unregister(node->backing_id);
+		node->backing_id = 0;
+	}
+	pthread_mutex_unlock(&table.lock);
+}
+
 int nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *ret_anon_id)
 {
 	pthread_mutex_lock(&table.lock);

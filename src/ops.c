@@ -352,15 +352,32 @@ static int access_of(int flags)
 	return (flags & O_ACCMODE) == O_RDONLY ? O_RDONLY : O_RDWR;
 }
 
-static void set_open_mode(struct fuse_file_info *fi)
+/*
+ * How the kernel serves the data of h, a new open file of node, set in fi
+ * before the reply. Coherent by default: with passthrough, the kernel
+ * reads, writes and maps the segment itself; without it, every read and
+ * write reaches the daemon, which reads the segment as it is now (no page
+ * cache, and no shared mmap for clients: ENODEV). cache=on: the kernel's
+ * page cache.
+ */
+static void set_open_mode(struct node *node, struct handle *h, struct fuse_file_info *fi)
 {
-	/*
-	 * Coherent by default: every read and write reaches the daemon, which
-	 * reads the segment as it is now. The cost: no page cache, no shared
-	 * mmap for clients (they get ENODEV and use /dev/shm/NAME instead).
-	 */
-	fi->direct_io = !shmfs_config.cache;
+	int id = shmfs_config.cache ? 0 : nodes_backing_get(node, h->fd);
+
+	fi->direct_io = !shmfs_config.cache && !id;
 	fi->keep_cache = 0;
+	h->passthrough = id != 0;
+	if (id)
+		passthrough_reply_with(id);
+}
+
+/* Undoes an open file: at release, or when its reply never reached the kernel. */
+static void handle_close(struct node *node, struct handle *h)
+{
+	nodes_detach(node, h);
+	if (h->passthrough)
+		nodes_backing_put(node);
+	handle_free(h);
 }
 
 static void ctl_open_file(fuse_req_t req, struct fuse_file_info *fi)
@@ -406,11 +423,9 @@ static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	nodes_attach(node, h);
 	fi->fh = (uint64_t)(uintptr_t)h;
-	set_open_mode(fi);
-	if (fuse_reply_open(req, fi) != 0) {
-		nodes_detach(node, h);
-		handle_free(h);
-	}
+	set_open_mode(node, h, fi);
+	if (fuse_reply_open(req, fi) != 0)
+		handle_close(node, h);
 }
 
 /*
@@ -484,10 +499,9 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	e.ino = (fuse_ino_t)(uintptr_t)node;
 	e.generation = node->generation;
 	fi->fh = (uint64_t)(uintptr_t)h;
-	set_open_mode(fi);
+	set_open_mode(node, h, fi);
 	if (fuse_reply_create(req, &e, fi) != 0) {
-		nodes_detach(node, h);
-		handle_free(h);
+		handle_close(node, h);
 		nodes_forget(node, 1);
 	}
 }
@@ -537,8 +551,7 @@ static void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		fuse_reply_err(req, 0);
 		return;
 	}
-	nodes_detach(node_of(ino), h);
-	handle_free(h);
+	handle_close(node_of(ino), h);
 	fuse_reply_err(req, 0);
 }
 

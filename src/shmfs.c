@@ -18,6 +18,7 @@ struct options {
 	char *prefix;
 	char *cache;
 	char *cache_timeout;
+	char *passthrough;
 	unsigned max_read;
 	int allow_other;
 	/* SOURCE and MOUNTPOINT: mount.fuse3 passes a source first, as for sshfs. */
@@ -38,7 +39,7 @@ enum {
 static const struct fuse_opt option_spec[] = {
 	OPTION("prefix=%s", prefix), OPTION("cache=%s", cache),
 	OPTION("cache_timeout=%s", cache_timeout), OPTION("max_read=%u", max_read),
-	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	OPTION("passthrough=%s", passthrough), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	/* What mount(8) and fstab hand over that means nothing to FUSE. */
 	FUSE_OPT_KEY("defaults", KEY_DROP), FUSE_OPT_KEY("auto", KEY_DROP),
 	FUSE_OPT_KEY("noauto", KEY_DROP), FUSE_OPT_KEY("nofail", KEY_DROP),
@@ -86,6 +87,9 @@ static void usage(const char *progname)
 	       "                           segment as it is now; on: the kernel caches\n"
 	       "                           attributes and data (faster, may be stale)\n"
 	       "    -o cache_timeout=SECS  how long cached attributes live (default 1)\n"
+	       "    -o passthrough=auto|off  auto (default): the kernel reads, writes and\n"
+	       "                           maps segments itself where it can (Linux 6.9+,\n"
+	       "                           CAP_SYS_ADMIN); off: all data goes through shmfs\n"
 	       "    -o max_read=BYTES      the largest read request (default: the most\n"
 	       "                           one spliced reply can carry, 1 MiB or a little less)\n"
 	       "    -o allow_other         serve every user; turns on default_permissions\n"
@@ -144,6 +148,12 @@ static int configure(struct options *opts, struct fuse_args *args)
 		shmfs_config.cache = true;
 	else
 		return fail("cache= takes on or off, not", opts->cache);
+	if (!opts->passthrough || strcmp(opts->passthrough, "auto") == 0)
+		shmfs_config.passthrough = !shmfs_config.cache;
+	else if (strcmp(opts->passthrough, "off") == 0)
+		shmfs_config.passthrough = false;
+	else
+		return fail("passthrough= takes auto or off, not", opts->passthrough);
 	if (opts->cache_timeout) {
 		char *end;
 
@@ -257,6 +267,11 @@ int main(int argc, char *argv[])
 		fuse_remove_signal_handlers(se);
 		goto out;
 	}
+	if (shmfs_config.passthrough) {
+		r = passthrough_setup(se);
+		if (r < 0)
+			fprintf(stderr, "shmfs: passthrough off: %s\n", strerror(-r));
+	}
 	/* The mount exists before the parent returns: usable the moment shmfs exits. */
 	fuse_daemonize(cmd.foreground);
 	r = run(se, &cmd);
@@ -284,5 +299,6 @@ out:
 	free(shmfs_config.prefix);
 	free(opts.cache);
 	free(opts.cache_timeout);
+	free(opts.passthrough);
 	return status;
 }

@@ -22,6 +22,7 @@ struct shmfs_config {
 	bool allow_other;     /* others may use the mount; default_permissions is on */
 	bool chown_to_caller; /* root daemon: segments created belong to the caller */
 	unsigned max_read;    /* the largest read request, or 0 for libfuse's default */
+	bool passthrough;     /* -o passthrough=auto: data from the segment when possible */
 };
 
 /*
@@ -41,6 +42,8 @@ struct node {
 	bool name_cached;       /* the kernel may hold name's entry for a while */
 	bool name_gone;         /* open, and its name was seen to mean something else */
 	struct other_name *other_names; /* more names it may hold (renamed or linked outside) */
+	int backing_id;                 /* registered for passthrough, or 0 */
+	unsigned backing_users;         /* open files that use backing_id */
 };
 
 struct other_name {
@@ -54,6 +57,7 @@ struct handle {
 	struct node *node;
 	int fd;
 	int flags;                 /* the client's open flags */
+	bool passthrough;          /* the kernel serves its data from the segment */
 	pthread_rwlock_t map_lock; /* readers copy under rdlock; remap under wrlock */
 	char *map;
 	size_t map_len;
@@ -103,6 +107,16 @@ int nodes_stat(struct node *node, struct stat *ret);
 int nodes_open(struct node *node, int oflags);
 
 /*
+ * For an open file of node about to be replied to: the backing id the
+ * kernel serves it from (registering the segment open as fd on the
+ * node's first such open), or 0 when passthrough is off or failed.
+ * Every open of a node uses the same id, as the kernel requires.
+ */
+int nodes_backing_get(struct node *node, int fd);
+/* Drops an open file's use of the node's backing id; the last closes it. */
+void nodes_backing_put(struct node *node);
+
+/*
  * The node's segment name (prefix included) into name, or its anonymous id
  * into *ret_anon_id (name is then ""); *ret_anon_id is 0 for named ones.
  */
@@ -116,6 +130,19 @@ void inval_init(unsigned proto_major, unsigned proto_minor);
 bool inval_available(void);
 /* Makes the kernel drop every cached entry of the mount (never blocks). */
 void inval_all(void);
+
+/* passthrough.c: the kernel serving open files' data from the segment (see there). */
+/* Installs the hooks on the mounted session; 0 or -errno. */
+int passthrough_setup(struct fuse_session *se);
+/* Whether the kernel accepted passthrough and registering still works. */
+bool passthrough_active(void);
+/* "on", or "off: " and why, for the status summary. */
+void passthrough_status(char *buf, size_t size);
+/* Registers the segment open as fd as a backing file: its id, or -errno. */
+int passthrough_register(int fd);
+void passthrough_unregister(int id);
+/* The reply this thread sends next to an OPEN or CREATE names backing_id. */
+void passthrough_reply_with(int backing_id);
 
 /* xattr.c: user.shmfs.* attributes of a segment node (NULL: the mount's own entries). */
 void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size);

@@ -75,6 +75,11 @@ int mount_start(struct test_mount *m, const char *daemon, const char *const *arg
 	}
 	argv[n++] = daemon;
 	argv[n++] = "-f";
+	/* A suite run again in another mode: SHMFS_TEST_OPTIONS=passthrough=off. */
+	if (getenv("SHMFS_TEST_OPTIONS") && *getenv("SHMFS_TEST_OPTIONS")) {
+		argv[n++] = "-o";
+		argv[n++] = getenv("SHMFS_TEST_OPTIONS");
+	}
 	for (; args && *args && n < 29; args++)
 		argv[n++] = *args;
 	argv[n++] = m->dir;
@@ -194,6 +199,25 @@ const char *mount_path(const struct test_mount *m, const char *name)
 
 	snprintf(p, PATH_MAX, "%s/%s", m->dir, name);
 	return p;
+}
+
+int mount_passthrough(const struct test_mount *m, char *buf, size_t size)
+{
+	char status[4096], *line;
+	int fd = open(mount_path(m, ".ctl"), O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, status, sizeof(status) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	status[n] = '\0';
+	line = strstr(status, "\npassthrough ");
+	if (!line)
+		return -1;
+	line += strlen("\npassthrough ");
+	snprintf(buf, size, "%.*s", (int)strcspn(line, "\n"), line);
+	return 0;
 }
 
 int mount_suite_main(int argc, char **argv, const char *suite, const struct test_case *cases,

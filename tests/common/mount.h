@@ -15,7 +15,7 @@ struct test_mount {
 };
 
 /*
- * Starts "daemon -f [args...] DIR" on a fresh directory under /tmp and waits
+ * Starts "daemon -f [-o $SHMFS_TEST_OPTIONS] [args...] DIR" on a fresh directory under /tmp and waits
  * (10 s at most) until DIR is a FUSE mount, failing early when the
  * daemon dies. args ends with NULL. The daemon gets SIGTERM if this process
  * dies, so a crashed test leaves no mount behind. Returns 0 or -1 (and
@@ -41,6 +41,12 @@ bool mount_alive(const struct test_mount *m);
 
 /* Builds "DIR/name" in a static rotating buffer. */
 const char *mount_path(const struct test_mount *m, const char *name);
+
+/*
+ * The daemon's "passthrough" status line (without the key) into buf, read
+ * from a fresh .ctl: "on" or "off: why". Returns 0, or -1 when unreadable.
+ */
+int mount_passthrough(const struct test_mount *m, char *buf, size_t size);
 
 /* Whether this machine can mount FUSE at all (/dev/fuse usable). */
 bool mount_possible(const char **why);

@@ -635,22 +635,82 @@ static void test_reading_a_sparse_segment_allocates_nothing(void)
 	remove_segment("sparse");
 }
 
-static void test_shared_mmap_of_a_mount_file_is_refused(void)
+/* Whether this run turned passthrough off (the suite runs in both modes). */
+static bool passthrough_turned_off(void)
 {
-	char *p;
+	const char *options = getenv("SHMFS_TEST_OPTIONS");
+
+	return options && strstr(options, "passthrough=off");
+}
+
+static bool passthrough_on(void)
+{
+	char status[160] = "";
+
+	return mount_passthrough(&mnt, status, sizeof(status)) == 0 && strcmp(status, "on") == 0;
+}
+
+static void test_passthrough_is_on_where_the_kernel_offers_it(void)
+{
+	char status[160] = "";
 	int fd;
 
-	make_segment("mapped", 4096, 0600);
+	make_segment("backed", 4096, 0600);
+	fd = open(in_mnt("backed"), O_RDWR); /* registers the segment as a backing file */
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(pwrite(fd, "data", 4, 0), 4);
+	CU_ASSERT_FATAL(mount_passthrough(&mnt, status, sizeof(status)) == 0);
+	if (passthrough_turned_off()) {
+		CU_ASSERT_STRING_EQUAL(status, "off: -o passthrough=off");
+	} else if (strncmp(status, "off: the kernel does not offer it", 33) == 0) {
+		printf("(%s) ", status); /* Linux before 6.9, or without CONFIG_FUSE_PASSTHROUGH */
+	} else {
+		CU_ASSERT_STRING_EQUAL(status, "on"); /* root may register backing files */
+	}
+	close(fd);
+	remove_segment("backed");
+}
+
+/*
+ * With passthrough a shared mapping through the mount is the segment's own
+ * pages, both ways, and outlives the descriptor; without it the kernel
+ * refuses (ENODEV), as a coherent daemon-served file cannot be mapped.
+ * Private mappings work either way.
+ */
+static void test_shared_mmap_through_the_mount(void)
+{
+	char back[8] = "";
+	char *p, *q;
+	int fd, native;
+
+	make_segment("mapped", 8192, 0600);
+	native = pshm_open("mapped", O_RDWR, 0, NULL);
+	CU_ASSERT_FATAL(native >= 0);
 	fd = open(in_mnt("mapped"), O_RDWR);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(write(fd, "snap", 4), 4);
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CU_ASSERT(p == MAP_FAILED && errno == ENODEV);
-	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
-	CU_ASSERT_FATAL(p != MAP_FAILED);
-	CU_ASSERT(memcmp(p, "snap", 4) == 0);
-	munmap(p, 4096);
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (!passthrough_on()) {
+		CU_ASSERT(p == MAP_FAILED && errno == ENODEV);
+	} else {
+		CU_ASSERT_FATAL(p != MAP_FAILED);
+		close(fd);
+		fd = -1;
+		memcpy(p + 4096, "mine", 4);
+		CU_ASSERT_EQUAL(pread(native, back, 4, 4096), 4);
+		CU_ASSERT(memcmp(back, "mine", 4) == 0);
+		CU_ASSERT_EQUAL(pwrite(native, "theirs", 6, 10), 6);
+		CU_ASSERT(memcmp(p + 10, "theirs", 6) == 0);
+		munmap(p, 8192);
+	}
+	if (fd < 0)
+		fd = open(in_mnt("mapped"), O_RDONLY);
+	q = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	CU_ASSERT_FATAL(q != MAP_FAILED);
+	CU_ASSERT(memcmp(q, "snap", 4) == 0);
+	munmap(q, 4096);
 	close(fd);
+	close(native);
 	remove_segment("mapped");
 }
 
@@ -970,7 +1030,8 @@ int main(int argc, char **argv)
 		TEST(test_writes_through_own_mmap_are_seen_at_once),
 		TEST(test_reads_survive_a_segment_shrinking_under_them),
 		TEST(test_reading_a_sparse_segment_allocates_nothing),
-		TEST(test_shared_mmap_of_a_mount_file_is_refused),
+		TEST(test_passthrough_is_on_where_the_kernel_offers_it),
+		TEST(test_shared_mmap_through_the_mount),
 		TEST(test_full_dev_shm_reports_enospc_and_keeps_data),
 		TEST(test_huge_sizes_and_offsets_behave_as_on_dev_shm),
 		TEST(test_allow_other_checks_modes_and_owns_creations),
