@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The side-by-side benchmark: the same workloads on /dev/shm itself, through
- * libfuse's passthrough example, and through shmfs (default and cache=on),
- * interleaved A B C D A B C D ..., reported as medians with min-max and
+ * libfuse's passthrough example, and through shmfs (default, with every
+ * byte through the daemon as on kernels without FUSE passthrough, and
+ * cache=on), interleaved A B C D E A B C D E ..., reported as medians with min-max and
  * ratios. Runs as root in a private mount namespace with its own tmpfs.
  */
 #include <dirent.h>
@@ -30,7 +31,7 @@
 
 #define PSHM_DIR_PATH "/dev/shm"
 #define MAX_REPS 50
-#define MAX_SYSTEMS 4
+#define MAX_SYSTEMS 5
 #define MIB (1024.0 * 1024.0)
 #define GB 1e9
 
@@ -151,6 +152,18 @@ static void settle(unsigned long long free_before)
 		usleep(10000);
 }
 
+/* Page cache the previous system left (FUSE mounts cache) is freed now, not in the next turn. */
+static void drop_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			fprintf(stderr, "bench: drop_caches: %s\n", strerror(errno));
+		close(fd);
+	}
+}
+
 static double seq_write(const struct system *s, const struct config *c, long block)
 {
 	unsigned long long free_before = shm_free_blocks();
@@ -180,6 +193,7 @@ static double seq_write(const struct system *s, const struct config *c, long blo
 	if (unlink(path_in(s, "bench.write")) < 0)
 		die("unlink bench.write");
 	settle(free_before);
+	drop_caches();
 	return (double)done / t / GB;
 }
 
@@ -535,6 +549,7 @@ int main(int argc, char **argv)
 		{ .name = "passthrough" },
 		{ .name = "shmfs" },
 		{ .name = "shmfs cache=on" },
+		{ .name = "shmfs passthrough=off" },
 	};
 	struct rlimit nofile = { 1 << 20, 1 << 20 };
 	int opt;
@@ -606,14 +621,17 @@ int main(int argc, char **argv)
 	/* The daemons: passthrough shows / (so /dev/shm under it), shmfs shows /dev/shm. */
 	static const char *const foreground[] = { NULL };
 	static const char *const cached[] = { "-o", "cache=on", NULL };
+	static const char *const daemon_io[] = { "-o", "passthrough=off", NULL };
 	if (mount_start(&systems[1].mount, c.passthrough, foreground) < 0 ||
 	    mount_start(&systems[2].mount, c.shmfs, foreground) < 0 ||
-	    mount_start(&systems[3].mount, c.shmfs, cached) < 0)
+	    mount_start(&systems[3].mount, c.shmfs, cached) < 0 ||
+	    mount_start(&systems[4].mount, c.shmfs, daemon_io) < 0)
 		return 1;
 	snprintf(systems[0].dir, sizeof(systems[0].dir), PSHM_DIR_PATH);
 	snprintf(systems[1].dir, sizeof(systems[1].dir), "%s" PSHM_DIR_PATH, systems[1].mount.dir);
 	snprintf(systems[2].dir, sizeof(systems[2].dir), "%s", systems[2].mount.dir);
 	snprintf(systems[3].dir, sizeof(systems[3].dir), "%s", systems[3].mount.dir);
+	snprintf(systems[4].dir, sizeof(systems[4].dir), "%s", systems[4].mount.dir);
 	for (int i = 1; i < MAX_SYSTEMS; i++)
 		systems[i].has_daemon = true;
 
@@ -637,7 +655,7 @@ int main(int argc, char **argv)
 			make_many(workloads[w].arg);
 		for (int rep = 0; rep < c.reps; rep++) {
 			for (int s = 0; s < MAX_SYSTEMS; s++) {
-				/* Interleaved: A B C D A B C D ... */
+				/* Interleaved: A B C D E A B C D E ... */
 				current = systems[s].name;
 				double v = workloads[w].run(&systems[s], &c, workloads[w].arg);
 
@@ -662,9 +680,10 @@ int main(int argc, char **argv)
 	print_both(md, "Medians of %d interleaved repetitions, [min-max]; %lld MiB segment.\n\n",
 		   c.reps, (long long)(c.size >> 20));
 	print_both(md,
-		   "| workload | native | passthrough | shmfs | shmfs cache=on | shmfs vs native "
-		   "| shmfs vs passthrough |\n");
-	print_both(md, "|---|---|---|---|---|---|---|\n");
+		   "| workload | native | passthrough | shmfs | shmfs cache=on "
+		   "| shmfs passthrough=off | shmfs vs native | shmfs vs passthrough "
+		   "| passthrough=off vs passthrough |\n");
+	print_both(md, "|---|---|---|---|---|---|---|---|---|\n");
 	for (size_t w = 0; w < nworkloads; w++) {
 		struct workload *wl = &workloads[w];
 		char label[128];
@@ -687,10 +706,12 @@ int main(int argc, char **argv)
 				   median(wl->samples[s], n), min_of(wl->samples[s], n),
 				   max_of(wl->samples[s], n));
 		}
-		print_both(md, "| %.2fx | %.2fx |\n", advantage(wl, 2, 0), advantage(wl, 2, 1));
+		print_both(md, "| %.2fx | %.2fx | %.2fx |\n", advantage(wl, 2, 0), advantage(wl, 2, 1),
+			   advantage(wl, 4, 1));
 	}
 	print_both(md, "\nRatios are shmfs (default, coherent) against the other system, above 1 "
-		       "meaning shmfs is faster.\n");
+		       "meaning shmfs is faster; the last column is shmfs with every byte "
+		       "through the daemon (passthrough=off, as on kernels before 6.9).\n");
 	if (workloads[6].count[2] && workloads[7].count[2])
 		print_both(
 			md,
@@ -698,8 +719,9 @@ int main(int argc, char **argv)
 			median(workloads[7].samples[2], workloads[7].count[2]) /
 				median(workloads[6].samples[2], workloads[6].count[2]),
 			(double)c.meta_large / (double)c.meta);
-	print_both(md, "\n| daemon memory (MiB) | passthrough | shmfs | shmfs cache=on |\n");
-	print_both(md, "|---|---|---|---|\n");
+	print_both(md, "\n| daemon memory (MiB) | passthrough | shmfs | shmfs cache=on "
+		       "| shmfs passthrough=off |\n");
+	print_both(md, "|---|---|---|---|---|\n");
 	print_both(md, "| streaming the segment: peak RSS / peak private ");
 	for (int s = 1; s < MAX_SYSTEMS; s++)
 		print_both(md, "| %.1f / %.1f ", stream[s].peak_rss_kib / 1024.0,
@@ -714,7 +736,8 @@ int main(int argc, char **argv)
 
 	FILE *dat = fopen(c.out_dat, "w");
 	if (dat) {
-		fprintf(dat, "# block native passthrough shmfs shmfs-cache (GB/s, medians)\n");
+		fprintf(dat, "# block native passthrough shmfs shmfs-cache shmfs-no-passthrough "
+			     "(GB/s, medians)\n");
 		for (size_t w = 0; w < nworkloads; w++) {
 			if (!workloads[w].chart_label)
 				continue;
