@@ -81,7 +81,7 @@ mountpoint -q "$fstab_mnt" && touch "$fstab_mnt/made"
 check "prefix= creates with the prefix" "app.made app.visible hidden" "$(ls /dev/shm | xargs)"
 
 # A bad option is refused with a message that names it, and nothing is mounted.
-for opt in cache=maybe cache_timeout=-1 prefix=a/b max_read=100 max_read=lots; do
+for opt in cache=maybe cache_timeout=-1 prefix=a/b max_read=100 max_read=lots passthrough=maybe; do
 	msg=$("$shmfs" -o "$opt" "$opt_mnt" 2>&1)
 	rc=$?
 	check "-o $opt is refused" "exit 1, not mounted, names ${opt#*=}" \
@@ -89,11 +89,14 @@ for opt in cache=maybe cache_timeout=-1 prefix=a/b max_read=100 max_read=lots; d
 			grep -q -- "${opt#*=}" <<<"$msg" && echo "names ${opt#*=}" || echo "says: $msg")"
 done
 
-# A smaller max_read splits reads into more requests; a larger one than a
-# pipe holds makes libfuse copy instead of splicing. The bytes are the same.
+# Reads through the daemon (passthrough=off): a smaller max_read splits them
+# into more requests; a larger one than a pipe holds makes libfuse copy
+# instead of splicing. The bytes are the same.
 head -c 3000000 /dev/urandom >/dev/shm/random
 for size in 16384 1048576; do
-	"$shmfs" -o max_read=$size "$opt_mnt" || exit 1
+	"$shmfs" -o max_read=$size,passthrough=off "$opt_mnt" || exit 1
+	check "passthrough=off is reported" "passthrough off: -o passthrough=off" \
+		"$(grep ^passthrough "$opt_mnt/.ctl")"
 	check "-o max_read=$size reads every byte" "$(md5sum </dev/shm/random)" \
 		"$(dd if="$opt_mnt/random" bs=1M status=none | md5sum)"
 	umount "$opt_mnt"
