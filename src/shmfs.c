@@ -267,6 +267,7 @@ int main(int argc, char *argv[])
 		fuse_remove_signal_handlers(se);
 		goto out;
 	}
+	holders_init(cmd.mountpoint);
 	if (shmfs_config.passthrough) {
 		r = passthrough_setup(se);
 		if (r < 0)

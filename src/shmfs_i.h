@@ -189,6 +189,8 @@ void anon_destroy(void);
 
 /* holders.c: who has a segment open or mapped. */
 #define HOLDER_LINE_MAX 512
+/* Finds this mount (mountpoint, as libfuse resolved it) so that holders through it count too. */
+void holders_init(const char *mountpoint);
 typedef void (*holders_emit_fn)(void *ctx, const char *line);
 /*
  * Emits "PID COMM fd N" and "PID COMM map START-END PERMS" for every

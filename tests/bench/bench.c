@@ -679,10 +679,9 @@ int main(int argc, char **argv)
 	machine(md);
 	print_both(md, "Medians of %d interleaved repetitions, [min-max]; %lld MiB segment.\n\n",
 		   c.reps, (long long)(c.size >> 20));
-	print_both(md,
-		   "| workload | native | passthrough | shmfs | shmfs cache=on "
-		   "| shmfs passthrough=off | shmfs vs native | shmfs vs passthrough "
-		   "| passthrough=off vs passthrough |\n");
+	print_both(md, "| workload | native | passthrough | shmfs | shmfs cache=on "
+		       "| shmfs passthrough=off | shmfs vs native | shmfs vs passthrough "
+		       "| passthrough=off vs passthrough |\n");
 	print_both(md, "|---|---|---|---|---|---|---|---|---|\n");
 	for (size_t w = 0; w < nworkloads; w++) {
 		struct workload *wl = &workloads[w];
@@ -706,8 +705,8 @@ int main(int argc, char **argv)
 				   median(wl->samples[s], n), min_of(wl->samples[s], n),
 				   max_of(wl->samples[s], n));
 		}
-		print_both(md, "| %.2fx | %.2fx | %.2fx |\n", advantage(wl, 2, 0), advantage(wl, 2, 1),
-			   advantage(wl, 4, 1));
+		print_both(md, "| %.2fx | %.2fx | %.2fx |\n", advantage(wl, 2, 0),
+			   advantage(wl, 2, 1), advantage(wl, 4, 1));
 	}
 	print_both(md, "\nRatios are shmfs (default, coherent) against the other system, above 1 "
 		       "meaning shmfs is faster; the last column is shmfs with every byte "

@@ -467,6 +467,30 @@ static void test_holders_shows_mappers_and_fd_holders(void)
 	snprintf(expect, sizeof(expect), "%ld ", (long)mapper.pid);
 	CU_ASSERT_PTR_NULL(strstr(reply, expect));
 
+	/*
+	 * Through the mount: a descriptor counts (found by the mount's id and
+	 * the inode in fdinfo), and so does a shared mapping where passthrough
+	 * allows one; this process's .ctl descriptor is not a holder.
+	 */
+	char status[160] = "";
+	bool passthrough =
+		mount_passthrough(&mnt, status, sizeof(status)) == 0 && strcmp(status, "on") == 0;
+	opener = start_holder(in_mnt("watched"), false);
+	if (passthrough)
+		mapper = start_holder(in_mnt("watched"), true);
+	CU_ASSERT_EQUAL(ctl(fd, "holders watched", reply, sizeof(reply)), 0);
+	snprintf(expect, sizeof(expect), "%ld test_ctl fd %d\n", (long)opener.pid,
+		 opener.fd_number);
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply, expect));
+	if (passthrough) {
+		snprintf(expect, sizeof(expect), "%ld test_ctl map ", (long)mapper.pid);
+		CU_ASSERT_PTR_NOT_NULL(strstr(reply, expect));
+		stop_holder(&mapper);
+	}
+	snprintf(expect, sizeof(expect), "%ld test_ctl fd %d\n", (long)getpid(), fd);
+	CU_ASSERT_PTR_NULL(strstr(reply, expect));
+	stop_holder(&opener);
+
 	/* An anonymous segment, mapped by a child through its /proc path. */
 	struct anon_reply a;
 	CU_ASSERT_EQUAL(ctl(fd, "anon 4096 hold", reply, sizeof(reply)), 0);
