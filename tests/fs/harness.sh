@@ -105,6 +105,31 @@ check "dd with 1 MiB blocks reads every byte" "$(md5sum </dev/shm/random)" \
 	"$(dd if="$mnt/random" bs=1M status=none | md5sum)"
 rm /dev/shm/random
 
+# A daemon without CAP_SYS_ADMIN (here: root of a user namespace) cannot
+# register backing files: it says so, and serves the data itself.
+if unshare -U -r -m true 2>/dev/null; then
+	userns_out=$(unshare -U -r -m bash -c '
+		mount -t tmpfs -o size=8M tmpfs /dev/shm || exit 1
+		"$1" "$2" || exit 1
+		printf "served\n" >"$2/plain"
+		cat "$2/plain"
+		grep ^passthrough "$2/.ctl"
+		python3 -c "
+import mmap, os, sys
+try:
+    mmap.mmap(os.open(sys.argv[1], os.O_RDWR), 4)
+    print(\"mapped\")
+except OSError as e:
+    print(os.strerror(e.errno))
+" "$2/plain"
+		umount "$2"' userns "$shmfs" "$opt_mnt" 2>&1)
+	check "without CAP_SYS_ADMIN the daemon serves the data itself" \
+		"$(printf 'served\npassthrough off: registering a backing file failed: Operation not permitted\nNo such device')" \
+		"$userns_out"
+else
+	echo "# skipped the CAP_SYS_ADMIN check: no user namespaces here"
+fi
+
 # Unmounting stops both daemons.
 umount "$mnt"
 umount "$fstab_mnt"
