@@ -702,6 +702,20 @@ static void test_shared_mmap_through_the_mount(void)
 		CU_ASSERT_EQUAL(pwrite(native, "theirs", 6, 10), 6);
 		CU_ASSERT(memcmp(p + 10, "theirs", 6) == 0);
 		munmap(p, 8192);
+		/* A file created through the mount (CREATE, not OPEN) maps the same way. */
+		int made = open(in_mnt("made"), O_RDWR | O_CREAT | O_EXCL, 0600);
+		CU_ASSERT_FATAL(made >= 0);
+		CU_ASSERT_EQUAL(ftruncate(made, 4096), 0);
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, made, 0);
+		CU_ASSERT_FATAL(p != MAP_FAILED);
+		memcpy(p, "made", 4);
+		int direct = pshm_open("made", O_RDONLY, 0, NULL);
+		CU_ASSERT(direct >= 0 && pread(direct, back, 4, 0) == 4 &&
+			  memcmp(back, "made", 4) == 0);
+		close(direct);
+		munmap(p, 4096);
+		close(made);
+		remove_segment("made");
 	}
 	if (fd < 0)
 		fd = open(in_mnt("mapped"), O_RDONLY);
