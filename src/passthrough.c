@@ -252,8 +252,12 @@ int passthrough_register(int fd)
 		return id;
 	if (id == 0)
 		return -EPROTO;
-	if (errno == EPERM || errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP) {
-		/* Never going to work in this daemon: stop asking. */
+	if (errno == EPERM || errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP ||
+	    errno == ELOOP) {
+		/*
+		 * Never going to work in this daemon: stop asking. (ELOOP:
+		 * /dev/shm is itself stacked, deeper than STACK_DEPTH allows.)
+		 */
 		char reason[96];
 
 		snprintf(reason, sizeof(reason), "registering a backing file failed: %s",
