@@ -261,7 +261,8 @@ int passthrough_register(int fd)
 		char reason[96];
 
 		snprintf(reason, sizeof(reason), "registering a backing file failed: %s",
-			 strerror(errno));
+			 errno == ELOOP ? PSHM_DIR " is on a stacked file system"
+					: strerror(errno));
 		set_why_not(reason);
 		atomic_store(&active, false);
 		fprintf(stderr, "shmfs: passthrough off, %s\n", reason);

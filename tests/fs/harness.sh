@@ -130,6 +130,27 @@ else
 	echo "# skipped the CAP_SYS_ADMIN check: no user namespaces here"
 fi
 
+# /dev/shm on a stacked file system (overlayfs) cannot back a passthrough
+# file either: the status says why, and the daemon serves the data.
+ovl_out=$(unshare -m bash -c '
+	base=$(mktemp -d /tmp/shmfs-ovl-XXXXXX)
+	mount -t tmpfs tmpfs "$base" && mkdir "$base/l" "$base/u" "$base/w" || exit 1
+	mount -t overlay overlay -o "lowerdir=$base/l,upperdir=$base/u,workdir=$base/w" /dev/shm ||
+		{ echo "no overlayfs"; exit 0; }
+	"$1" "$2" 2>/dev/null || exit 1
+	printf "stacked\n" >"$2/plain"
+	cat "$2/plain"
+	grep ^passthrough "$2/.ctl"
+	umount "$2" /dev/shm "$base"
+	rmdir "$base"' ovl "$shmfs" "$opt_mnt" 2>&1)
+if [ "$ovl_out" = "no overlayfs" ]; then
+	echo "# skipped the stacked /dev/shm check: no overlayfs here"
+else
+	check "a stacked /dev/shm turns passthrough off and says so" \
+		"$(printf 'stacked\npassthrough off: registering a backing file failed: /dev/shm is on a stacked file system')" \
+		"$ovl_out"
+fi
+
 # Unmounting stops both daemons.
 umount "$mnt"
 umount "$fstab_mnt"
