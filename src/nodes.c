@@ -288,6 +288,16 @@ void nodes_detach(struct node *node, struct handle *handle)
 		;
 	if (*p)
 		*p = handle->next;
+	/*
+	 * The last file served from the backing id closes it. The kernel
+	 * took its own reference when the open that named the id completed,
+	 * and RELEASE comes after that. Here, before the node may go: the
+	 * kernel's FORGET can overtake the RELEASE of the last open file.
+	 */
+	if (handle->passthrough && node->backing_users && --node->backing_users == 0) {
+		passthrough_unregister(node->backing_id);
+		node->backing_id = 0;
+	}
 	release_if_unused(node);
 	pthread_mutex_unlock(&table.lock);
 }
@@ -492,20 +502,6 @@ int nodes_backing_get(struct node *node, int fd)
 	}
 	pthread_mutex_unlock(&table.lock);
 	return id;
-}
-
-void nodes_backing_put(struct node *node)
-{
-	pthread_mutex_lock(&table.lock);
-	/*
-	 * The kernel took its own reference to the backing file when the
-	 * open that named the id completed; RELEASE comes after that.
-	 */
-	if (node->backing_users && --node->backing_users == 0) {
-		passthrough_unregister(node->backing_id);
-		node->backing_id = 0;
-	}
-	pthread_mutex_unlock(&table.lock);
 }
 
 int nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *ret_anon_id)

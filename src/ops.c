@@ -375,8 +375,6 @@ static void set_open_mode(struct node *node, struct handle *h, struct fuse_file_
 static void handle_close(struct node *node, struct handle *h)
 {
 	nodes_detach(node, h);
-	if (h->passthrough)
-		nodes_backing_put(node);
 	handle_free(h);
 }
 

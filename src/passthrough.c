@@ -235,8 +235,10 @@ void passthrough_status(char *buf, size_t size)
 		return;
 	}
 	pthread_mutex_lock(&why_lock);
-	snprintf(buf, size, "%s%s",
-		 atomic_load(&active) ? "on" : "off: ", atomic_load(&active) ? "" : why_not);
+	if (atomic_load(&active))
+		snprintf(buf, size, "on");
+	else
+		snprintf(buf, size, "off: %s", why_not);
 	pthread_mutex_unlock(&why_lock);
 }
 

@@ -88,7 +88,10 @@ double nodes_entry_timeout(struct node *node);
 /* Drops nlookup kernel references; frees the node when none and no open files remain. */
 void nodes_forget(struct node *node, uint64_t nlookup);
 void nodes_attach(struct node *node, struct handle *handle);
-/* Detaches handle; the caller closes its descriptor afterwards. */
+/*
+ * Detaches handle (and its use of the node's backing id); the caller
+ * closes its descriptor afterwards.
+ */
 void nodes_detach(struct node *node, struct handle *handle);
 /*
  * The node's status now: from an open file when it has one (so an
@@ -113,8 +116,6 @@ int nodes_open(struct node *node, int oflags);
  * Every open of a node uses the same id, as the kernel requires.
  */
 int nodes_backing_get(struct node *node, int fd);
-/* Drops an open file's use of the node's backing id; the last closes it. */
-void nodes_backing_put(struct node *node);
 
 /*
  * The node's segment name (prefix included) into name, or its anonymous id
