@@ -35,6 +35,15 @@ check "printf > file writes the segment" "hello, segment" "$(cat /dev/shm/greeti
 check "cat reads it back" "hello, segment" "$(cat "$mnt/greeting")"
 printf 'more\n' >>"$mnt/greeting"
 check ">> appends" "$(printf 'hello, segment\nmore')" "$(cat /dev/shm/greeting)"
+# An append through the mount lands at the segment's end as it is now,
+# after another process's append.
+printf 'a\n' >"$mnt/log"
+exec 3>>"$mnt/log"
+printf 'b\n' >>/dev/shm/log
+printf 'c\n' >&3
+exec 3>&-
+check "appending through the mount follows an outside append" "a b c" "$(xargs </dev/shm/log)"
+rm /dev/shm/log
 printf 'new\n' >"$mnt/greeting"
 check "> truncates first" "new" "$(cat /dev/shm/greeting)"
 

@@ -943,14 +943,30 @@ static void test_sigterm_with_files_open_exits_cleanly(void)
 	char path[PATH_MAX];
 	int fd;
 
+	char status_line[160] = "", byte = 0;
+
 	make_segment("held", 4096, 0600);
 	CU_ASSERT_FATAL(mount_start(&m, daemon_path, NULL) == 0);
 	snprintf(path, sizeof(path), "%s/held", m.dir);
-	fd = open(path, O_RDONLY);
+	fd = open(path, O_RDWR);
 	CU_ASSERT(fd >= 0);
+	CU_ASSERT_EQUAL(mount_passthrough(&m, status_line, sizeof(status_line)), 0);
 	CU_ASSERT_EQUAL(kill(m.pid, SIGTERM), 0);
 	int status = mount_wait_exit(&m);
 	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* Served by the kernel from the segment, the open file outlives the daemon. */
+	if (strcmp(status_line, "on") == 0) {
+		CU_ASSERT_EQUAL(pwrite(fd, "k", 1, 7), 1);
+		CU_ASSERT_EQUAL(pread(fd, &byte, 1, 7), 1);
+		CU_ASSERT_EQUAL(byte, 'k');
+		int direct = open(shm("held"), O_RDONLY);
+
+		byte = 0;
+		CU_ASSERT(direct >= 0 && pread(direct, &byte, 1, 7) == 1 && byte == 'k');
+		close(direct);
+	} else {
+		CU_ASSERT_EQUAL(pread(fd, &byte, 1, 7), -1);
+	}
 	close(fd);
 	CU_ASSERT_EQUAL(errno_of(access(shm("held"), F_OK)), 0);
 	remove_segment("held");
