@@ -173,9 +173,12 @@ int pshm_name_check(const char *name, struct pshm_error *err);
  * else. mode: permission bits (at most 0777). When this call creates the
  * segment, mode is applied exactly with fchmod, whatever the umask; an
  * existing segment keeps its mode. The descriptor is close-on-exec.
+ * Only a regular file is a segment: an existing FIFO, socket, device or
+ * directory of that name is never opened blocking, and is reported as
+ * -ENXIO (with O_CREAT too, unless O_EXCL makes it -EEXIST).
  * Returns: the descriptor, or -EINVAL (bad name, flags or mode),
- * -ENAMETOOLONG, or what shm_open, fchmod report (-EACCES, -EEXIST,
- * -ENOENT, -EMFILE, ...).
+ * -ENAMETOOLONG, -ENXIO (not a segment), or what shm_open, fchmod report
+ * (-EACCES, -EEXIST, -ENOENT, -EMFILE, ...).
  */
 int pshm_open(const char *name, int oflags, mode_t mode, struct pshm_error *err);
 

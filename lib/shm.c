@@ -69,6 +69,38 @@ static int apply_mode(int fd, mode_t mode, const char *path, struct pshm_error *
 	return 0;
 }
 
+/*
+ * Opens the existing segment at path. O_NONBLOCK, so that a FIFO someone
+ * put in the directory never parks the caller, and only a regular file is
+ * accepted: anything else is closed and reported as -ENXIO.
+ */
+static int open_existing(const shm_path path, int oflags, struct pshm_error *err)
+{
+	struct stat st;
+	int fd = shm_open(path, (oflags & ~(O_CREAT | O_EXCL)) | O_NONBLOCK, 0);
+
+	if (fd < 0) {
+		/* glibc turns a directory's EISDIR into EINVAL; name and flags are checked. */
+		if (errno == EISDIR || errno == EINVAL || errno == ENXIO)
+			return pshm_fail(err, ENXIO, "shm_open", path, -1,
+					 "not a shared memory segment (not a regular file)");
+		return pshm_fail(err, errno, "shm_open", path, -1, NULL);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return pshm_fail(err, ENXIO, "shm_open", path, -1,
+				 "not a shared memory segment (not a regular file)");
+	}
+	/* Meaningless on a regular file, but the descriptor is the caller's: leave it clean. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		int e = errno;
+
+		close(fd);
+		return pshm_fail(err, e, "fcntl", path, -1, NULL);
+	}
+	return fd;
+}
+
 PSHM_EXPORT int pshm_open_ex(const char *name, int oflags, mode_t mode, int *ret_created,
 			     struct pshm_error *err)
 {
@@ -83,9 +115,9 @@ PSHM_EXPORT int pshm_open_ex(const char *name, int oflags, mode_t mode, int *ret
 		return r;
 
 	if (!(oflags & O_CREAT)) {
-		fd = shm_open(path, oflags, 0);
+		fd = open_existing(path, oflags, err);
 		if (fd < 0)
-			return pshm_fail(err, errno, "shm_open", path, -1, NULL);
+			return fd;
 		if (ret_created)
 			*ret_created = 0;
 		return fd;
@@ -112,14 +144,14 @@ PSHM_EXPORT int pshm_open_ex(const char *name, int oflags, mode_t mode, int *ret
 		}
 		if (errno != EEXIST || (oflags & O_EXCL))
 			return pshm_fail(err, errno, "shm_open", path, -1, NULL);
-		fd = shm_open(path, oflags & ~O_CREAT, 0);
+		fd = open_existing(path, oflags, err);
 		if (fd >= 0) {
 			if (ret_created)
 				*ret_created = 0;
 			return fd;
 		}
-		if (errno != ENOENT)
-			return pshm_fail(err, errno, "shm_open", path, -1, NULL);
+		if (fd != -ENOENT)
+			return fd;
 	}
 }
 

@@ -2,11 +2,13 @@
 /* libpshm unit tests on real segments: open, anonymous open, the fd calls, maps, listing. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <limits.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,6 +152,48 @@ static void test_open_missing_reports_enoent(void)
 	snprintf(text, sizeof(text), "shm_open(\"/%s\"): No such file or directory", name);
 	assert_error_text(&err, text);
 	CU_ASSERT_FALSE(exists(name));
+}
+
+/* A FIFO, directory or socket is no segment: refused at once, never opened blocking. */
+static void test_open_refuses_non_segments_without_blocking(void)
+{
+	const char *fifo = test_unique_name("fifo"), *dir = test_unique_name("dir");
+	char path[PATH_MAX];
+	struct pshm_error err;
+	static const int flags[] = { O_RDONLY, O_RDWR, O_RDONLY | O_CREAT, O_RDWR | O_CREAT | O_TRUNC };
+
+	snprintf(path, sizeof(path), PSHM_DIR "/%s", fifo);
+	CU_ASSERT_FATAL(mkfifo(path, 0666) == 0);
+	snprintf(path, sizeof(path), PSHM_DIR "/%s", dir);
+	CU_ASSERT_FATAL(mkdir(path, 0777) == 0);
+	/* Before the fix the FIFO open blocked forever: SIGALRM ends this test then. */
+	alarm(5);
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		CU_ASSERT_EQUAL(pshm_open(fifo, flags[i], 0600, &err), -ENXIO);
+		CU_ASSERT_EQUAL(pshm_open(dir, flags[i], 0600, &err), -ENXIO);
+	}
+	CU_ASSERT_PTR_NOT_NULL(err.reason);
+	CU_ASSERT_EQUAL(pshm_open(fifo, O_RDWR | O_CREAT | O_EXCL, 0600, NULL), -EEXIST);
+	alarm(0);
+	/* Hidden from stat by name and from listings, as before. */
+	CU_ASSERT_FALSE(exists(fifo));
+	CU_ASSERT_FALSE(exists(dir));
+	snprintf(path, sizeof(path), PSHM_DIR "/%s", fifo);
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	snprintf(path, sizeof(path), PSHM_DIR "/%s", dir);
+	CU_ASSERT_EQUAL(rmdir(path), 0);
+}
+
+static void test_open_leaves_no_nonblocking_flag(void)
+{
+	const char *name = test_unique_name("flags");
+	int fd = create(name, 0600), again;
+
+	again = pshm_open(name, O_RDWR, 0, NULL);
+	CU_ASSERT_FATAL(again >= 0);
+	CU_ASSERT_EQUAL(fcntl(again, F_GETFL) & O_NONBLOCK, 0);
+	pshm_close(again, NULL);
+	destroy(name, fd);
 }
 
 static void test_open_rejects_bad_names(void)
@@ -577,6 +621,8 @@ int main(int argc, char **argv)
 		TEST(test_open_leading_slash_is_optional),
 		TEST(test_open_exclusive_reports_eexist),
 		TEST(test_open_missing_reports_enoent),
+		TEST(test_open_refuses_non_segments_without_blocking),
+		TEST(test_open_leaves_no_nonblocking_flag),
 		TEST(test_open_rejects_bad_names),
 		TEST(test_open_rejects_bad_flags_and_mode),
 		TEST(test_every_open_is_close_on_exec),
