@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl_parse_i.h"
@@ -18,20 +19,16 @@
 
 struct ctl_session {
 	struct ctl_session *prev, *next; /* every open session, for the exit */
+	struct creds opener;             /* every command has the opener's rights */
 	pthread_mutex_t lock;
 	char line[CTL_LINE_MAX + 1]; /* the command being written, maybe in pieces */
 	size_t line_len;
 	bool discarding; /* the rest of an over-long line is skipped */
 	bool used;       /* a command was written: no status summary */
+	bool overflow;   /* the command being run had more to say than room */
 	char *out;       /* replies not read yet: out[out_pos..out_len) */
 	size_t out_len, out_pos, out_cap;
-};
-
-/* Who is asking, for permission checks. */
-struct ctl_caller {
-	fuse_req_t req;
-	uid_t uid;
-	gid_t gid;
+	size_t charged; /* reply bytes charged to the opener (limits.c) */
 };
 
 static struct {
@@ -39,12 +36,19 @@ static struct {
 	struct ctl_session *first;
 } sessions = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-struct ctl_session *ctl_open(void)
+int ctl_open(const struct creds *opener, struct ctl_session **ret)
 {
-	struct ctl_session *s = calloc(1, sizeof(*s));
+	struct ctl_session *s;
+	int r = limits_take(opener->uid, LIMIT_CTL, 1);
 
-	if (!s)
-		return NULL;
+	if (r < 0)
+		return r;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		limits_give(opener->uid, LIMIT_CTL, 1);
+		return -ENOMEM;
+	}
+	s->opener = *opener;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_lock(&sessions.lock);
 	s->next = sessions.first;
@@ -52,7 +56,8 @@ struct ctl_session *ctl_open(void)
 		s->next->prev = s;
 	sessions.first = s;
 	pthread_mutex_unlock(&sessions.lock);
-	return s;
+	*ret = s;
+	return 0;
 }
 
 void ctl_close(struct ctl_session *s)
@@ -69,6 +74,8 @@ void ctl_close(struct ctl_session *s)
 	pthread_mutex_unlock(&sessions.lock);
 	/* Anonymous segments made with "hold" die with the descriptor that made them. */
 	anon_release_holder(s);
+	limits_give(s->opener.uid, LIMIT_CTL_BYTES, s->charged);
+	limits_give(s->opener.uid, LIMIT_CTL, 1);
 	pthread_mutex_destroy(&s->lock);
 	free(s->out);
 	free(s);
@@ -81,13 +88,33 @@ void ctl_destroy_all(void)
 		ctl_close(sessions.first);
 }
 
-/* Appends text to the pending output; false when it would pass CTL_OUTPUT_MAX. */
-static bool emit_raw(struct ctl_session *s, const char *text, size_t len)
+/* Gives back the charge of reply bytes read (or dropped). */
+static void uncharge(struct ctl_session *s, size_t len)
+{
+	limits_give(s->opener.uid, LIMIT_CTL_BYTES, len);
+	s->charged -= len;
+}
+
+/*
+ * Appends text to the pending output, charged to the opener; false (and
+ * s->overflow) when it would pass CTL_OUTPUT_MAX or the opener's limit.
+ * force: a last short error line goes in even then.
+ */
+static bool emit_raw(struct ctl_session *s, const char *text, size_t len, bool force)
 {
 	if (s->out_pos == s->out_len)
 		s->out_pos = s->out_len = 0;
-	if (s->out_len - s->out_pos + len > CTL_OUTPUT_MAX)
+	if (!force && s->out_len - s->out_pos + len > CTL_OUTPUT_MAX) {
+		s->overflow = true;
 		return false;
+	}
+	if (force) {
+		limits_charge(s->opener.uid, LIMIT_CTL_BYTES, len); /* over by one line at most */
+	} else if (limits_take(s->opener.uid, LIMIT_CTL_BYTES, len) < 0) {
+		s->overflow = true;
+		return false;
+	}
+	s->charged += len;
 	if (s->out_len + len > s->out_cap) {
 		size_t cap = s->out_cap ? s->out_cap : 4096;
 		char *out;
@@ -95,8 +122,11 @@ static bool emit_raw(struct ctl_session *s, const char *text, size_t len)
 		while (cap < s->out_len + len)
 			cap *= 2;
 		out = realloc(s->out, cap);
-		if (!out)
+		if (!out) {
+			uncharge(s, len);
+			s->overflow = true;
 			return false;
+		}
 		s->out = out;
 		s->out_cap = cap;
 	}
@@ -119,21 +149,28 @@ __attribute__((format(printf, 2, 3))) static void emit(struct ctl_session *s, co
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	emit_raw(s, line, (size_t)n);
+	emit_raw(s, line, (size_t)n, false);
 }
 
-/* Replies "err ENAME message" and returns -code. */
+/* Replies "err ENAME message" (always delivered) and returns -code. */
 __attribute__((format(printf, 3, 4))) static int fail(struct ctl_session *s, int code,
 						      const char *fmt, ...)
 {
-	char message[CTL_LINE_MAX];
+	char message[CTL_MESSAGE_MAX], line[CTL_MESSAGE_MAX + 32];
 	const char *name = strerrorname_np(code);
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	emit(s, "err %s %s", name ? name : "EIO", message);
+	n = snprintf(line, sizeof(line) - 1, "err %s %s", name ? name : "EIO", message);
+	if (n < 0)
+		return -code;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	emit_raw(s, line, (size_t)n, true);
 	return -code;
 }
 
@@ -142,46 +179,76 @@ static void holders_emit(void *ctx, const char *line)
 	emit(ctx, "%s", line);
 }
 
-/* Whether the caller may read a segment with status st, as the kernel would judge. */
-static bool may_read(const struct ctl_caller *c, const struct stat *st)
+/* Whether the opener may read a segment with status st, as the kernel would judge. */
+static bool may_read(const struct creds *c, const struct stat *st)
 {
-	gid_t groups[64];
-	int n;
-
 	if (c->uid == 0)
 		return true;
 	if (c->uid == st->st_uid)
 		return st->st_mode & S_IRUSR;
 	if (c->gid == st->st_gid)
 		return st->st_mode & S_IRGRP;
-	n = fuse_req_getgroups(c->req, 64, groups);
-	for (int i = 0; i < n && i < 64; i++)
-		if (groups[i] == st->st_gid)
+	for (int i = 0; i < c->group_count; i++)
+		if (c->groups[i] == st->st_gid)
 			return st->st_mode & S_IRGRP;
 	return st->st_mode & S_IROTH;
 }
 
-static int run_anon(struct ctl_session *s, const struct ctl_caller *c,
-		    const struct ctl_command *cmd)
+/*
+ * The daemon's /proc/PID/fd/N for a segment, when the opener can open it
+ * (root, or the user the daemon runs as), else "-": a path is offered
+ * only where it works. .anon/ID through the mount works for everyone the
+ * segment's mode allows.
+ */
+static void proc_path(const struct ctl_session *s, int fd, char *buf, size_t size)
 {
+	if (creds_is_daemon(s->opener.uid))
+		snprintf(buf, size, "/proc/%ld/fd/%d", (long)getpid(), fd);
+	else
+		snprintf(buf, size, "-");
+}
+
+static int anon_refused(struct ctl_session *s, const struct ctl_command *cmd, int r)
+{
+	uid_t uid = s->opener.uid;
+
+	if (r == -EDQUOT && limits_held(uid, LIMIT_ANON) >= limits_max(LIMIT_ANON))
+		return fail(s, EDQUOT,
+			    "uid %u has %" PRIu64 " anonymous segments, the limit (anon_max)",
+			    (unsigned)uid, limits_max(LIMIT_ANON));
+	if (r == -EDQUOT)
+		return fail(s, EDQUOT,
+			    "%jd more bytes would pass the %" PRIu64
+			    " bytes of anonymous segments uid %u may have (anon_bytes)",
+			    (intmax_t)cmd->size, limits_anon_bytes(), (unsigned)uid);
+	if (r == -EMFILE && limits_held(uid, LIMIT_FDS) >= limits_max(LIMIT_FDS) &&
+	    !creds_is_daemon(uid))
+		return fail(s, EMFILE, "uid %u holds %" PRIu64 " descriptors, the limit (user_fds)",
+			    (unsigned)uid, limits_max(LIMIT_FDS));
+	if (r == -EMFILE || r == -ENFILE)
+		return fail(s, -r, "the daemon is out of descriptors: %s", strerror(-r));
+	return fail(s, -r, "cannot create a segment of %jd bytes: %s", (intmax_t)cmd->size,
+		    strerror(-r));
+}
+
+static int run_anon(struct ctl_session *s, const struct ctl_command *cmd)
+{
+	char path[64];
 	uint64_t id;
 	int fd, r;
 
-	r = anon_create(cmd->size, cmd->mode, c->uid, c->gid, cmd->hold ? s : NULL, &id, &fd);
-	if (r == -EMFILE)
-		return fail(s, EMFILE, "%d anonymous segments already (the limit)", ANON_MAX);
+	r = anon_create(cmd->size, cmd->mode, &s->opener, cmd->hold ? s : NULL, &id, &fd);
 	if (r < 0)
-		return fail(s, -r, "cannot create a segment of %jd bytes: %s", (intmax_t)cmd->size,
-			    strerror(-r));
-	emit(s, "ok %" PRIu64 " %jd " ANON_DIR_NAME "/%" PRIu64 " /proc/%ld/fd/%d", id,
-	     (intmax_t)cmd->size, id, (long)getpid(), fd);
+		return anon_refused(s, cmd, r);
+	proc_path(s, fd, path, sizeof(path));
+	emit(s, "ok %" PRIu64 " %jd " ANON_DIR_NAME "/%" PRIu64 " %s", id, (intmax_t)cmd->size, id,
+	     path);
 	return 0;
 }
 
-static int run_free(struct ctl_session *s, const struct ctl_caller *c,
-		    const struct ctl_command *cmd)
+static int run_free(struct ctl_session *s, const struct ctl_command *cmd)
 {
-	int r = anon_free(cmd->id, c->uid);
+	int r = anon_free(cmd->id, s->opener.uid);
 
 	if (r == -ENOENT)
 		return fail(s, ENOENT, "no anonymous segment %" PRIu64, cmd->id);
@@ -193,49 +260,58 @@ static int run_free(struct ctl_session *s, const struct ctl_caller *c,
 
 static void emit_anon(struct ctl_session *s, const struct anon_info *a, const char *lead)
 {
-	emit(s, "%s%" PRIu64 " %jd %04o %u " ANON_DIR_NAME "/%" PRIu64 " /proc/%ld/fd/%d%s", lead,
-	     a->id, (intmax_t)a->st.st_size, a->st.st_mode & 07777, (unsigned)a->st.st_uid, a->id,
-	     (long)getpid(), a->fd, a->held ? " hold" : "");
+	char path[64];
+
+	proc_path(s, a->fd, path, sizeof(path));
+	emit(s, "%s%" PRIu64 " %jd %04o %u " ANON_DIR_NAME "/%" PRIu64 " %s%s", lead, a->id,
+	     (intmax_t)a->st.st_size, a->st.st_mode & 07777, (unsigned)a->st.st_uid, a->id, path,
+	     a->held ? " hold" : "");
 }
 
-static struct anon_info anon_buffer[ANON_MAX];
-static pthread_mutex_t anon_buffer_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void emit_anons(struct ctl_session *s, uid_t caller, const char *lead)
+static int emit_anons(struct ctl_session *s, uid_t caller, const char *lead)
 {
+	struct anon_info *list;
 	size_t n;
+	int r = anon_list(caller, &list, &n);
 
-	pthread_mutex_lock(&anon_buffer_lock);
-	n = anon_list(anon_buffer, ANON_MAX, caller);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < n; i++)
-		emit_anon(s, &anon_buffer[i], lead);
-	pthread_mutex_unlock(&anon_buffer_lock);
+		emit_anon(s, &list[i], lead);
+	free(list);
+	return 0;
 }
 
-static int run_holders(struct ctl_session *s, const struct ctl_caller *c,
-		       const struct ctl_command *cmd)
+static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
+		       const struct ctl_context *context)
 {
 	char full[PSHM_NAME_MAX + 1];
-	unsigned unreadable = 0;
+	struct holders_count count;
 	struct stat st;
 	int r;
 
 	if (cmd->id) {
 		r = anon_stat(cmd->id, &st, NULL);
 	} else {
-		r = ops_segment_name(cmd->name, full);
+		r = context->segment_name(cmd->name, full);
 		if (r == 0)
 			r = pshm_stat_name(full, &st, NULL);
 	}
 	if (r < 0)
 		return fail(s, -r, "%s: %s", cmd->name, strerror(-r));
-	if (!may_read(c, &st))
-		return fail(s, EACCES, "%s: not readable by uid %u", cmd->name, (unsigned)c->uid);
-	r = holders_scan(st.st_dev, st.st_ino, holders_emit, s, &unreadable);
+	if (!may_read(&s->opener, &st))
+		return fail(s, EACCES, "%s: not readable by uid %u", cmd->name,
+			    (unsigned)s->opener.uid);
+	r = holders_scan(st.st_dev, st.st_ino, &s->opener, holders_emit, s, &count);
 	if (r < 0)
 		return fail(s, -r, "cannot scan /proc: %s", strerror(-r));
-	if (unreadable)
-		emit(s, "ok partial: %u processes could not be read", unreadable);
+	if (count.hidden && count.unreadable)
+		emit(s, "ok %u other processes; partial: %u processes could not be read",
+		     count.hidden, count.unreadable);
+	else if (count.hidden)
+		emit(s, "ok %u other processes", count.hidden);
+	else if (count.unreadable)
+		emit(s, "ok partial: %u processes could not be read", count.unreadable);
 	else
 		emit(s, "ok");
 	return 0;
@@ -253,27 +329,26 @@ static void emit_help(struct ctl_session *s)
 	emit(s, "ok");
 }
 
-/* Runs one complete line; returns 0, or -errno after replying "err ...". */
-static int run_line(struct ctl_session *s, const struct ctl_caller *c, char *line, size_t len)
+static int run_command(struct ctl_session *s, const struct ctl_command *cmd,
+		       const struct ctl_context *context)
 {
-	char message[CTL_MESSAGE_MAX];
-	struct ctl_command cmd;
+	int r;
 
-	if (ctl_parse(line, len, &cmd, message, sizeof(message)) < 0)
-		return fail(s, EINVAL, "%s", message);
-	switch (cmd.verb) {
+	switch (cmd->verb) {
 	case CTL_NONE:
 		return 0; /* an empty line is no command */
 	case CTL_ANON:
-		return run_anon(s, c, &cmd);
+		return run_anon(s, cmd);
 	case CTL_FREE:
-		return run_free(s, c, &cmd);
+		return run_free(s, cmd);
 	case CTL_LIST:
-		emit_anons(s, c->uid, "");
+		r = emit_anons(s, s->opener.uid, "");
+		if (r < 0)
+			return fail(s, -r, "cannot list: %s", strerror(-r));
 		emit(s, "ok");
 		return 0;
 	case CTL_HOLDERS:
-		return run_holders(s, c, &cmd);
+		return run_holders(s, cmd, context);
 	case CTL_HELP:
 		emit_help(s);
 		return 0;
@@ -281,15 +356,55 @@ static int run_line(struct ctl_session *s, const struct ctl_caller *c, char *lin
 	return fail(s, EINVAL, "unknown command");
 }
 
-ssize_t ctl_write(struct ctl_session *s, fuse_req_t req, const char *buf, size_t len)
+/*
+ * Runs one complete line; returns 0, or -errno after replying "err ...".
+ * A reply that does not fit what may stay unread is dropped whole and
+ * replaced by an ENOBUFS error: never half a reply.
+ */
+static int run_line(struct ctl_session *s, char *line, size_t len,
+		    const struct ctl_context *context)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct ctl_caller caller = { .req = req, .uid = ctx->uid, .gid = ctx->gid };
+	char message[CTL_MESSAGE_MAX];
+	struct ctl_command cmd;
+	size_t mark;
+	int r;
+
+	if (ctl_parse(line, len, &cmd, message, sizeof(message)) < 0)
+		return fail(s, EINVAL, "%s", message);
+	if (s->out_pos == s->out_len)
+		s->out_pos = s->out_len = 0;
+	mark = s->out_len;
+	s->overflow = false;
+	r = run_command(s, &cmd, context);
+	if (!s->overflow)
+		return r;
+	uncharge(s, s->out_len - mark);
+	s->out_len = mark;
+	s->overflow = false;
+	return fail(s, ENOBUFS,
+		    "the reply does not fit in what may wait unread (%d bytes a file, %u a user): "
+		    "read the replies first",
+		    CTL_OUTPUT_MAX, LIMIT_CTL_USER_BYTES);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+ssize_t ctl_write(struct ctl_session *s, const char *buf, size_t len,
+		  const struct ctl_context *context)
+{
+	uint64_t deadline = now_ms() + CTL_WRITE_SLICE_MS;
+	size_t i;
 	int r = 0;
 
 	pthread_mutex_lock(&s->lock);
 	s->used = true;
-	for (size_t i = 0; i < len; i++) {
+	for (i = 0; i < len; i++) {
 		char ch = buf[i];
 
 		/* The rest of an over-long line goes, up to its newline. */
@@ -311,31 +426,42 @@ ssize_t ctl_write(struct ctl_session *s, fuse_req_t req, const char *buf, size_t
 			s->line[s->line_len++] = ch;
 			continue;
 		}
-		if (s->out_len - s->out_pos > CTL_OUTPUT_MAX - CTL_LINE_MAX) {
+		if (s->out_len - s->out_pos > CTL_OUTPUT_MAX - CTL_MESSAGE_MAX) {
 			s->line_len = 0;
 			r = -ENOBUFS; /* no room even for an error reply: read the replies */
 			break;
 		}
-		r = run_line(s, &caller, s->line, s->line_len);
+		r = run_line(s, s->line, s->line_len, context);
 		s->line_len = 0;
+		/*
+		 * The time slice is over: take what ran, the writer writes the
+		 * rest again. A thread never spends long on one client, and the
+		 * kernel lets go of the file between the pieces.
+		 */
+		if (r == 0 && i + 1 < len && now_ms() >= deadline) {
+			i++;
+			break;
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
-	return r < 0 ? r : (ssize_t)len;
+	return r < 0 ? r : (ssize_t)i;
 }
 
 /* The status summary a fresh .ctl answers with. */
-static void emit_summary(struct ctl_session *s, uid_t caller)
+static void emit_summary(struct ctl_session *s, const struct ctl_context *context)
 {
-	uint64_t segments = 0, bytes = 0;
+	uint64_t segments = 0, bytes = 0, anon_bytes = 0;
+	struct anon_info *list;
 	char data_path[160];
 	struct pshm_iter *it;
 	struct statvfs sv;
 	struct stat st;
 	const char *name;
+	size_t n;
 
 	emit(s, "version %s", SHMFS_VERSION);
 	emit(s, "pid %ld", (long)getpid());
-	emit(s, "prefix %s", shmfs_config.prefix[0] ? shmfs_config.prefix : "-");
+	emit(s, "prefix %s", context->prefix[0] ? context->prefix : "-");
 	passthrough_status(data_path, sizeof(data_path));
 	emit(s, "passthrough %s", data_path);
 	if (statvfs(PSHM_DIR, &sv) == 0) {
@@ -343,7 +469,7 @@ static void emit_summary(struct ctl_session *s, uid_t caller)
 		emit(s, "shm-used %" PRIu64, (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);
 		emit(s, "shm-free %" PRIu64, (uint64_t)sv.f_bavail * sv.f_frsize);
 	}
-	if (pshm_iter_open(shmfs_config.prefix, &it, NULL) == 0) {
+	if (pshm_iter_open(context->prefix, &it, NULL) == 0) {
 		while (pshm_iter_next(it, &name, &st, NULL) > 0) {
 			segments++;
 			bytes += (uint64_t)st.st_size;
@@ -352,26 +478,25 @@ static void emit_summary(struct ctl_session *s, uid_t caller)
 	}
 	emit(s, "segments %" PRIu64, segments);
 	emit(s, "segments-bytes %" PRIu64, bytes);
-	pthread_mutex_lock(&anon_buffer_lock);
-	size_t n = anon_list(anon_buffer, ANON_MAX, ANON_ALL);
-	uint64_t anon_bytes = 0;
+	if (anon_list(ANON_ALL, &list, &n) < 0)
+		return;
 	for (size_t i = 0; i < n; i++)
-		anon_bytes += (uint64_t)anon_buffer[i].st.st_size;
+		anon_bytes += (uint64_t)list[i].st.st_size;
+	free(list);
 	emit(s, "anonymous %zu", n);
 	emit(s, "anonymous-bytes %" PRIu64, anon_bytes);
-	pthread_mutex_unlock(&anon_buffer_lock);
-	/* The totals are everyone's; the segments listed only the caller's own. */
-	emit_anons(s, caller, "anon ");
+	/* The totals are everyone's; the segments listed only the opener's own. */
+	emit_anons(s, s->opener.uid, "anon ");
 }
 
-ssize_t ctl_read(struct ctl_session *s, fuse_req_t req, char *buf, size_t size)
+ssize_t ctl_read(struct ctl_session *s, char *buf, size_t size, const struct ctl_context *context)
 {
 	size_t n;
 
 	pthread_mutex_lock(&s->lock);
 	if (!s->used) {
 		s->used = true;
-		emit_summary(s, fuse_req_ctx(req)->uid);
+		emit_summary(s, context);
 	}
 	n = s->out_len - s->out_pos;
 	if (n > size)
@@ -379,6 +504,7 @@ ssize_t ctl_read(struct ctl_session *s, fuse_req_t req, char *buf, size_t size)
 	if (n)
 		memcpy(buf, s->out + s->out_pos, n);
 	s->out_pos += n;
+	uncharge(s, n);
 	pthread_mutex_unlock(&s->lock);
 	return (ssize_t)n;
 }

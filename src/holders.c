@@ -44,6 +44,11 @@ static void unescape(char *s)
 	*out = '\0';
 }
 
+const char *holders_mount_path(void)
+{
+	return self_mount.known ? self_mount.path : "";
+}
+
 void holders_init(const char *mountpoint)
 {
 	FILE *info = fopen("/proc/self/mountinfo", "re");
@@ -133,12 +138,43 @@ static void read_comm(int pid_dir, char *comm, size_t len)
 			*c = '_';
 }
 
+/* One process's holder lines, kept until we know whether the viewer may see them. */
+struct lines {
+	char *text;
+	size_t len, cap;
+	bool failed;
+};
+
+static void lines_add(struct lines *l, const char *line)
+{
+	size_t len = strlen(line) + 1;
+
+	if (l->failed)
+		return;
+	if (l->len + len > l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 512;
+		char *text;
+
+		while (cap < l->len + len)
+			cap *= 2;
+		text = realloc(l->text, cap);
+		if (!text) {
+			l->failed = true;
+			return;
+		}
+		l->text = text;
+		l->cap = cap;
+	}
+	memcpy(l->text + l->len, line, len);
+	l->len += len;
+}
+
 /*
  * Descriptors: only links that name a file under /dev/shm are stat'ed, so
  * the scan never waits on a FUSE mount (this one included).
  */
 static int scan_fds(int pid_dir, long pid, const char *comm, dev_t dev, ino_t ino,
-		    holders_emit_fn emit, void *ctx)
+		    struct lines *out)
 {
 	int fd_dir = openat(pid_dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *de;
@@ -172,17 +208,43 @@ static int scan_fds(int pid_dir, long pid, const char *comm, dev_t dev, ino_t in
 			continue;
 		}
 		snprintf(line, sizeof(line), "%ld %s fd %s", pid, comm, de->d_name);
-		emit(ctx, line);
+		lines_add(out, line);
 	}
 	closedir(dir);
 	return 0;
 }
 
+/*
+ * One line of /proc/PID/maps, whole (getline: a path of any length stays
+ * on its line; the kernel escapes newlines in paths), parsed strictly:
+ * "START-END PERMS OFFSET MAJOR:MINOR INODE", then either the end or
+ * spaces and the path. Returns whether it parsed; *ret_path points into line.
+ */
+static bool parse_maps_line(char *line, unsigned long long *start, unsigned long long *end,
+			    char perms[5], unsigned *major_no, unsigned *minor_no,
+			    unsigned long long *inode, const char **ret_path)
+{
+	unsigned long long offset;
+	int at = -1;
+
+	line[strcspn(line, "\n")] = '\0';
+	if (!isxdigit((unsigned char)line[0]) ||
+	    sscanf(line, "%llx-%llx %4s %llx %x:%x %llu%n", start, end, perms, &offset, major_no,
+		   minor_no, inode, &at) != 7 ||
+	    at < 0 || strlen(perms) != 4 || (line[at] != '\0' && line[at] != ' '))
+		return false;
+	while (line[at] == ' ')
+		at++;
+	*ret_path = line + at;
+	return true;
+}
+
 static int scan_maps(int pid_dir, long pid, const char *comm, dev_t dev, ino_t ino,
-		     holders_emit_fn emit, void *ctx)
+		     struct lines *out)
 {
 	int fd = openat(pid_dir, "maps", O_RDONLY | O_CLOEXEC);
-	char buf[1024], line[HOLDER_LINE_MAX];
+	char *buf = NULL, line[HOLDER_LINE_MAX];
+	size_t buf_size = 0;
 	FILE *maps;
 
 	if (fd < 0)
@@ -192,34 +254,57 @@ static int scan_maps(int pid_dir, long pid, const char *comm, dev_t dev, ino_t i
 		close(fd);
 		return -ENOMEM;
 	}
-	while (fgets(buf, sizeof(buf), maps)) {
-		unsigned long long start, end, offset, inode;
+	while (getline(&buf, &buf_size, maps) > 0) {
+		unsigned long long start, end, inode;
 		unsigned major_no, minor_no;
-		char perms[8];
-		int path_at = 0;
+		const char *path;
+		char perms[5];
 
-		if (sscanf(buf, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &offset,
-			   &major_no, &minor_no, &inode, &path_at) != 7 ||
+		if (!parse_maps_line(buf, &start, &end, perms, &major_no, &minor_no, &inode,
+				     &path) ||
 		    inode != (unsigned long long)ino)
 			continue;
-		buf[strcspn(buf, "\n")] = '\0';
 		/* Mapped through this mount (FUSE passthrough), or directly. */
 		if (!(self_mount.known && major_no == self_mount.major_no &&
-		      minor_no == self_mount.minor_no && in_self_mount(buf + path_at)) &&
+		      minor_no == self_mount.minor_no && in_self_mount(path)) &&
 		    (major_no != major(dev) || minor_no != minor(dev)))
 			continue;
 		snprintf(line, sizeof(line), "%ld %s map %llx-%llx %s", pid, comm, start, end,
 			 perms);
-		emit(ctx, line);
+		lines_add(out, line);
 	}
+	free(buf);
 	fclose(maps);
 	return 0;
 }
 
-int holders_scan(dev_t dev, ino_t ino, holders_emit_fn emit, void *ctx, unsigned *ret_unreadable)
+/*
+ * Whether viewer could read this process's maps itself: asked of the
+ * kernel, by opening them as viewer (fsuid, fsgid, groups, and without
+ * the daemon's CAP_SYS_PTRACE), so hidepid= and dumpability count too.
+ */
+static bool viewer_may_read(int pid_dir, const struct creds *viewer)
+{
+	int fd;
+
+	if (viewer->uid == 0 || !creds_switching())
+		return true;
+	if (creds_enter_viewer(viewer) < 0)
+		return false;
+	fd = openat(pid_dir, "maps", O_RDONLY | O_CLOEXEC);
+	creds_leave();
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int holders_scan(dev_t dev, ino_t ino, const struct creds *viewer, holders_emit_fn emit, void *ctx,
+		 struct holders_count *ret)
 {
 	long self = (long)getpid();
-	unsigned unreadable = 0;
+	struct holders_count count = { 0 };
+	struct lines lines = { 0 };
 	struct dirent *de;
 	DIR *proc = opendir("/proc");
 
@@ -236,12 +321,22 @@ int holders_scan(dev_t dev, ino_t ino, holders_emit_fn emit, void *ctx, unsigned
 		if (pid_dir < 0)
 			continue; /* exited meanwhile */
 		read_comm(pid_dir, comm, sizeof(comm));
-		if (scan_fds(pid_dir, pid, comm, dev, ino, emit, ctx) == -EACCES ||
-		    scan_maps(pid_dir, pid, comm, dev, ino, emit, ctx) == -EACCES)
-			unreadable++;
+		lines.len = 0;
+		if (scan_fds(pid_dir, pid, comm, dev, ino, &lines) == -EACCES ||
+		    scan_maps(pid_dir, pid, comm, dev, ino, &lines) == -EACCES)
+			count.unreadable++;
+		if (lines.len && !viewer_may_read(pid_dir, viewer)) {
+			count.hidden++;
+		} else {
+			for (size_t at = 0; at < lines.len; at += strlen(lines.text + at) + 1)
+				emit(ctx, lines.text + at);
+		}
 		close(pid_dir);
 	}
 	closedir(proc);
-	*ret_unreadable = unreadable;
+	free(lines.text);
+	if (lines.failed)
+		return -ENOMEM;
+	*ret = count;
 	return 0;
 }

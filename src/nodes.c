@@ -20,7 +20,63 @@ static struct {
 	size_t bucket_count;   /* a power of two */
 	size_t count;
 	uint64_t generation;
+	/*
+	 * The name index: for each name, the node it was last looked up as,
+	 * which is the node the kernel's entry for that name means. Chained
+	 * by name hash, as many buckets as the table.
+	 */
+	struct node **names;
 } table = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static size_t name_bucket_of(const char *name, size_t bucket_count)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 0x100000001b3ull;
+	return (size_t)(h >> 32) & (bucket_count - 1);
+}
+
+/* With the lock held: the node that claims name, or NULL. */
+static struct node *claimant(const char *name)
+{
+	struct node *node = table.names[name_bucket_of(name, table.bucket_count)];
+
+	while (node && strcmp(node->name, name) != 0)
+		node = node->name_next;
+	return node;
+}
+
+/* With the lock held: node gives up its claim on its name. */
+static void unclaim(struct node *node)
+{
+	struct node **p;
+
+	if (!node->name_indexed)
+		return;
+	p = &table.names[name_bucket_of(node->name, table.bucket_count)];
+	while (*p != node)
+		p = &(*p)->name_next;
+	*p = node->name_next;
+	node->name_indexed = false;
+}
+
+/* With the lock held: node, just looked up by its name, claims it. */
+static void claim(struct node *node)
+{
+	struct node *other;
+	size_t b;
+
+	if (!node->name || node->name_indexed)
+		return;
+	other = claimant(node->name);
+	if (other)
+		unclaim(other);
+	b = name_bucket_of(node->name, table.bucket_count);
+	node->name_next = table.names[b];
+	table.names[b] = node;
+	node->name_indexed = true;
+}
 
 static size_t bucket_of(ino_t ino, size_t bucket_count)
 {
@@ -32,8 +88,12 @@ static size_t bucket_of(ino_t ino, size_t bucket_count)
 int nodes_init(void)
 {
 	table.buckets = calloc(INITIAL_BUCKETS, sizeof(*table.buckets));
-	if (!table.buckets)
+	table.names = calloc(INITIAL_BUCKETS, sizeof(*table.names));
+	if (!table.buckets || !table.names) {
+		free(table.buckets);
+		free(table.names);
 		return -ENOMEM;
+	}
 	table.bucket_count = INITIAL_BUCKETS;
 	table.count = 0;
 	return 0;
@@ -61,8 +121,10 @@ static void free_node(struct node *node)
 		pthread_rwlock_destroy(&h->map_lock);
 		free(h);
 	}
-	if (node->keeper_fd >= 0)
+	if (node->keeper_fd >= 0) {
 		close(node->keeper_fd);
+		limits_give(node->keeper_uid, LIMIT_FDS, 1);
+	}
 	free_other_names(node);
 	free(node->name);
 	free(node);
@@ -79,18 +141,35 @@ void nodes_destroy(void)
 		}
 	}
 	free(table.buckets);
-	table.buckets = NULL;
+	free(table.names);
+	table.buckets = table.names = NULL;
 	table.bucket_count = table.count = 0;
 }
 
-/* Doubles the bucket array; a failed allocation just keeps longer chains. */
+/* Doubles the bucket arrays; a failed allocation just keeps longer chains. */
 static void grow(void)
 {
 	size_t count = table.bucket_count * 2;
 	struct node **buckets = calloc(count, sizeof(*buckets));
+	struct node **names = calloc(count, sizeof(*names));
 
-	if (!buckets)
+	if (!buckets || !names) {
+		free(buckets);
+		free(names);
 		return;
+	}
+	for (size_t i = 0; i < table.bucket_count; i++) {
+		while (table.names[i]) {
+			struct node *node = table.names[i];
+			size_t b = name_bucket_of(node->name, count);
+
+			table.names[i] = node->name_next;
+			node->name_next = names[b];
+			names[b] = node;
+		}
+	}
+	free(table.names);
+	table.names = names;
 	for (size_t i = 0; i < table.bucket_count; i++) {
 		while (table.buckets[i]) {
 			struct node *node = table.buckets[i];
@@ -123,6 +202,7 @@ static struct node *find(dev_t dev, ino_t ino)
 
 static void unhash(struct node *node)
 {
+	unclaim(node);
 	struct node **p = &table.buckets[bucket_of(node->ino, table.bucket_count)];
 
 	while (*p != node)
@@ -181,6 +261,7 @@ static void rename_node(struct node *node, const char *name)
 			new_cached = false;
 		}
 	}
+	unclaim(node);
 	free(node->name);
 	node->name = copy;
 	node->name_cached = new_cached;
@@ -197,6 +278,8 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
 	if (node) {
 		/* Renamed behind our back (in /dev/shm): the inode is what counts. */
 		rename_node(node, name);
+		if (name)
+			claim(node);
 		node->nlookup += nlookup;
 		pthread_mutex_unlock(&table.lock);
 		return node;
@@ -222,6 +305,7 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
 	node->hash_next = table.buckets[b];
 	table.buckets[b] = node;
 	table.count++;
+	claim(node);
 	pthread_mutex_unlock(&table.lock);
 	return node;
 }
@@ -464,6 +548,8 @@ int nodes_open(struct node *node, int oflags)
 	pthread_mutex_unlock(&table.lock);
 
 	fd = pshm_open(name, oflags & ~O_TRUNC, 0, NULL);
+	if (fd == -ENXIO)
+		return -ESTALE; /* the name means something else now, and no segment */
 	if (fd < 0)
 		return gone(fd);
 	if (pshm_stat(fd, &st, NULL) < 0 || st.st_ino != ino || st.st_dev != dev) {
@@ -513,7 +599,7 @@ int nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *re
 	return 0;
 }
 
-void nodes_keep(const char *name)
+void nodes_keep(const char *name, uid_t uid)
 {
 	struct node *node;
 	struct stat st;
@@ -539,17 +625,74 @@ void nodes_keep(const char *name)
 	}
 	pthread_mutex_unlock(&table.lock);
 
-	fd = pshm_open(name, O_RDONLY, 0, NULL);
-	if (fd < 0)
+	/* A descriptor held for uid: within their limit, or not kept at all. */
+	if (limits_take(uid, LIMIT_FDS, 1) < 0)
 		return;
+	fd = pshm_open(name, O_RDONLY, 0, NULL);
+	if (fd < 0) {
+		limits_give(uid, LIMIT_FDS, 1);
+		return;
+	}
 	pthread_mutex_lock(&table.lock);
 	node = find(st.st_dev, st.st_ino);
 	if (node && node->keeper_fd < 0 && fstat(fd, &st) == 0 &&
 	    same(node, st.st_dev, st.st_ino)) {
 		node->keeper_fd = fd;
+		node->keeper_uid = uid;
 		fd = -1;
 	}
 	pthread_mutex_unlock(&table.lock);
-	if (fd >= 0)
+	if (fd >= 0) {
 		close(fd);
+		limits_give(uid, LIMIT_FDS, 1);
+	}
+}
+
+int nodes_check_name(const char *name)
+{
+	struct node *node;
+	struct stat st;
+	dev_t dev;
+	ino_t ino;
+
+	pthread_mutex_lock(&table.lock);
+	node = claimant(name);
+	if (!node) {
+		pthread_mutex_unlock(&table.lock);
+		return 0; /* the kernel holds no entry of ours for it */
+	}
+	dev = node->dev;
+	ino = node->ino;
+	pthread_mutex_unlock(&table.lock);
+	if (pshm_stat_name(name, &st, NULL) < 0 || st.st_dev != dev || st.st_ino != ino)
+		return -ESTALE;
+	return 0;
+}
+
+void nodes_renamed(const char *from, const char *to)
+{
+	struct node *node;
+	struct stat st;
+
+	pthread_mutex_lock(&table.lock);
+	node = claimant(from);
+	if (node)
+		unclaim(node); /* the kernel moved or dropped its entry */
+	pthread_mutex_unlock(&table.lock);
+	if (pshm_stat_name(to, &st, NULL) < 0)
+		return;
+	pthread_mutex_lock(&table.lock);
+	node = find(st.st_dev, st.st_ino);
+	if (node) {
+		struct node *old = claimant(to);
+
+		/* The kernel's entry for to now means this node: no stale names to check. */
+		if (old && old != node)
+			unclaim(old);
+		if (node->name && strcmp(node->name, from) == 0)
+			node->name_cached = false;
+		rename_node(node, to);
+		claim(node);
+	}
+	pthread_mutex_unlock(&table.lock);
 }

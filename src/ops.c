@@ -41,7 +41,26 @@ static struct ctl_session *session_of(const struct fuse_file_info *fi)
 /* The mount's own entries: not segments, and never forgotten. */
 static bool is_special(fuse_ino_t ino)
 {
-	return ino == FUSE_ROOT_ID || ino == CTL_INO || ino == ANON_DIR_INO;
+	return ino == FUSE_ROOT_ID || is_ctl_ino(ino) || ino == ANON_DIR_INO;
+}
+
+/* What the control file needs from here. */
+static const struct ctl_context *ctl_context(void)
+{
+	static struct ctl_context context = { .segment_name = ops_segment_name };
+
+	context.prefix = shmfs_config.prefix;
+	return &context;
+}
+
+/*
+ * Acts as the caller of req on this thread (see creds.c); *c receives who
+ * that is. Every success is paired with creds_leave before the reply.
+ */
+static int act_as_caller(fuse_req_t req, struct creds *c)
+{
+	creds_of_req(req, c);
+	return creds_enter(c);
 }
 
 /* Names at the top of the mount that shadow any segment of the same name. */
@@ -124,11 +143,15 @@ static void ops_init(void *userdata, struct fuse_conn_info *conn)
 
 static int stat_special(fuse_ino_t ino, struct stat *st);
 
-/* .ctl and .anon at the top (the caller checked is_reserved): 0 with *e filled, or -errno. */
-static int special_entry(const char *name, struct fuse_entry_param *e)
+/*
+ * .ctl and .anon at the top (the caller checked is_reserved): 0 with *e
+ * filled, or -errno. .ctl is the caller's own inode; its entry is never
+ * cached, so each lookup gets the looker's.
+ */
+static int special_entry(fuse_req_t req, const char *name, struct fuse_entry_param *e)
 {
 	*e = (struct fuse_entry_param){
-		.ino = strcmp(name, CTL_NAME) == 0 ? CTL_INO : ANON_DIR_INO,
+		.ino = strcmp(name, CTL_NAME) == 0 ? ctl_ino(fuse_req_ctx(req)->uid) : ANON_DIR_INO,
 		.generation = 1,
 	};
 	return stat_special(e->ino, &e->attr);
@@ -167,7 +190,7 @@ static void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
 	bool special = is_reserved(parent, name);
-	int r = special ? special_entry(name, &e) : segment_entry(parent, name, &e);
+	int r = special ? special_entry(req, name, &e) : segment_entry(parent, name, &e);
 
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -288,10 +311,12 @@ static int apply_setattr(int fd, const struct stat *attr, int to_set)
 static void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			struct fuse_file_info *fi)
 {
+	bool resize = to_set & FUSE_SET_ATTR_SIZE;
+	struct creds caller;
 	struct stat st;
 	int fd, r;
 
-	if (ino == CTL_INO && to_set == FUSE_SET_ATTR_SIZE) {
+	if (is_ctl_ino(ino) && to_set == FUSE_SET_ATTR_SIZE) {
 		/* "echo cmd > .ctl" truncates first: nothing to truncate. */
 		stat_special(ino, &st);
 		fuse_reply_attr(req, &st, timeout());
@@ -301,17 +326,33 @@ static void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 		fuse_reply_err(req, EPERM); /* the shm directory itself is not ours to change */
 		return;
 	}
+	creds_of_req(req, &caller);
 	if (fi) {
 		fd = handle_of(fi)->fd;
 	} else {
-		/* Gone: ENOENT; the name means another segment now: ESTALE (see nodes_stat). */
-		fd = nodes_open(node_of(ino), (to_set & FUSE_SET_ATTR_SIZE) ? O_RDWR : O_RDONLY);
+		/*
+		 * A new size needs a descriptor open for writing, which the
+		 * caller's own open must get (the kernel checks the mode).
+		 * Mode, owner and times are checked by fchmod, fchown and
+		 * futimens themselves, as the caller: a read-only descriptor
+		 * of the daemon's does for them, even where the caller may not
+		 * read. Gone: ENOENT; the name means another segment now:
+		 * ESTALE (see nodes_stat).
+		 */
+		r = resize ? creds_enter(&caller) : 0;
+		fd = r < 0 ? r : nodes_open(node_of(ino), resize ? O_RDWR : O_RDONLY);
+		if (resize && r == 0)
+			creds_leave();
 		if (fd < 0) {
 			fuse_reply_err(req, -fd);
 			return;
 		}
 	}
-	r = apply_setattr(fd, attr, to_set);
+	r = creds_enter(&caller);
+	if (r == 0) {
+		r = apply_setattr(fd, attr, to_set);
+		creds_leave();
+	}
 	if (r == 0)
 		r = pshm_stat(fd, &st, NULL);
 	if (!fi)
@@ -322,7 +363,7 @@ static void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 		fuse_reply_attr(req, &st, timeout());
 }
 
-static struct handle *handle_new(int fd, int flags)
+static struct handle *handle_new(int fd, int flags, uid_t uid)
 {
 	struct handle *h = calloc(1, sizeof(*h));
 
@@ -334,6 +375,7 @@ static struct handle *handle_new(int fd, int flags)
 	}
 	h->fd = fd;
 	h->flags = flags;
+	h->uid = uid;
 	return h;
 }
 
@@ -342,6 +384,7 @@ static void handle_free(struct handle *h)
 	if (h->map)
 		munmap(h->map, h->map_len);
 	pshm_close(h->fd, NULL);
+	limits_give(h->uid, LIMIT_FDS, 1);
 	pthread_rwlock_destroy(&h->map_lock);
 	free(h);
 }
@@ -378,12 +421,17 @@ static void handle_close(struct node *node, struct handle *h)
 	handle_free(h);
 }
 
+/* A .ctl open: a session with the opener's rights, whoever writes to it later. */
 static void ctl_open_file(fuse_req_t req, struct fuse_file_info *fi)
 {
-	struct ctl_session *s = ctl_open();
+	struct ctl_session *s;
+	struct creds opener;
+	int r;
 
-	if (!s) {
-		fuse_reply_err(req, ENOMEM);
+	creds_of_req(req, &opener);
+	r = ctl_open(&opener, &s);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)s;
@@ -394,17 +442,41 @@ static void ctl_open_file(fuse_req_t req, struct fuse_file_info *fi)
 		ctl_close(s);
 }
 
+/*
+ * Opens node for the caller, as the caller: one descriptor charged to
+ * them (-EMFILE at their limit, before anything is opened).
+ */
+static int open_as_caller(fuse_req_t req, struct node *node, int oflags, uid_t *ret_uid)
+{
+	struct creds caller;
+	int fd, r;
+
+	creds_of_req(req, &caller);
+	r = limits_take(caller.uid, LIMIT_FDS, 1);
+	if (r < 0)
+		return r;
+	r = creds_enter(&caller);
+	fd = r < 0 ? r : nodes_open(node, oflags);
+	if (r == 0)
+		creds_leave();
+	if (fd < 0)
+		limits_give(caller.uid, LIMIT_FDS, 1);
+	*ret_uid = caller.uid;
+	return fd;
+}
+
 static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct node *node = node_of(ino);
 	struct handle *h;
+	uid_t uid;
 	int fd;
 
-	if (ino == CTL_INO) {
+	if (is_ctl_ino(ino)) {
 		ctl_open_file(req, fi);
 		return;
 	}
-	fd = nodes_open(node, access_of(fi->flags) | (fi->flags & O_TRUNC));
+	fd = open_as_caller(req, node, access_of(fi->flags) | (fi->flags & O_TRUNC), &uid);
 	if (fd < 0) {
 		/*
 		 * The kernel strips O_CREAT from an open: ESTALE makes it look
@@ -413,9 +485,10 @@ static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, fd == -ENOENT ? ESTALE : -fd);
 		return;
 	}
-	h = handle_new(fd, fi->flags);
+	h = handle_new(fd, fi->flags, uid);
 	if (!h) {
 		pshm_close(fd, NULL);
+		limits_give(uid, LIMIT_FDS, 1);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -427,27 +500,22 @@ static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /*
- * Creates the segment full with mode, and when the daemon runs as root for
- * other users, gives it to the calling user and group, exactly as if they
- * had called shm_open themselves. Returns the descriptor or -errno.
+ * Opens or creates the segment full with mode as the caller: the kernel
+ * checks the mode of an existing one, the sticky bit and
+ * protected_regular, and a new one is the caller's, exactly as if they
+ * had called shm_open themselves. A name that is not a segment (a FIFO,
+ * a directory) is taken: -EEXIST. Returns the descriptor or -errno.
  */
-static int create_segment(fuse_req_t req, const char *full, int oflags, mode_t mode)
+static int create_segment(const struct creds *caller, const char *full, int oflags, mode_t mode)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	int created = 0, fd, r;
+	int fd, r;
 
-	fd = pshm_open_ex(full, oflags, mode & 0777, &created, NULL);
-	if (fd < 0 || !created || !shmfs_config.chown_to_caller)
-		return fd;
-	if (ctx->uid == geteuid() && ctx->gid == getegid())
-		return fd;
-	r = pshm_chown(fd, ctx->uid, ctx->gid, NULL);
-	if (r < 0) {
-		pshm_unlink(full, NULL);
-		pshm_close(fd, NULL);
+	r = creds_enter(caller);
+	if (r < 0)
 		return r;
-	}
-	return fd;
+	fd = pshm_open_ex(full, oflags, mode & 0777, NULL, NULL);
+	creds_leave();
+	return fd == -ENXIO ? -EEXIST : fd;
 }
 
 /* Whether name may be created at parent; fills full with the segment name. */
@@ -468,28 +536,35 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 {
 	char full[PSHM_NAME_MAX + 1];
 	struct fuse_entry_param e = { .attr_timeout = timeout(), .entry_timeout = timeout() };
+	struct creds caller;
 	struct node *node;
 	struct handle *h;
 	int fd, r;
 
 	r = create_check(parent, name, full);
+	creds_of_req(req, &caller);
+	if (r == 0)
+		r = limits_take(caller.uid, LIMIT_FDS, 1);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	fd = create_segment(
-		req, full, access_of(fi->flags) | O_CREAT | (fi->flags & (O_EXCL | O_TRUNC)), mode);
+	fd = create_segment(&caller, full,
+			    access_of(fi->flags) | O_CREAT | (fi->flags & (O_EXCL | O_TRUNC)),
+			    mode);
 	if (fd < 0) {
+		limits_give(caller.uid, LIMIT_FDS, 1);
 		fuse_reply_err(req, -fd);
 		return;
 	}
 	r = pshm_stat(fd, &e.attr, NULL);
 	node = r < 0 ? NULL : nodes_get(full, 0, &e.attr, 1);
-	h = node ? handle_new(fd, fi->flags) : NULL;
+	h = node ? handle_new(fd, fi->flags, caller.uid) : NULL;
 	if (!h) {
 		if (node)
 			nodes_forget(node, 1);
 		pshm_close(fd, NULL);
+		limits_give(caller.uid, LIMIT_FDS, 1);
 		fuse_reply_err(req, r < 0 ? -r : ENOMEM);
 		return;
 	}
@@ -507,6 +582,7 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 static void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	char full[PSHM_NAME_MAX + 1];
+	struct creds caller;
 	struct node *node;
 	struct stat st;
 	int fd, r;
@@ -521,7 +597,8 @@ static void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, -r);
 		return;
 	}
-	fd = create_segment(req, full, O_RDONLY | O_CREAT | O_EXCL, mode);
+	creds_of_req(req, &caller);
+	fd = create_segment(&caller, full, O_RDONLY | O_CREAT | O_EXCL, mode);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
@@ -544,7 +621,7 @@ static void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 {
 	struct handle *h = handle_of(fi);
 
-	if (ino == CTL_INO) {
+	if (is_ctl_ino(ino)) {
 		ctl_close(session_of(fi));
 		fuse_reply_err(req, 0);
 		return;
@@ -690,9 +767,9 @@ static void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 	int r;
 
-	if (ino == CTL_INO) {
+	if (is_ctl_ino(ino)) {
 		buf = thread_buffer(size);
-		n = buf ? ctl_read(session_of(fi), req, buf, size) : -ENOMEM;
+		n = buf ? ctl_read(session_of(fi), buf, size, ctl_context()) : -ENOMEM;
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
 		else
@@ -737,8 +814,8 @@ static void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	struct stat st;
 	ssize_t n;
 
-	if (ino == CTL_INO) {
-		n = ctl_write(session_of(fi), req, buf, size);
+	if (is_ctl_ino(ino)) {
+		n = ctl_write(session_of(fi), buf, size, ctl_context());
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
 		else
@@ -769,6 +846,7 @@ static void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 static void ops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	char full[PSHM_NAME_MAX + 1];
+	struct creds caller;
 	uint64_t id;
 	int r;
 
@@ -782,23 +860,86 @@ static void ops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	r = ops_segment_name(name, full);
+	/*
+	 * The kernel checked the sticky bit on the segment its entry means;
+	 * if the name means another one now, it looks again (ESTALE). The
+	 * unlink itself runs as the caller, so whatever the name means at
+	 * that instant, the kernel decides whether the caller may remove it.
+	 */
+	if (r == 0)
+		r = nodes_check_name(full);
 	if (r == 0) {
-		nodes_keep(full);
+		nodes_keep(full, fuse_req_ctx(req)->uid);
+		r = act_as_caller(req, &caller);
+	}
+	if (r == 0) {
 		r = pshm_unlink(full, NULL);
+		creds_leave();
 	}
 	fuse_reply_err(req, -r);
 }
 
+/* The segment name for a rename's end: EXDEV outside the mount's segments. */
+static int rename_end(fuse_ino_t dir, const char *name, char full[PSHM_NAME_MAX + 1])
+{
+	int r;
+
+	if (dir != FUSE_ROOT_ID)
+		return -EXDEV; /* .anon holds no names to move to or from */
+	if (is_reserved(dir, name))
+		return -EBUSY;
+	r = ops_segment_name(name, full);
+	return r == -ENOENT ? -EXDEV : r; /* sem.*: not a segment, not under this prefix */
+}
+
+/*
+ * rename(2) inside the mount: renameat2 in /dev/shm, as the caller. The
+ * segment keeps its inode, its holders and its mappings; the target is
+ * replaced atomically. RENAME_NOREPLACE and RENAME_EXCHANGE are the
+ * kernel's to honour.
+ */
 static void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		       const char *newname, unsigned int flags)
 {
-	(void)parent;
-	(void)name;
-	(void)newparent;
-	(void)newname;
-	(void)flags;
-	/* shm has no rename: EXDEV makes mv fall back to copy and unlink. */
-	fuse_reply_err(req, EXDEV);
+	char from[PSHM_NAME_MAX + 1], to[PSHM_NAME_MAX + 1];
+	char from_path[PSHM_NAME_MAX + sizeof(PSHM_DIR) + 1];
+	char to_path[PSHM_NAME_MAX + sizeof(PSHM_DIR) + 1];
+	struct creds caller;
+	struct stat st;
+	int r;
+
+	r = rename_end(parent, name, from);
+	if (r == 0)
+		r = rename_end(newparent, newname, to);
+	if (r == 0)
+		r = nodes_check_name(from);
+	if (r == 0 && (flags & RENAME_EXCHANGE))
+		r = nodes_check_name(to);
+	/* Only segments move, and only onto segments: a FIFO of that name is not ours. */
+	if (r == 0 && pshm_stat_name(from, &st, NULL) < 0)
+		r = -ENOENT;
+	if (r == 0 && !(flags & RENAME_NOREPLACE)) {
+		snprintf(to_path, sizeof(to_path), PSHM_DIR "/%s", to);
+		if (lstat(to_path, &st) == 0 && !S_ISREG(st.st_mode))
+			r = -EEXIST;
+	}
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	snprintf(from_path, sizeof(from_path), PSHM_DIR "/%s", from);
+	snprintf(to_path, sizeof(to_path), PSHM_DIR "/%s", to);
+	r = act_as_caller(req, &caller);
+	if (r == 0) {
+		r = renameat2(AT_FDCWD, from_path, AT_FDCWD, to_path, flags) < 0 ? -errno : 0;
+		creds_leave();
+	}
+	if (r == 0) {
+		nodes_renamed(from, to);
+		if (flags & RENAME_EXCHANGE)
+			nodes_renamed(to, from);
+	}
+	fuse_reply_err(req, -r);
 }
 
 static void ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -930,27 +1071,23 @@ static void snapshot_free(struct dir_snapshot *d)
 	free(d);
 }
 
-static struct anon_info anon_listing[ANON_MAX];
-static pthread_mutex_t anon_listing_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static int snapshot_anon(struct dir_snapshot *d)
 {
-	size_t n;
-	int r = 0;
+	struct anon_info *list = NULL;
+	size_t n = 0;
+	int r = anon_list(ANON_ALL, &list, &n);
 
-	pthread_mutex_lock(&anon_listing_lock);
-	n = anon_list(anon_listing, ANON_MAX, ANON_ALL);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		char name[24];
 
-		snprintf(name, sizeof(name), "%" PRIu64, anon_listing[i].id);
-		r = snapshot_add(d, name, anon_listing[i].st.st_ino, S_IFREG);
+		snprintf(name, sizeof(name), "%" PRIu64, list[i].id);
+		r = snapshot_add(d, name, list[i].st.st_ino, S_IFREG);
 	}
-	pthread_mutex_unlock(&anon_listing_lock);
+	free(list);
 	return r;
 }
 
-static int snapshot_take(struct dir_snapshot *d, fuse_ino_t ino)
+static int snapshot_take(struct dir_snapshot *d, fuse_ino_t ino, uid_t reader)
 {
 	struct pshm_iter *it;
 	const char *name;
@@ -962,7 +1099,7 @@ static int snapshot_take(struct dir_snapshot *d, fuse_ino_t ino)
 	if (r == 0 && ino == ANON_DIR_INO)
 		return snapshot_anon(d);
 	if (r == 0)
-		r = snapshot_add(d, CTL_NAME, CTL_INO, S_IFREG);
+		r = snapshot_add(d, CTL_NAME, ctl_ino(reader), S_IFREG);
 	if (r == 0)
 		r = snapshot_add(d, ANON_DIR_NAME, ANON_DIR_INO, S_IFDIR);
 	if (r == 0)
@@ -993,7 +1130,7 @@ static void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		return;
 	}
 	d = snapshot_new();
-	r = d ? snapshot_take(d, ino) : -ENOMEM;
+	r = d ? snapshot_take(d, ino, fuse_req_ctx(req)->uid) : -ENOMEM;
 	if (r < 0) {
 		snapshot_free(d);
 		fuse_reply_err(req, -r);
@@ -1034,8 +1171,8 @@ static void ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
  * gets the kernel reference it carries. An entry gone since the listing
  * gets no node (ino 0: the kernel looks it up when asked), not an error.
  */
-static void plus_entry(fuse_ino_t dir, const char *name, fuse_ino_t ino, mode_t type,
-		       struct fuse_entry_param *e, struct node **ret_node)
+static void plus_entry(fuse_req_t req, fuse_ino_t dir, const char *name, fuse_ino_t ino,
+		       mode_t type, struct fuse_entry_param *e, struct node **ret_node)
 {
 	bool special = is_reserved(dir, name);
 	int r = -ENOENT;
@@ -1044,7 +1181,7 @@ static void plus_entry(fuse_ino_t dir, const char *name, fuse_ino_t ino, mode_t 
 	/* . and ..: the kernel takes no reference for them. */
 	if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
 		/* By name: a segment's tmpfs inode number may well be 2 or 3 too. */
-		r = special ? special_entry(name, e) : segment_entry(dir, name, e);
+		r = special ? special_entry(req, name, e) : segment_entry(dir, name, e);
 	if (r < 0)
 		*e = (struct fuse_entry_param){ .attr = { .st_ino = ino, .st_mode = type } };
 	else if (!special)
@@ -1076,7 +1213,7 @@ static void ops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t o
 		struct node *node;
 		size_t n;
 
-		plus_entry(ino, name, d->entries[i].ino, d->entries[i].type, &e, &node);
+		plus_entry(req, ino, name, d->entries[i].ino, d->entries[i].type, &e, &node);
 		n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)(i + 1));
 		if (n > size - used) {
 			if (node)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "shmfs_i.h"
@@ -19,7 +20,9 @@ struct options {
 	char *cache;
 	char *cache_timeout;
 	char *passthrough;
+	char *anon_bytes;
 	unsigned max_read;
+	unsigned user_fds, anon_max, ctl_max;
 	int allow_other;
 	/* SOURCE and MOUNTPOINT: mount.fuse3 passes a source first, as for sshfs. */
 	const char *words[2];
@@ -39,7 +42,9 @@ enum {
 static const struct fuse_opt option_spec[] = {
 	OPTION("prefix=%s", prefix), OPTION("cache=%s", cache),
 	OPTION("cache_timeout=%s", cache_timeout), OPTION("max_read=%u", max_read),
-	OPTION("passthrough=%s", passthrough), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	OPTION("passthrough=%s", passthrough), OPTION("user_fds=%u", user_fds),
+	OPTION("anon_max=%u", anon_max), OPTION("anon_bytes=%s", anon_bytes),
+	OPTION("ctl_max=%u", ctl_max), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	/* What mount(8) and fstab hand over that means nothing to FUSE. */
 	FUSE_OPT_KEY("defaults", KEY_DROP), FUSE_OPT_KEY("auto", KEY_DROP),
 	FUSE_OPT_KEY("noauto", KEY_DROP), FUSE_OPT_KEY("nofail", KEY_DROP),
@@ -92,11 +97,16 @@ static void usage(const char *progname)
 	       "                           CAP_SYS_ADMIN); off: all data goes through shmfs\n"
 	       "    -o max_read=BYTES      the largest read request (default: the most\n"
 	       "                           one spliced reply can carry, 1 MiB or a little less)\n"
-	       "    -o allow_other         serve every user; turns on default_permissions\n"
-	       "                           so the kernel checks modes, and (as root) gives\n"
-	       "                           segments created to the calling user\n"
+	       "    -o allow_other         serve every user; turns on default_permissions,\n"
+	       "                           and (as root) acts as each caller in %s\n"
+	       "  per-user limits (root is not limited; see shmfs(8)):\n"
+	       "    -o user_fds=N          descriptors held for one user (default %d)\n"
+	       "    -o anon_max=N          anonymous segments of one user (default %d)\n"
+	       "    -o anon_bytes=SIZE     their total size (default: the size of %s)\n"
+	       "    -o ctl_max=N           open .ctl files of one user (default %d)\n"
 	       "\n",
-	       progname, PSHM_DIR);
+	       progname, PSHM_DIR, PSHM_DIR, LIMIT_USER_FDS_DEFAULT, LIMIT_ANON_MAX_DEFAULT,
+	       PSHM_DIR, LIMIT_CTL_MAX_DEFAULT);
 }
 
 static int fail(const char *message, const char *detail)
@@ -124,6 +134,30 @@ static int configure_max_read(const struct options *opts, struct fuse_args *args
 		return 0;
 	snprintf(arg, sizeof(arg), "-omax_read=%u", shmfs_config.max_read);
 	return fuse_opt_add_arg(args, arg) < 0 ? fail("out of memory", NULL) : 0;
+}
+
+/* The per-user limits (limits.c): 0, or prints why not and returns 1. */
+static int configure_limits(const struct options *opts)
+{
+	struct limits_config *l = &shmfs_config.limits;
+	struct statvfs sv;
+
+	l->user_fds = opts->user_fds ? opts->user_fds : LIMIT_USER_FDS_DEFAULT;
+	l->anon_max = opts->anon_max ? opts->anon_max : LIMIT_ANON_MAX_DEFAULT;
+	l->ctl_max = opts->ctl_max ? opts->ctl_max : LIMIT_CTL_MAX_DEFAULT;
+	if (opts->anon_bytes) {
+		off_t size;
+
+		if (pshm_parse_size(opts->anon_bytes, &size, NULL) < 0 || size <= 0)
+			return fail("anon_bytes= takes a size such as 64M or 2G, not",
+				    opts->anon_bytes);
+		l->anon_bytes = (uint64_t)size;
+	} else if (statvfs(PSHM_DIR, &sv) == 0) {
+		l->anon_bytes = (uint64_t)sv.f_blocks * sv.f_frsize;
+	} else {
+		return fail("cannot use " PSHM_DIR, strerror(errno));
+	}
+	return 0;
 }
 
 /* Checks and applies the shmfs options; returns 0 or prints why not and returns 1. */
@@ -169,22 +203,30 @@ static int configure(struct options *opts, struct fuse_args *args)
 		if (fuse_opt_add_arg(args, "-odefault_permissions") < 0)
 			return fail("out of memory", NULL);
 		shmfs_config.allow_other = true;
-		shmfs_config.chown_to_caller = geteuid() == 0;
 	}
 	if (access(PSHM_DIR, R_OK | X_OK) < 0)
 		return fail("cannot use " PSHM_DIR, strerror(errno));
+	if (configure_limits(opts) != 0)
+		return 1;
 	return configure_max_read(opts, args);
 }
 
-/* Every open file holds a descriptor of its segment: allow as many as the hard limit. */
-static void raise_file_limit(void)
+/*
+ * Every open file holds a descriptor of its segment: allow as many as the
+ * hard limit. Returns the limit in force, which the per-user limits share.
+ */
+static uint64_t raise_file_limit(void)
 {
 	struct rlimit limit;
 
-	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
+		return 1024;
+	if (limit.rlim_cur < limit.rlim_max) {
 		limit.rlim_cur = limit.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &limit);
+		if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+			getrlimit(RLIMIT_NOFILE, &limit);
 	}
+	return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)limit.rlim_cur;
 }
 
 static int run(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
@@ -248,8 +290,10 @@ int main(int argc, char *argv[])
 	/* First, so that a -o fsname= of the user's comes later and wins. */
 	if (fuse_opt_insert_arg(&args, 1, "-ofsname=shmfs") < 0)
 		goto out;
-	raise_file_limit();
-	r = guard_init();
+	limits_init(&shmfs_config.limits, raise_file_limit());
+	r = creds_init();
+	if (r == 0)
+		r = guard_init();
 	if (r == 0)
 		r = nodes_init();
 	if (r < 0) {
@@ -301,5 +345,6 @@ out:
 	free(opts.cache);
 	free(opts.cache_timeout);
 	free(opts.passthrough);
+	free(opts.anon_bytes);
 	return status;
 }

@@ -11,18 +11,20 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "creds_i.h"
+#include "limits_i.h"
 #include "pshm.h"
 
 /* The daemon's settings, from the command line. */
 struct shmfs_config {
 	char *prefix; /* only segments named prefix* are shown; "" for all */
 	size_t prefix_len;
-	bool cache;           /* -o cache=on: kernel caches attributes and data */
-	double timeout;       /* entry/attr timeout in seconds when cache is on */
-	bool allow_other;     /* others may use the mount; default_permissions is on */
-	bool chown_to_caller; /* root daemon: segments created belong to the caller */
-	unsigned max_read;    /* the largest read request, or 0 for libfuse's default */
-	bool passthrough;     /* -o passthrough=auto: data from the segment when possible */
+	bool cache;                  /* -o cache=on: kernel caches attributes and data */
+	double timeout;              /* entry/attr timeout in seconds when cache is on */
+	bool allow_other;            /* others may use the mount; default_permissions is on */
+	struct limits_config limits; /* per-user limits (limits.c) */
+	unsigned max_read;           /* the largest read request, or 0 for libfuse's default */
+	bool passthrough;            /* -o passthrough=auto: data from the segment when possible */
 };
 
 /*
@@ -38,9 +40,12 @@ struct node {
 	uint64_t nlookup;       /* the kernel's references (lookup minus forget) */
 	struct handle *handles; /* open files, newest first */
 	int keeper_fd;          /* unlinked through the mount while known: the segment, or -1 */
-	char *name;             /* full segment name, prefix included, no '/' */
-	bool name_cached;       /* the kernel may hold name's entry for a while */
-	bool name_gone;         /* open, and its name was seen to mean something else */
+	uid_t keeper_uid;       /* whom keeper_fd is charged to */
+	struct node *name_next; /* in the name index, when it holds the claim on name */
+	bool name_indexed;
+	char *name;                     /* full segment name, prefix included, no '/' */
+	bool name_cached;               /* the kernel may hold name's entry for a while */
+	bool name_gone;                 /* open, and its name was seen to mean something else */
 	struct other_name *other_names; /* more names it may hold (renamed or linked outside) */
 	int backing_id;                 /* registered for passthrough, or 0 */
 	unsigned backing_users;         /* open files that use backing_id */
@@ -57,6 +62,7 @@ struct handle {
 	struct node *node;
 	int fd;
 	int flags;                 /* the client's open flags */
+	uid_t uid;                 /* the opener, charged one descriptor */
 	bool passthrough;          /* the kernel serves its data from the segment */
 	pthread_rwlock_t map_lock; /* readers copy under rdlock; remap under wrlock */
 	char *map;
@@ -77,7 +83,19 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
  * the node keeps a descriptor of the segment, so an open that looked the
  * name up just before the unlink still opens it, as on /dev/shm itself.
  */
-void nodes_keep(const char *name);
+void nodes_keep(const char *name, uid_t uid);
+/*
+ * Whether name, about to be unlinked or renamed by name, still means the
+ * segment of the node the kernel last looked it up as: 0, or -ESTALE when
+ * it now means another one (the kernel then looks the name up again and
+ * retries the call).
+ */
+int nodes_check_name(const char *name);
+/*
+ * After a rename in /dev/shm: the node of the segment now at to (if the
+ * kernel knows it) is known by that name; from no longer names it.
+ */
+void nodes_renamed(const char *from, const char *to);
 /*
  * How long the kernel may keep an entry for node: in the default mode a
  * while when no file is open on it (stat still asks the daemon, which
@@ -149,14 +167,27 @@ void passthrough_reply_with(int backing_id);
 void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size);
 void xattr_list(fuse_req_t req, struct node *node, size_t size);
 
-/* Node ids of the mount's own entries; segments' node ids are addresses. */
-#define CTL_INO 2
+/*
+ * Node ids of the mount's own entries; segments' node ids are addresses
+ * (16-byte aligned). .ctl is one inode per user: the kernel serialises
+ * writes to an inode, so one user's long command never delays another's.
+ */
 #define ANON_DIR_INO 3
+#define CTL_INO_TAG 0x5
 #define CTL_NAME ".ctl"
 #define ANON_DIR_NAME ".anon"
 
+static inline fuse_ino_t ctl_ino(uid_t uid)
+{
+	return ((fuse_ino_t)uid << 8) | CTL_INO_TAG;
+}
+
+static inline bool is_ctl_ino(fuse_ino_t ino)
+{
+	return (ino & 0xff) == CTL_INO_TAG;
+}
+
 /* anon.c: the anonymous segments the daemon holds. */
-#define ANON_MAX 4096                  /* at most this many at once */
 #define ANON_NAME_PREFIX "shmfs-anon-" /* after the mount's prefix, for an instant */
 #define ANON_ALL ((uid_t)-1)           /* anon_list: every user's */
 
@@ -168,13 +199,14 @@ struct anon_info {
 };
 
 /*
- * Creates an anonymous segment of size bytes and mode, owned by uid/gid when
- * the daemon gives segments to callers; holder (a .ctl session) or NULL.
- * Returns 0 with its id and the daemon's descriptor, -EMFILE at ANON_MAX,
- * or what libpshm reports.
+ * Creates an anonymous segment of size bytes and mode as owner (who owns
+ * it then, and is charged for it); holder (a .ctl session) or NULL.
+ * Returns 0 with its id and the daemon's descriptor; -EDQUOT at the
+ * owner's count or bytes limit; -EMFILE when the owner (or the daemon) is
+ * out of descriptors; or what libpshm reports.
  */
-int anon_create(off_t size, mode_t mode, uid_t uid, gid_t gid, const void *holder, uint64_t *ret_id,
-		int *ret_fd);
+int anon_create(off_t size, mode_t mode, const struct creds *owner, const void *holder,
+		uint64_t *ret_id, int *ret_fd);
 /* Releases id: -ENOENT, or -EPERM unless caller owns it or is root. */
 int anon_free(uint64_t id, uid_t caller);
 /* Releases every segment that holder holds. */
@@ -183,8 +215,11 @@ void anon_release_holder(const void *holder);
 int anon_stat(uint64_t id, struct stat *ret, int *ret_fd);
 /* A new descriptor for id with oflags (access mode, O_TRUNC). */
 int anon_reopen(uint64_t id, int oflags);
-/* Fills out with caller's segments (all for root or ANON_ALL); returns how many. */
-size_t anon_list(struct anon_info *out, size_t max, uid_t caller);
+/*
+ * caller's segments (all for root or ANON_ALL) into a new array *ret (the
+ * caller frees it) of *ret_count. 0 or -ENOMEM.
+ */
+int anon_list(uid_t caller, struct anon_info **ret, size_t *ret_count);
 /* Releases them all (at exit). */
 void anon_destroy(void);
 
@@ -192,26 +227,47 @@ void anon_destroy(void);
 #define HOLDER_LINE_MAX 512
 /* Finds this mount (mountpoint, as libfuse resolved it) so that holders through it count too. */
 void holders_init(const char *mountpoint);
+/* The mount point ("" when unknown). */
+const char *holders_mount_path(void);
 typedef void (*holders_emit_fn)(void *ctx, const char *line);
+struct holders_count {
+	unsigned hidden;     /* holding processes viewer may not see (counted, not described) */
+	unsigned unreadable; /* processes that could not be read at all */
+};
 /*
  * Emits "PID COMM fd N" and "PID COMM map START-END PERMS" for every
- * process but this one holding dev/ino; *ret_unreadable counts the
- * processes that could not be read.
+ * process but this one holding dev/ino that viewer could read
+ * /proc/PID/maps of (the kernel decides, as for viewer's own open);
+ * counts the others in *ret.
  */
-int holders_scan(dev_t dev, ino_t ino, holders_emit_fn emit, void *ctx, unsigned *ret_unreadable);
+int holders_scan(dev_t dev, ino_t ino, const struct creds *viewer, holders_emit_fn emit, void *ctx,
+		 struct holders_count *ret);
 
 /* ctl.c: the control file's sessions, one per open (its parser: ctl_parse_i.h). */
-#define CTL_LINE_MAX 4096        /* the longest command line */
-#define CTL_OUTPUT_MAX (1 << 20) /* replies pending unread, at most */
+#define CTL_OUTPUT_MAX (64 << 10) /* replies pending unread in one .ctl file, at most */
+/* One write runs commands for about this long, then returns short (the writer goes on). */
+#define CTL_WRITE_SLICE_MS 20
 struct ctl_session;
-struct ctl_session *ctl_open(void);
+/* What the control file needs from the layers above it, passed in. */
+struct ctl_context {
+	const char *prefix; /* the mount's segment name prefix, "" for none */
+	/* The segment name for a name inside the mount (see ops_segment_name). */
+	int (*segment_name)(const char *name, char buf[PSHM_NAME_MAX + 1]);
+};
+/* A session for opener (whose rights every command has): 0, -EMFILE at the opener's limit. */
+int ctl_open(const struct creds *opener, struct ctl_session **ret);
 void ctl_close(struct ctl_session *s);
 /* Closes the sessions still open (at exit). */
 void ctl_destroy_all(void);
-/* Runs the complete lines in buf; len, or -errno of the first command that failed. */
-ssize_t ctl_write(struct ctl_session *s, fuse_req_t req, const char *buf, size_t len);
+/*
+ * Runs the complete lines in buf, as the session's opener (whoever writes):
+ * the bytes taken (fewer than len when the time slice ran out), or -errno
+ * of the first command that failed.
+ */
+ssize_t ctl_write(struct ctl_session *s, const char *buf, size_t len,
+		  const struct ctl_context *context);
 /* Pending replies (or, before any command, the status summary). */
-ssize_t ctl_read(struct ctl_session *s, fuse_req_t req, char *buf, size_t size);
+ssize_t ctl_read(struct ctl_session *s, char *buf, size_t size, const struct ctl_context *context);
 
 /* guard.c: copying out of a mapping that another process may shrink. */
 int guard_init(void);

@@ -2,6 +2,7 @@
 /* shmfs: extended attributes with introspection facts, computed when asked. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +53,10 @@ static void add_holder_line(void *ctx, const char *line)
 	text_add(ctx, "\n", 1);
 }
 
-/* Computes attribute name of node into t; -ENODATA when it has no such attribute. */
-static int compute(struct node *node, const char *name, struct text *t)
+/* Computes attribute name of node for the caller of req into t; -ENODATA when it has none. */
+static int compute(fuse_req_t req, struct node *node, const char *name, struct text *t)
 {
-	char segment[PSHM_NAME_MAX + 1], buf[PSHM_NAME_MAX + 64];
+	char segment[PSHM_NAME_MAX + 1], buf[PATH_MAX + 64];
 	uint64_t anon_id;
 	struct stat st;
 	int anon_fd = -1, r;
@@ -66,8 +67,12 @@ static int compute(struct node *node, const char *name, struct text *t)
 	if (r < 0)
 		return r;
 	if (strcmp(name, XATTR_PREFIX "path") == 0) {
-		if (anon_id)
+		/* A path the caller can open: the daemon's /proc only for its own user. */
+		if (anon_id && creds_is_daemon(fuse_req_ctx(req)->uid))
 			snprintf(buf, sizeof(buf), "/proc/%ld/fd/%d", (long)getpid(), anon_fd);
+		else if (anon_id)
+			snprintf(buf, sizeof(buf), "%s/" ANON_DIR_NAME "/%" PRIu64,
+				 holders_mount_path(), anon_id);
 		else
 			snprintf(buf, sizeof(buf), PSHM_DIR "/%s", segment);
 	} else if (strcmp(name, XATTR_PREFIX "mode") == 0) {
@@ -80,14 +85,22 @@ static int compute(struct node *node, const char *name, struct text *t)
 			return -ENODATA;
 		snprintf(buf, sizeof(buf), "%" PRIu64, anon_id);
 	} else if (strcmp(name, XATTR_PREFIX "holders") == 0) {
-		unsigned unreadable = 0;
+		struct holders_count count;
+		struct creds viewer;
 
-		r = holders_scan(st.st_dev, st.st_ino, add_holder_line, t, &unreadable);
+		/* Visibility needs only the uid and gid: no groups read from /proc. */
+		viewer = (struct creds){ .uid = fuse_req_ctx(req)->uid,
+					 .gid = fuse_req_ctx(req)->gid };
+		r = holders_scan(st.st_dev, st.st_ino, &viewer, add_holder_line, t, &count);
 		if (r < 0)
 			return r;
-		if (unreadable) {
+		if (count.hidden) {
+			snprintf(buf, sizeof(buf), "%u other processes\n", count.hidden);
+			text_add(t, buf, strlen(buf));
+		}
+		if (count.unreadable) {
 			snprintf(buf, sizeof(buf), "partial: %u processes could not be read\n",
-				 unreadable);
+				 count.unreadable);
 			text_add(t, buf, strlen(buf));
 		}
 		return t->failed ? -ENOMEM : 0;
@@ -117,7 +130,7 @@ void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size)
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	r = compute(node, name, &t);
+	r = compute(req, node, name, &t);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else

@@ -66,8 +66,10 @@ check "df shows the shm filesystem" "$(df --output=size,used,avail /dev/shm | ta
 
 dd if=/dev/urandom of="$mnt/blob" bs=64k count=16 status=none
 check "dd through the mount, cmp on /dev/shm" "same" "$(cmp -s "$mnt/blob" /dev/shm/blob && echo same)"
+inode=$(stat -c %i /dev/shm/blob)
 mv "$mnt/blob" "$mnt/moved"
-check "mv copies and unlinks (rename is EXDEV)" "moved" "$(cd /dev/shm && ls moved blob 2>/dev/null)"
+check "mv renames: the same segment, the old name gone" "moved $inode" \
+	"$(cd /dev/shm && ls moved blob 2>/dev/null) $(stat -c %i /dev/shm/moved)"
 
 check "mkdir is refused" "Operation not permitted" \
 	"$(mkdir "$mnt/dir" 2>&1 | sed 's/.*: //')"

@@ -467,6 +467,53 @@ static void test_open_file_and_path_part_when_replaced_behind_the_mount(void)
 	close(fd);
 }
 
+/* rename(2) is renameat2 in /dev/shm: the same segment under the new name, atomically. */
+static void test_rename_moves_the_segment_itself(void)
+{
+	ino_t before;
+	char *map;
+	int fd;
+
+	make_segment_with("old", "first");
+	make_segment_with("target", "second");
+	before = ino_of(shm("old"));
+	fd = pshm_open("old", O_RDWR, 0, NULL);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(pshm_map(fd, NULL, 4096, PROT_READ | PROT_WRITE, 0, (void **)&map, NULL) ==
+			0);
+	CU_ASSERT_EQUAL(stat(in_mnt("old"), &(struct stat){ 0 }), 0); /* a cached name */
+	CU_ASSERT_EQUAL(rename(in_mnt("old"), in_mnt("target")), 0);
+	CU_ASSERT_EQUAL(ino_of(shm("target")), before);
+	CU_ASSERT_EQUAL(errno_of(access(shm("old"), F_OK)), ENOENT);
+	CU_ASSERT_EQUAL(errno_of(access(in_mnt("old"), F_OK)), ENOENT);
+	CU_ASSERT_EQUAL(ino_of(in_mnt("target")), before);
+	/* The holder's mapping is the renamed segment. */
+	memcpy(map, "moved", 5);
+	char text[8] = "";
+	int through = open(in_mnt("target"), O_RDONLY);
+	CU_ASSERT_FATAL(through >= 0);
+	CU_ASSERT_EQUAL(read(through, text, sizeof(text)), 5);
+	CU_ASSERT_EQUAL(memcmp(text, "moved", 5), 0);
+	close(through);
+	/* The kernel's flags: no replace, and exchange. */
+	make_segment_with("other", "third");
+	CU_ASSERT_EQUAL(errno_of(renameat2(AT_FDCWD, in_mnt("target"), AT_FDCWD, in_mnt("other"),
+					   RENAME_NOREPLACE)),
+			EEXIST);
+	CU_ASSERT_EQUAL(ino_of(shm("target")), before);
+	CU_ASSERT_EQUAL(
+		renameat2(AT_FDCWD, in_mnt("target"), AT_FDCWD, in_mnt("other"), RENAME_EXCHANGE),
+		0);
+	CU_ASSERT_EQUAL(ino_of(shm("other")), before);
+	CU_ASSERT_EQUAL(ino_of(in_mnt("other")), before);
+	CU_ASSERT_EQUAL(errno_of(rename(in_mnt("nothing"), in_mnt("else"))), ENOENT);
+	assert_same_listing();
+	pshm_unmap(map, 4096, NULL);
+	close(fd);
+	remove_segment("target");
+	remove_segment("other");
+}
+
 static void test_flat_namespace_refuses_dirs_and_links(void)
 {
 	make_segment("plain", 1, 0600);
@@ -474,7 +521,8 @@ static void test_flat_namespace_refuses_dirs_and_links(void)
 	CU_ASSERT_EQUAL(errno_of(symlink("plain", in_mnt("sym"))), EPERM);
 	CU_ASSERT_EQUAL(errno_of(link(in_mnt("plain"), in_mnt("hard"))), EPERM);
 	CU_ASSERT_EQUAL(errno_of(mknod(in_mnt("fifo"), S_IFIFO | 0600, 0)), EPERM);
-	CU_ASSERT_EQUAL(errno_of(rename(in_mnt("plain"), in_mnt("moved"))), EXDEV);
+	CU_ASSERT_EQUAL(errno_of(rename(in_mnt("plain"), in_mnt(".anon/moved"))), EXDEV);
+	CU_ASSERT_EQUAL(errno_of(rename(in_mnt("plain"), in_mnt(".ctl"))), EBUSY);
 	CU_ASSERT_EQUAL(errno_of(rmdir(in_mnt("plain"))), ENOTDIR);
 	CU_ASSERT_EQUAL(errno_of(rmdir(in_mnt("nothing"))), ENOENT);
 	CU_ASSERT_EQUAL(errno_of(open(in_mnt("plain/x"), O_RDONLY)), ENOTDIR);
@@ -1054,6 +1102,7 @@ int main(int argc, char **argv)
 		TEST(test_unlinked_open_file_stays_usable),
 		TEST(test_cached_names_follow_removal_and_replacement_behind_the_mount),
 		TEST(test_cached_names_follow_renames_and_links_behind_the_mount),
+		TEST(test_rename_moves_the_segment_itself),
 		TEST(test_open_file_and_path_part_when_replaced_behind_the_mount),
 		TEST(test_flat_namespace_refuses_dirs_and_links),
 		TEST(test_names_shm_cannot_hold_get_the_kernel_errno),

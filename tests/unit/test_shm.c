@@ -160,7 +160,8 @@ static void test_open_refuses_non_segments_without_blocking(void)
 	const char *fifo = test_unique_name("fifo"), *dir = test_unique_name("dir");
 	char path[PATH_MAX];
 	struct pshm_error err;
-	static const int flags[] = { O_RDONLY, O_RDWR, O_RDONLY | O_CREAT, O_RDWR | O_CREAT | O_TRUNC };
+	static const int flags[] = { O_RDONLY, O_RDWR, O_RDONLY | O_CREAT,
+				     O_RDWR | O_CREAT | O_TRUNC };
 
 	snprintf(path, sizeof(path), PSHM_DIR "/%s", fifo);
 	CU_ASSERT_FATAL(mkfifo(path, 0666) == 0);

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmfs: acting as the caller. A root daemon serving other users resolves
+ * names in /dev/shm with the caller's filesystem uid, gid and
+ * supplementary groups, switched on the worker thread for the time of one
+ * operation, so the kernel itself applies modes, the sticky bit and
+ * protected_regular, and new segments belong to their creator.
+ *
+ * setfsuid, setfsgid and the raw setgroups system call change only the
+ * calling thread. glibc's setgroups() changes every thread of the process
+ * (it broadcasts, as POSIX wants), so it must not be used here. A thread
+ * whose fsuid is not 0 loses CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN and the
+ * other file capabilities until it switches back.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "creds_i.h"
+
+static struct {
+	bool can_switch; /* the daemon runs as root */
+	uid_t uid;
+	gid_t gid;
+	int group_count;
+	gid_t groups[CREDS_GROUPS_MAX];
+} self;
+
+/* Whether this thread is switched, for creds_leave and the assertion in creds_enter. */
+static _Thread_local bool switched;
+/* Whether this thread lowered CAP_SYS_PTRACE (creds_enter_viewer). */
+static _Thread_local bool ptrace_lowered;
+
+/* Raises or lowers CAP_SYS_PTRACE in this thread's effective set (capset is per thread). */
+static int set_ptrace_cap(bool on)
+{
+	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3,
+						   .pid = 0 };
+	struct __user_cap_data_struct data[2];
+	unsigned word = CAP_SYS_PTRACE / 32, bit = 1u << (CAP_SYS_PTRACE % 32);
+
+	if (syscall(SYS_capget, &header, data) < 0)
+		return -errno;
+	if (on)
+		data[word].effective |= bit & data[word].permitted;
+	else
+		data[word].effective &= ~bit;
+	return syscall(SYS_capset, &header, data) < 0 ? -errno : 0;
+}
+
+int creds_init(void)
+{
+	int n;
+
+	self.uid = geteuid();
+	self.gid = getegid();
+	self.can_switch = self.uid == 0;
+	n = getgroups(CREDS_GROUPS_MAX, self.groups);
+	if (n < 0)
+		return -errno;
+	self.group_count = n;
+	return 0;
+}
+
+bool creds_switching(void)
+{
+	return self.can_switch;
+}
+
+bool creds_is_daemon(uid_t uid)
+{
+	return uid == 0 || uid == self.uid;
+}
+
+void creds_of_req(fuse_req_t req, struct creds *ret)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	int n;
+
+	ret->uid = ctx->uid;
+	ret->gid = ctx->gid;
+	ret->pid = ctx->pid;
+	ret->group_count = 0;
+	if (!self.can_switch || ret->uid == 0)
+		return; /* not needed: nothing to switch, or root's rights anyway */
+	/*
+	 * The kernel sends no supplementary groups; libfuse reads them from
+	 * /proc/PID/task/PID/status. A caller gone meanwhile gets none: fewer
+	 * rights, never more.
+	 */
+	n = fuse_req_getgroups(req, CREDS_GROUPS_MAX, ret->groups);
+	ret->group_count = n < 0 ? 0 : (n > CREDS_GROUPS_MAX ? CREDS_GROUPS_MAX : n);
+}
+
+static int set_groups(int count, const gid_t *groups)
+{
+	return syscall(SYS_setgroups, (size_t)count, groups) < 0 ? -errno : 0;
+}
+
+int creds_enter(const struct creds *c)
+{
+	int r;
+
+	if (!self.can_switch || (c->uid == self.uid && c->gid == self.gid))
+		return 0;
+	if (switched)
+		return -EDEADLK; /* a bug: every enter has its leave */
+	r = set_groups(c->group_count, c->groups);
+	if (r < 0)
+		return r;
+	switched = true;
+	setfsgid(c->gid);
+	setfsuid(c->uid);
+	/* setfsuid reports no errors: ask what is in force now. */
+	if ((uid_t)setfsuid((uid_t)-1) != c->uid || (gid_t)setfsgid((gid_t)-1) != c->gid) {
+		creds_leave();
+		return -EPERM;
+	}
+	return 0;
+}
+
+int creds_enter_viewer(const struct creds *c)
+{
+	int r;
+
+	if (!self.can_switch || c->uid == 0)
+		return 0;
+	r = creds_enter(c);
+	if (r < 0 || !switched)
+		return r;
+	r = set_ptrace_cap(false);
+	if (r < 0) {
+		creds_leave();
+		return r;
+	}
+	ptrace_lowered = true;
+	return 0;
+}
+
+void creds_leave(void)
+{
+	if (ptrace_lowered) {
+		if (set_ptrace_cap(true) < 0) {
+			fprintf(stderr, "shmfs: cannot restore CAP_SYS_PTRACE: %s\n",
+				strerror(errno));
+			abort();
+		}
+		ptrace_lowered = false;
+	}
+	if (!switched)
+		return;
+	setfsuid(self.uid);
+	setfsgid(self.gid);
+	if (set_groups(self.group_count, self.groups) < 0 ||
+	    (uid_t)setfsuid((uid_t)-1) != self.uid) {
+		/* A thread that cannot become the daemon again must not serve anyone. */
+		fprintf(stderr, "shmfs: cannot restore the daemon's credentials: %s\n",
+			strerror(errno));
+		abort();
+	}
+	switched = false;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* shmfs: per-user limits on what a user can make the daemon hold, see limits.c. */
+#ifndef LIMITS_I_H
+#define LIMITS_I_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Defaults of the -o options (shmfs(8)). */
+#define LIMIT_USER_FDS_DEFAULT 4096 /* user_fds=: descriptors held for one user */
+#define LIMIT_ANON_MAX_DEFAULT 256  /* anon_max=: anonymous segments of one user */
+#define LIMIT_CTL_MAX_DEFAULT 64    /* ctl_max=: open .ctl files of one user */
+/* anon_bytes= defaults to the size of /dev/shm. */
+
+/* Fixed limits. */
+#define LIMIT_CTL_USER_BYTES (1u << 20) /* unread .ctl replies of one user, all files */
+/* Descriptors only the daemon's own work may use (scans, reopening). */
+#define LIMIT_FD_RESERVE_DAEMON 64
+/* And below that, descriptors only root (and the daemon's own user) may use. */
+#define LIMIT_FD_RESERVE_ROOT 64
+
+enum limit_kind {
+	LIMIT_FDS,       /* descriptors held (open files, anonymous segments, kept segments) */
+	LIMIT_ANON,      /* anonymous segments */
+	LIMIT_CTL,       /* open .ctl files */
+	LIMIT_CTL_BYTES, /* unread .ctl reply bytes */
+	LIMIT_KINDS
+};
+
+struct limits_config {
+	uint64_t user_fds, anon_max, ctl_max;
+	uint64_t anon_bytes; /* checked by anon.c against the segments' sizes now */
+};
+
+/*
+ * Sets the limits; fd_ceiling is the daemon's descriptor limit, of which
+ * the reserves above are kept back from users.
+ */
+void limits_init(const struct limits_config *config, uint64_t fd_ceiling);
+/*
+ * Charges amount of kind to uid: 0, or the errno that names the limit:
+ * -EMFILE (descriptors, .ctl files), -EDQUOT (anonymous segments),
+ * -ENOBUFS (reply bytes); nothing is charged then. Root and the daemon's
+ * own user have no per-user limit but still leave LIMIT_FD_RESERVE_DAEMON.
+ */
+int limits_take(uid_t uid, enum limit_kind kind, uint64_t amount);
+/* Charges amount whatever the limit (a last short reply that must go out). */
+void limits_charge(uid_t uid, enum limit_kind kind, uint64_t amount);
+/* Gives back what limits_take or limits_charge charged. */
+void limits_give(uid_t uid, enum limit_kind kind, uint64_t amount);
+/* The per-user limit of kind (for messages). */
+uint64_t limits_max(enum limit_kind kind);
+/* The anonymous bytes limit of one user. */
+uint64_t limits_anon_bytes(void);
+/* What uid holds of kind now. */
+uint64_t limits_held(uid_t uid, enum limit_kind kind);
+
+#endif /* LIMITS_I_H */
