@@ -9,7 +9,6 @@
 #include "pshm_i.h"
 
 /* Named semaphores share the directory with segments; they are not segments. */
-#define SEMAPHORE_PREFIX "sem."
 
 struct pshm_iter {
 	DIR *dir;
@@ -20,7 +19,7 @@ struct pshm_iter {
 
 static bool is_semaphore(const char *name)
 {
-	return strncmp(name, SEMAPHORE_PREFIX, strlen(SEMAPHORE_PREFIX)) == 0;
+	return strncmp(name, PSHM_SEMAPHORE_PREFIX, strlen(PSHM_SEMAPHORE_PREFIX)) == 0;
 }
 
 PSHM_EXPORT int pshm_iter_open(const char *prefix, struct pshm_iter **ret, struct pshm_error *err)

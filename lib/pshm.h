@@ -27,6 +27,9 @@ extern "C" {
 /* Where the segments of this system live (Linux: a tmpfs). */
 #define PSHM_DIR "/dev/shm"
 
+/* Names of this prefix in PSHM_DIR are named semaphores (sem_open(3)), not segments. */
+#define PSHM_SEMAPHORE_PREFIX "sem."
+
 /* The longest segment name, without its leading '/'. */
 #define PSHM_NAME_MAX NAME_MAX
 
@@ -271,8 +274,9 @@ int pshm_iter_fd(const struct pshm_iter *it);
 void pshm_iter_free(struct pshm_iter *it);
 
 /*
- * Status of the segment called name, without opening it (fstatat on
- * PSHM_DIR; no access rights on the segment are needed).
+ * Status of the segment called name, without opening it (lstat of
+ * PSHM_DIR/name: a symbolic link is not followed; no access rights on the
+ * segment are needed).
  * Returns: 0, -EINVAL or -ENAMETOOLONG for bad names, -ENOENT when there is
  * no such segment (or name is a semaphore or not a regular file).
  */

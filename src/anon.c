@@ -16,6 +16,13 @@ struct anon {
 	const void *holder; /* the .ctl session that holds it, or NULL */
 };
 
+static char mount_prefix[PSHM_NAME_MAX + 1];
+
+void anon_init(const char *prefix)
+{
+	snprintf(mount_prefix, sizeof(mount_prefix), "%s", prefix);
+}
+
 static struct {
 	pthread_mutex_t lock;
 	struct anon *items;
@@ -59,11 +66,11 @@ static uint64_t bytes_of(uid_t owner)
 /* Creates the segment as owner: the kernel makes it theirs, as their own shm_open would. */
 static int make_segment(off_t size, mode_t mode, const struct creds *owner)
 {
-	char prefix[PSHM_NAME_MAX + 1];
+	char prefix[PSHM_NAME_MAX + sizeof(ANON_NAME_PREFIX)];
 	int fd, r;
 
 	/* The name lives for an instant; keep it inside the mount's prefix. */
-	snprintf(prefix, sizeof(prefix), "%s" ANON_NAME_PREFIX, shmfs_config.prefix);
+	snprintf(prefix, sizeof(prefix), "%s" ANON_NAME_PREFIX, mount_prefix);
 	r = creds_enter(owner);
 	if (r < 0)
 		return r;

@@ -147,8 +147,8 @@ void creds_leave(void)
 {
 	if (ptrace_lowered) {
 		if (set_ptrace_cap(true) < 0) {
-			fprintf(stderr, "shmfs: cannot restore CAP_SYS_PTRACE: %s\n",
-				strerror(errno));
+			fuse_log(FUSE_LOG_ERR, "shmfs: cannot restore CAP_SYS_PTRACE: %s\n",
+				 strerror(errno));
 			abort();
 		}
 		ptrace_lowered = false;
@@ -160,8 +160,8 @@ void creds_leave(void)
 	if (set_groups(self.group_count, self.groups) < 0 ||
 	    (uid_t)setfsuid((uid_t)-1) != self.uid) {
 		/* A thread that cannot become the daemon again must not serve anyone. */
-		fprintf(stderr, "shmfs: cannot restore the daemon's credentials: %s\n",
-			strerror(errno));
+		fuse_log(FUSE_LOG_ERR, "shmfs: cannot restore the daemon's credentials: %s\n",
+			 strerror(errno));
 		abort();
 	}
 	switched = false;

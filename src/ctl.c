@@ -36,7 +36,7 @@ static struct {
 	struct ctl_session *first;
 } sessions = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-int ctl_open(const struct creds *opener, struct ctl_session **ret)
+int ctl_session_open(const struct creds *opener, struct ctl_session **ret)
 {
 	struct ctl_session *s;
 	int r = limits_take(opener->uid, LIMIT_CTL, 1);
@@ -293,7 +293,7 @@ static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
 	if (cmd->id) {
 		r = anon_stat(cmd->id, &st, NULL);
 	} else {
-		r = context->segment_name(cmd->name, full);
+		r = context->segment_name(context->prefix, cmd->name, full);
 		if (r == 0)
 			r = pshm_stat_name(full, &st, NULL);
 	}
@@ -464,6 +464,7 @@ static void emit_summary(struct ctl_session *s, const struct ctl_context *contex
 	emit(s, "prefix %s", context->prefix[0] ? context->prefix : "-");
 	passthrough_status(data_path, sizeof(data_path));
 	emit(s, "passthrough %s", data_path);
+	emit(s, "libfuse %s passthrough=%s", fuse_pkgversion(), passthrough_implementation());
 	if (statvfs(PSHM_DIR, &sv) == 0) {
 		emit(s, "shm-size %" PRIu64, (uint64_t)sv.f_blocks * sv.f_frsize);
 		emit(s, "shm-used %" PRIu64, (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);

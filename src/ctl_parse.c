@@ -24,7 +24,8 @@ bool ctl_parse_id(const char *text, uint64_t *ret)
 {
 	char *end;
 
-	if (text[0] < '0' || text[0] > '9')
+	/* Canonical decimal only: .anon/01 would be a second name for .anon/1. */
+	if (text[0] < '1' || text[0] > '9')
 		return false;
 	errno = 0;
 	*ret = strtoull(text, &end, 10);

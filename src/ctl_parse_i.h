@@ -38,7 +38,10 @@ struct ctl_command {
  */
 int ctl_parse(char *line, size_t len, struct ctl_command *ret, char *message, size_t message_len);
 
-/* Parses a decimal id of an anonymous segment (1 or more); false if it is not one. */
+/*
+ * Parses the id of an anonymous segment, in a command or as a name in
+ * .anon: canonical decimal, 1 or more, no leading zero; false if it is not one.
+ */
 bool ctl_parse_id(const char *text, uint64_t *ret);
 
 #endif

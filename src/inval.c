@@ -15,25 +15,16 @@
  * next check. FUSE_NOTIFY_INVAL_ENTRY would drop just one name, but takes
  * the directory's lock, which a request waiting for a worker may hold; a
  * daemon that sends it from a worker, or stops while sending it, can hang.
- * Without the epoch the kernel gets no cached entries at all.
+ * Without the epoch the kernel gets no cached entries at all. libfuse 3.18
+ * sends it (epoch_libfuse.c); before, shmfs writes it itself (epoch_raw.c).
  */
 #include <errno.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include "shmfs_i.h"
 
-/* From the kernel's uapi <linux/fuse.h>, newer than Debian 12's headers. */
-#define NOTIFY_INC_EPOCH 8
-#define EPOCH_MINOR 44
-
-struct out_header {
-	uint32_t len;
-	int32_t error; /* a notification's code */
-	uint64_t unique;
-};
+#define EPOCH_MINOR 44 /* FUSE_NOTIFY_INC_EPOCH: protocol 7.44 */
 
 static struct fuse_session *session;
 static atomic_bool available;
@@ -56,16 +47,15 @@ bool inval_available(void)
 
 void inval_all(void)
 {
-	struct out_header h = { .len = sizeof(h), .error = NOTIFY_INC_EPOCH, .unique = 0 };
+	int r;
 
 	if (!inval_available() || !session)
 		return;
-	if (write(fuse_session_fd(session), &h, sizeof(h)) == (ssize_t)sizeof(h))
-		return;
-	if (errno == EINVAL || errno == ENOSYS) {
+	r = inval_send_epoch(session);
+	if (r == -EINVAL || r == -ENOSYS) {
 		/* Not understood after all: from now on no entry is cached. */
 		atomic_store(&available, false);
-		fprintf(stderr, "shmfs: the kernel refused FUSE_NOTIFY_INC_EPOCH; "
-				"names are no longer cached\n");
+		fuse_log(FUSE_LOG_ERR, "shmfs: the kernel refused FUSE_NOTIFY_INC_EPOCH; "
+				       "names are no longer cached\n");
 	}
 }

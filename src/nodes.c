@@ -1,5 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* shmfs: the node table, from the kernel's node ids to segments and their open files. */
+/*
+ * shmfs: the node table, from the kernel's node ids to segments and their
+ * open files.
+ *
+ * The table lock guards bookkeeping only. Whatever needs a system call (a
+ * stat, an open through /proc, registering or closing a backing id, a
+ * notification to the kernel, close and munmap) is decided under the lock
+ * and done after it is released: an open file is borrowed (a reference on
+ * its handle keeps its descriptor open), teardown is collected and
+ * performed by dispose(), and a first open registering a backing id marks
+ * the node busy while the others wait on a condition.
+ */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +26,15 @@
 /* The most names one node keeps for the kernel (older ones are dropped from it). */
 #define CHECK_NAMES_MAX 8
 
+struct other_name {
+	struct other_name *next;
+	char name[];
+};
+
 static struct {
 	pthread_mutex_t lock;
+	pthread_cond_t backing_done; /* a node's backing registration finished */
+	struct nodes_config config;
 	struct node **buckets; /* chained by tmpfs inode number */
 	size_t bucket_count;   /* a power of two */
 	size_t count;
@@ -26,7 +45,22 @@ static struct {
 	 * by name hash, as many buckets as the table.
 	 */
 	struct node **names;
-} table = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} table = { .lock = PTHREAD_MUTEX_INITIALIZER, .backing_done = PTHREAD_COND_INITIALIZER };
+
+/* What a locked section leaves to be done once the lock is released (dispose). */
+struct garbage {
+	struct node *nodes;     /* unhashed, chained through hash_next */
+	struct handle *handles; /* whose last reference went, chained through next */
+	int backing_id;         /* to close, or 0 */
+	bool inval;             /* make the kernel forget its cached names */
+};
+
+static size_t bucket_of(ino_t ino, size_t bucket_count)
+{
+	uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(h >> 32) & (bucket_count - 1);
+}
 
 static size_t name_bucket_of(const char *name, size_t bucket_count)
 {
@@ -35,6 +69,155 @@ static size_t name_bucket_of(const char *name, size_t bucket_count)
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 0x100000001b3ull;
 	return (size_t)(h >> 32) & (bucket_count - 1);
+}
+
+struct handle *handle_new(int fd, int flags, uid_t uid)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	if (pthread_rwlock_init(&h->map_lock, NULL) != 0) {
+		free(h);
+		return NULL;
+	}
+	h->fd = fd;
+	h->flags = flags;
+	h->uid = uid;
+	h->refs = 1;
+	return h;
+}
+
+/* The one place a handle's resources go. */
+static void handle_destroy(struct handle *h)
+{
+	if (h->map)
+		munmap(h->map, h->map_len);
+	close(h->fd);
+	limits_give(h->uid, LIMIT_FDS, 1);
+	pthread_rwlock_destroy(&h->map_lock);
+	free(h);
+}
+
+void handle_discard(struct handle *h)
+{
+	assert(h->refs == 1 && !h->node);
+	handle_destroy(h);
+}
+
+/* With the lock held: drops one reference of h; the last one leaves it to g. */
+static void handle_unref(struct handle *h, struct garbage *g)
+{
+	assert(h->refs > 0);
+	if (--h->refs == 0) {
+		h->next = g->handles;
+		g->handles = h;
+	}
+}
+
+static void free_other_names(struct node *node)
+{
+	while (node->other_names) {
+		struct other_name *o = node->other_names;
+
+		node->other_names = o->next;
+		free(o);
+	}
+}
+
+/* A node out of the table: frees what is its own, hands its keeper to g. */
+static void node_destroy(struct node *node, struct garbage *g)
+{
+	assert(!node->handles && node->nlookup == 0 && !node->backing_id);
+	if (node->keeper)
+		handle_unref(node->keeper, g);
+	free_other_names(node);
+	free(node->name);
+	free(node);
+}
+
+/* Without the lock: does what a locked section decided. req: for the backing id, or NULL. */
+static void dispose(struct garbage *g, fuse_req_t req)
+{
+	if (g->inval)
+		inval_all();
+	if (g->backing_id)
+		passthrough_unregister(req, g->backing_id);
+	/* A node's keeper is left in g->handles when the node goes: nodes first. */
+	pthread_mutex_lock(&table.lock);
+	while (g->nodes) {
+		struct node *node = g->nodes;
+
+		g->nodes = node->hash_next;
+		node_destroy(node, g);
+	}
+	pthread_mutex_unlock(&table.lock);
+	while (g->handles) {
+		struct handle *h = g->handles;
+
+		g->handles = h->next;
+		handle_destroy(h);
+	}
+}
+
+int nodes_init(const struct nodes_config *config)
+{
+	table.config = *config;
+	table.buckets = calloc(INITIAL_BUCKETS, sizeof(*table.buckets));
+	table.names = calloc(INITIAL_BUCKETS, sizeof(*table.names));
+	if (!table.buckets || !table.names) {
+		free(table.buckets);
+		free(table.names);
+		table.buckets = table.names = NULL;
+		return -ENOMEM;
+	}
+	table.bucket_count = INITIAL_BUCKETS;
+	table.count = 0;
+	return 0;
+}
+
+void nodes_destroy(void)
+{
+	struct garbage g = { 0 };
+
+	for (size_t i = 0; i < table.bucket_count; i++) {
+		while (table.buckets[i]) {
+			struct node *node = table.buckets[i];
+
+			table.buckets[i] = node->hash_next;
+			/* At exit the kernel may not have sent every release and forget. */
+			while (node->handles) {
+				struct handle *h = node->handles;
+
+				node->handles = h->next;
+				h->refs = 1;
+				handle_unref(h, &g);
+			}
+			node->nlookup = 0;
+			node->backing_id = 0;
+			node_destroy(node, &g);
+		}
+	}
+	while (g.handles) {
+		struct handle *h = g.handles;
+
+		g.handles = h->next;
+		handle_destroy(h);
+	}
+	free(table.buckets);
+	free(table.names);
+	table.buckets = table.names = NULL;
+	table.bucket_count = table.count = 0;
+}
+
+size_t nodes_count(void)
+{
+	size_t count;
+
+	pthread_mutex_lock(&table.lock);
+	count = table.count;
+	pthread_mutex_unlock(&table.lock);
+	return count;
 }
 
 /* With the lock held: the node that claims name, or NULL. */
@@ -78,74 +261,6 @@ static void claim(struct node *node)
 	node->name_indexed = true;
 }
 
-static size_t bucket_of(ino_t ino, size_t bucket_count)
-{
-	uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ull;
-
-	return (size_t)(h >> 32) & (bucket_count - 1);
-}
-
-int nodes_init(void)
-{
-	table.buckets = calloc(INITIAL_BUCKETS, sizeof(*table.buckets));
-	table.names = calloc(INITIAL_BUCKETS, sizeof(*table.names));
-	if (!table.buckets || !table.names) {
-		free(table.buckets);
-		free(table.names);
-		return -ENOMEM;
-	}
-	table.bucket_count = INITIAL_BUCKETS;
-	table.count = 0;
-	return 0;
-}
-
-static void free_other_names(struct node *node)
-{
-	while (node->other_names) {
-		struct other_name *o = node->other_names;
-
-		node->other_names = o->next;
-		free(o);
-	}
-}
-
-static void free_node(struct node *node)
-{
-	while (node->handles) {
-		struct handle *h = node->handles;
-
-		node->handles = h->next;
-		if (h->map)
-			munmap(h->map, h->map_len);
-		close(h->fd);
-		pthread_rwlock_destroy(&h->map_lock);
-		free(h);
-	}
-	if (node->keeper_fd >= 0) {
-		close(node->keeper_fd);
-		limits_give(node->keeper_uid, LIMIT_FDS, 1);
-	}
-	free_other_names(node);
-	free(node->name);
-	free(node);
-}
-
-void nodes_destroy(void)
-{
-	for (size_t i = 0; i < table.bucket_count; i++) {
-		while (table.buckets[i]) {
-			struct node *node = table.buckets[i];
-
-			table.buckets[i] = node->hash_next;
-			free_node(node);
-		}
-	}
-	free(table.buckets);
-	free(table.names);
-	table.buckets = table.names = NULL;
-	table.bucket_count = table.count = 0;
-}
-
 /* Doubles the bucket arrays; a failed allocation just keeps longer chains. */
 static void grow(void)
 {
@@ -167,10 +282,6 @@ static void grow(void)
 			node->name_next = names[b];
 			names[b] = node;
 		}
-	}
-	free(table.names);
-	table.names = names;
-	for (size_t i = 0; i < table.bucket_count; i++) {
 		while (table.buckets[i]) {
 			struct node *node = table.buckets[i];
 			size_t b = bucket_of(node->ino, count);
@@ -180,7 +291,9 @@ static void grow(void)
 			buckets[b] = node;
 		}
 	}
+	free(table.names);
 	free(table.buckets);
+	table.names = names;
 	table.buckets = buckets;
 	table.bucket_count = count;
 }
@@ -200,15 +313,21 @@ static struct node *find(dev_t dev, ino_t ino)
 	return node;
 }
 
-static void unhash(struct node *node)
+/* With the lock held: leaves node to g once neither the kernel nor an open file uses it. */
+static void release_if_unused(struct node *node, struct garbage *g)
 {
-	unclaim(node);
-	struct node **p = &table.buckets[bucket_of(node->ino, table.bucket_count)];
+	struct node **p;
 
+	if (node->nlookup || node->handles)
+		return;
+	unclaim(node);
+	p = &table.buckets[bucket_of(node->ino, table.bucket_count)];
 	while (*p != node)
 		p = &(*p)->hash_next;
 	*p = node->hash_next;
 	table.count--;
+	node->hash_next = g->nodes;
+	g->nodes = node;
 }
 
 /* With the lock held: takes name out of node's other names; whether it was there. */
@@ -229,9 +348,10 @@ static bool drop_other_name(struct node *node, const char *name)
 /*
  * With the lock held: node is now known as name. A segment renamed or
  * linked behind our back has several; the ones the kernel may still cache
- * are kept, to be checked (nodes_stat) and dropped when stale.
+ * are kept, to be checked (nodes_stat) and dropped when stale. Too many
+ * to check: the kernel is to forget them all (g->inval).
  */
-static void rename_node(struct node *node, const char *name)
+static void set_name(struct node *node, const char *name, struct garbage *g)
 {
 	bool new_cached;
 	char *copy;
@@ -251,12 +371,11 @@ static void rename_node(struct node *node, const char *name)
 			o->next = node->other_names;
 			node->other_names = o;
 		}
-		/* Too many to check: the kernel forgets them all (inval_all takes no lock). */
 		for (last = &node->other_names; *last && count < CHECK_NAMES_MAX;
 		     last = &(*last)->next)
 			count++;
 		if (*last) {
-			inval_all();
+			g->inval = true;
 			free_other_names(node);
 			new_cached = false;
 		}
@@ -270,6 +389,7 @@ static void rename_node(struct node *node, const char *name)
 
 struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st, uint64_t nlookup)
 {
+	struct garbage g = { 0 };
 	struct node *node;
 	size_t b;
 
@@ -277,25 +397,24 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
 	node = find(st->st_dev, st->st_ino);
 	if (node) {
 		/* Renamed behind our back (in /dev/shm): the inode is what counts. */
-		rename_node(node, name);
-		if (name)
-			claim(node);
+		set_name(node, name, &g);
+		claim(node);
 		node->nlookup += nlookup;
 		pthread_mutex_unlock(&table.lock);
+		dispose(&g, NULL);
 		return node;
 	}
 	node = calloc(1, sizeof(*node));
 	if (node && name)
 		node->name = strdup(name);
 	if (!node || (name && !node->name)) {
-		free(node);
 		pthread_mutex_unlock(&table.lock);
+		free(node);
 		return NULL;
 	}
 	node->ino = st->st_ino;
 	node->dev = st->st_dev;
 	node->anon_id = anon_id;
-	node->keeper_fd = -1;
 	/* Node ids are addresses and get reused; the generation tells them apart. */
 	node->generation = ++table.generation;
 	node->nlookup = nlookup;
@@ -310,25 +429,16 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
 	return node;
 }
 
-/* With the lock held: frees node once neither the kernel nor an open file uses it. */
-static void release_if_unused(struct node *node)
-{
-	if (node->nlookup == 0 && !node->handles) {
-		unhash(node);
-		free_node(node);
-	}
-}
-
-double nodes_entry_timeout(struct node *node)
+double nodes_lend_entry(struct node *node)
 {
 	double t = ENTRY_TIMEOUT;
 
-	if (shmfs_config.cache)
-		return shmfs_config.timeout;
+	if (table.config.cache)
+		return table.config.cache_timeout;
 	if (!inval_available())
 		return 0;
 	pthread_mutex_lock(&table.lock);
-	if (node->handles || node->keeper_fd >= 0)
+	if (node->handles || node->keeper)
 		t = 0;
 	else if (node->name)
 		node->name_cached = true;
@@ -338,52 +448,92 @@ double nodes_entry_timeout(struct node *node)
 
 void nodes_forget(struct node *node, uint64_t nlookup)
 {
+	struct garbage g = { 0 };
+
 	pthread_mutex_lock(&table.lock);
-	node->nlookup = nlookup > node->nlookup ? 0 : node->nlookup - nlookup;
-	release_if_unused(node);
+	/* More forgotten than looked up is a bug of ours or the kernel's. */
+	assert(nlookup <= node->nlookup);
+	node->nlookup -= nlookup < node->nlookup ? nlookup : node->nlookup;
+	release_if_unused(node, &g);
 	pthread_mutex_unlock(&table.lock);
+	dispose(&g, NULL);
 }
 
-void nodes_attach(struct node *node, struct handle *handle)
+void nodes_attach(struct node *node, struct handle *h)
 {
+	struct garbage g = { 0 };
+
 	pthread_mutex_lock(&table.lock);
-	handle->node = node;
+	h->node = node;
 	/*
 	 * From the first open on, stats come from the open file, and the name
 	 * may come to mean another segment meanwhile: every path lookup must
 	 * ask again, so the kernel forgets the entries it caches.
 	 */
 	if (!node->handles && (node->name_cached || node->other_names)) {
-		inval_all();
+		g.inval = true;
 		free_other_names(node);
 		node->name_cached = false;
 	}
-	handle->next = node->handles;
-	node->handles = handle;
+	h->next = node->handles;
+	node->handles = h;
 	pthread_mutex_unlock(&table.lock);
+	dispose(&g, NULL);
 }
 
-void nodes_detach(struct node *node, struct handle *handle)
+/* With the lock held: one open file stops using the node's backing id. */
+static void backing_put_locked(struct node *node, struct garbage *g)
 {
+	assert(node->backing_users > 0);
+	if (node->backing_users && --node->backing_users == 0) {
+		g->backing_id = node->backing_id;
+		node->backing_id = 0;
+	}
+}
+
+void nodes_release(struct node *node, struct handle *h, fuse_req_t req)
+{
+	struct garbage g = { 0 };
 	struct handle **p;
 
 	pthread_mutex_lock(&table.lock);
-	for (p = &node->handles; *p && *p != handle; p = &(*p)->next)
+	for (p = &node->handles; *p && *p != h; p = &(*p)->next)
 		;
+	assert(*p == h);
 	if (*p)
-		*p = handle->next;
+		*p = h->next;
 	/*
 	 * The last file served from the backing id closes it. The kernel
 	 * took its own reference when the open that named the id completed,
-	 * and RELEASE comes after that. Here, before the node may go: the
-	 * kernel's FORGET can overtake the RELEASE of the last open file.
+	 * and RELEASE comes after that. Decided here, before the node may go:
+	 * the kernel's FORGET can overtake the RELEASE of the last open file.
 	 */
-	if (handle->passthrough && node->backing_users && --node->backing_users == 0) {
-		passthrough_unregister(node->backing_id);
-		node->backing_id = 0;
-	}
-	release_if_unused(node);
+	if (h->passthrough)
+		backing_put_locked(node, &g);
+	handle_unref(h, &g);
+	release_if_unused(node, &g);
 	pthread_mutex_unlock(&table.lock);
+	dispose(&g, req);
+}
+
+/* With the lock held: an open file of node (or its keeper) to use unlocked, or NULL. */
+static struct handle *borrow(struct node *node)
+{
+	struct handle *h = node->handles ? node->handles : node->keeper;
+
+	if (h)
+		h->refs++;
+	return h;
+}
+
+static void give_back(struct handle *h)
+{
+	struct garbage g = { 0 };
+
+	pthread_mutex_lock(&table.lock);
+	handle_unref(h, &g);
+	pthread_mutex_unlock(&table.lock);
+	dispose(&g, NULL);
 }
 
 /*
@@ -398,6 +548,7 @@ static int check_names(struct node *node, struct stat *ret)
 	char names[CHECK_NAMES_MAX][PSHM_NAME_MAX + 1];
 	bool bad[CHECK_NAMES_MAX] = { false };
 	size_t count = 0, good = 0, moved = 0;
+	struct garbage g = { 0 };
 	struct stat st;
 	dev_t dev;
 	ino_t ino;
@@ -436,16 +587,17 @@ static int check_names(struct node *node, struct stat *ret)
 	 */
 	if (count > 1) {
 		pthread_mutex_lock(&table.lock);
-		inval_all();
+		g.inval = true;
 		free_other_names(node);
 		node->name_cached = false;
 		for (size_t i = 0; i < count; i++) {
 			if (!bad[i]) {
-				rename_node(node, names[i]); /* open by a name that works */
+				set_name(node, names[i], &g); /* open by a name that works */
 				break;
 			}
 		}
 		pthread_mutex_unlock(&table.lock);
+		dispose(&g, NULL);
 	}
 	return good || moved ? -ESTALE : -ENOENT;
 }
@@ -453,96 +605,101 @@ static int check_names(struct node *node, struct stat *ret)
 /* cache=on: the kernel's entry may be old, ESTALE makes it look again. */
 static int gone(int r)
 {
-	return r == -ENOENT && shmfs_config.cache ? -ESTALE : r;
+	return r == -ENOENT && table.config.cache ? -ESTALE : r;
+}
+
+/*
+ * An open node's name, after its stat came from the open file: a listing
+ * that raced the open may have left the kernel an entry of the name (see
+ * nodes_attach). If the name means something else now, that entry goes
+ * (once: the file may stay open long after).
+ */
+static void check_open_name(struct node *node, const struct stat *st)
+{
+	char name[PSHM_NAME_MAX + 1];
+	struct stat now;
+	bool check;
+
+	pthread_mutex_lock(&table.lock);
+	check = node->name && !node->name_gone && !node->keeper && inval_available();
+	if (check)
+		snprintf(name, sizeof(name), "%s", node->name);
+	pthread_mutex_unlock(&table.lock);
+	if (!check)
+		return;
+	if (pshm_stat_name(name, &now, NULL) == 0 && now.st_ino == st->st_ino &&
+	    now.st_dev == st->st_dev)
+		return;
+	pthread_mutex_lock(&table.lock);
+	node->name_gone = true;
+	pthread_mutex_unlock(&table.lock);
+	inval_all();
 }
 
 int nodes_stat(struct node *node, struct stat *ret)
 {
+	struct handle *h;
+	bool open_file;
 	int r;
 
 	pthread_mutex_lock(&table.lock);
-	if (node->handles) {
-		bool check =
-			node->name && !node->name_gone && node->keeper_fd < 0 && inval_available();
-
-		r = pshm_stat(node->handles->fd, ret, NULL);
-		pthread_mutex_unlock(&table.lock);
-		/*
-		 * fstat of an open file and stat of its name look the same
-		 * here. The kernel caches no entry of an open node's name (see
-		 * nodes_attach), but a listing that raced the open may have
-		 * left one: if the name means something else now, it goes
-		 * (once: the file may stay open long after).
-		 */
-		if (r == 0 && check) {
-			char name[PSHM_NAME_MAX + 1];
-			struct stat now;
-			bool same_segment;
-
-			pthread_mutex_lock(&table.lock);
-			snprintf(name, sizeof(name), "%s", node->name);
-			pthread_mutex_unlock(&table.lock);
-			same_segment = pshm_stat_name(name, &now, NULL) == 0 &&
-				       now.st_ino == ret->st_ino && now.st_dev == ret->st_dev;
-			if (!same_segment) {
-				pthread_mutex_lock(&table.lock);
-				node->name_gone = true;
-				pthread_mutex_unlock(&table.lock);
-				inval_all();
-			}
-		}
-		return r;
-	}
-	if (node->keeper_fd >= 0) {
-		r = pshm_stat(node->keeper_fd, ret, NULL);
-		pthread_mutex_unlock(&table.lock);
-		return r;
-	}
-	if (node->anon_id) {
-		pthread_mutex_unlock(&table.lock);
-		return gone(anon_stat(node->anon_id, ret, NULL));
-	}
+	h = borrow(node);
+	open_file = h && node->handles;
 	pthread_mutex_unlock(&table.lock);
+	if (h) {
+		/* fstat of an open file and stat of its name look the same here. */
+		r = pshm_stat(h->fd, ret, NULL);
+		give_back(h);
+		if (r == 0 && open_file)
+			check_open_name(node, ret);
+		return r;
+	}
+	if (node->anon_id) /* fixed for the node's life */
+		return gone(anon_stat(node->anon_id, ret, NULL));
 	return gone(check_names(node, ret));
 }
 
 int nodes_open(struct node *node, int oflags)
 {
 	char name[PSHM_NAME_MAX + 1];
+	struct handle *h;
+	bool several;
 	struct stat st;
 	dev_t dev;
 	ino_t ino;
 	int fd, r;
 
 	pthread_mutex_lock(&table.lock);
-	if (node->handles || node->keeper_fd >= 0) {
+	h = borrow(node);
+	pthread_mutex_unlock(&table.lock);
+	if (h) {
 		char path[64];
 
 		/*
 		 * Reopening an open file through /proc works for unlinked
-		 * segments too, and the lock keeps its descriptor from being
-		 * closed (and reused) meanwhile.
+		 * segments too; the borrowed reference keeps its descriptor
+		 * open meanwhile. The kernel checks this thread's rights.
 		 */
-		snprintf(path, sizeof(path), "/proc/self/fd/%d",
-			 node->handles ? node->handles->fd : node->keeper_fd);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", h->fd);
 		fd = open(path, oflags | O_CLOEXEC);
-		pthread_mutex_unlock(&table.lock);
-		return fd < 0 ? -errno : fd;
+		fd = fd < 0 ? -errno : fd;
+		give_back(h);
+		return fd;
 	}
-	if (node->anon_id) {
-		pthread_mutex_unlock(&table.lock);
+	if (node->anon_id)
 		return gone(anon_reopen(node->anon_id, oflags));
-	}
-	if (node->other_names) {
+	pthread_mutex_lock(&table.lock);
+	several = node->other_names != NULL;
+	pthread_mutex_unlock(&table.lock);
+	if (several) {
 		/* Known by several names: the open may have come through a stale one. */
-		pthread_mutex_unlock(&table.lock);
 		r = check_names(node, &st);
 		if (r < 0)
 			return gone(r);
-		pthread_mutex_lock(&table.lock);
 	}
 	/* By its one name, the descriptor's identity is the check. */
-	snprintf(name, sizeof(name), "%s", node->name);
+	pthread_mutex_lock(&table.lock);
+	snprintf(name, sizeof(name), "%s", node->name ? node->name : "");
 	ino = node->ino;
 	dev = node->dev;
 	pthread_mutex_unlock(&table.lock);
@@ -567,42 +724,56 @@ int nodes_open(struct node *node, int oflags)
 	return fd;
 }
 
-int nodes_backing_get(struct node *node, int fd)
+int nodes_backing_get(struct node *node, int fd, fuse_req_t req)
 {
-	int id = 0;
+	int id;
 
+	if (!passthrough_active())
+		return 0;
 	pthread_mutex_lock(&table.lock);
-	if (!node->backing_id && passthrough_active()) {
-		/*
-		 * Under the lock, so two first opens register one id: the
-		 * kernel refuses a second backing file for an inode in use.
-		 */
-		int r = passthrough_register(fd);
-
-		if (r > 0)
-			node->backing_id = r;
+	/* Two first opens register one id: the kernel refuses a second for an inode in use. */
+	while (node->backing_busy)
+		pthread_cond_wait(&table.backing_done, &table.lock);
+	if (!node->backing_id) {
+		node->backing_busy = true;
+		pthread_mutex_unlock(&table.lock);
+		id = passthrough_register(req, fd);
+		pthread_mutex_lock(&table.lock);
+		node->backing_busy = false;
+		if (id > 0)
+			node->backing_id = id;
+		pthread_cond_broadcast(&table.backing_done);
 	}
-	if (node->backing_id) {
+	id = node->backing_id;
+	if (id)
 		node->backing_users++;
-		id = node->backing_id;
-	}
 	pthread_mutex_unlock(&table.lock);
 	return id;
 }
 
-int nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *ret_anon_id)
+void nodes_backing_put(struct node *node, fuse_req_t req)
+{
+	struct garbage g = { 0 };
+
+	pthread_mutex_lock(&table.lock);
+	backing_put_locked(node, &g);
+	pthread_mutex_unlock(&table.lock);
+	dispose(&g, req);
+}
+
+void nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *ret_anon_id)
 {
 	pthread_mutex_lock(&table.lock);
 	snprintf(name, PSHM_NAME_MAX + 1, "%s", node->name ? node->name : "");
 	*ret_anon_id = node->anon_id;
 	pthread_mutex_unlock(&table.lock);
-	return 0;
 }
 
 void nodes_keep(const char *name, uid_t uid)
 {
+	struct handle *keeper;
 	struct node *node;
-	struct stat st;
+	struct stat st, now;
 	int fd;
 
 	if (pshm_stat_name(name, &st, NULL) < 0)
@@ -617,9 +788,9 @@ void nodes_keep(const char *name, uid_t uid)
 	/*
 	 * Kept even when files are open on it: they may all close before an
 	 * open that looked the name up just before the unlink arrives.
+	 * Unknown to the kernel, or kept already: nothing to do.
 	 */
-	if (!node || node->keeper_fd >= 0) {
-		/* Unknown to the kernel, or kept already. */
+	if (!node || node->keeper) {
 		pthread_mutex_unlock(&table.lock);
 		return;
 	}
@@ -629,23 +800,22 @@ void nodes_keep(const char *name, uid_t uid)
 	if (limits_take(uid, LIMIT_FDS, 1) < 0)
 		return;
 	fd = pshm_open(name, O_RDONLY, 0, NULL);
-	if (fd < 0) {
+	keeper = fd < 0 || fstat(fd, &now) < 0 ? NULL : handle_new(fd, O_RDONLY, uid);
+	if (!keeper) {
+		if (fd >= 0)
+			close(fd);
 		limits_give(uid, LIMIT_FDS, 1);
 		return;
 	}
 	pthread_mutex_lock(&table.lock);
-	node = find(st.st_dev, st.st_ino);
-	if (node && node->keeper_fd < 0 && fstat(fd, &st) == 0 &&
-	    same(node, st.st_dev, st.st_ino)) {
-		node->keeper_fd = fd;
-		node->keeper_uid = uid;
-		fd = -1;
+	node = find(now.st_dev, now.st_ino);
+	if (node && !node->keeper) {
+		node->keeper = keeper;
+		keeper = NULL;
 	}
 	pthread_mutex_unlock(&table.lock);
-	if (fd >= 0) {
-		close(fd);
-		limits_give(uid, LIMIT_FDS, 1);
-	}
+	if (keeper)
+		handle_destroy(keeper);
 }
 
 int nodes_check_name(const char *name)
@@ -671,6 +841,7 @@ int nodes_check_name(const char *name)
 
 void nodes_renamed(const char *from, const char *to)
 {
+	struct garbage g = { 0 };
 	struct node *node;
 	struct stat st;
 
@@ -691,8 +862,9 @@ void nodes_renamed(const char *from, const char *to)
 			unclaim(old);
 		if (node->name && strcmp(node->name, from) == 0)
 			node->name_cached = false;
-		rename_node(node, to);
+		set_name(node, to, &g);
 		claim(node);
 	}
 	pthread_mutex_unlock(&table.lock);
+	dispose(&g, NULL);
 }

@@ -10,7 +10,14 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "dirs_i.h"
 #include "shmfs_i.h"
+
+/* The daemon; requests reach it through fuse_req_userdata(). */
+static struct shmfs fs = {
+	.config = { .timeout = 1.0 },
+	.ctl = { .segment_name = names_segment },
+};
 
 #define DEFAULT_MAX_IDLE_THREADS 8
 #define DEFAULT_MAX_THREADS 16
@@ -125,21 +132,21 @@ static int configure_max_read(const struct options *opts, struct fuse_args *args
 	char arg[32];
 	size_t spliced = splice_init();
 
-	shmfs_config.max_read = opts->max_read ? opts->max_read : (unsigned)spliced;
+	fs.config.max_read = opts->max_read ? opts->max_read : (unsigned)spliced;
 	if (opts->max_read && opts->max_read < 4096) {
 		snprintf(arg, sizeof(arg), "%u", opts->max_read);
 		return fail("max_read= takes at least 4096 bytes, not", arg);
 	}
-	if (!shmfs_config.max_read)
+	if (!fs.config.max_read)
 		return 0;
-	snprintf(arg, sizeof(arg), "-omax_read=%u", shmfs_config.max_read);
+	snprintf(arg, sizeof(arg), "-omax_read=%u", fs.config.max_read);
 	return fuse_opt_add_arg(args, arg) < 0 ? fail("out of memory", NULL) : 0;
 }
 
 /* The per-user limits (limits.c): 0, or prints why not and returns 1. */
 static int configure_limits(const struct options *opts)
 {
-	struct limits_config *l = &shmfs_config.limits;
+	struct limits_config *l = &fs.config.limits;
 	struct statvfs sv;
 
 	l->user_fds = opts->user_fds ? opts->user_fds : LIMIT_USER_FDS_DEFAULT;
@@ -165,36 +172,35 @@ static int configure(struct options *opts, struct fuse_args *args)
 {
 	static char prefix_check[PSHM_NAME_MAX + 2];
 
-	shmfs_config.prefix = opts->prefix ? opts->prefix : strdup("");
-	if (!shmfs_config.prefix)
+	fs.config.prefix = opts->prefix ? opts->prefix : strdup("");
+	if (!fs.config.prefix)
 		return fail("out of memory", NULL);
-	shmfs_config.prefix_len = strlen(shmfs_config.prefix);
-	if (shmfs_config.prefix_len) {
-		snprintf(prefix_check, sizeof(prefix_check), "%s", shmfs_config.prefix);
-		if (strchr(shmfs_config.prefix, '/') || shmfs_config.prefix_len >= PSHM_NAME_MAX ||
+	fs.config.prefix_len = strlen(fs.config.prefix);
+	if (fs.config.prefix_len) {
+		snprintf(prefix_check, sizeof(prefix_check), "%s", fs.config.prefix);
+		if (strchr(fs.config.prefix, '/') || fs.config.prefix_len >= PSHM_NAME_MAX ||
 		    pshm_name_check(prefix_check, NULL) < 0)
-			return fail("invalid prefix (no '/', at most 254 bytes)",
-				    shmfs_config.prefix);
+			return fail("invalid prefix (no '/', at most 254 bytes)", fs.config.prefix);
 	}
 	if (!opts->cache || strcmp(opts->cache, "off") == 0)
-		shmfs_config.cache = false;
+		fs.config.cache = false;
 	else if (strcmp(opts->cache, "on") == 0)
-		shmfs_config.cache = true;
+		fs.config.cache = true;
 	else
 		return fail("cache= takes on or off, not", opts->cache);
 	if (!opts->passthrough || strcmp(opts->passthrough, "auto") == 0)
-		shmfs_config.passthrough = !shmfs_config.cache;
+		fs.config.passthrough = !fs.config.cache;
 	else if (strcmp(opts->passthrough, "off") == 0)
-		shmfs_config.passthrough = false;
+		fs.config.passthrough = false;
 	else
 		return fail("passthrough= takes auto or off, not", opts->passthrough);
 	if (opts->cache_timeout) {
 		char *end;
 
 		errno = 0;
-		shmfs_config.timeout = strtod(opts->cache_timeout, &end);
-		if (errno || *end || end == opts->cache_timeout || shmfs_config.timeout < 0 ||
-		    shmfs_config.timeout > 86400)
+		fs.config.timeout = strtod(opts->cache_timeout, &end);
+		if (errno || *end || end == opts->cache_timeout || fs.config.timeout < 0 ||
+		    fs.config.timeout > 86400)
 			return fail("cache_timeout= takes seconds from 0 to 86400, not",
 				    opts->cache_timeout);
 	}
@@ -202,7 +208,7 @@ static int configure(struct options *opts, struct fuse_args *args)
 		/* Without it nothing would check modes: the daemon serves everyone as itself. */
 		if (fuse_opt_add_arg(args, "-odefault_permissions") < 0)
 			return fail("out of memory", NULL);
-		shmfs_config.allow_other = true;
+		fs.config.allow_other = true;
 	}
 	if (access(PSHM_DIR, R_OK | X_OK) < 0)
 		return fail("cannot use " PSHM_DIR, strerror(errno));
@@ -276,6 +282,7 @@ int main(int argc, char *argv[])
 	if (cmd.show_version) {
 		printf("shmfs version %s\n", SHMFS_VERSION);
 		printf("FUSE library version %s\n", fuse_pkgversion());
+		printf("passthrough through %s\n", passthrough_implementation());
 		fuse_lowlevel_version();
 		status = 0;
 		goto out;
@@ -290,18 +297,21 @@ int main(int argc, char *argv[])
 	/* First, so that a -o fsname= of the user's comes later and wins. */
 	if (fuse_opt_insert_arg(&args, 1, "-ofsname=shmfs") < 0)
 		goto out;
-	limits_init(&shmfs_config.limits, raise_file_limit());
+	limits_init(&fs.config.limits, raise_file_limit());
 	r = creds_init();
 	if (r == 0)
 		r = guard_init();
 	if (r == 0)
-		r = nodes_init();
+		r = nodes_init(&(struct nodes_config){ .cache = fs.config.cache,
+						       .cache_timeout = fs.config.timeout });
 	if (r < 0) {
 		fail("cannot start", strerror(-r));
 		goto out;
 	}
 
-	se = fuse_session_new(&args, &shmfs_ops, sizeof(shmfs_ops), NULL);
+	anon_init(fs.config.prefix);
+	fs.ctl.prefix = fs.config.prefix;
+	se = fuse_session_new(&args, &shmfs_ops, sizeof(shmfs_ops), &fs);
 	if (!se)
 		goto out; /* libfuse said why */
 	inval_setup(se);
@@ -312,11 +322,10 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	holders_init(cmd.mountpoint);
-	if (shmfs_config.passthrough) {
-		r = passthrough_setup(se);
-		if (r < 0)
-			fprintf(stderr, "shmfs: passthrough off: %s\n", strerror(-r));
-	}
+	r = passthrough_setup(se, fs.config.passthrough,
+			      fs.config.cache ? "cache=on" : "-o passthrough=off");
+	if (r < 0)
+		fprintf(stderr, "shmfs: passthrough off: %s\n", strerror(-r));
 	/* The mount exists before the parent returns: usable the moment shmfs exits. */
 	fuse_daemonize(cmd.foreground);
 	r = run(se, &cmd);
@@ -336,12 +345,12 @@ out:
 	if (se)
 		fuse_session_destroy(se);
 	ctl_destroy_all();
-	ops_destroy_all();
+	dirs_destroy_all();
 	anon_destroy();
 	nodes_destroy();
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
-	free(shmfs_config.prefix);
+	free(fs.config.prefix);
 	free(opts.cache);
 	free(opts.cache_timeout);
 	free(opts.passthrough);

@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* shmfs: the daemon's private declarations, shared by its files. */
+/*
+ * shmfs: the daemon's private declarations, by layer (docs/design.md):
+ * the front end (shmfs.c) -> the operations (ops.c) -> the views, the
+ * segments' file operations and directory listings -> the node table
+ * and the control file -> the data path (passthrough, splice, guard,
+ * inval) -> libpshm. A layer gets what it needs from above passed in.
+ */
 #ifndef SHMFS_I_H
 #define SHMFS_I_H
 
@@ -10,9 +16,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "creds_i.h"
 #include "limits_i.h"
+#include "nodes_i.h"
 #include "pshm.h"
 
 /* The daemon's settings, from the command line. */
@@ -27,165 +35,75 @@ struct shmfs_config {
 	bool passthrough;            /* -o passthrough=auto: data from the segment when possible */
 };
 
-/*
- * A segment the kernel knows by a node id: identified by its tmpfs device
- * and inode number, found by the name it was last looked up under.
- */
-struct node {
-	struct node *hash_next;
-	ino_t ino;
-	dev_t dev;              /* with ino: the segment's identity */
-	uint64_t anon_id;       /* an anonymous segment's id, or 0 for a named one */
-	uint64_t generation;    /* fixed for the node's life: the kernel checks it */
-	uint64_t nlookup;       /* the kernel's references (lookup minus forget) */
-	struct handle *handles; /* open files, newest first */
-	int keeper_fd;          /* unlinked through the mount while known: the segment, or -1 */
-	uid_t keeper_uid;       /* whom keeper_fd is charged to */
-	struct node *name_next; /* in the name index, when it holds the claim on name */
-	bool name_indexed;
-	char *name;                     /* full segment name, prefix included, no '/' */
-	bool name_cached;               /* the kernel may hold name's entry for a while */
-	bool name_gone;                 /* open, and its name was seen to mean something else */
-	struct other_name *other_names; /* more names it may hold (renamed or linked outside) */
-	int backing_id;                 /* registered for passthrough, or 0 */
-	unsigned backing_users;         /* open files that use backing_id */
+struct ctl_session;
+
+/* What the control file needs from the layers above it, passed in. */
+struct ctl_context {
+	const char *prefix; /* the mount's segment name prefix, "" for none */
+	/* The segment name for a name inside the mount (names_segment). */
+	int (*segment_name)(const char *prefix, const char *name, char buf[PSHM_NAME_MAX + 1]);
 };
 
-struct other_name {
-	struct other_name *next;
-	char name[];
+/* The daemon: reached from every request through fuse_req_userdata(). */
+struct shmfs {
+	struct shmfs_config config;
+	struct timespec started; /* the times of the mount's own entries */
+	struct ctl_context ctl;
 };
 
-/* An open file: the segment's descriptor and the daemon's mapping of it. */
-struct handle {
-	struct handle *next; /* in node->handles */
-	struct node *node;
-	int fd;
-	int flags;                 /* the client's open flags */
-	uid_t uid;                 /* the opener, charged one descriptor */
-	bool passthrough;          /* the kernel serves its data from the segment */
-	pthread_rwlock_t map_lock; /* readers copy under rdlock; remap under wrlock */
-	char *map;
-	size_t map_len;
-};
+static inline struct shmfs *shmfs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
 
-/* nodes.c: the node table. Every function takes the table lock itself. */
-int nodes_init(void);
-/* Frees every node and handle (at unmount). */
-void nodes_destroy(void);
-/*
- * Finds or adds the node for st->st_ino, records name (a named segment) or
- * anon_id (an anonymous one), adds nlookup references.
- */
-struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st, uint64_t nlookup);
-/*
- * Before name is unlinked through the mount: if the kernel knows its node,
- * the node keeps a descriptor of the segment, so an open that looked the
- * name up just before the unlink still opens it, as on /dev/shm itself.
- */
-void nodes_keep(const char *name, uid_t uid);
-/*
- * Whether name, about to be unlinked or renamed by name, still means the
- * segment of the node the kernel last looked it up as: 0, or -ESTALE when
- * it now means another one (the kernel then looks the name up again and
- * retries the call).
- */
-int nodes_check_name(const char *name);
-/*
- * After a rename in /dev/shm: the node of the segment now at to (if the
- * kernel knows it) is known by that name; from no longer names it.
- */
-void nodes_renamed(const char *from, const char *to);
-/*
- * How long the kernel may keep an entry for node: in the default mode a
- * while when no file is open on it (stat still asks the daemon, which
- * checks the name each time, see nodes_stat), and 0 when one is, so every
- * path lookup then asks again; with cache=on the cache timeout.
- */
-double nodes_entry_timeout(struct node *node);
-/* Drops nlookup kernel references; frees the node when none and no open files remain. */
-void nodes_forget(struct node *node, uint64_t nlookup);
-void nodes_attach(struct node *node, struct handle *handle);
-/*
- * Detaches handle (and its use of the node's backing id); the caller
- * closes its descriptor afterwards.
- */
-void nodes_detach(struct node *node, struct handle *handle);
-/*
- * The node's status now: from an open file when it has one (so an
- * unlinked segment stays usable), else by name, checking that every name
- * the kernel may have cached for it still means the same segment. When
- * one does not: -ESTALE if the name now means another segment, or another
- * name still means this one (the kernel then looks the name up again and
- * retries), -ENOENT when it is simply gone; with cache=on always -ESTALE.
- */
-int nodes_stat(struct node *node, struct stat *ret);
-/*
- * A new descriptor for the node's segment, opened with oflags (O_RDONLY or
- * O_RDWR, optionally O_TRUNC): through an open file of the node when it has
- * one, else by name after the checks of nodes_stat (and its errors).
- */
-int nodes_open(struct node *node, int oflags);
+/* The attribute timeout the kernel gets: 0 unless cache=on. */
+static inline double shmfs_attr_timeout(const struct shmfs *fs)
+{
+	return fs->config.cache ? fs->config.timeout : 0.0;
+}
 
-/*
- * For an open file of node about to be replied to: the backing id the
- * kernel serves it from (registering the segment open as fd on the
- * node's first such open), or 0 when passthrough is off or failed.
- * Every open of a node uses the same id, as the kernel requires.
- */
-int nodes_backing_get(struct node *node, int fd);
-
-/*
- * The node's segment name (prefix included) into name, or its anonymous id
- * into *ret_anon_id (name is then ""); *ret_anon_id is 0 for named ones.
- */
-int nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *ret_anon_id);
-
-/* inval.c: making the kernel drop the names it caches (see there). */
-void inval_setup(struct fuse_session *se);
-/* At INIT: whether the kernel can be told (protocol 7.44 and up). */
-void inval_init(unsigned proto_major, unsigned proto_minor);
-/* Whether names may be cached: the kernel can be told to drop them. */
-bool inval_available(void);
-/* Makes the kernel drop every cached entry of the mount (never blocks). */
-void inval_all(void);
-
-/* passthrough.c: the kernel serving open files' data from the segment (see there). */
-/* Installs the hooks on the mounted session; 0 or -errno. */
-int passthrough_setup(struct fuse_session *se);
-/* Whether the kernel accepted passthrough and registering still works. */
-bool passthrough_active(void);
-/* "on", or "off: " and why, for the status summary. */
-void passthrough_status(char *buf, size_t size);
-/* Registers the segment open as fd as a backing file: its id, or -errno. */
-int passthrough_register(int fd);
-void passthrough_unregister(int id);
-/* The reply this thread sends next to an OPEN or CREATE names backing_id. */
-void passthrough_reply_with(int backing_id);
-
-/* xattr.c: user.shmfs.* attributes of a segment node (NULL: the mount's own entries). */
-void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size);
-void xattr_list(fuse_req_t req, struct node *node, size_t size);
-
-/*
- * Node ids of the mount's own entries; segments' node ids are addresses
- * (16-byte aligned). .ctl is one inode per user: the kernel serialises
- * writes to an inode, so one user's long command never delays another's.
- */
-#define ANON_DIR_INO 3
-#define CTL_INO_TAG 0x5
+/* The names of the mount's own entries at its top (views, view_i.h). */
 #define CTL_NAME ".ctl"
 #define ANON_DIR_NAME ".anon"
 
-static inline fuse_ino_t ctl_ino(uid_t uid)
-{
-	return ((fuse_ino_t)uid << 8) | CTL_INO_TAG;
-}
+/* ops.c: the operations table, dispatching each request once. */
+extern const struct fuse_lowlevel_ops shmfs_ops;
 
-static inline bool is_ctl_ino(fuse_ino_t ino)
-{
-	return (ino & 0xff) == CTL_INO_TAG;
-}
+/* names.c: names inside the mount and the segments they mean. */
+/*
+ * The segment name for an entry of the mount: prefix + name, checked.
+ * Returns 0, -ENAMETOOLONG, or -EINVAL (a name shm cannot hold); semaphore
+ * names are -ENOENT, since the mount never shows them.
+ */
+int names_segment(const char *prefix, const char *name, char buf[PSHM_NAME_MAX + 1]);
+/* The id of an anonymous segment from its name in .anon (ctl_parse_id's rules). */
+bool names_anon_id(const char *name, uint64_t *ret);
+
+/* segments.c: a segment node's attributes and open files (named and anonymous alike). */
+/* The entry for node with status st, carrying a kernel reference the caller took. */
+void segments_fill_entry(const struct shmfs *fs, struct fuse_entry_param *e, struct node *node,
+			 const struct stat *st);
+/* The entry of the named segment full or anonymous segment anon_id: 0 with *e and a reference. */
+int segments_entry(const struct shmfs *fs, const char *full, uint64_t anon_id,
+		   struct fuse_entry_param *e);
+void segments_getattr(fuse_req_t req, struct node *node, struct fuse_file_info *fi);
+void segments_setattr(fuse_req_t req, struct node *node, struct stat *attr, int to_set,
+		      struct fuse_file_info *fi);
+void segments_open(fuse_req_t req, struct node *node, struct fuse_file_info *fi);
+/*
+ * Creates (or with O_CREAT and no O_EXCL opens) the segment full as the
+ * caller and replies to the CREATE with an open file of it.
+ */
+void segments_create(fuse_req_t req, const char *full, mode_t mode, struct fuse_file_info *fi);
+/* mknod of a regular file: creates the segment full as the caller; 0 with *e, or -errno. */
+int segments_mknod(fuse_req_t req, const char *full, mode_t mode, struct fuse_entry_param *e);
+void segments_release(fuse_req_t req, struct node *node, struct fuse_file_info *fi);
+
+/* data.c: reading and writing an open segment file through the daemon. */
+void data_read(fuse_req_t req, struct handle *h, size_t size, off_t off);
+void data_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off);
+/* A per-thread buffer of at least size bytes for replies (freed when the thread ends). */
+char *data_buffer(size_t size);
 
 /* anon.c: the anonymous segments the daemon holds. */
 #define ANON_NAME_PREFIX "shmfs-anon-" /* after the mount's prefix, for an instant */
@@ -198,6 +116,8 @@ struct anon_info {
 	bool held; /* freed when the .ctl descriptor that made it closes */
 };
 
+/* The mount's prefix: the instant names of new segments stay inside it. */
+void anon_init(const char *prefix);
 /*
  * Creates an anonymous segment of size bytes and mode as owner (who owns
  * it then, and is charged for it); holder (a .ctl session) or NULL.
@@ -213,7 +133,7 @@ int anon_free(uint64_t id, uid_t caller);
 void anon_release_holder(const void *holder);
 /* Status of id; *ret_fd (when not NULL) gets the daemon's descriptor. -ENOENT when gone. */
 int anon_stat(uint64_t id, struct stat *ret, int *ret_fd);
-/* A new descriptor for id with oflags (access mode, O_TRUNC). */
+/* A new descriptor for id with oflags (access mode, O_TRUNC), with this thread's rights. */
 int anon_reopen(uint64_t id, int oflags);
 /*
  * caller's segments (all for root or ANON_ALL) into a new array *ret (the
@@ -247,15 +167,8 @@ int holders_scan(dev_t dev, ino_t ino, const struct creds *viewer, holders_emit_
 #define CTL_OUTPUT_MAX (64 << 10) /* replies pending unread in one .ctl file, at most */
 /* One write runs commands for about this long, then returns short (the writer goes on). */
 #define CTL_WRITE_SLICE_MS 20
-struct ctl_session;
-/* What the control file needs from the layers above it, passed in. */
-struct ctl_context {
-	const char *prefix; /* the mount's segment name prefix, "" for none */
-	/* The segment name for a name inside the mount (see ops_segment_name). */
-	int (*segment_name)(const char *name, char buf[PSHM_NAME_MAX + 1]);
-};
 /* A session for opener (whose rights every command has): 0, -EMFILE at the opener's limit. */
-int ctl_open(const struct creds *opener, struct ctl_session **ret);
+int ctl_session_open(const struct creds *opener, struct ctl_session **ret);
 void ctl_close(struct ctl_session *s);
 /* Closes the sessions still open (at exit). */
 void ctl_destroy_all(void);
@@ -268,6 +181,48 @@ ssize_t ctl_write(struct ctl_session *s, const char *buf, size_t len,
 		  const struct ctl_context *context);
 /* Pending replies (or, before any command, the status summary). */
 ssize_t ctl_read(struct ctl_session *s, char *buf, size_t size, const struct ctl_context *context);
+
+/* xattr.c: user.shmfs.* attributes of a segment node (NULL: the mount's own entries). */
+void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size);
+void xattr_list(fuse_req_t req, struct node *node, size_t size);
+
+/* inval.c: making the kernel drop the names it caches (see there). */
+void inval_setup(struct fuse_session *se);
+/* At INIT: whether the kernel can be told (protocol 7.44 and up). */
+void inval_init(unsigned proto_major, unsigned proto_minor);
+/* Whether names may be cached: the kernel can be told to drop them. */
+bool inval_available(void);
+/* Makes the kernel drop every cached entry of the mount (never blocks). */
+void inval_all(void);
+/* epoch_*.c (one per libfuse): sends FUSE_NOTIFY_INC_EPOCH; 0 or -errno. */
+int inval_send_epoch(struct fuse_session *se);
+
+/* passthrough*.c: the kernel serving open files' data from the segment (see there). */
+/*
+ * On the mounted session, before the loop: enabled, or why not (for the
+ * status line). 0 or -errno (passthrough is then off).
+ */
+int passthrough_setup(struct fuse_session *se, bool enabled, const char *why_off);
+/* At INIT: asks for passthrough when the kernel offers it. */
+void passthrough_init(struct fuse_conn_info *conn);
+/* Whether the kernel accepted passthrough and registering still works. */
+bool passthrough_active(void);
+/* "on", or "off: " and why, for the status summary. */
+void passthrough_status(char *buf, size_t size);
+/* Which implementation this build has: "native" (libfuse 3.17+) or "hooks" (before). */
+const char *passthrough_implementation(void);
+/* Registers the segment open as fd as a backing file: its id, or -errno. */
+int passthrough_register(fuse_req_t req, int fd);
+/* Closes a backing id; req, the request being handled, or NULL once it has been replied to. */
+void passthrough_unregister(fuse_req_t req, int id);
+/*
+ * The OPEN or CREATE reply this thread sends next (with fi) is to name
+ * backing_id. If it cannot (the reply is not one the hooks know), it keeps
+ * direct I/O and declined(ctx) is called before it is sent, while the open
+ * file is still the handler's: passthrough fails closed.
+ */
+void passthrough_mark(struct fuse_file_info *fi, int backing_id, void (*declined)(void *ctx),
+		      void *ctx);
 
 /* guard.c: copying out of a mapping that another process may shrink. */
 int guard_init(void);
@@ -283,13 +238,5 @@ size_t splice_init(void);
  * sent nothing, when the caller must reply itself (too small or too big).
  */
 int splice_reply(fuse_req_t req, int fd, size_t len, off_t off);
-
-/* ops.c */
-extern const struct fuse_lowlevel_ops shmfs_ops;
-extern struct shmfs_config shmfs_config;
-/* Frees the directory listings still open (at exit). */
-void ops_destroy_all(void);
-/* The segment name for a name inside the mount: prefix added, checked. */
-int ops_segment_name(const char *name, char buf[PSHM_NAME_MAX + 1]);
 
 #endif /* SHMFS_I_H */

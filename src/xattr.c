@@ -61,9 +61,8 @@ static int compute(fuse_req_t req, struct node *node, const char *name, struct t
 	struct stat st;
 	int anon_fd = -1, r;
 
-	r = nodes_identity(node, segment, &anon_id);
-	if (r == 0)
-		r = anon_id ? anon_stat(anon_id, &st, &anon_fd) : nodes_stat(node, &st);
+	nodes_identity(node, segment, &anon_id);
+	r = anon_id ? anon_stat(anon_id, &st, &anon_fd) : nodes_stat(node, &st);
 	if (r < 0)
 		return r;
 	if (strcmp(name, XATTR_PREFIX "path") == 0) {
@@ -148,9 +147,8 @@ void xattr_list(fuse_req_t req, struct node *node, size_t size)
 
 	/* Through a cached name the segment may be gone: say so, as stat does. */
 	if (node) {
-		r = nodes_identity(node, segment, &anon_id);
-		if (r == 0)
-			r = anon_id ? anon_stat(anon_id, &st, NULL) : nodes_stat(node, &st);
+		nodes_identity(node, segment, &anon_id);
+		r = anon_id ? anon_stat(anon_id, &st, NULL) : nodes_stat(node, &st);
 		if (r < 0) {
 			fuse_reply_err(req, -r);
 			return;

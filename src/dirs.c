@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmfs: directory listings. A listing is a snapshot taken at opendir
+ * (a fresh scan each time) and served by offset; readdirplus gives each
+ * entry's attributes and node as a lookup would now.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dirs_i.h"
+
+struct dir_entry {
+	ino_t ino;
+	mode_t type;             /* S_IFDIR or S_IFREG */
+	const struct view *view; /* the view it stands for, or NULL for a node inside */
+	size_t name_off;
+};
+
+struct dir_snapshot {
+	struct dir_snapshot *prev, *next; /* every open one, for the exit */
+	const struct view *dir;           /* the directory listed */
+	struct dir_entry *entries;
+	size_t count, capacity;
+	char *names;
+	size_t names_len, names_capacity;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct dir_snapshot *first;
+} snapshots = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
+	    const struct view *view)
+{
+	size_t len = strlen(name) + 1;
+
+	if (d->count == d->capacity) {
+		size_t capacity = d->capacity ? d->capacity * 2 : 64;
+		struct dir_entry *e = realloc(d->entries, capacity * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		d->entries = e;
+		d->capacity = capacity;
+	}
+	if (d->names_len + len > d->names_capacity) {
+		size_t capacity = d->names_capacity ? d->names_capacity * 2 : 4096;
+		char *names;
+
+		while (capacity < d->names_len + len)
+			capacity *= 2;
+		names = realloc(d->names, capacity);
+		if (!names)
+			return -ENOMEM;
+		d->names = names;
+		d->names_capacity = capacity;
+	}
+	memcpy(d->names + d->names_len, name, len);
+	d->entries[d->count++] = (struct dir_entry){
+		.ino = ino, .type = type, .view = view, .name_off = d->names_len
+	};
+	d->names_len += len;
+	return 0;
+}
+
+static struct dir_snapshot *snapshot_new(const struct view *dir)
+{
+	struct dir_snapshot *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->dir = dir;
+	pthread_mutex_lock(&snapshots.lock);
+	d->next = snapshots.first;
+	if (d->next)
+		d->next->prev = d;
+	snapshots.first = d;
+	pthread_mutex_unlock(&snapshots.lock);
+	return d;
+}
+
+static void snapshot_free(struct dir_snapshot *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&snapshots.lock);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		snapshots.first = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&snapshots.lock);
+	free(d->entries);
+	free(d->names);
+	free(d);
+}
+
+static struct dir_snapshot *snapshot_of(const struct fuse_file_info *fi)
+{
+	return (struct dir_snapshot *)(uintptr_t)fi->fh;
+}
+
+void dirs_open(fuse_req_t req, const struct view *dir, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dir_snapshot *d = snapshot_new(dir);
+	int r = d ? dir_add(d, ".", ino, S_IFDIR, dir) : -ENOMEM;
+
+	if (r == 0)
+		r = dir_add(d, "..", FUSE_ROOT_ID, S_IFDIR, &view_root);
+	if (r == 0)
+		r = dir->list(req, d);
+	if (r < 0) {
+		snapshot_free(d);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	if (fuse_reply_open(req, fi) != 0)
+		snapshot_free(d);
+}
+
+void dirs_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct dir_snapshot *d = snapshot_of(fi);
+	char *buf = data_buffer(size);
+	size_t used = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = off < 0 ? 0 : (size_t)off; i < d->count; i++) {
+		struct stat st = { .st_ino = d->entries[i].ino, .st_mode = d->entries[i].type };
+		size_t n =
+			fuse_add_direntry(req, buf + used, size - used,
+					  d->names + d->entries[i].name_off, &st, (off_t)(i + 1));
+
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+}
+
+/*
+ * One listed entry for readdirplus, as a lookup would give it now;
+ * *ret_node gets the kernel reference it carries. An entry gone since the
+ * listing gets no node (ino 0: the kernel looks it up when asked), not an
+ * error. "." and "..": the kernel takes no reference for them.
+ */
+static void plus_entry(fuse_req_t req, const struct dir_snapshot *d, const struct dir_entry *de,
+		       struct fuse_entry_param *e, struct node **ret_node)
+{
+	const char *name = d->names + de->name_off;
+	bool dots = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+	int r = -ENOENT;
+
+	*ret_node = NULL;
+	if (de->view && !dots)
+		r = views_entry(req, de->view, e);
+	else if (!dots)
+		r = d->dir->lookup(req, name, e);
+	if (r < 0)
+		*e = (struct fuse_entry_param){ .attr = { .st_ino = de->ino,
+							  .st_mode = de->type } };
+	else if (!de->view)
+		*ret_node = (struct node *)(uintptr_t)e->ino;
+}
+
+/*
+ * readdir with each entry's attributes and node: the kernel then has the
+ * entries, and ls -l asks only for each one's attributes (which are
+ * checked then, see nodes_stat), not for a lookup first.
+ */
+void dirs_readplus(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct dir_snapshot *d = snapshot_of(fi);
+	char *buf = data_buffer(size);
+	/* An entry takes more than 64 bytes: room for every node one reply can carry. */
+	struct node **sent = malloc((size / 64 + 1) * sizeof(*sent));
+	size_t used = 0, count = 0;
+
+	if (!buf || !sent) {
+		free(sent);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = off < 0 ? 0 : (size_t)off; i < d->count; i++) {
+		const char *name = d->names + d->entries[i].name_off;
+		struct fuse_entry_param e;
+		struct node *node;
+		size_t n;
+
+		plus_entry(req, d, &d->entries[i], &e, &node);
+		n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)(i + 1));
+		if (n > size - used) {
+			if (node)
+				nodes_forget(node, 1); /* not sent: the kernel holds no reference */
+			break;
+		}
+		used += n;
+		if (node)
+			sent[count++] = node;
+	}
+	/* Interrupted: the kernel never got the references. */
+	if (fuse_reply_buf(req, buf, used) != 0)
+		while (count)
+			nodes_forget(sent[--count], 1);
+	free(sent);
+}
+
+void dirs_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	snapshot_free(snapshot_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+void dirs_destroy_all(void)
+{
+	/* At exit the kernel may not have sent every releasedir yet. */
+	while (snapshots.first)
+		snapshot_free(snapshots.first);
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* shmfs: the node table, from the kernel's node ids to segments and their open files. */
+#ifndef NODES_I_H
+#define NODES_I_H
+
+#define FUSE_USE_VERSION 314
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "pshm.h"
+
+/* What the node table needs of the configuration. */
+struct nodes_config {
+	bool cache;           /* -o cache=on: the kernel's entries may be old */
+	double cache_timeout; /* their timeout then */
+};
+
+/*
+ * A descriptor of a segment the daemon holds: an open file of a client,
+ * or the one a node keeps after an unlink through the mount. The node
+ * table owns it from nodes_attach (or nodes_keep) on and tears it down in
+ * one place, outside its lock, when the last reference goes.
+ */
+struct handle {
+	struct handle *next; /* in node->handles */
+	struct node *node;
+	int fd;
+	int flags;        /* the client's open flags */
+	uid_t uid;        /* charged one descriptor (limits.c) */
+	bool passthrough; /* the kernel serves its data from the segment (backing id in use) */
+	unsigned refs;    /* under the table lock: the file itself, and each borrower */
+	pthread_rwlock_t map_lock; /* readers copy under rdlock; remap under wrlock */
+	char *map;                 /* the daemon's mapping (data.c), or NULL */
+	size_t map_len;
+};
+
+/*
+ * A segment the kernel knows by a node id: identified by its tmpfs device
+ * and inode number, found by the name it was last looked up under.
+ * Everything here is under the table lock, read and written by nodes.c.
+ */
+struct node {
+	struct node *hash_next;
+	ino_t ino;
+	dev_t dev;              /* with ino: the segment's identity */
+	uint64_t anon_id;       /* an anonymous segment's id, or 0 for a named one */
+	uint64_t generation;    /* fixed for the node's life: the kernel checks it */
+	uint64_t nlookup;       /* the kernel's references (lookup minus forget) */
+	struct handle *handles; /* open files, newest first */
+	struct handle *keeper;  /* unlinked through the mount while known: the segment */
+	char *name;             /* full segment name, prefix included, no '/' */
+	struct node *name_next; /* in the name index, when it holds the claim on name */
+	bool name_indexed;
+	bool name_cached;               /* the kernel may hold name's entry for a while */
+	bool name_gone;                 /* open, and its name was seen to mean something else */
+	struct other_name *other_names; /* more names it may hold (renamed or linked outside) */
+	int backing_id;                 /* registered for passthrough, or 0 */
+	unsigned backing_users;         /* open files that use backing_id */
+	bool backing_busy;              /* a first open is registering it */
+};
+
+int nodes_init(const struct nodes_config *config);
+/* Frees every node and handle (at unmount; no other thread runs). */
+void nodes_destroy(void);
+
+/*
+ * A handle for the descriptor fd a client's open got, charged to uid; the
+ * handle owns fd from now on. NULL when out of memory (fd untouched).
+ */
+struct handle *handle_new(int fd, int flags, uid_t uid);
+/* Tears down a handle never attached: closes fd, gives back the charge. */
+void handle_discard(struct handle *h);
+
+/*
+ * Finds or adds the node for st's segment, records name (a named segment)
+ * or anon_id (an anonymous one), adds nlookup references; name claims its
+ * entry in the name index. NULL when out of memory.
+ */
+struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st, uint64_t nlookup);
+/*
+ * The entry timeout for a reply that hands node to the kernel, recording
+ * that the kernel may now cache its name: a while when no file is open on
+ * it (getattr still checks the name, see nodes_stat), 0 when one is (so
+ * every path lookup asks again), the cache timeout with cache=on.
+ */
+double nodes_lend_entry(struct node *node);
+/* Drops nlookup kernel references; the node goes when none and no open files remain. */
+void nodes_forget(struct node *node, uint64_t nlookup);
+/* An open file of node, just opened: the table owns h from now on. */
+void nodes_attach(struct node *node, struct handle *h);
+/*
+ * The open file h of node is released (RELEASE, or its reply never
+ * reached the kernel): detaches it and tears it down (descriptor,
+ * mapping, its use of the backing id, its charge), and the node when
+ * nothing uses it any more. req (the RELEASE, before its reply) or NULL.
+ */
+void nodes_release(struct node *node, struct handle *h, fuse_req_t req);
+
+/*
+ * The node's status now: from an open file when it has one (so an
+ * unlinked segment stays usable), else by name, checking that every name
+ * the kernel may have cached for it still means the same segment. When
+ * one does not: -ESTALE if the name now means another segment, or another
+ * name still means this one (the kernel then looks the name up again and
+ * retries), -ENOENT when it is simply gone; with cache=on always -ESTALE.
+ */
+int nodes_stat(struct node *node, struct stat *ret);
+/*
+ * A new descriptor for the node's segment, opened with oflags (O_RDONLY or
+ * O_RDWR, optionally O_TRUNC) with this thread's credentials: through an
+ * open file of the node when it has one, else by name after the checks of
+ * nodes_stat (and its errors).
+ */
+int nodes_open(struct node *node, int oflags);
+/*
+ * For an open file of node about to be replied to: the backing id the
+ * kernel serves it from (registering the segment open as fd on the
+ * node's first such open), or 0 when passthrough is off or failed. Every
+ * open of a node uses the same id, as the kernel requires.
+ */
+int nodes_backing_get(struct node *node, int fd, fuse_req_t req);
+/* An open that got a backing id and did not use it after all (the reply was not patched). */
+void nodes_backing_put(struct node *node, fuse_req_t req);
+/*
+ * The node's segment name (prefix included) into name, or its anonymous id
+ * into *ret_anon_id (name is then ""); *ret_anon_id is 0 for named ones.
+ */
+void nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *ret_anon_id);
+/*
+ * Before name is unlinked through the mount by uid: if the kernel knows
+ * its node, the node keeps a descriptor of the segment (charged to uid, if
+ * within their limit), so an open that looked the name up just before the
+ * unlink still opens it, as on /dev/shm itself.
+ */
+void nodes_keep(const char *name, uid_t uid);
+/*
+ * Whether name, about to be unlinked or renamed by name, still means the
+ * segment of the node the kernel last looked it up as: 0, or -ESTALE when
+ * it now means another one (the kernel then looks the name up again and
+ * retries the call).
+ */
+int nodes_check_name(const char *name);
+/*
+ * After a rename in /dev/shm through the mount: the node of the segment
+ * now at to (if the kernel knows it) is known by that name; from no
+ * longer names it.
+ */
+void nodes_renamed(const char *from, const char *to);
+/* How many nodes the table holds (for tests and the status). */
+size_t nodes_count(void);
+
+#endif /* NODES_I_H */

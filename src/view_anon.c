@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmfs: .anon/, the anonymous segments the daemon holds, one entry per
+ * id. A sticky directory: a segment's mode decides who reads or writes
+ * it, only its owner (or root) removes it. New ones come from the "anon"
+ * command of .ctl, never from a create here.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "view_i.h"
+
+#define ANON_DIR_INO 3
+
+static fuse_ino_t anon_ino(fuse_req_t req)
+{
+	(void)req;
+	return ANON_DIR_INO;
+}
+
+static bool anon_is(fuse_ino_t ino)
+{
+	return ino == ANON_DIR_INO;
+}
+
+static int anon_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
+{
+	return views_stat(req, ino, S_IFDIR | 01777, 2, st);
+}
+
+static int anon_lookup(fuse_req_t req, const char *name, struct fuse_entry_param *e)
+{
+	uint64_t id;
+
+	if (!names_anon_id(name, &id))
+		return -ENOENT;
+	return segments_entry(shmfs_of(req), NULL, id, e);
+}
+
+static int anon_list_entries(fuse_req_t req, struct dir_snapshot *d)
+{
+	struct anon_info *list = NULL;
+	size_t n = 0;
+	int r = anon_list(ANON_ALL, &list, &n);
+
+	(void)req;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char name[24];
+
+		snprintf(name, sizeof(name), "%" PRIu64, list[i].id);
+		r = dir_add(d, name, list[i].st.st_ino, S_IFREG, NULL);
+	}
+	free(list);
+	return r;
+}
+
+static int anon_unlink(fuse_req_t req, const char *name)
+{
+	uint64_t id;
+
+	if (!names_anon_id(name, &id))
+		return -ENOENT;
+	return anon_free(id, fuse_req_ctx(req)->uid);
+}
+
+/* Its entries are files. */
+static int anon_rmdir(fuse_req_t req, const char *name)
+{
+	(void)req;
+	(void)name;
+	return -ENOTDIR;
+}
+
+const struct view view_anon = {
+	.name = ANON_DIR_NAME,
+	.type = S_IFDIR,
+	.ino = anon_ino,
+	.is = anon_is,
+	.getattr = anon_getattr,
+	.lookup = anon_lookup,
+	.list = anon_list_entries,
+	.unlink = anon_unlink,
+	.rmdir = anon_rmdir,
+};

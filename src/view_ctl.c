@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmfs: .ctl, the control file, as a view: one inode per user (the
+ * kernel serialises writes to an inode, so one user's long command never
+ * delays another's), each open a session of ctl.c with the opener's rights.
+ */
+#include <errno.h>
+#include <stdint.h>
+
+#include "view_i.h"
+
+/*
+ * Node ids of .ctl: the user's uid with a tag in the low byte. Segments'
+ * node ids are addresses (16-byte aligned), and the root and .anon are
+ * 1 and 3, so none of them has this low byte.
+ */
+#define CTL_INO_TAG 0x5
+
+static struct ctl_session *session_of(const struct fuse_file_info *fi)
+{
+	return (struct ctl_session *)(uintptr_t)fi->fh;
+}
+
+static fuse_ino_t ctl_ino(fuse_req_t req)
+{
+	return ((fuse_ino_t)fuse_req_ctx(req)->uid << 8) | CTL_INO_TAG;
+}
+
+static bool ctl_is(fuse_ino_t ino)
+{
+	return (ino & 0xff) == CTL_INO_TAG;
+}
+
+/* Open to every user (0666): each command checks what the opener may do. */
+static int ctl_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
+{
+	return views_stat(req, ino, S_IFREG | 0666, 1, st);
+}
+
+static int ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ctl_session *s;
+	struct creds opener;
+	int r;
+
+	(void)ino;
+	creds_of_req(req, &opener);
+	r = ctl_session_open(&opener, &s);
+	if (r < 0)
+		return r;
+	fi->fh = (uint64_t)(uintptr_t)s;
+	/* Replies come from a per-open cursor: no seeking, no page cache. */
+	fi->nonseekable = 1;
+	fi->direct_io = 1;
+	return 0;
+}
+
+static ssize_t ctl_read_view(fuse_req_t req, struct fuse_file_info *fi, char *buf, size_t size)
+{
+	return ctl_read(session_of(fi), buf, size, &shmfs_of(req)->ctl);
+}
+
+static ssize_t ctl_write_view(fuse_req_t req, struct fuse_file_info *fi, const char *buf,
+			      size_t size)
+{
+	return ctl_write(session_of(fi), buf, size, &shmfs_of(req)->ctl);
+}
+
+static void ctl_release(struct fuse_file_info *fi)
+{
+	ctl_close(session_of(fi));
+}
+
+/* "echo cmd > .ctl" truncates first: nothing to truncate. */
+static int ctl_setattr(fuse_req_t req, fuse_ino_t ino, int to_set)
+{
+	(void)req;
+	(void)ino;
+	return to_set == FUSE_SET_ATTR_SIZE ? 0 : -EPERM;
+}
+
+const struct view view_ctl = {
+	.name = CTL_NAME,
+	.type = S_IFREG,
+	.ino = ctl_ino,
+	.is = ctl_is,
+	.getattr = ctl_getattr,
+	.open = ctl_open,
+	.read = ctl_read_view,
+	.write = ctl_write_view,
+	.release = ctl_release,
+	.setattr = ctl_setattr,
+};

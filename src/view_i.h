@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmfs: views. Everything the mount shows that is not a plain segment
+ * file is a view: the root (the named segments), the control file, the
+ * directory of anonymous segments, and each directory added later. A view
+ * is one file that says how to look up, list, stat, open, read and refuse;
+ * the operations (ops.c) find the view a request is about once, through
+ * views_of(), and call it. Adding a view is one file and one line in the
+ * table of views.c; no operation changes.
+ *
+ * The entries inside a directory view are nodes of the node table; today
+ * they are all segments (named, or anonymous in .anon), whose file
+ * operations are segments.c's.
+ */
+#ifndef VIEW_I_H
+#define VIEW_I_H
+
+#include "shmfs_i.h"
+
+struct view;
+/* A snapshot of a directory, taken at opendir, served by offset (dirs.c). */
+struct dir_snapshot;
+/* Adds an entry; view is the view it stands for, NULL for a node inside. 0 or -ENOMEM. */
+int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
+	    const struct view *view);
+
+struct view {
+	const char *name; /* its entry at the top of the mount (".ctl"), NULL for the root */
+	mode_t type;      /* S_IFDIR or S_IFREG */
+	/* Its node id for the caller of req: fixed, or one per user (.ctl). */
+	fuse_ino_t (*ino)(fuse_req_t req);
+	/* Whether ino is this view's own node id. */
+	bool (*is)(fuse_ino_t ino);
+	/* Its own attributes, for ino (one is() accepts). */
+	int (*getattr)(fuse_req_t req, fuse_ino_t ino, struct stat *st);
+
+	/* Directories; NULL in a file view. */
+	/* An entry inside: 0 with *e filled and a kernel reference on its node, or -errno. */
+	int (*lookup)(fuse_req_t req, const char *name, struct fuse_entry_param *e);
+	/* Every entry inside into d (dirs.c adds "." and ".."). */
+	int (*list)(fuse_req_t req, struct dir_snapshot *d);
+	/* Changes inside; NULL where the view refuses (EPERM; EXDEV for rename). */
+	void (*create)(fuse_req_t req, const char *name, mode_t mode, struct fuse_file_info *fi);
+	int (*mknod)(fuse_req_t req, const char *name, mode_t mode, struct fuse_entry_param *e);
+	int (*unlink)(fuse_req_t req, const char *name);
+	int (*rmdir)(fuse_req_t req, const char *name);
+	int (*rename)(fuse_req_t req, const char *name, const char *newname, unsigned flags);
+
+	/* Files; NULL in a directory view. */
+	int (*open)(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+	ssize_t (*read)(fuse_req_t req, struct fuse_file_info *fi, char *buf, size_t size);
+	ssize_t (*write)(fuse_req_t req, struct fuse_file_info *fi, const char *buf, size_t size);
+	void (*release)(struct fuse_file_info *fi);
+	/* setattr of the view itself: 0 to accept (the caller replies its attributes), or -errno. */
+	int (*setattr)(fuse_req_t req, fuse_ino_t ino, int to_set);
+};
+
+/* view_*.c: the views. */
+extern const struct view view_root; /* the named segments: the mount's top directory */
+extern const struct view view_ctl;  /* .ctl, the control file */
+extern const struct view view_anon; /* .anon/, the anonymous segments */
+
+/* views.c: the table of views and what the operations ask of it. */
+/* The view whose own node id ino is, or NULL when ino is a node of the table. */
+const struct view *views_of(fuse_ino_t ino);
+/* The view that the entry name in directory view dir stands for, or NULL. */
+const struct view *views_named(const struct view *dir, const char *name);
+/* The entry of view v itself: 0 with *e filled (views take no kernel references). */
+int views_entry(fuse_req_t req, const struct view *v, struct fuse_entry_param *e);
+/* Adds the views that are entries of the top directory to d. */
+int views_list_top(fuse_req_t req, struct dir_snapshot *d);
+/* The attributes shared by the mount's own entries: /dev/shm's, with these changes. */
+int views_stat(fuse_req_t req, fuse_ino_t ino, mode_t mode, nlink_t nlink, struct stat *st);
+
+#endif /* VIEW_I_H */

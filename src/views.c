@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* shmfs: the table of views (view_i.h), and what every view shares. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "view_i.h"
+
+/* The entries of the top directory that are views, in listing order. */
+static const struct view *const top[] = {
+	&view_ctl,
+	&view_anon,
+};
+
+#define TOP_COUNT (sizeof(top) / sizeof(top[0]))
+
+const struct view *views_of(fuse_ino_t ino)
+{
+	if (view_root.is(ino))
+		return &view_root;
+	for (size_t i = 0; i < TOP_COUNT; i++)
+		if (top[i]->is(ino))
+			return top[i];
+	return NULL;
+}
+
+const struct view *views_named(const struct view *dir, const char *name)
+{
+	if (dir != &view_root)
+		return NULL;
+	for (size_t i = 0; i < TOP_COUNT; i++)
+		if (strcmp(name, top[i]->name) == 0)
+			return top[i];
+	return NULL;
+}
+
+int views_entry(fuse_req_t req, const struct view *v, struct fuse_entry_param *e)
+{
+	/* Timeouts 0: .ctl's node id depends on who looks, so the kernel asks each time. */
+	*e = (struct fuse_entry_param){ .ino = v->ino(req), .generation = 1 };
+	return v->getattr(req, e->ino, &e->attr);
+}
+
+int views_list_top(fuse_req_t req, struct dir_snapshot *d)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < TOP_COUNT && r == 0; i++)
+		r = dir_add(d, top[i]->name, top[i]->ino(req), top[i]->type, top[i]);
+	return r;
+}
+
+int views_stat(fuse_req_t req, fuse_ino_t ino, mode_t mode, nlink_t nlink, struct stat *st)
+{
+	const struct shmfs *fs = shmfs_of(req);
+
+	if (stat(PSHM_DIR, st) < 0)
+		return -errno;
+	st->st_ino = ino;
+	st->st_uid = geteuid();
+	st->st_gid = getegid();
+	st->st_atim = st->st_mtim = st->st_ctim = fs->started;
+	st->st_mode = mode;
+	st->st_nlink = nlink;
+	if (S_ISREG(mode))
+		st->st_size = st->st_blocks = 0;
+	return 0;
+}
