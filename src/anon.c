@@ -64,7 +64,7 @@ static uint64_t bytes_of(uid_t owner)
 }
 
 /* Creates the segment as owner: the kernel makes it theirs, as their own shm_open would. */
-static int make_segment(off_t size, mode_t mode, const struct creds *owner)
+static int make_segment(off_t size, mode_t mode, const struct creds *owner, struct pshm_error *err)
 {
 	char prefix[PSHM_NAME_MAX + sizeof(ANON_NAME_PREFIX)];
 	int fd, r;
@@ -74,8 +74,8 @@ static int make_segment(off_t size, mode_t mode, const struct creds *owner)
 	r = creds_enter(owner);
 	if (r < 0)
 		return r;
-	fd = pshm_open_anon(prefix, O_RDWR, mode, PSHM_ANON_ATTEMPTS, NULL);
-	r = fd < 0 ? fd : pshm_truncate(fd, size, NULL);
+	fd = pshm_open_anon(prefix, O_RDWR, mode, PSHM_ANON_ATTEMPTS, err);
+	r = fd < 0 ? fd : pshm_truncate(fd, size, err);
 	creds_leave();
 	if (r < 0 && fd >= 0)
 		pshm_close(fd, NULL);
@@ -83,7 +83,7 @@ static int make_segment(off_t size, mode_t mode, const struct creds *owner)
 }
 
 int anon_create(off_t size, mode_t mode, const struct creds *owner, const void *holder,
-		uint64_t *ret_id, int *ret_fd)
+		uint64_t *ret_id, int *ret_fd, struct pshm_error *err)
 {
 	bool privileged = creds_is_daemon(owner->uid);
 	struct anon *a;
@@ -119,7 +119,7 @@ int anon_create(off_t size, mode_t mode, const struct creds *owner, const void *
 	 */
 	id = anons.next_id++;
 	pthread_mutex_unlock(&anons.lock);
-	fd = r < 0 ? r : make_segment(size, mode, owner);
+	fd = r < 0 ? r : make_segment(size, mode, owner, err);
 	if (fd < 0) {
 		limits_give(owner->uid, LIMIT_FDS, 1);
 		limits_give(owner->uid, LIMIT_ANON, 1);

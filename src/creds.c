@@ -34,24 +34,40 @@ static struct {
 
 /* Whether this thread is switched, for creds_leave and the assertion in creds_enter. */
 static _Thread_local bool switched;
-/* Whether this thread lowered CAP_SYS_PTRACE (creds_enter_viewer). */
-static _Thread_local bool ptrace_lowered;
+/*
+ * The effective capabilities this thread had before creds_enter_viewer
+ * lowered them all (capset is per thread), to be raised again.
+ */
+static _Thread_local struct {
+	bool lowered;
+	struct __user_cap_data_struct saved[2];
+} caps;
 
-/* Raises or lowers CAP_SYS_PTRACE in this thread's effective set (capset is per thread). */
-static int set_ptrace_cap(bool on)
+static int lower_capabilities(void)
 {
 	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3,
 						   .pid = 0 };
 	struct __user_cap_data_struct data[2];
-	unsigned word = CAP_SYS_PTRACE / 32, bit = 1u << (CAP_SYS_PTRACE % 32);
 
-	if (syscall(SYS_capget, &header, data) < 0)
+	if (syscall(SYS_capget, &header, caps.saved) < 0)
 		return -errno;
-	if (on)
-		data[word].effective |= bit & data[word].permitted;
-	else
-		data[word].effective &= ~bit;
-	return syscall(SYS_capset, &header, data) < 0 ? -errno : 0;
+	memcpy(data, caps.saved, sizeof(data));
+	data[0].effective = data[1].effective = 0;
+	if (syscall(SYS_capset, &header, data) < 0)
+		return -errno;
+	caps.lowered = true;
+	return 0;
+}
+
+static int raise_capabilities(void)
+{
+	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3,
+						   .pid = 0 };
+
+	if (syscall(SYS_capset, &header, caps.saved) < 0)
+		return -errno;
+	caps.lowered = false;
+	return 0;
 }
 
 int creds_init(void)
@@ -134,24 +150,23 @@ int creds_enter_viewer(const struct creds *c)
 	r = creds_enter(c);
 	if (r < 0 || !switched)
 		return r;
-	r = set_ptrace_cap(false);
-	if (r < 0) {
+	/*
+	 * The fsuid switch keeps CAP_SYS_PTRACE, CAP_SYS_ADMIN and
+	 * CAP_PERFMON, each enough for /proc to let a thread read any
+	 * process's maps. An unprivileged caller has none at all.
+	 */
+	r = lower_capabilities();
+	if (r < 0)
 		creds_leave();
-		return r;
-	}
-	ptrace_lowered = true;
-	return 0;
+	return r;
 }
 
 void creds_leave(void)
 {
-	if (ptrace_lowered) {
-		if (set_ptrace_cap(true) < 0) {
-			fuse_log(FUSE_LOG_ERR, "shmfs: cannot restore CAP_SYS_PTRACE: %s\n",
-				 strerror(errno));
-			abort();
-		}
-		ptrace_lowered = false;
+	if (caps.lowered && raise_capabilities() < 0) {
+		fuse_log(FUSE_LOG_ERR, "shmfs: cannot restore the daemon's capabilities: %s\n",
+			 strerror(errno));
+		abort();
 	}
 	if (!switched)
 		return;

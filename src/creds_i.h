@@ -37,9 +37,11 @@ void creds_of_req(fuse_req_t req, struct creds *ret);
  */
 int creds_enter(const struct creds *c);
 /*
- * creds_enter, and also without CAP_SYS_PTRACE (which the fsuid switch
- * keeps), so that /proc judges this thread exactly as it would judge c:
- * opening /proc/PID/maps then succeeds only where c's own would.
+ * creds_enter for a caller other than root, and also without any
+ * effective capability (the fsuid switch keeps CAP_SYS_PTRACE,
+ * CAP_SYS_ADMIN and CAP_PERFMON, each enough for /proc), so that /proc
+ * judges this thread as it would judge c: opening /proc/PID/maps then
+ * succeeds only where c's own would.
  */
 int creds_enter_viewer(const struct creds *c);
 /* Back to the daemon's own credentials (aborts if that fails: never serve as someone else). */

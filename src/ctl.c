@@ -208,8 +208,11 @@ static void proc_path(const struct ctl_session *s, int fd, char *buf, size_t siz
 		snprintf(buf, size, "-");
 }
 
-static int anon_refused(struct ctl_session *s, const struct ctl_command *cmd, int r)
+static int anon_refused(struct ctl_session *s, const struct ctl_command *cmd, int r,
+			const struct pshm_error *err)
 {
+	char why[PSHM_NAME_MAX + 128];
+
 	uid_t uid = s->opener.uid;
 
 	if (r == -EDQUOT && limits_held(uid, LIMIT_ANON) >= limits_max(LIMIT_ANON))
@@ -227,19 +230,22 @@ static int anon_refused(struct ctl_session *s, const struct ctl_command *cmd, in
 			    (unsigned)uid, limits_max(LIMIT_FDS));
 	if (r == -EMFILE || r == -ENFILE)
 		return fail(s, -r, "the daemon is out of descriptors: %s", strerror(-r));
-	return fail(s, -r, "cannot create a segment of %jd bytes: %s", (intmax_t)cmd->size,
-		    strerror(-r));
+	/* libpshm says which call failed, on what. */
+	if (err->code != -r || pshm_strerror(err, why, sizeof(why)) < 0)
+		snprintf(why, sizeof(why), "%s", strerror(-r));
+	return fail(s, -r, "cannot create a segment of %jd bytes: %s", (intmax_t)cmd->size, why);
 }
 
 static int run_anon(struct ctl_session *s, const struct ctl_command *cmd)
 {
+	struct pshm_error err = { 0 };
 	char path[64];
 	uint64_t id;
 	int fd, r;
 
-	r = anon_create(cmd->size, cmd->mode, &s->opener, cmd->hold ? s : NULL, &id, &fd);
+	r = anon_create(cmd->size, cmd->mode, &s->opener, cmd->hold ? s : NULL, &id, &fd, &err);
 	if (r < 0)
-		return anon_refused(s, cmd, r);
+		return anon_refused(s, cmd, r, &err);
 	proc_path(s, fd, path, sizeof(path));
 	emit(s, "ok %" PRIu64 " %jd " ANON_DIR_NAME "/%" PRIu64 " %s", id, (intmax_t)cmd->size, id,
 	     path);

@@ -2,12 +2,14 @@
 /* shmfs: mount the POSIX shared memory namespace as a directory. */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "dirs_i.h"
@@ -235,6 +237,12 @@ static uint64_t raise_file_limit(void)
 	return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)limit.rlim_cur;
 }
 
+/* Once daemonized, stderr is /dev/null: what libfuse and shmfs log goes to syslog. */
+static void log_to_syslog(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	vsyslog((int)level, fmt, ap);
+}
+
 static int run(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
 {
 	struct fuse_loop_config *loop;
@@ -328,6 +336,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "shmfs: passthrough off: %s\n", strerror(-r));
 	/* The mount exists before the parent returns: usable the moment shmfs exits. */
 	fuse_daemonize(cmd.foreground);
+	if (!cmd.foreground) {
+		openlog("shmfs", LOG_PID, LOG_DAEMON);
+		fuse_set_log_func(log_to_syslog);
+	}
 	r = run(se, &cmd);
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
@@ -340,7 +352,7 @@ int main(int argc, char *argv[])
 	status = (r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP || r == -ECONNABORTED) ? 0
 											      : 1;
 	if (status)
-		fprintf(stderr, "shmfs: stopped on error: %s\n", strerror(r < 0 ? -r : r));
+		fuse_log(FUSE_LOG_ERR, "shmfs: stopped on error: %s\n", strerror(r < 0 ? -r : r));
 out:
 	if (se)
 		fuse_session_destroy(se);

@@ -123,10 +123,10 @@ void anon_init(const char *prefix);
  * it then, and is charged for it); holder (a .ctl session) or NULL.
  * Returns 0 with its id and the daemon's descriptor; -EDQUOT at the
  * owner's count or bytes limit; -EMFILE when the owner (or the daemon) is
- * out of descriptors; or what libpshm reports.
+ * out of descriptors; or what libpshm reports, with its account in *err.
  */
 int anon_create(off_t size, mode_t mode, const struct creds *owner, const void *holder,
-		uint64_t *ret_id, int *ret_fd);
+		uint64_t *ret_id, int *ret_fd, struct pshm_error *err);
 /* Releases id: -ENOENT, or -EPERM unless caller owns it or is root. */
 int anon_free(uint64_t id, uid_t caller);
 /* Releases every segment that holder holds. */

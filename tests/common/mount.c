@@ -223,12 +223,23 @@ int mount_passthrough(const struct test_mount *m, char *buf, size_t size)
 int mount_suite_main(int argc, char **argv, const char *suite, const struct test_case *cases,
 		     size_t shm_size, struct test_mount *m, const char **ret_daemon)
 {
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s PATH-TO-SHMFS\n", argv[0]);
+		return 2;
+	}
+	return mount_suite_main_args(argc, argv, suite, cases, shm_size, m, ret_daemon, NULL);
+}
+
+int mount_suite_main_args(int argc, char **argv, const char *suite, const struct test_case *cases,
+			  size_t shm_size, struct test_mount *m, const char **ret_daemon,
+			  const char *const *args)
+{
 	struct rlimit limit;
 	const char *why;
 	int status, daemon_status;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PATH-TO-SHMFS\n", argv[0]);
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s PATH-TO-SHMFS [ARGS...]\n", argv[0]);
 		return 2;
 	}
 	*ret_daemon = argv[1];
@@ -246,7 +257,7 @@ int mount_suite_main(int argc, char **argv, const char *suite, const struct test
 		limit.rlim_cur = 1024;
 		setrlimit(RLIMIT_NOFILE, &limit);
 	}
-	if (mount_start(m, argv[1], NULL) < 0)
+	if (mount_start(m, argv[1], args) < 0)
 		return 1;
 	if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
 		limit.rlim_cur = limit.rlim_max;

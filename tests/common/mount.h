@@ -62,4 +62,14 @@ bool mount_possible(const char **why);
 int mount_suite_main(int argc, char **argv, const char *suite, const struct test_case *cases,
 		     size_t shm_size, struct test_mount *m, const char **ret_daemon);
 
+/*
+ * mount_suite_main with args (ending with NULL, or NULL for none) given to
+ * the daemon before the mount point, as mount_start passes them. Called as
+ * "PROGRAM PATH-TO-SHMFS [SUITE-ARGS...]": the suite reads its own extra
+ * arguments from argv[2] on.
+ */
+int mount_suite_main_args(int argc, char **argv, const char *suite, const struct test_case *cases,
+			  size_t shm_size, struct test_mount *m, const char **ret_daemon,
+			  const char *const *args);
+
 #endif

@@ -74,7 +74,7 @@ const char *test_unique_name(const char *tag)
 	return name;
 }
 
-int test_as_nobody(int (*fn)(const void *), const void *arg)
+int test_as_user(uid_t uid, gid_t gid, int (*fn)(const void *), const void *arg)
 {
 	int status;
 	pid_t pid;
@@ -82,7 +82,7 @@ int test_as_nobody(int (*fn)(const void *), const void *arg)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		if (setgroups(0, NULL) < 0 || setgid(TEST_NOBODY) < 0 || setuid(TEST_NOBODY) < 0)
+		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 			_exit(255);
 		umask(022);
 		_exit(fn(arg));
@@ -91,4 +91,9 @@ int test_as_nobody(int (*fn)(const void *), const void *arg)
 	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
 	CU_ASSERT_FATAL(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+int test_as_nobody(int (*fn)(const void *), const void *arg)
+{
+	return test_as_user(TEST_NOBODY, TEST_NOBODY, fn, arg);
 }

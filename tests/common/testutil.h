@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct test_case {
 	const char *name;
@@ -39,10 +40,13 @@ bool test_isolate_shm(size_t size);
 #define TEST_NOBODY 65534
 
 /*
- * Runs fn(arg) in a child process as TEST_NOBODY (no supplementary groups,
+ * Runs fn(arg) in a child process as uid and gid (no supplementary groups,
  * umask 022) and returns what fn returned: by convention an errno, 0 for
  * success. A failed assertion when the child cannot be run.
  */
+int test_as_user(uid_t uid, gid_t gid, int (*fn)(const void *), const void *arg);
+
+/* test_as_user as TEST_NOBODY. */
 int test_as_nobody(int (*fn)(const void *), const void *arg);
 
 /* A name unique to this process and call, e.g. "pshmtest-1234-7-tag". */

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The library's contract in three places agrees: every function declared in
-# pshm.h is exported by libpshm.so (and nothing else is), and is documented
-# in docs/pshm.3 and README.md.
+# The library's contract in four places agrees: every function declared in
+# pshm.h is listed by name in libpshm.sym, exported by libpshm.so (and
+# nothing else is), and documented in docs/pshm.3 and README.md.
 set -euo pipefail
 src=$1 lib=$2
 
 declared=$(grep -oE '^[a-z].*\bpshm_[a-z_]+\(' "$src/lib/pshm.h" | grep -oE 'pshm_[a-z_]+\($' | tr -d '(' | sort -u)
 exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' | sort -u)
+listed=$(sed -n '/global:/,/local:/p' "$src/lib/libpshm.sym" | grep -oE 'pshm_[a-z_]+' | sort -u)
 status=0
+if [ "$declared" != "$listed" ]; then
+	echo "pshm.h and lib/libpshm.sym differ (< header, > version script):"
+	diff <(echo "$declared") <(echo "$listed") || true
+	status=1
+fi
 if [ "$declared" != "$exported" ]; then
 	echo "pshm.h and the exported symbols differ (< header, > library):"
 	diff <(echo "$declared") <(echo "$exported") || true
@@ -17,5 +23,5 @@ for f in $declared; do
 	grep -q "B $f\b\|BI \"[a-z_ ]*\**$f(" "$src/docs/pshm.3" || { echo "docs/pshm.3 does not document $f"; status=1; }
 	grep -q "\b$f\b" "$src/README.md" || { echo "README.md does not mention $f"; status=1; }
 done
-[ $status -eq 0 ] && echo "$(echo "$declared" | wc -l) functions: declared, exported, documented"
+[ $status -eq 0 ] && echo "$(echo "$declared" | wc -l) functions: declared, versioned, exported, documented"
 exit $status

@@ -12,6 +12,9 @@ meson install -C "$build" --no-rebuild --destdir "$dest" >/dev/null
 pc=$(find "$dest" -name pshm.pc)
 [ -n "$pc" ] || { echo "pshm.pc was not installed"; exit 1; }
 export PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_PATH=$(dirname "$pc")
+# off_t and struct stat cross the API: users must get the library's 64-bit ones.
+pkg-config --cflags pshm | grep -q -- '-D_FILE_OFFSET_BITS=64' ||
+	{ echo "pshm.pc does not pass -D_FILE_OFFSET_BITS=64"; exit 1; }
 
 cat >"$dest/outside.c" <<'C'
 #include <pshm.h>

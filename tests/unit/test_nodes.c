@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's node table without a mount: lookups and forgets, open
+ * files keeping a node, identity checks by name, the name index, keepers.
+ */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shmfs_i.h"
+#include "testutil.h"
+
+static const struct nodes_config config = { .cache = false };
+
+static int make(const char *name)
+{
+	int fd = pshm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	return fd;
+}
+
+static struct stat stat_of(const char *name)
+{
+	struct stat st;
+
+	CU_ASSERT_FATAL(pshm_stat_name(name, &st, NULL) == 0);
+	return st;
+}
+
+/* A handle as the daemon makes one: its descriptor charged to uid 0. */
+static struct handle *open_handle(const char *name)
+{
+	int fd = pshm_open(name, O_RDONLY, 0, NULL);
+	struct handle *h;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(limits_take(0, LIMIT_FDS, 1) == 0);
+	h = handle_new(fd, O_RDONLY, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	return h;
+}
+
+static void test_lookups_share_a_node_until_forgotten(void)
+{
+	const char *name = test_unique_name("look");
+	int fd = make(name);
+	struct stat st = stat_of(name);
+	struct node *a, *b;
+	size_t before = nodes_count();
+
+	a = nodes_get(name, 0, &st, 1);
+	b = nodes_get(name, 0, &st, 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_EQUAL(a, b);
+	CU_ASSERT_EQUAL(a->nlookup, 3);
+	CU_ASSERT_EQUAL(nodes_count(), before + 1);
+	nodes_forget(a, 2);
+	CU_ASSERT_EQUAL(nodes_count(), before + 1);
+	nodes_forget(a, 1);
+	CU_ASSERT_EQUAL(nodes_count(), before);
+	close(fd);
+	pshm_unlink(name, NULL);
+}
+
+static void test_stat_checks_the_name_still_means_the_node(void)
+{
+	const char *name = test_unique_name("ident");
+	int fd = make(name), again;
+	struct stat st = stat_of(name), now;
+	struct node *node = nodes_get(name, 0, &st, 1);
+
+	CU_ASSERT_EQUAL(nodes_stat(node, &now), 0);
+	CU_ASSERT_EQUAL(now.st_ino, st.st_ino);
+	CU_ASSERT_EQUAL(nodes_check_name(name), 0);
+	/* Replaced behind the table's back: another segment under the same name. */
+	close(fd);
+	pshm_unlink(name, NULL);
+	again = make(name);
+	CU_ASSERT_EQUAL(nodes_stat(node, &now), -ESTALE);
+	CU_ASSERT_EQUAL(nodes_open(node, O_RDONLY), -ESTALE);
+	CU_ASSERT_EQUAL(nodes_check_name(name), -ESTALE);
+	/* Gone altogether. */
+	close(again);
+	pshm_unlink(name, NULL);
+	CU_ASSERT_EQUAL(nodes_stat(node, &now), -ENOENT);
+	CU_ASSERT_EQUAL(nodes_open(node, O_RDONLY), -ENOENT);
+	nodes_forget(node, 1);
+}
+
+static void test_an_open_file_keeps_the_node_and_its_segment(void)
+{
+	const char *name = test_unique_name("open");
+	int fd = make(name), reopened;
+	struct stat st = stat_of(name), now;
+	struct node *node = nodes_get(name, 0, &st, 1);
+	struct handle *h = open_handle(name);
+	size_t before = nodes_count();
+	int held_fd = h->fd;
+
+	nodes_attach(node, h);
+	CU_ASSERT_EQUAL(h->node, node);
+	nodes_forget(node, 1); /* the kernel forgot it; the open file has not */
+	CU_ASSERT_EQUAL(nodes_count(), before);
+	close(fd);
+	pshm_unlink(name, NULL);
+	/* Unlinked: stat and reopening go through the open file. */
+	CU_ASSERT_EQUAL(nodes_stat(node, &now), 0);
+	CU_ASSERT_EQUAL(now.st_ino, st.st_ino);
+	CU_ASSERT_EQUAL(now.st_nlink, 0);
+	reopened = nodes_open(node, O_RDWR);
+	CU_ASSERT(reopened >= 0);
+	close(reopened);
+	CU_ASSERT_EQUAL(limits_held(0, LIMIT_FDS), 1);
+	nodes_release(node, h, NULL);
+	CU_ASSERT_EQUAL(nodes_count(), before - 1);
+	/* Torn down: its descriptor closed, its charge given back. */
+	CU_ASSERT_EQUAL(fcntl(held_fd, F_GETFD), -1);
+	CU_ASSERT_EQUAL(limits_held(0, LIMIT_FDS), 0);
+}
+
+static void test_a_kept_segment_outlives_its_unlink(void)
+{
+	const char *name = test_unique_name("keep");
+	int fd = make(name);
+	struct stat st = stat_of(name), now;
+	struct node *node = nodes_get(name, 0, &st, 1);
+
+	nodes_keep(name, 0);
+	CU_ASSERT_EQUAL(limits_held(0, LIMIT_FDS), 1);
+	close(fd);
+	CU_ASSERT_EQUAL(pshm_unlink(name, NULL), 0);
+	CU_ASSERT_EQUAL(nodes_stat(node, &now), 0);
+	CU_ASSERT_EQUAL(now.st_ino, st.st_ino);
+	fd = nodes_open(node, O_RDONLY);
+	CU_ASSERT(fd >= 0);
+	close(fd);
+	nodes_forget(node, 1);
+	CU_ASSERT_EQUAL(limits_held(0, LIMIT_FDS), 0); /* the keeper went with the node */
+}
+
+static void test_the_name_index_follows_renames(void)
+{
+	const char *from = test_unique_name("from"), *to = test_unique_name("to");
+	char path_from[PATH_MAX], path_to[PATH_MAX], name[PSHM_NAME_MAX + 1];
+	int fd = make(from);
+	struct stat st = stat_of(from);
+	struct node *node = nodes_get(from, 0, &st, 1);
+	uint64_t anon_id;
+
+	snprintf(path_from, sizeof(path_from), PSHM_DIR "/%s", from);
+	snprintf(path_to, sizeof(path_to), PSHM_DIR "/%s", to);
+	CU_ASSERT_FATAL(rename(path_from, path_to) == 0);
+	nodes_renamed(from, to);
+	nodes_identity(node, name, &anon_id);
+	CU_ASSERT_STRING_EQUAL(name, to);
+	CU_ASSERT_EQUAL(anon_id, 0);
+	CU_ASSERT_EQUAL(nodes_check_name(to), 0);
+	CU_ASSERT_EQUAL(nodes_check_name(from), 0); /* nobody claims it any more */
+	nodes_forget(node, 1);
+	close(fd);
+	pshm_unlink(to, NULL);
+}
+
+static void test_no_backing_id_without_passthrough(void)
+{
+	const char *name = test_unique_name("backing");
+	int fd = make(name);
+	struct stat st = stat_of(name);
+	struct node *node = nodes_get(name, 0, &st, 1);
+
+	CU_ASSERT_FALSE(passthrough_active());
+	CU_ASSERT_EQUAL(nodes_backing_get(node, fd, NULL), 0);
+	nodes_forget(node, 1);
+	close(fd);
+	pshm_unlink(name, NULL);
+}
+
+/* Forgetting more than was looked up is a bug: it asserts (builds with assertions). */
+static void test_forgetting_too_much_asserts(void)
+{
+#ifdef NDEBUG
+	printf("(assertions are off in this build) ");
+#else
+	const char *name = test_unique_name("under");
+	int fd = make(name), status;
+	struct stat st = stat_of(name);
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct node *node = nodes_get(name, 0, &st, 1);
+
+		signal(SIGABRT, SIG_DFL);
+		nodes_forget(node, 2);
+		_exit(0);
+	}
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	close(fd);
+	pshm_unlink(name, NULL);
+#endif
+}
+
+int main(void)
+{
+	static const struct test_case cases[] = {
+		TEST(test_lookups_share_a_node_until_forgotten),
+		TEST(test_stat_checks_the_name_still_means_the_node),
+		TEST(test_an_open_file_keeps_the_node_and_its_segment),
+		TEST(test_a_kept_segment_outlives_its_unlink),
+		TEST(test_the_name_index_follows_renames),
+		TEST(test_no_backing_id_without_passthrough),
+		TEST(test_forgetting_too_much_asserts),
+		TEST_END,
+	};
+	struct limits_config limits = { .user_fds = 16, .anon_max = 1, .ctl_max = 1 };
+	int status;
+
+	if (test_isolate_shm(16 << 20))
+		printf("running in a private mount namespace with its own /dev/shm\n");
+	limits_init(&limits, 1024);
+	if (nodes_init(&config) < 0)
+		return 1;
+	status = test_run_suite("node table", cases);
+	nodes_destroy();
+	return status;
+}
