@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shmfs: directory listings. A listing is a snapshot taken at opendir
- * (a fresh scan each time) and served by offset; readdirplus gives each
- * entry's attributes and node as a lookup would now.
+ * shmfs: directory listings, served. A listing is a snapshot taken at
+ * opendir (a fresh scan each time: the views of the top directory, then
+ * what the directory view lists) and served by offset; readdirplus gives
+ * each entry's attributes and node as a lookup would now.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -10,94 +11,7 @@
 #include <string.h>
 
 #include "dirs_i.h"
-
-struct dir_entry {
-	ino_t ino;
-	mode_t type;             /* S_IFDIR or S_IFREG */
-	const struct view *view; /* the view it stands for, or NULL for a node inside */
-	size_t name_off;
-};
-
-struct dir_snapshot {
-	struct dir_snapshot *prev, *next; /* every open one, for the exit */
-	const struct view *dir;           /* the directory listed */
-	struct dir_entry *entries;
-	size_t count, capacity;
-	char *names;
-	size_t names_len, names_capacity;
-};
-
-static struct {
-	pthread_mutex_t lock;
-	struct dir_snapshot *first;
-} snapshots = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
-	    const struct view *view)
-{
-	size_t len = strlen(name) + 1;
-
-	if (d->count == d->capacity) {
-		size_t capacity = d->capacity ? d->capacity * 2 : 64;
-		struct dir_entry *e = realloc(d->entries, capacity * sizeof(*e));
-
-		if (!e)
-			return -ENOMEM;
-		d->entries = e;
-		d->capacity = capacity;
-	}
-	if (d->names_len + len > d->names_capacity) {
-		size_t capacity = d->names_capacity ? d->names_capacity * 2 : 4096;
-		char *names;
-
-		while (capacity < d->names_len + len)
-			capacity *= 2;
-		names = realloc(d->names, capacity);
-		if (!names)
-			return -ENOMEM;
-		d->names = names;
-		d->names_capacity = capacity;
-	}
-	memcpy(d->names + d->names_len, name, len);
-	d->entries[d->count++] = (struct dir_entry){
-		.ino = ino, .type = type, .view = view, .name_off = d->names_len
-	};
-	d->names_len += len;
-	return 0;
-}
-
-static struct dir_snapshot *snapshot_new(const struct view *dir)
-{
-	struct dir_snapshot *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return NULL;
-	d->dir = dir;
-	pthread_mutex_lock(&snapshots.lock);
-	d->next = snapshots.first;
-	if (d->next)
-		d->next->prev = d;
-	snapshots.first = d;
-	pthread_mutex_unlock(&snapshots.lock);
-	return d;
-}
-
-static void snapshot_free(struct dir_snapshot *d)
-{
-	if (!d)
-		return;
-	pthread_mutex_lock(&snapshots.lock);
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		snapshots.first = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	pthread_mutex_unlock(&snapshots.lock);
-	free(d->entries);
-	free(d->names);
-	free(d);
-}
+#include "listing_i.h"
 
 static struct dir_snapshot *snapshot_of(const struct fuse_file_info *fi)
 {
@@ -111,6 +25,8 @@ void dirs_open(fuse_req_t req, const struct view *dir, fuse_ino_t ino, struct fu
 
 	if (r == 0)
 		r = dir_add(d, "..", FUSE_ROOT_ID, S_IFDIR, &view_root);
+	if (r == 0)
+		r = views_list(req, dir, d);
 	if (r == 0)
 		r = dir->list(req, d);
 	if (r < 0) {
@@ -221,7 +137,5 @@ void dirs_release(fuse_req_t req, struct fuse_file_info *fi)
 
 void dirs_destroy_all(void)
 {
-	/* At exit the kernel may not have sent every releasedir yet. */
-	while (snapshots.first)
-		snapshot_free(snapshots.first);
+	snapshot_destroy_all();
 }

@@ -14,7 +14,8 @@
  *
  * libfuse 3.17 and later ask the kernel for it themselves
  * (passthrough_libfuse.c); for libfuse 3.14 (Debian 12) shmfs patches the
- * replies (passthrough_hooks.c). meson picks one. Registering needs
+ * replies (passthrough_hooks.c). meson picks one; it calls this file,
+ * never the other way round. Registering needs
  * CAP_SYS_ADMIN; without it, or on older kernels, opens are served by the
  * daemon (direct I/O, data.c), and so is any open whose reply did not
  * carry the backing id: passthrough fails closed.
@@ -28,7 +29,7 @@
 
 static atomic_bool enabled; /* -o passthrough=auto, and the hooks are in */
 static atomic_bool active;  /* the kernel accepted it, and registering still works */
-static char why_not[128] = "the hooks are not installed";
+static char why_not[128] = "not set up";
 static pthread_mutex_t why_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void passthrough_set_off(const char *why)
@@ -45,25 +46,10 @@ void passthrough_set_active(void)
 		atomic_store(&active, true);
 }
 
-int passthrough_setup(struct fuse_session *se, bool on, const char *why_off)
+void passthrough_state_init(bool on, const char *why_off)
 {
-	int r;
-
-	if (!on) {
-		passthrough_set_off(why_off);
-		return 0;
-	}
-	r = passthrough_impl_setup(se);
-	if (r < 0) {
-		char why[96];
-
-		snprintf(why, sizeof(why), "cannot install it: %s", strerror(-r));
-		passthrough_set_off(why);
-		return r;
-	}
-	passthrough_set_off("the kernel has not started the session yet");
-	atomic_store(&enabled, true);
-	return 0;
+	passthrough_set_off(on ? "the kernel has not started the session yet" : why_off);
+	atomic_store(&enabled, on);
 }
 
 bool passthrough_active(void)

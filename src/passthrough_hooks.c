@@ -262,22 +262,32 @@ static ssize_t io_splice(int fdin, off_t *offin, int fdout, off_t *offout, size_
 	return splice(fdin, offin, fdout, offout, len, flags);
 }
 
-int passthrough_impl_setup(struct fuse_session *se)
+int passthrough_hooks_install(struct fuse_session *se, int fd)
 {
 	static const struct fuse_custom_io io = {
 		.read = passthrough_hook_read,
 		.writev = passthrough_hook_writev,
 		.splice_send = io_splice,
 	};
-	int fd = fuse_session_fd(se);
-	int r;
+	int r = fuse_session_custom_io(se, &io, fd);
 
-	/* The same descriptor: only the hooks change, and the unmount still closes it. */
-	r = fuse_session_custom_io(se, &io, fd);
-	if (r < 0)
+	if (r < 0) {
+		passthrough_state_init(false, "the reply hooks cannot be installed");
 		return r;
+	}
 	dev_fd = fd;
+	passthrough_state_init(true, NULL);
 	return 0;
+}
+
+int passthrough_setup(struct fuse_session *se, bool on, const char *why_off)
+{
+	if (!on) {
+		passthrough_state_init(false, why_off);
+		return 0;
+	}
+	/* The same descriptor: only the hooks change, and the unmount still closes it. */
+	return passthrough_hooks_install(se, fuse_session_fd(se));
 }
 
 void passthrough_init(struct fuse_conn_info *conn)

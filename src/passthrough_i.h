@@ -11,10 +11,9 @@
 
 #include "shmfs_i.h"
 
-/* The implementation: what setup does on the mounted session. 0 or -errno. */
-int passthrough_impl_setup(struct fuse_session *se);
-
-/* The common part: the kernel accepted it. */
+/* The common part, which the implementation calls: set up on or off (and why). */
+void passthrough_state_init(bool on, const char *why_off);
+/* The kernel accepted it. */
 void passthrough_set_active(void);
 /* Off, and why (for the status line). */
 void passthrough_set_off(const char *why);
@@ -28,5 +27,7 @@ void passthrough_registration_failed(int err);
  */
 ssize_t passthrough_hook_read(int fd, void *buf, size_t len, void *userdata);
 ssize_t passthrough_hook_writev(int fd, struct iovec *iov, int count, void *userdata);
+/* Installs the hooks on se for its device fd (the mounted session's own, or a test's). */
+int passthrough_hooks_install(struct fuse_session *se, int fd);
 
 #endif /* PASSTHROUGH_I_H */

@@ -23,9 +23,10 @@ const char *passthrough_implementation(void)
 	return "native";
 }
 
-int passthrough_impl_setup(struct fuse_session *se)
+int passthrough_setup(struct fuse_session *se, bool on, const char *why_off)
 {
 	session = se;
+	passthrough_state_init(on, why_off);
 	return 0;
 }
 

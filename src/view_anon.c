@@ -27,7 +27,7 @@ static bool anon_is(fuse_ino_t ino)
 
 static int anon_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
-	return views_stat(req, ino, S_IFDIR | 01777, 2, st);
+	return view_stat(req, ino, S_IFDIR | 01777, 2, st);
 }
 
 static int anon_lookup(fuse_req_t req, const char *name, struct fuse_entry_param *e)

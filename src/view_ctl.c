@@ -34,7 +34,7 @@ static bool ctl_is(fuse_ino_t ino)
 /* Open to every user (0666): each command checks what the opener may do. */
 static int ctl_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
-	return views_stat(req, ino, S_IFREG | 0666, 1, st);
+	return view_stat(req, ino, S_IFREG | 0666, 1, st);
 }
 
 static int ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

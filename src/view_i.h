@@ -15,14 +15,11 @@
 #ifndef VIEW_I_H
 #define VIEW_I_H
 
-#include "shmfs_i.h"
+#include <errno.h>
+#include <unistd.h>
 
-struct view;
-/* A snapshot of a directory, taken at opendir, served by offset (dirs.c). */
-struct dir_snapshot;
-/* Adds an entry; view is the view it stands for, NULL for a node inside. 0 or -ENOMEM. */
-int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
-	    const struct view *view);
+#include "listing_i.h"
+#include "shmfs_i.h"
 
 struct view {
 	const char *name; /* its entry at the top of the mount (".ctl"), NULL for the root */
@@ -67,9 +64,28 @@ const struct view *views_of(fuse_ino_t ino);
 const struct view *views_named(const struct view *dir, const char *name);
 /* The entry of view v itself: 0 with *e filled (views take no kernel references). */
 int views_entry(fuse_req_t req, const struct view *v, struct fuse_entry_param *e);
-/* Adds the views that are entries of the top directory to d. */
-int views_list_top(fuse_req_t req, struct dir_snapshot *d);
-/* The attributes shared by the mount's own entries: /dev/shm's, with these changes. */
-int views_stat(fuse_req_t req, fuse_ino_t ino, mode_t mode, nlink_t nlink, struct stat *st);
+/* Adds the views that are entries of directory view dir to d (they come first). */
+int views_list(fuse_req_t req, const struct view *dir, struct dir_snapshot *d);
+
+/*
+ * For the views themselves: the attributes of one of the mount's own
+ * entries, /dev/shm's with these changes, owned by the daemon, with the
+ * mount's start as their times.
+ */
+static inline int view_stat(fuse_req_t req, fuse_ino_t ino, mode_t mode, nlink_t nlink,
+			    struct stat *st)
+{
+	if (stat(PSHM_DIR, st) < 0)
+		return -errno;
+	st->st_ino = ino;
+	st->st_uid = geteuid();
+	st->st_gid = getegid();
+	st->st_atim = st->st_mtim = st->st_ctim = shmfs_of(req)->started;
+	st->st_mode = mode;
+	st->st_nlink = nlink;
+	if (S_ISREG(mode))
+		st->st_size = st->st_blocks = 0;
+	return 0;
+}
 
 #endif /* VIEW_I_H */

@@ -52,17 +52,15 @@ static int root_list(fuse_req_t req, struct dir_snapshot *d)
 	const struct shmfs *fs = shmfs_of(req);
 	struct pshm_iter *it;
 	const char *name;
-	int r = views_list_top(req, d);
+	int r = pshm_iter_open(fs->config.prefix, &it, NULL);
 
-	if (r == 0)
-		r = pshm_iter_open(fs->config.prefix, &it, NULL);
 	if (r < 0)
 		return r;
 	while ((r = pshm_iter_next(it, &name, NULL, NULL)) > 0) {
 		const char *shown = name + fs->config.prefix_len;
 
-		/* The bare prefix has no name inside the mount; views shadow segments. */
-		if (!*shown || views_named(&view_root, shown))
+		/* The bare prefix has no name inside the mount. */
+		if (!*shown)
 			continue;
 		r = dir_add(d, shown, pshm_iter_ino(it), S_IFREG, NULL);
 		if (r < 0)

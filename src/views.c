@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* shmfs: the table of views (view_i.h), and what every view shares. */
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "view_i.h"
 
@@ -41,28 +39,13 @@ int views_entry(fuse_req_t req, const struct view *v, struct fuse_entry_param *e
 	return v->getattr(req, e->ino, &e->attr);
 }
 
-int views_list_top(fuse_req_t req, struct dir_snapshot *d)
+int views_list(fuse_req_t req, const struct view *dir, struct dir_snapshot *d)
 {
 	int r = 0;
 
+	if (dir != &view_root)
+		return 0;
 	for (size_t i = 0; i < TOP_COUNT && r == 0; i++)
 		r = dir_add(d, top[i]->name, top[i]->ino(req), top[i]->type, top[i]);
 	return r;
-}
-
-int views_stat(fuse_req_t req, fuse_ino_t ino, mode_t mode, nlink_t nlink, struct stat *st)
-{
-	const struct shmfs *fs = shmfs_of(req);
-
-	if (stat(PSHM_DIR, st) < 0)
-		return -errno;
-	st->st_ino = ino;
-	st->st_uid = geteuid();
-	st->st_gid = getegid();
-	st->st_atim = st->st_mtim = st->st_ctim = fs->started;
-	st->st_mode = mode;
-	st->st_nlink = nlink;
-	if (S_ISREG(mode))
-		st->st_size = st->st_blocks = 0;
-	return 0;
 }

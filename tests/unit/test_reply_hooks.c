@@ -207,18 +207,6 @@ static void test_a_registration_that_cannot_work_turns_passthrough_off(void)
 	CU_ASSERT_EQUAL(passthrough_register(NULL, requests[0]), -EOPNOTSUPP);
 }
 
-static ssize_t plain_read(int fd, void *buf, size_t len, void *userdata)
-{
-	(void)userdata;
-	return read(fd, buf, len);
-}
-
-static ssize_t plain_writev(int fd, struct iovec *iov, int count, void *userdata)
-{
-	(void)userdata;
-	return writev(fd, iov, count);
-}
-
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -232,7 +220,6 @@ int main(void)
 		TEST_END,
 	};
 	static const struct fuse_lowlevel_ops no_ops = { 0 };
-	static const struct fuse_custom_io plain = { .read = plain_read, .writev = plain_writev };
 	char *argv[] = { "test_reply_hooks", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
 	struct fuse_session *se;
@@ -242,8 +229,7 @@ int main(void)
 		return 1;
 	/* A session never mounted: its "device" is a pipe, enough for the hooks to install. */
 	se = fuse_session_new(&args, &no_ops, sizeof(no_ops), NULL);
-	if (!se || fuse_session_custom_io(se, &plain, requests[0]) < 0 ||
-	    passthrough_setup(se, true, "") < 0) {
+	if (!se || passthrough_hooks_install(se, requests[0]) < 0) {
 		fprintf(stderr, "cannot set up a session for the hooks\n");
 		return 1;
 	}

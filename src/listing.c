@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmfs: a listing, the snapshot of a directory taken at opendir: what a
+ * directory view fills (dir_add) and dirs.c serves by offset. An entry
+ * that stands for a view shadows any later entry of the same name (a
+ * segment called .ctl is not shown).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "listing_i.h"
+
+static struct {
+	pthread_mutex_t lock;
+	struct dir_snapshot *first;
+} snapshots = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Whether a view entry of d already has name: they are the first d->views entries. */
+static bool shadowed(const struct dir_snapshot *d, const char *name)
+{
+	for (size_t i = 0; i < d->views; i++)
+		if (strcmp(d->names + d->entries[i].name_off, name) == 0)
+			return true;
+	return false;
+}
+
+int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
+	    const struct view *view)
+{
+	size_t len = strlen(name) + 1;
+
+	/* View entries come first (a few); a node entry of the same name is not shown. */
+	if (!view && shadowed(d, name))
+		return 0;
+	if (view && d->views != d->count)
+		return -EINVAL; /* a view entry after node entries: a bug of the lister */
+	if (d->count == d->capacity) {
+		size_t capacity = d->capacity ? d->capacity * 2 : 64;
+		struct dir_entry *e = realloc(d->entries, capacity * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		d->entries = e;
+		d->capacity = capacity;
+	}
+	if (d->names_len + len > d->names_capacity) {
+		size_t capacity = d->names_capacity ? d->names_capacity * 2 : 4096;
+		char *names;
+
+		while (capacity < d->names_len + len)
+			capacity *= 2;
+		names = realloc(d->names, capacity);
+		if (!names)
+			return -ENOMEM;
+		d->names = names;
+		d->names_capacity = capacity;
+	}
+	memcpy(d->names + d->names_len, name, len);
+	d->entries[d->count++] = (struct dir_entry){
+		.ino = ino, .type = type, .view = view, .name_off = d->names_len
+	};
+	d->names_len += len;
+	if (view)
+		d->views++;
+	return 0;
+}
+
+struct dir_snapshot *snapshot_new(const struct view *dir)
+{
+	struct dir_snapshot *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->dir = dir;
+	pthread_mutex_lock(&snapshots.lock);
+	d->next = snapshots.first;
+	if (d->next)
+		d->next->prev = d;
+	snapshots.first = d;
+	pthread_mutex_unlock(&snapshots.lock);
+	return d;
+}
+
+void snapshot_free(struct dir_snapshot *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&snapshots.lock);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		snapshots.first = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&snapshots.lock);
+	free(d->entries);
+	free(d->names);
+	free(d);
+}
+
+void snapshot_destroy_all(void)
+{
+	/* At exit the kernel may not have sent every releasedir yet. */
+	while (snapshots.first)
+		snapshot_free(snapshots.first);
+}

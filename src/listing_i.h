@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* shmfs: listings, the snapshots of directories (listing.c). */
+#ifndef LISTING_I_H
+#define LISTING_I_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct view;
+
+struct dir_entry {
+	ino_t ino;
+	mode_t type;             /* S_IFDIR or S_IFREG */
+	const struct view *view; /* the view it stands for, or NULL for a node inside */
+	size_t name_off;
+};
+
+/* A snapshot of a directory, taken at opendir, served by offset (dirs.c). */
+struct dir_snapshot {
+	struct dir_snapshot *prev, *next; /* every open one, for the exit */
+	const struct view *dir;           /* the directory listed */
+	struct dir_entry *entries;
+	size_t count, capacity;
+	size_t views; /* entries that stand for views */
+	char *names;
+	size_t names_len, names_capacity;
+};
+
+/* A new, empty snapshot of directory view dir; NULL when out of memory. */
+struct dir_snapshot *snapshot_new(const struct view *dir);
+void snapshot_free(struct dir_snapshot *d);
+/*
+ * Adds an entry; view is the view it stands for, NULL for a node inside
+ * (left out when a view entry has its name). 0 or -ENOMEM.
+ */
+int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
+	    const struct view *view);
+/* Frees the snapshots still open (at exit). */
+void snapshot_destroy_all(void);
+
+#endif /* LISTING_I_H */
