@@ -15,6 +15,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -281,6 +282,112 @@ void pshm_iter_free(struct pshm_iter *it);
  * no such segment (or name is a semaphore or not a regular file).
  */
 int pshm_stat_name(const char *name, struct stat *ret, struct pshm_error *err);
+
+/*
+ * Every shared memory object on the machine, and who holds it.
+ *
+ * The kinds, as bits for pshm_scan_open and values of pshm_object.kind:
+ * named segments (PSHM_DIR), segments unlinked but still open or mapped,
+ * memfd_create(2) objects, System V segments (shmget(2)), and shared
+ * anonymous mappings (mmap(MAP_SHARED | MAP_ANONYMOUS), which fork
+ * shares).
+ */
+#define PSHM_KIND_SEGMENT (1u << 0)
+#define PSHM_KIND_DELETED (1u << 1)
+#define PSHM_KIND_MEMFD (1u << 2)
+#define PSHM_KIND_SYSV (1u << 3)
+#define PSHM_KIND_SHARED_ANON (1u << 4)
+#define PSHM_KIND_ALL 0x1fu
+
+/* The longest object name, with its terminating NUL. */
+#define PSHM_OBJECT_NAME_MAX (3 * PSHM_NAME_MAX + 32)
+
+/* "segment", "deleted", "memfd", "sysv", "shared-anon"; NULL for anything else. */
+const char *pshm_kind_name(unsigned kind);
+
+/* One process holding an object: through a descriptor, or a mapping (fd == -1). */
+struct pshm_holder {
+	pid_t pid;
+	uid_t uid;                     /* the process's real uid */
+	char comm[16];                 /* its command name, printable, no spaces */
+	int fd;                        /* the descriptor, or -1 */
+	unsigned long long start, end; /* the mapping's addresses */
+	char perms[5];                 /* the mapping's permissions, "rw-s" */
+};
+
+struct pshm_object {
+	unsigned kind;
+	/*
+	 * Unique within its kind: NAME for a segment, NAME@INODE for a deleted
+	 * segment or a memfd ('/', '%' and control bytes as %XX), 0xKEY@SHMID
+	 * for a System V segment, INODE for a shared anonymous mapping.
+	 */
+	char name[PSHM_OBJECT_NAME_MAX];
+	/*
+	 * Its own status: size, allocated blocks, mode, owner, times, inode
+	 * (System V: from shmid_ds: st_atime the last attach, st_mtime the last
+	 * detach, st_ctime the last change, st_ino the id, st_blocks its
+	 * resident pages). For an object seen only through a mapping that
+	 * could not be inspected (not root), st_size is the mapping's length.
+	 */
+	struct stat st;
+	/* A path that opens the object itself, for pshm_object_open, or "". */
+	char path[64];
+	int shmid;            /* System V: its id; else -1 */
+	key_t key;            /* System V: its key */
+	unsigned long nattch; /* System V: attachments */
+	bool exec_mapped;     /* some holder maps it executable */
+	size_t holder_count;
+	const struct pshm_holder *holders; /* one per descriptor and mapping */
+};
+
+/* Optional: a shmfs mount, so that files open or mapped through it count for their segment. */
+struct pshm_scan_options {
+	const char *mount_path; /* its mount point, as /proc shows paths; NULL for none */
+	long mount_id;          /* its mount id (/proc/self/mountinfo) */
+	dev_t mount_dev;        /* its device */
+	bool skip_self;         /* leave the calling process out */
+};
+
+struct pshm_scan;
+
+/*
+ * Scans /proc (and PSHM_DIR, /proc/sysvipc/shm) once for the objects of
+ * kinds (PSHM_KIND_* bits) and their holders; options may be NULL. A
+ * snapshot: nothing is kept open. Processes that cannot be read (another
+ * user's, when not root) are counted (pshm_scan_unreadable); an object
+ * only they hold is not found, and when not root an object seen only
+ * through a mapping has the mapping's length for its size. The scan never
+ * stats a file outside PSHM_DIR and the kernel's own shm objects, so it
+ * never waits on a FUSE file system.
+ * Returns: 0 with *ret (free it with pshm_scan_free), -EINVAL for no or
+ * unknown kinds, -ENOMEM, or what reading /proc reports.
+ */
+int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *options, struct pshm_scan **ret,
+		   struct pshm_error *err);
+/* The next object, by kind then name: 1 with *ret (valid until pshm_scan_free), or 0. */
+int pshm_scan_next(struct pshm_scan *s, const struct pshm_object **ret);
+/* The object of kind called name, or NULL. */
+const struct pshm_object *pshm_scan_find(const struct pshm_scan *s, unsigned kind,
+					 const char *name);
+/* How many processes could not be read. */
+unsigned pshm_scan_unreadable(const struct pshm_scan *s);
+/* Frees the scan and its objects; NULL is fine. */
+void pshm_scan_free(struct pshm_scan *s);
+/*
+ * Whether a user sees an object as /proc would let them: root sees all;
+ * others the objects they own or that one of their processes holds.
+ */
+bool pshm_object_visible(const struct pshm_object *o, uid_t uid);
+/*
+ * Opens the object itself (O_RDONLY or O_RDWR), through its path: for an
+ * unlinked one through /proc, which only root and the holder's own user
+ * may. Never blocks; checks that the file is still the object.
+ * Returns: the descriptor, -EINVAL (flags), -ENOENT (no path: a System V
+ * segment nobody has attached), -ESTALE (the holder let go meanwhile), or
+ * what open reports.
+ */
+int pshm_object_open(const struct pshm_object *o, int oflags, struct pshm_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpshm: every shared memory object on the machine and who holds it,
+ * from /proc: named segments, segments unlinked but still open or mapped,
+ * memfds, System V segments and shared anonymous mappings.
+ *
+ * One pass over /proc/PID/{status,fd,maps} finds the holders. Only
+ * descriptors whose link names a shared memory object are stat'ed (through
+ * the /proc link, which reaches the object itself), so the scan never
+ * waits on a FUSE file system, whatever other processes have open. Maps
+ * lines are read whole and parsed strictly, so no path text can forge one.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "pshm_i.h"
+
+#define DELETED " (deleted)"
+#define MEMFD_PREFIX "/memfd:"
+#define SYSV_PREFIX "/SYSV"
+#define ZERO_PATH "/dev/zero"
+#define INITIAL_BUCKETS 256
+
+struct object {
+	struct pshm_object pub;
+	struct object *next; /* in its hash bucket */
+	dev_t dev;
+	ino_t ino;
+	size_t holder_capacity;
+	struct pshm_holder *holders;
+};
+
+struct pshm_scan {
+	unsigned kinds;
+	char ipc_ns[64]; /* this process's IPC namespace: System V ids are only unique in one */
+	struct pshm_scan_options options;
+	dev_t shm_dev; /* PSHM_DIR's device */
+	struct object **buckets;
+	size_t bucket_count, count;
+	struct object **order; /* for pshm_scan_next, built at the end */
+	size_t next;
+	unsigned unreadable;
+};
+
+/* The process being scanned. */
+struct process {
+	long pid;
+	uid_t uid;
+	char comm[16];
+	int dir; /* /proc/PID */
+};
+
+PSHM_EXPORT const char *pshm_kind_name(unsigned kind)
+{
+	switch (kind) {
+	case PSHM_KIND_SEGMENT:
+		return "segment";
+	case PSHM_KIND_DELETED:
+		return "deleted";
+	case PSHM_KIND_MEMFD:
+		return "memfd";
+	case PSHM_KIND_SYSV:
+		return "sysv";
+	case PSHM_KIND_SHARED_ANON:
+		return "shared-anon";
+	}
+	return NULL;
+}
+
+static size_t bucket_of(unsigned kind, dev_t dev, ino_t ino, size_t count)
+{
+	uint64_t h = ((uint64_t)ino * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)dev << 7) ^ kind;
+
+	return (size_t)(h >> 29) & (count - 1);
+}
+
+static struct object *find(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t ino)
+{
+	struct object *o = s->buckets[bucket_of(kind, dev, ino, s->bucket_count)];
+
+	while (o && !(o->pub.kind == kind && o->dev == dev && o->ino == ino))
+		o = o->next;
+	return o;
+}
+
+static int grow(struct pshm_scan *s)
+{
+	size_t count = s->bucket_count * 2;
+	struct object **buckets = calloc(count, sizeof(*buckets));
+
+	if (!buckets)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->bucket_count; i++) {
+		while (s->buckets[i]) {
+			struct object *o = s->buckets[i];
+			size_t b = bucket_of(o->pub.kind, o->dev, o->ino, count);
+
+			s->buckets[i] = o->next;
+			o->next = buckets[b];
+			buckets[b] = o;
+		}
+	}
+	free(s->buckets);
+	s->buckets = buckets;
+	s->bucket_count = count;
+	return 0;
+}
+
+/* The object of kind with identity dev/ino, added with st when new. NULL: out of memory. */
+static struct object *object_of(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t ino,
+				const struct stat *st)
+{
+	struct object *o = find(s, kind, dev, ino);
+	size_t b;
+
+	if (o)
+		return o;
+	if (s->count >= s->bucket_count && grow(s) < 0)
+		return NULL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->pub.kind = kind;
+	o->pub.st = *st;
+	o->pub.shmid = -1;
+	o->dev = dev;
+	o->ino = ino;
+	b = bucket_of(kind, dev, ino, s->bucket_count);
+	o->next = s->buckets[b];
+	s->buckets[b] = o;
+	s->count++;
+	return o;
+}
+
+static int add_holder(struct object *o, const struct pshm_holder *h)
+{
+	if (o->pub.holder_count == o->holder_capacity) {
+		size_t capacity = o->holder_capacity ? o->holder_capacity * 2 : 4;
+		struct pshm_holder *holders = realloc(o->holders, capacity * sizeof(*holders));
+
+		if (!holders)
+			return -ENOMEM;
+		o->holders = holders;
+		o->holder_capacity = capacity;
+	}
+	o->holders[o->pub.holder_count++] = *h;
+	o->pub.holders = o->holders;
+	return 0;
+}
+
+/* Writes name into buf as a file name: '/' and '%' become %2F and %25, control bytes %XX. */
+static void escape_name(const char *name, size_t len, char *buf, size_t size)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < len && out + 4 < size; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '/' || c == '%' || c < 0x20 || c == 0x7f)
+			out += (size_t)snprintf(buf + out, size - out, "%%%02X", c);
+		else
+			buf[out++] = (char)c;
+	}
+	buf[out] = '\0';
+}
+
+/* The view name of an object: NAME@INODE for deleted segments and memfds. */
+static void name_object(struct object *o, const char *name, size_t len)
+{
+	char escaped[PSHM_OBJECT_NAME_MAX - 24];
+	int n;
+
+	escape_name(name, len, escaped, sizeof(escaped));
+	n = snprintf(o->pub.name, sizeof(o->pub.name), "%s@%ju", escaped, (uintmax_t)o->ino);
+	(void)n; /* fits: the escaped part leaves room for "@" and any inode number */
+}
+
+/* Whether path ends with " (deleted)"; *ret_len is its length without it. */
+static bool deleted(const char *path, size_t *ret_len)
+{
+	size_t len = strlen(path), suffix = strlen(DELETED);
+
+	if (len < suffix || strcmp(path + len - suffix, DELETED) != 0)
+		return false;
+	*ret_len = len - suffix;
+	return true;
+}
+
+/* Whether path is under this scan's shmfs mount (options.mount_path). */
+static bool in_mount(const struct pshm_scan *s, const char *path)
+{
+	size_t len = s->options.mount_path ? strlen(s->options.mount_path) : 0;
+
+	return len && strncmp(path, s->options.mount_path, len) == 0 && path[len] == '/' &&
+	       !strchr(path + len + 1, '/');
+}
+
+/* fdinfo of a descriptor: its mount id and inode (-1/0 when unknown). */
+static void fdinfo_of(int pid_dir, const char *fd_name, long *ret_mnt_id, ino_t *ret_ino)
+{
+	char path[300], info[1024];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	*ret_mnt_id = -1;
+	*ret_ino = 0;
+	snprintf(path, sizeof(path), "fdinfo/%s", fd_name);
+	fd = openat(pid_dir, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, info, sizeof(info) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	info[n] = '\0';
+	p = strstr(info, "mnt_id:");
+	if (p)
+		*ret_mnt_id = strtol(p + 7, NULL, 10);
+	p = strstr(info, "\nino:");
+	if (p)
+		*ret_ino = (ino_t)strtoull(p + 5, NULL, 10);
+}
+
+/* A named segment's object by identity (found by pshm_iter first), or NULL. */
+static struct object *segment_by_ino(struct pshm_scan *s, ino_t ino)
+{
+	return (s->kinds & PSHM_KIND_SEGMENT) ? find(s, PSHM_KIND_SEGMENT, s->shm_dev, ino) : NULL;
+}
+
+static int scan_fd(struct pshm_scan *s, const struct process *p, int fd_dir, const char *fd_name)
+{
+	char target[PATH_MAX];
+	struct pshm_holder h = { .pid = (pid_t)p->pid, .uid = p->uid, .fd = atoi(fd_name) };
+	struct object *o = NULL;
+	struct stat st;
+	size_t len = 0;
+	ssize_t n = readlinkat(fd_dir, fd_name, target, sizeof(target) - 1);
+	unsigned kind;
+
+	if (n <= 0)
+		return 0;
+	target[n] = '\0';
+	memcpy(h.comm, p->comm, sizeof(h.comm));
+	if (in_mount(s, target)) {
+		long mnt_id;
+		ino_t ino;
+
+		/* Through the mount: never stat'ed, that would ask its daemon. */
+		fdinfo_of(p->dir, fd_name, &mnt_id, &ino);
+		if (mnt_id != s->options.mount_id)
+			return 0;
+		o = segment_by_ino(s, ino);
+		return o ? add_holder(o, &h) : 0;
+	}
+	if (strncmp(target, PSHM_DIR "/", strlen(PSHM_DIR) + 1) == 0)
+		kind = deleted(target, &len) ? PSHM_KIND_DELETED : PSHM_KIND_SEGMENT;
+	else if (strncmp(target, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) == 0)
+		kind = PSHM_KIND_MEMFD;
+	else
+		return 0;
+	if (!(s->kinds & kind) || fstatat(fd_dir, fd_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (kind == PSHM_KIND_SEGMENT || (kind == PSHM_KIND_DELETED && st.st_nlink > 0)) {
+		/* " (deleted)" may be part of a real name: the link count decides. */
+		o = st.st_dev == s->shm_dev ? segment_by_ino(s, st.st_ino) : NULL;
+		return o ? add_holder(o, &h) : 0;
+	}
+	if (kind == PSHM_KIND_DELETED && st.st_dev != s->shm_dev)
+		return 0; /* another tmpfs's file, not /dev/shm's */
+	o = find(s, kind, st.st_dev, st.st_ino);
+	if (!o) {
+		o = object_of(s, kind, st.st_dev, st.st_ino, &st);
+		if (!o)
+			return -ENOMEM;
+		if (kind == PSHM_KIND_DELETED)
+			name_object(o, target + strlen(PSHM_DIR) + 1, len - strlen(PSHM_DIR) - 1);
+		else
+			name_object(o, target + strlen(MEMFD_PREFIX),
+				    (deleted(target, &len) ? len : (size_t)n) -
+					    strlen(MEMFD_PREFIX));
+		snprintf(o->pub.path, sizeof(o->pub.path), "/proc/%ld/fd/%s", p->pid, fd_name);
+	}
+	return add_holder(o, &h);
+}
+
+static int scan_fds(struct pshm_scan *s, const struct process *p)
+{
+	int fd_dir = openat(p->dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *dir;
+	int r = 0;
+
+	if (fd_dir < 0)
+		return -errno;
+	dir = fdopendir(fd_dir);
+	if (!dir) {
+		close(fd_dir);
+		return -ENOMEM;
+	}
+	while (r == 0 && (de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			r = scan_fd(s, p, dirfd(dir), de->d_name);
+	closedir(dir);
+	return r;
+}
+
+/*
+ * One line of /proc/PID/maps, whole, parsed strictly: "START-END PERMS
+ * OFFSET MAJOR:MINOR INODE", then the end or spaces and the path.
+ */
+static bool parse_maps_line(char *line, struct pshm_holder *h, unsigned *major_no,
+			    unsigned *minor_no, unsigned long long *inode, const char **ret_path)
+{
+	unsigned long long offset;
+	int at = -1;
+
+	line[strcspn(line, "\n")] = '\0';
+	if (!isxdigit((unsigned char)line[0]) ||
+	    sscanf(line, "%llx-%llx %4s %llx %x:%x %llu%n", &h->start, &h->end, h->perms, &offset,
+		   major_no, minor_no, inode, &at) != 7 ||
+	    at < 0 || strlen(h->perms) != 4 || (line[at] != '\0' && line[at] != ' '))
+		return false;
+	while (line[at] == ' ')
+		at++;
+	*ret_path = line + at;
+	return true;
+}
+
+/* The kind of a mapping by its path, or 0 for none of ours. */
+static unsigned mapping_kind(const struct pshm_scan *s, const char *path, const char *perms,
+			     dev_t dev)
+{
+	size_t len;
+
+	if (strncmp(path, PSHM_DIR "/", strlen(PSHM_DIR) + 1) == 0 && dev == s->shm_dev)
+		return deleted(path, &len) ? PSHM_KIND_DELETED : PSHM_KIND_SEGMENT;
+	if (strncmp(path, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) == 0)
+		return PSHM_KIND_MEMFD;
+	if (strncmp(path, SYSV_PREFIX, strlen(SYSV_PREFIX)) == 0 && deleted(path, &len))
+		return PSHM_KIND_SYSV;
+	if (strcmp(path, ZERO_PATH DELETED) == 0 && perms[3] == 's')
+		return PSHM_KIND_SHARED_ANON;
+	return 0;
+}
+
+static int scan_mapping(struct pshm_scan *s, const struct process *p, struct pshm_holder *h,
+			dev_t dev, ino_t ino, const char *path)
+{
+	unsigned kind = mapping_kind(s, path, h->perms, dev);
+	char files[48];
+	struct object *o;
+	struct stat st;
+	size_t len;
+
+	if (s->options.mount_path && dev == s->options.mount_dev && in_mount(s, path)) {
+		o = segment_by_ino(s, ino); /* mapped through the mount */
+		return o ? add_holder(o, h) : 0;
+	}
+	if (!kind || !(s->kinds & kind))
+		return 0;
+	if (kind == PSHM_KIND_SEGMENT) {
+		o = segment_by_ino(s, ino);
+		return o ? add_holder(o, h) : 0;
+	}
+	if (kind == PSHM_KIND_SYSV) {
+		char ns[64];
+		ssize_t n;
+
+		/*
+		 * The inode of a System V mapping is its id: its object comes
+		 * from sysvipc, which is this IPC namespace's; the same id in
+		 * another namespace is another segment.
+		 */
+		n = readlinkat(p->dir, "ns/ipc", ns, sizeof(ns) - 1);
+		if (n <= 0 || (ns[n] = '\0', strcmp(ns, s->ipc_ns) != 0))
+			return 0;
+		o = find(s, PSHM_KIND_SYSV, 0, ino);
+		return o ? add_holder(o, h) : 0;
+	}
+	o = find(s, kind, dev, ino);
+	if (!o) {
+		/* The object itself, through the mapping (root: CAP_SYS_ADMIN). */
+		snprintf(files, sizeof(files), "map_files/%llx-%llx", h->start, h->end);
+		if (fstatat(p->dir, files, &st, 0) < 0 || st.st_ino != ino) {
+			memset(&st, 0, sizeof(st));
+			st.st_mode = S_IFREG | 0600;
+			st.st_ino = ino;
+			st.st_dev = dev;
+			st.st_size = (off_t)(h->end - h->start);
+		} else if (kind == PSHM_KIND_DELETED && st.st_nlink > 0) {
+			o = segment_by_ino(s, ino); /* a real name that ends in " (deleted)" */
+			return o ? add_holder(o, h) : 0;
+		}
+		o = object_of(s, kind, dev, ino, &st);
+		if (!o)
+			return -ENOMEM;
+		if (kind == PSHM_KIND_DELETED && deleted(path, &len))
+			name_object(o, path + strlen(PSHM_DIR) + 1, len - strlen(PSHM_DIR) - 1);
+		else if (kind == PSHM_KIND_MEMFD)
+			name_object(o, path + strlen(MEMFD_PREFIX),
+				    (deleted(path, &len) ? len : strlen(path)) -
+					    strlen(MEMFD_PREFIX));
+		else
+			snprintf(o->pub.name, sizeof(o->pub.name), "%ju", (uintmax_t)ino);
+		snprintf(o->pub.path, sizeof(o->pub.path), "/proc/%ld/%.44s", p->pid, files);
+	}
+	if (h->perms[2] == 'x')
+		o->pub.exec_mapped = true;
+	return add_holder(o, h);
+}
+
+static int scan_maps(struct pshm_scan *s, const struct process *p)
+{
+	int fd = openat(p->dir, "maps", O_RDONLY | O_CLOEXEC);
+	char *line = NULL;
+	size_t size = 0;
+	FILE *maps;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	maps = fdopen(fd, "r");
+	if (!maps) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (r == 0 && getline(&line, &size, maps) > 0) {
+		struct pshm_holder h = { .pid = (pid_t)p->pid, .uid = p->uid, .fd = -1 };
+		unsigned major_no, minor_no;
+		unsigned long long inode;
+		const char *path;
+
+		/* Inode 0: no file, but a System V segment's inode is its id, which may be 0. */
+		if (!parse_maps_line(line, &h, &major_no, &minor_no, &inode, &path) ||
+		    (!inode && strncmp(path, SYSV_PREFIX, strlen(SYSV_PREFIX)) != 0))
+			continue;
+		memcpy(h.comm, p->comm, sizeof(h.comm));
+		r = scan_mapping(s, p, &h, makedev(major_no, minor_no), (ino_t)inode, path);
+	}
+	free(line);
+	fclose(maps);
+	return r;
+}
+
+/* The process's real uid and command name, from its status. */
+static int read_status(struct process *p)
+{
+	char buf[2048], *line;
+	int fd = openat(p->dir, "status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -ENOENT;
+	buf[n] = '\0';
+	line = strstr(buf, "\nUid:");
+	if (!line || sscanf(line + 5, "%u", &p->uid) != 1)
+		return -ENOENT;
+	snprintf(p->comm, sizeof(p->comm), "?");
+	if (strncmp(buf, "Name:\t", 6) == 0) {
+		size_t len = strcspn(buf + 6, "\n");
+
+		snprintf(p->comm, sizeof(p->comm), "%.*s", (int)len, buf + 6);
+	}
+	/* A command name is the process's to choose: keep it one word of text. */
+	for (char *c = p->comm; *c; c++)
+		if (!isgraph((unsigned char)*c))
+			*c = '_';
+	return 0;
+}
+
+static int scan_processes(struct pshm_scan *s)
+{
+	long self = (long)getpid();
+	struct dirent *de;
+	DIR *proc = opendir("/proc");
+	int r = 0;
+
+	if (!proc)
+		return -errno;
+	while (r == 0 && (de = readdir(proc))) {
+		struct process p = { 0 };
+		char *end;
+		int fds, maps;
+
+		p.pid = strtol(de->d_name, &end, 10);
+		if (*end || p.pid <= 0 || (s->options.skip_self && p.pid == self))
+			continue;
+		p.dir = openat(dirfd(proc), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (p.dir < 0)
+			continue; /* exited meanwhile */
+		if (read_status(&p) == 0) {
+			fds = scan_fds(s, &p);
+			maps = fds == -ENOMEM ? fds : scan_maps(s, &p);
+			if (fds == -ENOMEM || maps == -ENOMEM)
+				r = -ENOMEM;
+			else if (fds == -EACCES || maps == -EACCES)
+				s->unreadable++;
+		}
+		close(p.dir);
+	}
+	closedir(proc);
+	return r;
+}
+
+static int scan_segments(struct pshm_scan *s, struct pshm_error *err)
+{
+	struct pshm_iter *it;
+	const char *name;
+	struct stat st;
+	int r = pshm_iter_open(NULL, &it, err);
+
+	if (r < 0)
+		return r;
+	while ((r = pshm_iter_next(it, &name, &st, err)) > 0) {
+		struct object *o = object_of(s, PSHM_KIND_SEGMENT, st.st_dev, st.st_ino, &st);
+
+		if (!o) {
+			r = pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
+			break;
+		}
+		snprintf(o->pub.name, sizeof(o->pub.name), "%s", name);
+		snprintf(o->pub.path, sizeof(o->pub.path), PSHM_DIR "/%s", name);
+	}
+	pshm_iter_free(it);
+	return r;
+}
+
+/* /proc/sysvipc/shm: one line per System V segment, with what shmctl(IPC_STAT) gives. */
+static int scan_sysv(struct pshm_scan *s)
+{
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	char *line = NULL;
+	size_t size = 0;
+	int r = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno; /* no System V IPC in this kernel */
+	while (r == 0 && getline(&line, &size, f) > 0) {
+		long long key, atime, dtime, ctime, rss, swap;
+		unsigned long long bytes;
+		unsigned long nattch;
+		unsigned perms, uid, gid, cuid, cgid;
+		int shmid, cpid, lpid;
+		struct object *o;
+		struct stat st = { 0 };
+
+		if (sscanf(line, "%lld %d %o %llu %d %d %lu %u %u %u %u %lld %lld %lld %lld %lld",
+			   &key, &shmid, &perms, &bytes, &cpid, &lpid, &nattch, &uid, &gid, &cuid,
+			   &cgid, &atime, &dtime, &ctime, &rss, &swap) != 16)
+			continue; /* the header */
+		st.st_mode = S_IFREG | (perms & 0777);
+		st.st_ino = (ino_t)shmid;
+		st.st_nlink = 1;
+		st.st_uid = uid;
+		st.st_gid = gid;
+		st.st_size = (off_t)bytes;
+		st.st_blocks = (blkcnt_t)(rss / 512);
+		st.st_blksize = 4096;
+		st.st_atim.tv_sec = atime; /* the last attach */
+		st.st_mtim.tv_sec = dtime; /* the last detach */
+		st.st_ctim.tv_sec = ctime; /* the last change */
+		o = object_of(s, PSHM_KIND_SYSV, 0, (ino_t)shmid, &st);
+		if (!o) {
+			r = -ENOMEM;
+			break;
+		}
+		o->pub.shmid = shmid;
+		o->pub.key = (key_t)key;
+		o->pub.nattch = nattch;
+		snprintf(o->pub.name, sizeof(o->pub.name), "0x%08x@%d", (unsigned)key, shmid);
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
+static int by_kind_and_name(const void *a, const void *b)
+{
+	const struct object *x = *(struct object *const *)a, *y = *(struct object *const *)b;
+
+	if (x->pub.kind != y->pub.kind)
+		return x->pub.kind < y->pub.kind ? -1 : 1;
+	return strcmp(x->pub.name, y->pub.name);
+}
+
+PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *options,
+			       struct pshm_scan **ret, struct pshm_error *err)
+{
+	struct pshm_scan *s;
+	struct stat dir;
+	size_t n = 0;
+	int r;
+
+	if (!ret || !kinds || (kinds & ~PSHM_KIND_ALL))
+		return pshm_fail(err, EINVAL, "scan", NULL, -1, "no or unknown kinds");
+	if (stat(PSHM_DIR, &dir) < 0)
+		return pshm_fail(err, errno, "stat", PSHM_DIR, -1, NULL);
+	s = calloc(1, sizeof(*s));
+	if (s)
+		s->buckets = calloc(INITIAL_BUCKETS, sizeof(*s->buckets));
+	if (!s || !s->buckets) {
+		free(s);
+		return pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
+	}
+	s->bucket_count = INITIAL_BUCKETS;
+	s->kinds = kinds;
+	if (readlink("/proc/self/ns/ipc", s->ipc_ns, sizeof(s->ipc_ns) - 1) <= 0)
+		s->ipc_ns[0] = '\0';
+	s->shm_dev = dir.st_dev;
+	if (options)
+		s->options = *options;
+	r = (kinds & PSHM_KIND_SEGMENT) ? scan_segments(s, err) : 0;
+	if (r == 0 && (kinds & PSHM_KIND_SYSV)) {
+		r = scan_sysv(s);
+		if (r < 0)
+			pshm_fail(err, -r, "read", "/proc/sysvipc/shm", -1, NULL);
+	}
+	/* Every kind needs the processes: for its holders, or to be found at all. */
+	if (r == 0) {
+		r = scan_processes(s);
+		if (r < 0)
+			pshm_fail(err, -r, "scan", "/proc", -1, NULL);
+	}
+	if (r == 0) {
+		s->order = malloc((s->count ? s->count : 1) * sizeof(*s->order));
+		if (!s->order)
+			r = pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
+	}
+	if (r < 0) {
+		pshm_scan_free(s);
+		return r;
+	}
+	for (size_t i = 0; i < s->bucket_count; i++)
+		for (struct object *o = s->buckets[i]; o; o = o->next)
+			s->order[n++] = o;
+	qsort(s->order, n, sizeof(*s->order), by_kind_and_name);
+	*ret = s;
+	return 0;
+}
+
+PSHM_EXPORT int pshm_scan_next(struct pshm_scan *s, const struct pshm_object **ret)
+{
+	if (s->next >= s->count)
+		return 0;
+	*ret = &s->order[s->next++]->pub;
+	return 1;
+}
+
+PSHM_EXPORT const struct pshm_object *pshm_scan_find(const struct pshm_scan *s, unsigned kind,
+						     const char *name)
+{
+	size_t lo = 0, hi = s->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct object *o = s->order[mid];
+		int c = o->pub.kind != kind ? (o->pub.kind < kind ? -1 : 1)
+					    : strcmp(o->pub.name, name);
+
+		if (c == 0)
+			return &o->pub;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+PSHM_EXPORT unsigned pshm_scan_unreadable(const struct pshm_scan *s)
+{
+	return s->unreadable;
+}
+
+PSHM_EXPORT void pshm_scan_free(struct pshm_scan *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->bucket_count; i++) {
+		while (s->buckets[i]) {
+			struct object *o = s->buckets[i];
+
+			s->buckets[i] = o->next;
+			free(o->holders);
+			free(o);
+		}
+	}
+	free(s->buckets);
+	free(s->order);
+	free(s);
+}
+
+PSHM_EXPORT bool pshm_object_visible(const struct pshm_object *o, uid_t uid)
+{
+	if (uid == 0 || o->st.st_uid == uid)
+		return true;
+	for (size_t i = 0; i < o->holder_count; i++)
+		if (o->holders[i].uid == uid)
+			return true;
+	return false;
+}
+
+PSHM_EXPORT int pshm_object_open(const struct pshm_object *o, int oflags, struct pshm_error *err)
+{
+	struct stat st;
+	int fd;
+
+	if ((oflags & ~O_ACCMODE) || (oflags & O_ACCMODE) == O_WRONLY)
+		return pshm_fail(err, EINVAL, "open", o->path, -1, "O_RDONLY or O_RDWR only");
+	if (!o->path[0])
+		return pshm_fail(err, ENOENT, "open", o->name, -1,
+				 "no path: an object no process has open or mapped");
+	fd = open(o->path, oflags | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return pshm_fail(err, errno, "open", o->path, -1, NULL);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != o->st.st_ino ||
+	    st.st_dev != o->st.st_dev) {
+		close(fd);
+		return pshm_fail(err, ESTALE, "open", o->path, -1,
+				 "the path no longer reaches the object");
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpshm's scan of every kind of shared memory: real holders in child
+ * processes (a segment unlinked while mapped, a memfd, a System V segment,
+ * a shared anonymous mapping), found with their size, name and holders,
+ * and gone once the holder exits.
+ */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pshm.h"
+#include "testutil.h"
+
+#define SIZE (3 << 20) /* not a size any other object here has */
+
+struct holder {
+	pid_t pid;
+	int shmid;
+};
+
+/*
+ * Starts a child that holds one object of kind (written "kind" at its
+ * start) and waits; returns once the object exists.
+ */
+static struct holder hold(unsigned kind, const char *name)
+{
+	int ready[2], shmid = -1;
+	struct holder h = { 0 };
+	char c;
+
+	CU_ASSERT_FATAL(pipe(ready) == 0);
+	if (kind == PSHM_KIND_SYSV) {
+		shmid = shmget(IPC_PRIVATE, SIZE, IPC_CREAT | 0640);
+		CU_ASSERT_FATAL(shmid >= 0);
+	}
+	fflush(NULL);
+	h.pid = fork();
+	CU_ASSERT_FATAL(h.pid >= 0);
+	if (h.pid == 0) {
+		char *map = MAP_FAILED;
+		int fd;
+
+		switch (kind) {
+		case PSHM_KIND_DELETED:
+			fd = pshm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+			if (fd < 0 || ftruncate(fd, SIZE) < 0)
+				_exit(1);
+			map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			close(fd);
+			pshm_unlink(name, NULL);
+			break;
+		case PSHM_KIND_MEMFD:
+			fd = memfd_create(name, 0);
+			if (fd < 0 || ftruncate(fd, SIZE) < 0)
+				_exit(1);
+			map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			break; /* the descriptor stays open too */
+		case PSHM_KIND_SYSV:
+			map = shmat(shmid, NULL, 0);
+			break;
+		case PSHM_KIND_SHARED_ANON:
+			map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+				   -1, 0);
+			break;
+		}
+		if (map == MAP_FAILED || map == (void *)-1)
+			_exit(1);
+		memcpy(map, pshm_kind_name(kind), strlen(pshm_kind_name(kind)));
+		(void)!write(ready[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	CU_ASSERT_FATAL(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+	h.shmid = shmid;
+	return h;
+}
+
+static void release(struct holder h)
+{
+	kill(h.pid, SIGKILL);
+	waitpid(h.pid, NULL, 0);
+	if (h.shmid >= 0)
+		shmctl(h.shmid, IPC_RMID, NULL);
+}
+
+/* The object of kind the scan finds held by pid, or NULL (*ret_scan to free). */
+static const struct pshm_object *held_by(pid_t pid, unsigned kind, struct pshm_scan **ret_scan)
+{
+	const struct pshm_object *o;
+
+	CU_ASSERT_FATAL(pshm_scan_open(kind, NULL, ret_scan, NULL) == 0);
+	while (pshm_scan_next(*ret_scan, &o) > 0) {
+		CU_ASSERT_EQUAL(o->kind, kind);
+		for (size_t i = 0; i < o->holder_count; i++)
+			if (o->holders[i].pid == pid)
+				return o;
+	}
+	return NULL;
+}
+
+static void check_kind(unsigned kind, const char *name, const char *name_start)
+{
+	struct holder h = hold(kind, name);
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	char text[16] = "";
+	bool mapped = false;
+	int fd;
+
+	o = held_by(h.pid, kind, &scan);
+	if (!o) {
+		release(h); /* no child left holding it, whatever the test says */
+		pshm_scan_free(scan);
+		CU_FAIL_FATAL("the scan did not find the object");
+	}
+	CU_ASSERT_EQUAL(o->st.st_size, SIZE);
+	CU_ASSERT_EQUAL(strncmp(o->name, name_start, strlen(name_start)), 0);
+	if (strncmp(o->name, name_start, strlen(name_start)) != 0)
+		printf("\n    %s: %s", pshm_kind_name(kind), o->name);
+	CU_ASSERT_PTR_EQUAL(pshm_scan_find(scan, kind, o->name), o);
+	for (size_t i = 0; i < o->holder_count; i++) {
+		CU_ASSERT_EQUAL(o->holders[i].pid, h.pid);
+		CU_ASSERT_EQUAL(o->holders[i].uid, getuid());
+		if (o->holders[i].fd < 0) {
+			mapped = true;
+			CU_ASSERT_EQUAL(o->holders[i].end - o->holders[i].start, SIZE);
+			CU_ASSERT_STRING_EQUAL(o->holders[i].perms, "rw-s");
+		}
+	}
+	CU_ASSERT_TRUE(mapped);
+	CU_ASSERT_TRUE(pshm_object_visible(o, 0));
+	CU_ASSERT_TRUE(pshm_object_visible(o, getuid()));
+	CU_ASSERT_FALSE(pshm_object_visible(o, 4242));
+	/* The object itself, with what the holder wrote (System V has no path to open). */
+	fd = pshm_object_open(o, O_RDONLY, NULL);
+	if (kind == PSHM_KIND_SYSV) {
+		CU_ASSERT_EQUAL(o->shmid, h.shmid);
+		CU_ASSERT_EQUAL(o->nattch, 1);
+		CU_ASSERT_EQUAL(o->st.st_mode & 0777, 0640);
+		CU_ASSERT_EQUAL(fd, -ENOENT);
+	} else {
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT(pread(fd, text, strlen(pshm_kind_name(kind)), 0) > 0);
+		CU_ASSERT_STRING_EQUAL(text, pshm_kind_name(kind));
+		close(fd);
+	}
+	pshm_scan_free(scan);
+	/* The last holder gone, the object is gone. */
+	release(h);
+	CU_ASSERT_PTR_NULL(held_by(h.pid, kind, &scan));
+	pshm_scan_free(scan);
+}
+
+static void test_scan_finds_a_segment_unlinked_while_mapped(void)
+{
+	const char *name = test_unique_name("del");
+
+	check_kind(PSHM_KIND_DELETED, name, name);
+}
+
+static void test_scan_finds_a_memfd(void)
+{
+	check_kind(PSHM_KIND_MEMFD, "scan/memfd", "scan%2Fmemfd@");
+}
+
+static void test_scan_finds_a_system_v_segment(void)
+{
+	check_kind(PSHM_KIND_SYSV, NULL, "0x00000000@");
+}
+
+static void test_scan_finds_a_shared_anonymous_mapping(void)
+{
+	check_kind(PSHM_KIND_SHARED_ANON, NULL, "");
+}
+
+static void test_scan_names_segments_and_their_holders(void)
+{
+	const char *name = test_unique_name("seg");
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	int fd = pshm_open(name, O_RDWR | O_CREAT | O_EXCL, 0640, NULL);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_SEGMENT, NULL, &scan, NULL) == 0);
+	o = pshm_scan_find(scan, PSHM_KIND_SEGMENT, name);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT_EQUAL(o->holder_count, 1);
+	CU_ASSERT_EQUAL(o->holders[0].pid, getpid());
+	CU_ASSERT_EQUAL(o->holders[0].fd, fd);
+	pshm_scan_free(scan);
+	/* Left out on request: the scanning process itself. */
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_SEGMENT,
+				       &(struct pshm_scan_options){ .skip_self = true }, &scan,
+				       NULL) == 0);
+	o = pshm_scan_find(scan, PSHM_KIND_SEGMENT, name);
+	CU_ASSERT(o && o->holder_count == 0);
+	pshm_scan_free(scan);
+	close(fd);
+	pshm_unlink(name, NULL);
+}
+
+static void test_scan_refuses_unknown_kinds(void)
+{
+	struct pshm_scan *scan = NULL;
+	struct pshm_error err;
+
+	CU_ASSERT_EQUAL(pshm_scan_open(0, NULL, &scan, &err), -EINVAL);
+	CU_ASSERT_EQUAL(pshm_scan_open(1u << 9, NULL, &scan, &err), -EINVAL);
+	CU_ASSERT_PTR_NULL(scan);
+	CU_ASSERT_STRING_EQUAL(pshm_kind_name(PSHM_KIND_SHARED_ANON), "shared-anon");
+	CU_ASSERT_PTR_NULL(pshm_kind_name(3));
+	pshm_scan_free(NULL);
+}
+
+int main(void)
+{
+	static const struct test_case cases[] = {
+		TEST(test_scan_finds_a_segment_unlinked_while_mapped),
+		TEST(test_scan_finds_a_memfd),
+		TEST(test_scan_finds_a_system_v_segment),
+		TEST(test_scan_finds_a_shared_anonymous_mapping),
+		TEST(test_scan_names_segments_and_their_holders),
+		TEST(test_scan_refuses_unknown_kinds),
+		TEST_END,
+	};
+
+	if (geteuid() != 0) {
+		printf("SKIP: needs root to read map_files and a private IPC namespace\n");
+		return 77;
+	}
+	/* System V segments are per IPC namespace: a private one, like /dev/shm. */
+	if (unshare(CLONE_NEWIPC) < 0) {
+		perror("unshare(CLONE_NEWIPC)");
+		return 1;
+	}
+	test_isolate_shm(64 << 20);
+	return test_run_suite("objects", cases);
+}
