@@ -26,7 +26,7 @@ struct ctl_session {
 	bool discarding; /* the rest of an over-long line is skipped */
 	bool used;       /* a command was written: no status summary */
 	bool overflow;   /* the command being run had more to say than room */
-	char *out;       /* replies not read yet: out[out_pos..out_len) */
+	char *out;       /* replies not read yet: out[out_pos..out_len), compacted (compact) */
 	size_t out_len, out_pos, out_cap;
 	size_t charged; /* reply bytes charged to the opener (limits.c) */
 };
@@ -96,22 +96,39 @@ static void uncharge(struct ctl_session *s, size_t len)
 }
 
 /*
+ * Moves the replies not read yet to the start of the buffer, and lets a
+ * large buffer go once everything is read: what a session holds is what
+ * waits unread, never what was read before.
+ */
+static void compact(struct ctl_session *s)
+{
+	size_t pending = s->out_len - s->out_pos;
+
+	if (pending == 0 && s->out_cap > CTL_BUFFER_KEEP) {
+		free(s->out);
+		s->out = NULL;
+		s->out_cap = 0;
+	} else if (s->out_pos) {
+		memmove(s->out, s->out + s->out_pos, pending);
+	}
+	s->out_len = pending;
+	s->out_pos = 0;
+}
+
+/*
  * Appends text to the pending output, charged to the opener; false (and
  * s->overflow) when it would pass CTL_OUTPUT_MAX or the opener's limit.
- * force: a last short error line goes in even then.
+ * error: a last short error line, which may use the one line of room kept
+ * past CTL_OUTPUT_MAX (still within the opener's limit: else it is
+ * dropped, and the failed write(2) alone tells).
  */
-static bool emit_raw(struct ctl_session *s, const char *text, size_t len, bool force)
+static bool emit_raw(struct ctl_session *s, const char *text, size_t len, bool error)
 {
-	if (s->out_pos == s->out_len)
-		s->out_pos = s->out_len = 0;
-	if (!force && s->out_len - s->out_pos + len > CTL_OUTPUT_MAX) {
-		s->overflow = true;
-		return false;
-	}
-	if (force) {
-		limits_charge(s->opener.uid, LIMIT_CTL_BYTES, len); /* over by one line at most */
-	} else if (limits_take(s->opener.uid, LIMIT_CTL_BYTES, len) < 0) {
-		s->overflow = true;
+	size_t room = CTL_OUTPUT_MAX + (error ? CTL_ERROR_ROOM : 0);
+
+	if (s->out_len - s->out_pos + len > room ||
+	    limits_take(s->opener.uid, LIMIT_CTL_BYTES, len) < 0) {
+		s->overflow = !error;
 		return false;
 	}
 	s->charged += len;
@@ -174,9 +191,12 @@ __attribute__((format(printf, 3, 4))) static int fail(struct ctl_session *s, int
 	return -code;
 }
 
-static void holders_emit(void *ctx, const char *line)
+static int holders_emit(void *ctx, const char *line)
 {
-	emit(ctx, "%s", line);
+	struct ctl_session *s = ctx;
+
+	emit(s, "%s", line);
+	return s->overflow ? -1 : 0; /* no room: the reply becomes ENOBUFS (run_line) */
 }
 
 /* Whether the opener may read a segment with status st, as the kernel would judge. */
@@ -200,11 +220,9 @@ static bool may_read(const struct creds *c, const struct stat *st)
  * only where it works. .anon/ID through the mount works for everyone the
  * segment's mode allows.
  */
-static void proc_path(const struct ctl_session *s, int fd, char *buf, size_t size)
+static void proc_path(const struct ctl_session *s, uint64_t id, char *buf, size_t size)
 {
-	if (creds_is_daemon(s->opener.uid))
-		snprintf(buf, size, "/proc/%ld/fd/%d", (long)getpid(), fd);
-	else
+	if (!creds_is_daemon(s->opener.uid) || anon_proc_path(id, buf, size) < 0)
 		snprintf(buf, size, "-");
 }
 
@@ -246,7 +264,7 @@ static int run_anon(struct ctl_session *s, const struct ctl_command *cmd)
 	r = anon_create(cmd->size, cmd->mode, &s->opener, cmd->hold ? s : NULL, &id, &fd, &err);
 	if (r < 0)
 		return anon_refused(s, cmd, r, &err);
-	proc_path(s, fd, path, sizeof(path));
+	proc_path(s, id, path, sizeof(path));
 	emit(s, "ok %" PRIu64 " %jd " ANON_DIR_NAME "/%" PRIu64 " %s", id, (intmax_t)cmd->size, id,
 	     path);
 	return 0;
@@ -268,7 +286,7 @@ static void emit_anon(struct ctl_session *s, const struct anon_info *a, const ch
 {
 	char path[64];
 
-	proc_path(s, a->fd, path, sizeof(path));
+	proc_path(s, a->id, path, sizeof(path));
 	emit(s, "%s%" PRIu64 " %jd %04o %u " ANON_DIR_NAME "/%" PRIu64 " %s%s", lead, a->id,
 	     (intmax_t)a->st.st_size, a->st.st_mode & 07777, (unsigned)a->st.st_uid, a->id, path,
 	     a->held ? " hold" : "");
@@ -288,6 +306,36 @@ static int emit_anons(struct ctl_session *s, uid_t caller, const char *lead)
 	return 0;
 }
 
+/* The last line of a holders reply: ok, what was hidden, and why it may be partial. */
+static void emit_holders_end(struct ctl_session *s, const struct holders_count *count)
+{
+	char line[256] = "ok";
+	size_t len = 2;
+	const char *sep = " ";
+
+	if (count->hidden) {
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%u other processes", sep,
+					count->hidden);
+		sep = "; ";
+	}
+	if (count->unreadable) {
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					"%spartial: %u processes could not be read", sep,
+					count->unreadable);
+		sep = "; ";
+	}
+	if (count->stopped) {
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					"%spartial: the scan stopped after %d ms", sep,
+					HOLDERS_SCAN_MS);
+		sep = "; ";
+	}
+	if (count->cut)
+		snprintf(line + len, sizeof(line) - len,
+			 "%spartial: more holders than a reply holds", sep);
+	emit(s, "%s", line);
+}
+
 static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
 		       const struct ctl_context *context)
 {
@@ -297,7 +345,7 @@ static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
 	int r;
 
 	if (cmd->id) {
-		r = anon_stat(cmd->id, &st, NULL);
+		r = anon_stat(cmd->id, &st);
 	} else {
 		r = context->segment_name(context->prefix, cmd->name, full);
 		if (r == 0)
@@ -309,17 +357,16 @@ static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
 		return fail(s, EACCES, "%s: not readable by uid %u", cmd->name,
 			    (unsigned)s->opener.uid);
 	r = holders_scan(st.st_dev, st.st_ino, &s->opener, holders_emit, s, &count);
+	if (r == -EAGAIN)
+		return fail(s, EAGAIN,
+			    "a holders scan of uid %u is running, or %d of other users are: "
+			    "try again",
+			    (unsigned)s->opener.uid, HOLDERS_SCANS_MAX);
 	if (r < 0)
 		return fail(s, -r, "cannot scan /proc: %s", strerror(-r));
-	if (count.hidden && count.unreadable)
-		emit(s, "ok %u other processes; partial: %u processes could not be read",
-		     count.hidden, count.unreadable);
-	else if (count.hidden)
-		emit(s, "ok %u other processes", count.hidden);
-	else if (count.unreadable)
-		emit(s, "ok partial: %u processes could not be read", count.unreadable);
-	else
-		emit(s, "ok");
+	if (s->overflow)
+		return 0; /* run_line replies ENOBUFS */
+	emit_holders_end(s, &count);
 	return 0;
 }
 
@@ -377,8 +424,7 @@ static int run_line(struct ctl_session *s, char *line, size_t len,
 
 	if (ctl_parse(line, len, &cmd, message, sizeof(message)) < 0)
 		return fail(s, EINVAL, "%s", message);
-	if (s->out_pos == s->out_len)
-		s->out_pos = s->out_len = 0;
+	compact(s);
 	mark = s->out_len;
 	s->overflow = false;
 	r = run_command(s, &cmd, context);
@@ -426,6 +472,7 @@ ssize_t ctl_write(struct ctl_session *s, const char *buf, size_t len,
 			if (s->line_len == CTL_LINE_MAX) {
 				s->discarding = true;
 				s->line_len = 0;
+				compact(s);
 				r = fail(s, EINVAL, "line longer than %d bytes", CTL_LINE_MAX);
 				continue;
 			}
@@ -512,6 +559,8 @@ ssize_t ctl_read(struct ctl_session *s, char *buf, size_t size, const struct ctl
 		memcpy(buf, s->out + s->out_pos, n);
 	s->out_pos += n;
 	uncharge(s, n);
+	if (s->out_pos == s->out_len)
+		compact(s);
 	pthread_mutex_unlock(&s->lock);
 	return (ssize_t)n;
 }

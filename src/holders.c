@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shmfs_i.h"
@@ -149,8 +151,11 @@ static void lines_add(struct lines *l, const char *line)
 {
 	size_t len = strlen(line) + 1;
 
-	if (l->failed)
+	/* One process's lines are bounded like a reply: more could never be sent. */
+	if (l->failed || l->len + len > HOLDERS_BYTES_MAX) {
+		l->failed = true;
 		return;
+	}
 	if (l->len + len > l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 512;
 		char *text;
@@ -299,44 +304,113 @@ static bool viewer_may_read(int pid_dir, const struct creds *viewer)
 	return true;
 }
 
+static struct fuse_session *session; /* to stop scanning when the daemon stops */
+static atomic_uint scans_running;    /* by users other than root */
+
+void holders_set_session(struct fuse_session *se)
+{
+	session = se;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * A scan reads all of /proc, so what one user may make the daemon spend
+ * on them is bounded: one scan at a time per user, HOLDERS_SCANS_MAX at
+ * once for all users but root (so some workers are always free), each
+ * stopped after HOLDERS_SCAN_MS or when the daemon stops.
+ */
+static int scan_begin(const struct creds *viewer)
+{
+	unsigned running;
+	int r;
+
+	if (creds_is_daemon(viewer->uid))
+		return 0;
+	r = limits_take(viewer->uid, LIMIT_SCANS, 1);
+	if (r < 0)
+		return -EAGAIN;
+	running = atomic_fetch_add(&scans_running, 1);
+	if (running >= HOLDERS_SCANS_MAX) {
+		atomic_fetch_sub(&scans_running, 1);
+		limits_give(viewer->uid, LIMIT_SCANS, 1);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+static void scan_end(const struct creds *viewer)
+{
+	if (creds_is_daemon(viewer->uid))
+		return;
+	atomic_fetch_sub(&scans_running, 1);
+	limits_give(viewer->uid, LIMIT_SCANS, 1);
+}
+
 int holders_scan(dev_t dev, ino_t ino, const struct creds *viewer, holders_emit_fn emit, void *ctx,
 		 struct holders_count *ret)
 {
 	long self = (long)getpid();
+	uint64_t deadline = now_ms() + HOLDERS_SCAN_MS;
 	struct holders_count count = { 0 };
 	struct lines lines = { 0 };
 	struct dirent *de;
-	DIR *proc = opendir("/proc");
+	DIR *proc;
+	int r = scan_begin(viewer);
 
-	if (!proc)
-		return -errno;
+	if (r < 0)
+		return r;
+	proc = opendir("/proc");
+	if (!proc) {
+		r = -errno;
+		scan_end(viewer);
+		return r;
+	}
 	while ((de = readdir(proc))) {
 		char *end, comm[64];
 		long pid = strtol(de->d_name, &end, 10);
+		bool stop = false;
 		int pid_dir;
 
 		if (*end || pid <= 0 || pid == self)
 			continue;
+		if (now_ms() > deadline || (session && fuse_session_exited(session))) {
+			count.stopped = true;
+			break;
+		}
 		pid_dir = openat(dirfd(proc), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (pid_dir < 0)
 			continue; /* exited meanwhile */
 		read_comm(pid_dir, comm, sizeof(comm));
 		lines.len = 0;
+		lines.failed = false;
 		if (scan_fds(pid_dir, pid, comm, dev, ino, &lines) == -EACCES ||
 		    scan_maps(pid_dir, pid, comm, dev, ino, &lines) == -EACCES)
 			count.unreadable++;
-		if (lines.len && !viewer_may_read(pid_dir, viewer)) {
+		if (lines.failed) {
+			count.cut = true; /* more than any reply can hold */
+			stop = true;
+		} else if (lines.len && !viewer_may_read(pid_dir, viewer)) {
 			count.hidden++;
 		} else {
-			for (size_t at = 0; at < lines.len; at += strlen(lines.text + at) + 1)
-				emit(ctx, lines.text + at);
+			for (size_t at = 0; at < lines.len && !stop;
+			     at += strlen(lines.text + at) + 1)
+				stop = emit(ctx, lines.text + at) < 0;
+			count.cut |= stop;
 		}
 		close(pid_dir);
+		if (stop)
+			break;
 	}
 	closedir(proc);
 	free(lines.text);
-	if (lines.failed)
-		return -ENOMEM;
+	scan_end(viewer);
 	*ret = count;
 	return 0;
 }

@@ -34,10 +34,8 @@ static struct {
 } limits = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static const int limit_errno[LIMIT_KINDS] = {
-	[LIMIT_FDS] = EMFILE,
-	[LIMIT_ANON] = EDQUOT,
-	[LIMIT_CTL] = EMFILE,
-	[LIMIT_CTL_BYTES] = ENOBUFS,
+	[LIMIT_FDS] = EMFILE,        [LIMIT_ANON] = EDQUOT,  [LIMIT_CTL] = EMFILE,
+	[LIMIT_CTL_BYTES] = ENOBUFS, [LIMIT_SCANS] = EAGAIN, [LIMIT_DIR_BYTES] = EMFILE,
 };
 
 void limits_init(const struct limits_config *config, uint64_t fd_ceiling)
@@ -48,6 +46,8 @@ void limits_init(const struct limits_config *config, uint64_t fd_ceiling)
 	limits.max[LIMIT_ANON] = config->anon_max;
 	limits.max[LIMIT_CTL] = config->ctl_max;
 	limits.max[LIMIT_CTL_BYTES] = LIMIT_CTL_USER_BYTES;
+	limits.max[LIMIT_SCANS] = LIMIT_SCANS_USER;
+	limits.max[LIMIT_DIR_BYTES] = LIMIT_DIR_USER_BYTES;
 	limits.anon_bytes = config->anon_bytes;
 	limits.fds_for_anyone =
 		fd_ceiling > LIMIT_FD_RESERVE_DAEMON ? fd_ceiling - LIMIT_FD_RESERVE_DAEMON : 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "limits_i.h"
 #include "listing_i.h"
 
 static struct {
@@ -26,6 +27,16 @@ static bool shadowed(const struct dir_snapshot *d, const char *name)
 	return false;
 }
 
+/* What a snapshot allocates is its owner's to hold: charged as it grows. */
+static int charge(struct dir_snapshot *d, size_t bytes)
+{
+	int r = limits_take(d->owner, LIMIT_DIR_BYTES, bytes);
+
+	if (r == 0)
+		d->charged += bytes;
+	return r;
+}
+
 int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 	    const struct view *view)
 {
@@ -38,8 +49,11 @@ int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 		return -EINVAL; /* a view entry after node entries: a bug of the lister */
 	if (d->count == d->capacity) {
 		size_t capacity = d->capacity ? d->capacity * 2 : 64;
-		struct dir_entry *e = realloc(d->entries, capacity * sizeof(*e));
+		struct dir_entry *e;
 
+		if (charge(d, (capacity - d->capacity) * sizeof(*e)) < 0)
+			return -EMFILE;
+		e = realloc(d->entries, capacity * sizeof(*e));
 		if (!e)
 			return -ENOMEM;
 		d->entries = e;
@@ -51,6 +65,8 @@ int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 
 		while (capacity < d->names_len + len)
 			capacity *= 2;
+		if (charge(d, capacity - d->names_capacity) < 0)
+			return -EMFILE;
 		names = realloc(d->names, capacity);
 		if (!names)
 			return -ENOMEM;
@@ -67,13 +83,14 @@ int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 	return 0;
 }
 
-struct dir_snapshot *snapshot_new(const struct view *dir)
+struct dir_snapshot *snapshot_new(const struct view *dir, uid_t owner)
 {
 	struct dir_snapshot *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return NULL;
 	d->dir = dir;
+	d->owner = owner;
 	pthread_mutex_lock(&snapshots.lock);
 	d->next = snapshots.first;
 	if (d->next)
@@ -95,6 +112,7 @@ void snapshot_free(struct dir_snapshot *d)
 	if (d->next)
 		d->next->prev = d->prev;
 	pthread_mutex_unlock(&snapshots.lock);
+	limits_give(d->owner, LIMIT_DIR_BYTES, d->charged);
 	free(d->entries);
 	free(d->names);
 	free(d);

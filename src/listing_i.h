@@ -22,17 +22,23 @@ struct dir_snapshot {
 	const struct view *dir;           /* the directory listed */
 	struct dir_entry *entries;
 	size_t count, capacity;
-	size_t views; /* entries that stand for views */
+	size_t views;   /* entries that stand for views */
+	uid_t owner;    /* whose opendir it is: charged for its memory (limits.c) */
+	size_t charged; /* bytes charged */
 	char *names;
 	size_t names_len, names_capacity;
 };
 
-/* A new, empty snapshot of directory view dir; NULL when out of memory. */
-struct dir_snapshot *snapshot_new(const struct view *dir);
+/*
+ * A new, empty snapshot of directory view dir for owner, whose listings
+ * may hold LIMIT_DIR_USER_BYTES at most; NULL when out of memory.
+ */
+struct dir_snapshot *snapshot_new(const struct view *dir, uid_t owner);
 void snapshot_free(struct dir_snapshot *d);
 /*
  * Adds an entry; view is the view it stands for, NULL for a node inside
- * (left out when a view entry has its name). 0 or -ENOMEM.
+ * (left out when a view entry has its name). 0, -ENOMEM, or -EMFILE at
+ * the owner's limit.
  */
 int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 	    const struct view *view);

@@ -129,8 +129,10 @@ static void free_other_names(struct node *node)
 static void node_destroy(struct node *node, struct garbage *g)
 {
 	assert(!node->handles && node->nlookup == 0 && !node->backing_id);
-	if (node->keeper)
+	if (node->keeper) {
+		node->keeper->node = NULL;
 		handle_unref(node->keeper, g);
+	}
 	free_other_names(node);
 	free(node->name);
 	free(node);
@@ -655,7 +657,7 @@ int nodes_stat(struct node *node, struct stat *ret)
 		return r;
 	}
 	if (node->anon_id) /* fixed for the node's life */
-		return gone(anon_stat(node->anon_id, ret, NULL));
+		return gone(anon_stat(node->anon_id, ret));
 	return gone(check_names(node, ret));
 }
 
@@ -769,7 +771,7 @@ void nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *r
 	pthread_mutex_unlock(&table.lock);
 }
 
-void nodes_keep(const char *name, uid_t uid)
+struct handle *nodes_keep(const char *name, uid_t uid)
 {
 	struct handle *keeper;
 	struct node *node;
@@ -777,7 +779,7 @@ void nodes_keep(const char *name, uid_t uid)
 	int fd;
 
 	if (pshm_stat_name(name, &st, NULL) < 0)
-		return;
+		return NULL;
 	pthread_mutex_lock(&table.lock);
 	node = find(st.st_dev, st.st_ino);
 	/* The kernel drops its entry for name itself. */
@@ -792,30 +794,52 @@ void nodes_keep(const char *name, uid_t uid)
 	 */
 	if (!node || node->keeper) {
 		pthread_mutex_unlock(&table.lock);
-		return;
+		return NULL;
 	}
 	pthread_mutex_unlock(&table.lock);
 
 	/* A descriptor held for uid: within their limit, or not kept at all. */
 	if (limits_take(uid, LIMIT_FDS, 1) < 0)
-		return;
+		return NULL;
 	fd = pshm_open(name, O_RDONLY, 0, NULL);
 	keeper = fd < 0 || fstat(fd, &now) < 0 ? NULL : handle_new(fd, O_RDONLY, uid);
 	if (!keeper) {
 		if (fd >= 0)
 			close(fd);
 		limits_give(uid, LIMIT_FDS, 1);
-		return;
+		return NULL;
 	}
 	pthread_mutex_lock(&table.lock);
 	node = find(now.st_dev, now.st_ino);
 	if (node && !node->keeper) {
 		node->keeper = keeper;
-		keeper = NULL;
+		keeper->node = node;
+		keeper->refs++; /* the caller's, for nodes_kept */
+		pthread_mutex_unlock(&table.lock);
+		return keeper;
 	}
 	pthread_mutex_unlock(&table.lock);
-	if (keeper)
-		handle_destroy(keeper);
+	handle_destroy(keeper);
+	return NULL;
+}
+
+void nodes_kept(struct handle *keeper, bool unlinked)
+{
+	struct garbage g = { 0 };
+	struct node *node;
+
+	if (!keeper)
+		return;
+	pthread_mutex_lock(&table.lock);
+	node = keeper->node;
+	/* The unlink failed: nothing to keep the segment for (if the node is still there). */
+	if (!unlinked && node && node->keeper == keeper) {
+		node->keeper = NULL;
+		handle_unref(keeper, &g);
+	}
+	handle_unref(keeper, &g);
+	pthread_mutex_unlock(&table.lock);
+	dispose(&g, NULL);
 }
 
 int nodes_check_name(const char *name)
@@ -839,32 +863,65 @@ int nodes_check_name(const char *name)
 	return 0;
 }
 
+/* With the lock held: the node known to the kernel as segment st now means name. */
+static void name_now(const struct stat *st, const char *name, struct garbage *g)
+{
+	struct node *node = find(st->st_dev, st->st_ino), *old = claimant(name);
+
+	/* The kernel's entry for name now means this node: no stale names to check. */
+	if (old && old != node)
+		unclaim(old);
+	if (!node)
+		return;
+	set_name(node, name, g);
+	claim(node);
+}
+
+void nodes_exchanged(const char *a, const char *b)
+{
+	struct garbage g = { 0 };
+	struct node *node;
+	struct stat at_a, at_b;
+	bool have_a = pshm_stat_name(a, &at_a, NULL) == 0;
+	bool have_b = pshm_stat_name(b, &at_b, NULL) == 0;
+
+	pthread_mutex_lock(&table.lock);
+	/*
+	 * Both names moved at once (the kernel swapped its entries): neither
+	 * claim holds, neither old name is left to check, then each name is
+	 * the other's.
+	 */
+	for (int i = 0; i < 2; i++) {
+		node = claimant(i ? b : a);
+		if (node) {
+			unclaim(node);
+			node->name_cached = false;
+		}
+	}
+	if (have_a)
+		name_now(&at_a, a, &g);
+	if (have_b)
+		name_now(&at_b, b, &g);
+	pthread_mutex_unlock(&table.lock);
+	dispose(&g, NULL);
+}
+
 void nodes_renamed(const char *from, const char *to)
 {
 	struct garbage g = { 0 };
 	struct node *node;
 	struct stat st;
+	bool have = pshm_stat_name(to, &st, NULL) == 0;
 
 	pthread_mutex_lock(&table.lock);
 	node = claimant(from);
-	if (node)
-		unclaim(node); /* the kernel moved or dropped its entry */
-	pthread_mutex_unlock(&table.lock);
-	if (pshm_stat_name(to, &st, NULL) < 0)
-		return;
-	pthread_mutex_lock(&table.lock);
-	node = find(st.st_dev, st.st_ino);
 	if (node) {
-		struct node *old = claimant(to);
-
-		/* The kernel's entry for to now means this node: no stale names to check. */
-		if (old && old != node)
-			unclaim(old);
+		unclaim(node); /* the kernel moved its entry */
 		if (node->name && strcmp(node->name, from) == 0)
-			node->name_cached = false;
-		set_name(node, to, &g);
-		claim(node);
+			node->name_cached = false; /* not a stale name to check later */
 	}
+	if (have)
+		name_now(&st, to, &g);
 	pthread_mutex_unlock(&table.lock);
 	dispose(&g, NULL);
 }

@@ -134,9 +134,12 @@ void nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *r
  * Before name is unlinked through the mount by uid: if the kernel knows
  * its node, the node keeps a descriptor of the segment (charged to uid, if
  * within their limit), so an open that looked the name up just before the
- * unlink still opens it, as on /dev/shm itself.
+ * unlink still opens it, as on /dev/shm itself. Returns that keeper (or
+ * NULL), to hand to nodes_kept once the unlink is done.
  */
-void nodes_keep(const char *name, uid_t uid);
+struct handle *nodes_keep(const char *name, uid_t uid);
+/* After the unlink: when it failed, the node does not keep the segment after all. */
+void nodes_kept(struct handle *keeper, bool unlinked);
 /*
  * Whether name, about to be unlinked or renamed by name, still means the
  * segment of the node the kernel last looked it up as: 0, or -ESTALE when
@@ -150,6 +153,8 @@ int nodes_check_name(const char *name);
  * longer names it.
  */
 void nodes_renamed(const char *from, const char *to);
+/* After a RENAME_EXCHANGE of a and b: each name means the other's segment now. */
+void nodes_exchanged(const char *a, const char *b);
 /* How many nodes the table holds (for tests and the status). */
 size_t nodes_count(void);
 

@@ -52,6 +52,11 @@ void passthrough_state_init(bool on, const char *why_off)
 	atomic_store(&enabled, on);
 }
 
+bool passthrough_enabled(void)
+{
+	return atomic_load(&enabled);
+}
+
 bool passthrough_active(void)
 {
 	return atomic_load(&active);

@@ -125,8 +125,9 @@ _Static_assert(offsetof(struct init_out, max_stack_depth) ==
 _Static_assert(sizeof(struct open_out) == sizeof(struct fuse_open_out), "fuse_open_out");
 _Static_assert(offsetof(struct open_out, open_flags) == offsetof(struct fuse_open_out, open_flags),
 	       "fuse_open_out.open_flags");
-/* 7.40: backing_id takes what 7.38 calls padding. */
-_Static_assert(offsetof(struct open_out, backing_id) == offsetof(struct fuse_open_out, padding),
+/* 7.40: backing_id takes the word after open_flags (7.38 calls it padding). */
+_Static_assert(offsetof(struct open_out, backing_id) ==
+		       offsetof(struct fuse_open_out, open_flags) + sizeof(uint32_t),
 	       "fuse_open_out.backing_id");
 _Static_assert(sizeof(struct backing_map) == 16, "fuse_backing_map");
 _Static_assert(offsetof(struct backing_map, flags) == 4, "fuse_backing_map.flags");

@@ -13,6 +13,8 @@
 
 /* The common part, which the implementation calls: set up on or off (and why). */
 void passthrough_state_init(bool on, const char *why_off);
+/* Whether setup turned it on (-o passthrough=auto, no cache=on, hooks in place). */
+bool passthrough_enabled(void);
 /* The kernel accepted it. */
 void passthrough_set_active(void);
 /* Off, and why (for the status line). */

@@ -32,16 +32,20 @@ int passthrough_setup(struct fuse_session *se, bool on, const char *why_off)
 
 void passthrough_init(struct fuse_conn_info *conn)
 {
-	if (!fuse_get_feature_flag(conn, FUSE_CAP_PASSTHROUGH)) {
+	if (!passthrough_enabled())
+		return; /* off (-o passthrough=off, cache=on): the kernel is not asked */
+	/*
+	 * conn->want, the field ops_init changes too: libfuse 3.17 converts
+	 * want into want_ext after init, and a mix of both fields changed at
+	 * once fails that conversion on some 3.17 releases. The bit fits in 32.
+	 */
+	if (!(conn->capable & FUSE_CAP_PASSTHROUGH)) {
 		passthrough_set_off("the kernel does not offer it (Linux 6.9+)");
 		return;
 	}
 	/* The segments are on tmpfs: no stacking below (the kernel gets a depth of 1). */
 	conn->max_backing_stack_depth = FUSE_BACKING_STACKED_UNDER;
-	if (!fuse_set_feature_flag(conn, FUSE_CAP_PASSTHROUGH)) {
-		passthrough_set_off("libfuse refused FUSE_CAP_PASSTHROUGH");
-		return;
-	}
+	conn->want |= FUSE_CAP_PASSTHROUGH;
 	passthrough_set_active();
 }
 

@@ -36,7 +36,7 @@ int segments_entry(const struct shmfs *fs, const char *full, uint64_t anon_id,
 	struct stat st;
 	int r;
 
-	r = anon_id ? anon_stat(anon_id, &st, NULL) : pshm_stat_name(full, &st, NULL);
+	r = anon_id ? anon_stat(anon_id, &st) : pshm_stat_name(full, &st, NULL);
 	if (r < 0)
 		return r;
 	node = nodes_get(anon_id ? NULL : full, anon_id, &st, 1);
@@ -271,14 +271,18 @@ void segments_create(fuse_req_t req, const char *full, mode_t mode, struct fuse_
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	r = pshm_stat(fd, &e.attr, NULL);
-	node = r < 0 ? NULL : nodes_get(full, 0, &e.attr, 1);
-	h = node ? handle_new(fd, fi->flags, caller.uid) : NULL;
+	h = handle_new(fd, fi->flags, caller.uid);
 	if (!h) {
-		if (node)
-			nodes_forget(node, 1);
 		pshm_close(fd, NULL);
 		limits_give(caller.uid, LIMIT_FDS, 1);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/* From here on the handle owns fd and its charge. */
+	r = pshm_stat(fd, &e.attr, NULL);
+	node = r < 0 ? NULL : nodes_get(full, 0, &e.attr, 1);
+	if (!node) {
+		handle_discard(h);
 		fuse_reply_err(req, r < 0 ? -r : ENOMEM);
 		return;
 	}

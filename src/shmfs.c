@@ -240,7 +240,10 @@ static uint64_t raise_file_limit(void)
 /* Once daemonized, stderr is /dev/null: what libfuse and shmfs log goes to syslog. */
 static void log_to_syslog(enum fuse_log_level level, const char *fmt, va_list ap)
 {
+	int saved = errno; /* libfuse logs between a failed call and its caller's errno check */
+
 	vsyslog((int)level, fmt, ap);
+	errno = saved;
 }
 
 static int run(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
@@ -330,6 +333,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	holders_init(cmd.mountpoint);
+	holders_set_session(se);
 	r = passthrough_setup(se, fs.config.passthrough,
 			      fs.config.cache ? "cache=on" : "-o passthrough=off");
 	if (r < 0)

@@ -111,7 +111,6 @@ char *data_buffer(size_t size);
 
 struct anon_info {
 	uint64_t id;
-	int fd; /* the daemon's descriptor: /proc/PID/fd/FD reaches the segment */
 	struct stat st;
 	bool held; /* freed when the .ctl descriptor that made it closes */
 };
@@ -131,8 +130,10 @@ int anon_create(off_t size, mode_t mode, const struct creds *owner, const void *
 int anon_free(uint64_t id, uid_t caller);
 /* Releases every segment that holder holds. */
 void anon_release_holder(const void *holder);
-/* Status of id; *ret_fd (when not NULL) gets the daemon's descriptor. -ENOENT when gone. */
-int anon_stat(uint64_t id, struct stat *ret, int *ret_fd);
+/* Status of id; -ENOENT when gone. */
+int anon_stat(uint64_t id, struct stat *ret);
+/* "/proc/PID/fd/N", the daemon's path of id's segment, into buf; -ENOENT when gone. */
+int anon_proc_path(uint64_t id, char *buf, size_t size);
 /* A new descriptor for id with oflags (access mode, O_TRUNC), with this thread's rights. */
 int anon_reopen(uint64_t id, int oflags);
 /*
@@ -145,26 +146,37 @@ void anon_destroy(void);
 
 /* holders.c: who has a segment open or mapped. */
 #define HOLDER_LINE_MAX 512
+#define HOLDERS_BYTES_MAX (64 << 10) /* the most one scan describes (an xattr's most) */
+#define HOLDERS_SCAN_MS 1000         /* a scan stops after this long */
+#define HOLDERS_SCANS_MAX 4          /* scans at once, for all users but root */
 /* Finds this mount (mountpoint, as libfuse resolved it) so that holders through it count too. */
 void holders_init(const char *mountpoint);
 /* The mount point ("" when unknown). */
 const char *holders_mount_path(void);
-typedef void (*holders_emit_fn)(void *ctx, const char *line);
+/* Scans stop when this session exits. */
+void holders_set_session(struct fuse_session *se);
+/* Takes one line; < 0 to stop the scan (no room for more). */
+typedef int (*holders_emit_fn)(void *ctx, const char *line);
 struct holders_count {
 	unsigned hidden;     /* holding processes viewer may not see (counted, not described) */
 	unsigned unreadable; /* processes that could not be read at all */
+	bool stopped;        /* after HOLDERS_SCAN_MS, or the daemon stopping */
+	bool cut;            /* more to describe than a reply holds */
 };
 /*
  * Emits "PID COMM fd N" and "PID COMM map START-END PERMS" for every
  * process but this one holding dev/ino that viewer could read
  * /proc/PID/maps of (the kernel decides, as for viewer's own open);
- * counts the others in *ret.
+ * counts the others in *ret. -EAGAIN when viewer has a scan running
+ * already, or HOLDERS_SCANS_MAX users do (root is not limited).
  */
 int holders_scan(dev_t dev, ino_t ino, const struct creds *viewer, holders_emit_fn emit, void *ctx,
 		 struct holders_count *ret);
 
 /* ctl.c: the control file's sessions, one per open (its parser: ctl_parse_i.h). */
 #define CTL_OUTPUT_MAX (64 << 10) /* replies pending unread in one .ctl file, at most */
+#define CTL_ERROR_ROOM 1024       /* and past it, room for one last error line */
+#define CTL_BUFFER_KEEP 4096      /* a drained reply buffer larger than this is let go */
 /* One write runs commands for about this long, then returns short (the writer goes on). */
 #define CTL_WRITE_SLICE_MS 20
 /* A session for opener (whose rights every command has): 0, -EMFILE at the opener's limit. */

@@ -71,12 +71,16 @@ static void ctl_release(struct fuse_file_info *fi)
 	ctl_close(session_of(fi));
 }
 
-/* "echo cmd > .ctl" truncates first: nothing to truncate. */
+/* "echo cmd > .ctl" truncates first: nothing to truncate (times may come along). */
 static int ctl_setattr(fuse_req_t req, fuse_ino_t ino, int to_set)
 {
+	int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+		    FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
+
 	(void)req;
 	(void)ino;
-	return to_set == FUSE_SET_ATTR_SIZE ? 0 : -EPERM;
+	return (to_set & FUSE_SET_ATTR_SIZE) && !(to_set & ~(FUSE_SET_ATTR_SIZE | times)) ? 0
+											  : -EPERM;
 }
 
 const struct view view_ctl = {

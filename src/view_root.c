@@ -100,6 +100,7 @@ static int root_mknod(fuse_req_t req, const char *name, mode_t mode, struct fuse
 static int root_unlink(fuse_req_t req, const char *name)
 {
 	char full[PSHM_NAME_MAX + 1];
+	struct handle *keeper;
 	struct creds caller;
 	int r = segment_name(req, name, full);
 
@@ -114,12 +115,13 @@ static int root_unlink(fuse_req_t req, const char *name)
 	if (r < 0)
 		return r;
 	creds_of_req(req, &caller);
-	nodes_keep(full, caller.uid);
+	keeper = nodes_keep(full, caller.uid);
 	r = creds_enter(&caller);
-	if (r < 0)
-		return r;
-	r = pshm_unlink(full, NULL);
-	creds_leave();
+	if (r == 0) {
+		r = pshm_unlink(full, NULL);
+		creds_leave();
+	}
+	nodes_kept(keeper, r == 0);
 	return r;
 }
 
@@ -174,11 +176,10 @@ static int root_rename(fuse_req_t req, const char *name, const char *newname, un
 		return r;
 	r = renameat2(AT_FDCWD, from_path, AT_FDCWD, to_path, flags) < 0 ? -errno : 0;
 	creds_leave();
-	if (r == 0) {
+	if (r == 0 && (flags & RENAME_EXCHANGE))
+		nodes_exchanged(from, to);
+	else if (r == 0)
 		nodes_renamed(from, to);
-		if (flags & RENAME_EXCHANGE)
-			nodes_renamed(to, from);
-	}
 	return r;
 }
 

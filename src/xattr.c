@@ -47,10 +47,13 @@ static void text_add(struct text *t, const char *s, size_t len)
 	t->data[t->len] = '\0';
 }
 
-static void add_holder_line(void *ctx, const char *line)
+static int add_holder_line(void *ctx, const char *line)
 {
-	text_add(ctx, line, strlen(line));
-	text_add(ctx, "\n", 1);
+	struct text *t = ctx;
+
+	text_add(t, line, strlen(line));
+	text_add(t, "\n", 1);
+	return t->failed || t->len > HOLDERS_BYTES_MAX ? -1 : 0;
 }
 
 /* Computes attribute name of node for the caller of req into t; -ENODATA when it has none. */
@@ -59,21 +62,20 @@ static int compute(fuse_req_t req, struct node *node, const char *name, struct t
 	char segment[PSHM_NAME_MAX + 1], buf[PATH_MAX + 64];
 	uint64_t anon_id;
 	struct stat st;
-	int anon_fd = -1, r;
+	int r;
 
 	nodes_identity(node, segment, &anon_id);
-	r = anon_id ? anon_stat(anon_id, &st, &anon_fd) : nodes_stat(node, &st);
+	r = anon_id ? anon_stat(anon_id, &st) : nodes_stat(node, &st);
 	if (r < 0)
 		return r;
 	if (strcmp(name, XATTR_PREFIX "path") == 0) {
 		/* A path the caller can open: the daemon's /proc only for its own user. */
-		if (anon_id && creds_is_daemon(fuse_req_ctx(req)->uid))
-			snprintf(buf, sizeof(buf), "/proc/%ld/fd/%d", (long)getpid(), anon_fd);
-		else if (anon_id)
+		if (!anon_id)
+			snprintf(buf, sizeof(buf), PSHM_DIR "/%s", segment);
+		else if (!creds_is_daemon(fuse_req_ctx(req)->uid) ||
+			 anon_proc_path(anon_id, buf, sizeof(buf)) < 0)
 			snprintf(buf, sizeof(buf), "%s/" ANON_DIR_NAME "/%" PRIu64,
 				 holders_mount_path(), anon_id);
-		else
-			snprintf(buf, sizeof(buf), PSHM_DIR "/%s", segment);
 	} else if (strcmp(name, XATTR_PREFIX "mode") == 0) {
 		if (pshm_format_mode(st.st_mode & 0777, buf, sizeof(buf)) < 0)
 			return -EIO;
@@ -93,6 +95,8 @@ static int compute(fuse_req_t req, struct node *node, const char *name, struct t
 		r = holders_scan(st.st_dev, st.st_ino, &viewer, add_holder_line, t, &count);
 		if (r < 0)
 			return r;
+		if (count.cut || t->len > HOLDERS_BYTES_MAX)
+			return t->failed ? -ENOMEM : -E2BIG; /* more than an attribute holds */
 		if (count.hidden) {
 			snprintf(buf, sizeof(buf), "%u other processes\n", count.hidden);
 			text_add(t, buf, strlen(buf));
@@ -100,6 +104,11 @@ static int compute(fuse_req_t req, struct node *node, const char *name, struct t
 		if (count.unreadable) {
 			snprintf(buf, sizeof(buf), "partial: %u processes could not be read\n",
 				 count.unreadable);
+			text_add(t, buf, strlen(buf));
+		}
+		if (count.stopped) {
+			snprintf(buf, sizeof(buf), "partial: the scan stopped after %d ms\n",
+				 HOLDERS_SCAN_MS);
 			text_add(t, buf, strlen(buf));
 		}
 		return t->failed ? -ENOMEM : 0;
@@ -148,7 +157,7 @@ void xattr_list(fuse_req_t req, struct node *node, size_t size)
 	/* Through a cached name the segment may be gone: say so, as stat does. */
 	if (node) {
 		nodes_identity(node, segment, &anon_id);
-		r = anon_id ? anon_stat(anon_id, &st, NULL) : nodes_stat(node, &st);
+		r = anon_id ? anon_stat(anon_id, &st) : nodes_stat(node, &st);
 		if (r < 0) {
 			fuse_reply_err(req, -r);
 			return;

@@ -2172,6 +2172,320 @@ out:
 	end();
 }
 
+/* ---- 14-17. the second attack: what an attacker could make the daemon hold ---- */
+
+struct churn {
+	char dir[sizeof(mnt.dir)];
+	pid_t daemon;
+	int rounds, err;
+	long rss_holding; /* the daemon's, with the session still open */
+};
+
+/*
+ * Keeps one byte of reply unread while reading everything else, round
+ * after round: the daemon's buffer must not grow with what was read.
+ */
+static int churn_replies(const void *arg)
+{
+	struct churn *c = (struct churn *)arg;
+	static char batch[100 * 5 + 1], buf[1 << 17];
+	size_t reply_len = 0;
+	ssize_t n;
+	int fd = ctl_open_in(c->dir);
+
+	if (fd < 0)
+		return 10;
+	for (int i = 0; i < 100; i++)
+		memcpy(batch + i * 5, "help\n", 5);
+	/* One round to learn a reply's length. */
+	if (write(fd, batch, 500) != 500)
+		return 11;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		reply_len += (size_t)n;
+	if (write(fd, batch, 500) != 500 || read(fd, buf, reply_len - 1) != (ssize_t)reply_len - 1)
+		return 12;
+	for (c->rounds = 0; c->rounds < 3000; c->rounds++) {
+		size_t got = 0;
+
+		if (write(fd, batch, 500) != 500) {
+			c->err = errno;
+			return 13;
+		}
+		while (got < reply_len && (n = read(fd, buf, reply_len - got)) > 0)
+			got += (size_t)n;
+	}
+	/* Measured before the close: the session's buffer goes with it. */
+	c->rss_holding = daemon_rss_kib(c->daemon);
+	close(fd);
+	return 0;
+}
+
+static void test_a_reply_buffer_holds_what_is_unread_not_what_was_read(void)
+{
+	struct churn *c = shared_new(sizeof(*c));
+	long before, after;
+
+	begin(20);
+	REQUIRE(c != NULL);
+	snprintf(c->dir, sizeof(c->dir), "%s", mnt.dir);
+	c->daemon = mnt.pid;
+	before = daemon_rss_kib(mnt.pid);
+	CU_ASSERT_EQUAL(run_as(NOBODY, 15, churn_replies, c), 0);
+	after = c->rss_holding;
+	printf("\n    %d rounds with one byte unread; daemon VmRSS %ld -> %ld KiB ", c->rounds,
+	       before, after);
+	CU_ASSERT_EQUAL(c->rounds, 3000);
+	CU_ASSERT(before > 0 && after > 0 && after - before < 8 * 1024);
+out:
+	shared_free(c, sizeof(*c));
+	end();
+}
+
+struct long_lines {
+	char dir[sizeof(mnt.dir)];
+	long writes, einval, enobufs;
+	size_t unread;
+};
+
+/* Over-long lines for 2 s without reading: their error replies are bounded like any. */
+static int flood_long_lines(const void *arg)
+{
+	struct long_lines *l = (struct long_lines *)arg;
+	static char line[4097 + 1], buf[1 << 16];
+	long deadline = now_ms() + 2000;
+	ssize_t n;
+	int fd = ctl_open_in(l->dir);
+
+	if (fd < 0)
+		return 10;
+	memset(line, 'A', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	while (now_ms() < deadline) {
+		if (write(fd, line, sizeof(line)) < 0) {
+			if (errno == EINVAL)
+				l->einval++;
+			else if (errno == ENOBUFS)
+				l->enobufs++;
+			else
+				return 11;
+		}
+		l->writes++;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		l->unread += (size_t)n;
+	close(fd);
+	return 0;
+}
+
+static void test_errors_for_long_lines_stay_within_the_limits(void)
+{
+	struct long_lines *l = shared_new(sizeof(*l));
+	long before, after;
+
+	begin(15);
+	REQUIRE(l != NULL);
+	snprintf(l->dir, sizeof(l->dir), "%s", mnt.dir);
+	before = daemon_rss_kib(mnt.pid);
+	CU_ASSERT_EQUAL(run_as(NOBODY, 10, flood_long_lines, l), 0);
+	after = daemon_rss_kib(mnt.pid);
+	printf("\n    %ld over-long lines (EINVAL %ld, ENOBUFS %ld), %zu bytes of replies waited; "
+	       "daemon VmRSS %ld -> %ld KiB ",
+	       l->writes, l->einval, l->enobufs, l->unread, before, after);
+	CU_ASSERT(l->writes > 100);
+	CU_ASSERT(l->unread <= 65536 + 1024); /* one file's unread replies, and one error line */
+	CU_ASSERT(after - before < 8 * 1024);
+out:
+	shared_free(l, sizeof(*l));
+	end();
+}
+
+#define MAPPED_PAGES 40000
+
+struct many_maps {
+	char path[PATH_MAX];
+	volatile int ready;
+};
+
+/* Maps the segment at path page by page, every other page a mapping of its own. */
+static int hold_many_mappings(const void *arg)
+{
+	struct many_maps *m = (struct many_maps *)arg;
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = open(m->path, O_RDWR | O_CLOEXEC);
+	char *map;
+
+	if (fd < 0)
+		return 10;
+	map = mmap(NULL, (size_t)page * MAPPED_PAGES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return 11;
+	for (long i = 0; i < MAPPED_PAGES; i += 2)
+		mprotect(map + i * page, (size_t)page, PROT_READ);
+	m->ready = 1;
+	pause();
+	return 0;
+}
+
+struct scans {
+	char path[PATH_MAX];
+	int e2big, eagain, other, done;
+	long slowest_ms;
+};
+
+static int scan_holders(const void *arg)
+{
+	struct scans *sc = (struct scans *)arg;
+	static char value[1 << 16];
+	long start = now_ms(), took;
+	ssize_t n = getxattr(sc->path, "user.shmfs.holders", value, sizeof(value));
+
+	took = now_ms() - start;
+	if (n < 0 && errno == E2BIG)
+		__atomic_add_fetch(&sc->e2big, 1, __ATOMIC_SEQ_CST);
+	else if (n < 0 && errno == EAGAIN)
+		__atomic_add_fetch(&sc->eagain, 1, __ATOMIC_SEQ_CST);
+	else if (n < 0)
+		__atomic_add_fetch(&sc->other, 1, __ATOMIC_SEQ_CST);
+	if (took > __atomic_load_n(&sc->slowest_ms, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&sc->slowest_ms, took, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&sc->done, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static int read_victim(const void *arg)
+{
+	char buf[16];
+	int fd = open(arg, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 10;
+	if (read(fd, buf, sizeof(buf)) < 0)
+		return 11;
+	close(fd);
+	return 0;
+}
+
+static void test_holders_scans_are_bounded_per_user(void)
+{
+	struct many_maps *m = shared_new(sizeof(*m));
+	struct scans *sc = shared_new(sizeof(*sc));
+	pid_t holder = -1, scanners[8];
+	long before, after, start, took;
+	size_t count = sizeof(scanners) / sizeof(scanners[0]);
+
+	for (size_t i = 0; i < count; i++)
+		scanners[i] = -1;
+	begin(30);
+	REQUIRE(m && sc);
+	REQUIRE(make_segment("many", 0666, (off_t)sysconf(_SC_PAGESIZE) * MAPPED_PAGES) == 0);
+	REQUIRE(make_segment("victim", 0644, 16) == 0);
+	snprintf(m->path, sizeof(m->path), "/dev/shm/many");
+	holder = spawn_as(NOBODY, 30, hold_many_mappings, m);
+	for (long deadline = now_ms() + 10000; !m->ready && now_ms() < deadline;)
+		usleep(10000);
+	REQUIRE(m->ready);
+	snprintf(sc->path, sizeof(sc->path), "%s/many", mnt.dir);
+	before = daemon_rss_kib(mnt.pid);
+	for (size_t i = 0; i < count; i++)
+		scanners[i] = spawn_as(NOBODY, 20, scan_holders, sc);
+	/* Meanwhile another user is served at once. */
+	start = now_ms();
+	CU_ASSERT_EQUAL(run_as(OTHER, 5, read_victim, mount_path(&mnt, "victim")), 0);
+	took = now_ms() - start;
+	for (size_t i = 0; i < count; i++)
+		CU_ASSERT(wait_for(&scanners[i], 15000, NULL));
+	after = daemon_rss_kib(mnt.pid);
+	printf("\n    %zu scans of %d mappings: E2BIG %d, EAGAIN %d, other %d, slowest %ld ms; "
+	       "another user read in %ld ms; daemon VmRSS %ld -> %ld KiB ",
+	       count, MAPPED_PAGES / 2, sc->e2big, sc->eagain, sc->other, sc->slowest_ms, took,
+	       before, after);
+	CU_ASSERT_EQUAL(sc->done, (int)count);
+	CU_ASSERT(sc->eagain > 0); /* one scan of a user's at a time */
+	CU_ASSERT(sc->e2big > 0);  /* more holders than an attribute holds */
+	CU_ASSERT_EQUAL(sc->other, 0);
+	CU_ASSERT(sc->slowest_ms < 3000);
+	CU_ASSERT(took < 1000);
+	CU_ASSERT(after - before < 16 * 1024);
+out:
+	for (size_t i = 0; i < count; i++)
+		finish(&scanners[i]);
+	finish(&holder);
+	remove_segment("many");
+	remove_segment("victim");
+	shared_free(m, sizeof(*m));
+	shared_free(sc, sizeof(*sc));
+	end();
+}
+
+#define LISTED_SEGMENTS 2000
+
+struct listings {
+	char dir[sizeof(mnt.dir)];
+	int opened, err;
+};
+
+/* Opens the mount's top directory again and again, keeping every listing. */
+static int hold_listings(const void *arg)
+{
+	struct listings *l = (struct listings *)arg;
+
+	for (l->opened = 0; l->opened < 2000; l->opened++) {
+		if (open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) < 0) {
+			l->err = errno;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int list_once(const void *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return 10;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n > LISTED_SEGMENTS ? 0 : 11;
+}
+
+static void test_directory_listings_are_charged_to_their_opener(void)
+{
+	struct listings *l = shared_new(sizeof(*l));
+	char name[256];
+	long before, after;
+	int made = 0;
+
+	begin(40);
+	REQUIRE(l != NULL);
+	for (int i = 0; i < LISTED_SEGMENTS; i++) {
+		snprintf(name, sizeof(name), "listed-%04d-%0200d", i, 0);
+		made += make_segment(name, 0600, 0) == 0;
+	}
+	REQUIRE(made == LISTED_SEGMENTS);
+	snprintf(l->dir, sizeof(l->dir), "%s", mnt.dir);
+	before = daemon_rss_kib(mnt.pid);
+	CU_ASSERT_EQUAL(run_as(NOBODY, 30, hold_listings, l), 0);
+	after = daemon_rss_kib(mnt.pid);
+	printf("\n    nobody held %d listings of %d names, then %s; daemon VmRSS %ld -> %ld KiB ",
+	       l->opened, LISTED_SEGMENTS, strerror(l->err), before, after);
+	CU_ASSERT_EQUAL(l->err, EMFILE);
+	CU_ASSERT(l->opened > 10 && l->opened < 2000);
+	CU_ASSERT(after - before <
+		  96 * 1024); /* the 64 MiB a user's listings may hold, and slack */
+	/* Released with the files, and other users list as before. */
+	CU_ASSERT_EQUAL(run_as(OTHER, 10, list_once, mnt.dir), 0);
+out:
+	for (int i = 0; i < LISTED_SEGMENTS; i++) {
+		snprintf(name, sizeof(name), "listed-%04d-%0200d", i, 0);
+		remove_segment(name);
+	}
+	shared_free(l, sizeof(*l));
+	end();
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const full_args[] = { "-o", DAEMON_OPTIONS, NULL };
@@ -2190,6 +2504,10 @@ int main(int argc, char **argv)
 		TEST(test_a_long_command_does_not_delay_other_users),
 		TEST(test_descriptors_held_for_a_user_are_limited),
 		TEST(test_rename_moves_segments_as_the_caller),
+		TEST(test_a_reply_buffer_holds_what_is_unread_not_what_was_read),
+		TEST(test_errors_for_long_lines_stay_within_the_limits),
+		TEST(test_holders_scans_are_bounded_per_user),
+		TEST(test_directory_listings_are_charged_to_their_opener),
 		TEST_END,
 	};
 	const char *old = getenv("SECURITY_TEST_OLD_DAEMON");

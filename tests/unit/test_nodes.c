@@ -131,7 +131,10 @@ static void test_a_kept_segment_outlives_its_unlink(void)
 	struct stat st = stat_of(name), now;
 	struct node *node = nodes_get(name, 0, &st, 1);
 
-	nodes_keep(name, 0);
+	/* An unlink that fails keeps nothing. */
+	nodes_kept(nodes_keep(name, 0), false);
+	CU_ASSERT_EQUAL(limits_held(0, LIMIT_FDS), 0);
+	nodes_kept(nodes_keep(name, 0), true);
 	CU_ASSERT_EQUAL(limits_held(0, LIMIT_FDS), 1);
 	close(fd);
 	CU_ASSERT_EQUAL(pshm_unlink(name, NULL), 0);
@@ -165,6 +168,37 @@ static void test_the_name_index_follows_renames(void)
 	nodes_forget(node, 1);
 	close(fd);
 	pshm_unlink(to, NULL);
+}
+
+/* After an exchange both names are claimed by the nodes they now mean, and checked. */
+static void test_the_name_index_follows_an_exchange(void)
+{
+	const char *a = test_unique_name("xa"), *b = test_unique_name("xb");
+	char path_a[PATH_MAX], path_b[PATH_MAX];
+	int fa = make(a), fb = make(b), again;
+	struct stat sa = stat_of(a), sb = stat_of(b);
+	struct node *na = nodes_get(a, 0, &sa, 1), *nb = nodes_get(b, 0, &sb, 1);
+	struct stat now;
+
+	snprintf(path_a, sizeof(path_a), PSHM_DIR "/%s", a);
+	snprintf(path_b, sizeof(path_b), PSHM_DIR "/%s", b);
+	CU_ASSERT_FATAL(renameat2(AT_FDCWD, path_a, AT_FDCWD, path_b, RENAME_EXCHANGE) == 0);
+	nodes_exchanged(a, b);
+	CU_ASSERT_EQUAL(nodes_stat(na, &now), 0);
+	CU_ASSERT_EQUAL(now.st_ino, sa.st_ino);
+	CU_ASSERT_EQUAL(nodes_check_name(a), 0);
+	CU_ASSERT_EQUAL(nodes_check_name(b), 0);
+	/* b now means na's segment: replaced behind the table's back, the claim notices. */
+	close(fa);
+	pshm_unlink(b, NULL);
+	again = make(b);
+	CU_ASSERT_EQUAL(nodes_check_name(b), -ESTALE);
+	nodes_forget(na, 1);
+	nodes_forget(nb, 1);
+	close(fb);
+	close(again);
+	pshm_unlink(a, NULL);
+	pshm_unlink(b, NULL);
 }
 
 static void test_no_backing_id_without_passthrough(void)
@@ -216,6 +250,7 @@ int main(void)
 		TEST(test_an_open_file_keeps_the_node_and_its_segment),
 		TEST(test_a_kept_segment_outlives_its_unlink),
 		TEST(test_the_name_index_follows_renames),
+		TEST(test_the_name_index_follows_an_exchange),
 		TEST(test_no_backing_id_without_passthrough),
 		TEST(test_forgetting_too_much_asserts),
 		TEST_END,
