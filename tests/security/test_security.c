@@ -551,6 +551,17 @@ static long daemon_rss_kib(pid_t pid)
 	return kib;
 }
 
+/*
+ * Whether memory figures mean anything here: under the sanitizers the
+ * daemon's RSS is mostly shadow memory and quarantine.
+ */
+static bool rss_meaningful(void)
+{
+	const char *sanitized = getenv("SHMFS_SANITIZED");
+
+	return !sanitized || !*sanitized || strcmp(sanitized, "none") == 0;
+}
+
 static int count_fds(pid_t pid)
 {
 	char path[64];
@@ -1699,7 +1710,8 @@ static void test_ctl_memory_is_bounded_per_user(void)
 	CU_ASSERT_EQUAL(c->open_err, EMFILE);
 	CU_ASSERT_EQUAL(c->filled, CTL_PER_USER);
 	CU_ASSERT_EQUAL(c->other_err, 0);
-	CU_ASSERT(rss_before > 0 && rss_after > 0 && rss_after - rss_before < 8 * 1024);
+	if (rss_meaningful())
+		CU_ASSERT(rss_before > 0 && rss_after > 0 && rss_after - rss_before < 8 * 1024);
 	/* Another user still gets a .ctl. */
 	script_set(s, mnt.dir, 1, "list");
 	CU_ASSERT_EQUAL(run_as(OTHER, 5, run_script, s), 0);
@@ -2181,6 +2193,20 @@ struct churn {
 	long rss_holding; /* the daemon's, with the session still open */
 };
 
+/* Writes all of buf: a .ctl write may be short (its time slice ran out). */
+static bool write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
 /*
  * Keeps one byte of reply unread while reading everything else, round
  * after round: the daemon's buffer must not grow with what was read.
@@ -2198,16 +2224,16 @@ static int churn_replies(const void *arg)
 	for (int i = 0; i < 100; i++)
 		memcpy(batch + i * 5, "help\n", 5);
 	/* One round to learn a reply's length. */
-	if (write(fd, batch, 500) != 500)
+	if (!write_all(fd, batch, 500))
 		return 11;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		reply_len += (size_t)n;
-	if (write(fd, batch, 500) != 500 || read(fd, buf, reply_len - 1) != (ssize_t)reply_len - 1)
+	if (!write_all(fd, batch, 500) || read(fd, buf, reply_len - 1) != (ssize_t)reply_len - 1)
 		return 12;
 	for (c->rounds = 0; c->rounds < 3000; c->rounds++) {
 		size_t got = 0;
 
-		if (write(fd, batch, 500) != 500) {
+		if (!write_all(fd, batch, 500)) {
 			c->err = errno;
 			return 13;
 		}
@@ -2235,7 +2261,8 @@ static void test_a_reply_buffer_holds_what_is_unread_not_what_was_read(void)
 	printf("\n    %d rounds with one byte unread; daemon VmRSS %ld -> %ld KiB ", c->rounds,
 	       before, after);
 	CU_ASSERT_EQUAL(c->rounds, 3000);
-	CU_ASSERT(before > 0 && after > 0 && after - before < 8 * 1024);
+	if (rss_meaningful())
+		CU_ASSERT(before > 0 && after > 0 && after - before < 8 * 1024);
 out:
 	shared_free(c, sizeof(*c));
 	end();
@@ -2293,7 +2320,8 @@ static void test_errors_for_long_lines_stay_within_the_limits(void)
 	       l->writes, l->einval, l->enobufs, l->unread, before, after);
 	CU_ASSERT(l->writes > 100);
 	CU_ASSERT(l->unread <= 65536 + 1024); /* one file's unread replies, and one error line */
-	CU_ASSERT(after - before < 8 * 1024);
+	if (rss_meaningful())
+		CU_ASSERT(after - before < 8 * 1024);
 out:
 	shared_free(l, sizeof(*l));
 	end();
@@ -2405,7 +2433,8 @@ static void test_holders_scans_are_bounded_per_user(void)
 	CU_ASSERT_EQUAL(sc->other, 0);
 	CU_ASSERT(sc->slowest_ms < 3000);
 	CU_ASSERT(took < 1000);
-	CU_ASSERT(after - before < 16 * 1024);
+	if (rss_meaningful())
+		CU_ASSERT(after - before < 16 * 1024);
 out:
 	for (size_t i = 0; i < count; i++)
 		finish(&scanners[i]);
@@ -2473,8 +2502,9 @@ static void test_directory_listings_are_charged_to_their_opener(void)
 	       l->opened, LISTED_SEGMENTS, strerror(l->err), before, after);
 	CU_ASSERT_EQUAL(l->err, EMFILE);
 	CU_ASSERT(l->opened > 10 && l->opened < 2000);
-	CU_ASSERT(after - before <
-		  96 * 1024); /* the 64 MiB a user's listings may hold, and slack */
+	/* The 64 MiB a user's listings may hold, and slack. */
+	if (rss_meaningful())
+		CU_ASSERT(after - before < 96 * 1024);
 	/* Released with the files, and other users list as before. */
 	CU_ASSERT_EQUAL(run_as(OTHER, 10, list_once, mnt.dir), 0);
 out:
