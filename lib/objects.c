@@ -562,15 +562,15 @@ static int scan_sysv(struct pshm_scan *s)
 			continue; /* the header */
 		st.st_mode = S_IFREG | (perms & 0777);
 		st.st_ino = (ino_t)shmid;
-		st.st_nlink = 1;
+		st.st_nlink = (nlink_t)nattch; /* its attachments, as a file's links */
 		st.st_uid = uid;
 		st.st_gid = gid;
 		st.st_size = (off_t)bytes;
 		st.st_blocks = (blkcnt_t)(rss / 512);
 		st.st_blksize = 4096;
-		st.st_atim.tv_sec = atime; /* the last attach */
-		st.st_mtim.tv_sec = dtime; /* the last detach */
-		st.st_ctim.tv_sec = ctime; /* the last change */
+		st.st_atim.tv_sec = atime;                 /* the last attach */
+		st.st_mtim.tv_sec = dtime ? dtime : ctime; /* the last detach, or creation */
+		st.st_ctim.tv_sec = ctime;                 /* the last change */
 		o = object_of(s, PSHM_KIND_SYSV, 0, (ino_t)shmid, &st);
 		if (!o) {
 			r = -ENOMEM;

@@ -28,7 +28,7 @@ void dirs_open(fuse_req_t req, const struct view *dir, fuse_ino_t ino, struct fu
 	if (r == 0)
 		r = views_list(req, dir, d);
 	if (r == 0)
-		r = dir->list(req, d);
+		r = dir->list(req, dir, d);
 	if (r < 0) {
 		snapshot_free(d);
 		fuse_reply_err(req, -r);
@@ -78,8 +78,10 @@ static void plus_entry(fuse_req_t req, const struct dir_snapshot *d, const struc
 	*ret_node = NULL;
 	if (de->view && !dots)
 		r = views_entry(req, de->view, e);
+	else if (!dots && d->data && d->dir->lookup_listed)
+		r = d->dir->lookup_listed(req, d->dir, d->data, name, e);
 	else if (!dots)
-		r = d->dir->lookup(req, name, e);
+		r = d->dir->lookup(req, d->dir, name, e);
 	if (r < 0)
 		*e = (struct fuse_entry_param){ .attr = { .st_ino = de->ino,
 							  .st_mode = de->type } };

@@ -304,6 +304,23 @@ static bool viewer_may_read(int pid_dir, const struct creds *viewer)
 	return true;
 }
 
+bool holders_visible(long pid, const struct creds *viewer)
+{
+	char path[32];
+	bool visible;
+	int dir;
+
+	if (viewer->uid == 0 || !creds_switching())
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return false;
+	visible = viewer_may_read(dir, viewer);
+	close(dir);
+	return visible;
+}
+
 static struct fuse_session *session; /* to stop scanning when the daemon stops */
 static atomic_uint scans_running;    /* by users other than root */
 

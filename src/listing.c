@@ -113,9 +113,19 @@ void snapshot_free(struct dir_snapshot *d)
 		d->next->prev = d->prev;
 	pthread_mutex_unlock(&snapshots.lock);
 	limits_give(d->owner, LIMIT_DIR_BYTES, d->charged);
+	if (d->free_data)
+		d->free_data(d->data);
 	free(d->entries);
 	free(d->names);
 	free(d);
+}
+
+void dir_keep(struct dir_snapshot *d, void *data, void (*free_data)(void *data))
+{
+	if (d->free_data)
+		d->free_data(d->data);
+	d->data = data;
+	d->free_data = free_data;
 }
 
 void snapshot_destroy_all(void)

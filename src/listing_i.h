@@ -22,8 +22,10 @@ struct dir_snapshot {
 	const struct view *dir;           /* the directory listed */
 	struct dir_entry *entries;
 	size_t count, capacity;
-	size_t views;   /* entries that stand for views */
-	uid_t owner;    /* whose opendir it is: charged for its memory (limits.c) */
+	size_t views; /* entries that stand for views */
+	uid_t owner;  /* whose opendir it is: charged for its memory (limits.c) */
+	void *data;   /* what the lister kept with it (dir_keep), or NULL */
+	void (*free_data)(void *data);
 	size_t charged; /* bytes charged */
 	char *names;
 	size_t names_len, names_capacity;
@@ -42,6 +44,8 @@ void snapshot_free(struct dir_snapshot *d);
  */
 int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 	    const struct view *view);
+/* Keeps data with the snapshot (for readdirplus), freed with it by free_data. */
+void dir_keep(struct dir_snapshot *d, void *data, void (*free_data)(void *data));
 /* Frees the snapshots still open (at exit). */
 void snapshot_destroy_all(void);
 

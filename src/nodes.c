@@ -135,6 +135,7 @@ static void node_destroy(struct node *node, struct garbage *g)
 	}
 	free_other_names(node);
 	free(node->name);
+	free(node->view_data);
 	free(node);
 }
 
@@ -429,6 +430,56 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
 	claim(node);
 	pthread_mutex_unlock(&table.lock);
 	return node;
+}
+
+struct node *nodes_get_object(const struct view *view, dev_t key, ino_t ino, const void *data,
+			      size_t len, uint64_t nlookup)
+{
+	struct stat st = { .st_dev = key, .st_ino = ino };
+	struct node *node = nodes_get(NULL, 0, &st, nlookup);
+	void *copy;
+	bool ok;
+
+	if (!node)
+		return NULL;
+	copy = malloc(len);
+
+	pthread_mutex_lock(&table.lock);
+	node->view = view;
+	if (copy) {
+		memcpy(copy, data, len);
+		free(node->view_data); /* only memory: no system call */
+		node->view_data = copy;
+		node->view_data_len = len;
+	}
+	ok = node->view_data != NULL;
+	pthread_mutex_unlock(&table.lock);
+	if (!ok) {
+		nodes_forget(node, nlookup);
+		return NULL;
+	}
+	return node;
+}
+
+void nodes_object_data(struct node *node, void *buf, size_t len)
+{
+	pthread_mutex_lock(&table.lock);
+	memcpy(buf, node->view_data, len < node->view_data_len ? len : node->view_data_len);
+	pthread_mutex_unlock(&table.lock);
+}
+
+void nodes_set_object_data(struct node *node, const void *data, size_t len)
+{
+	void *copy = malloc(len);
+
+	if (!copy)
+		return;
+	memcpy(copy, data, len);
+	pthread_mutex_lock(&table.lock);
+	free(node->view_data); /* only memory: no system call */
+	node->view_data = copy;
+	node->view_data_len = len;
+	pthread_mutex_unlock(&table.lock);
 }
 
 double nodes_lend_entry(struct node *node)

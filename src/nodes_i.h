@@ -13,6 +13,8 @@
 
 #include "pshm.h"
 
+struct view;
+
 /* What the node table needs of the configuration. */
 struct nodes_config {
 	bool cache;           /* -o cache=on: the kernel's entries may be old */
@@ -61,6 +63,10 @@ struct node {
 	int backing_id;                 /* registered for passthrough, or 0 */
 	unsigned backing_users;         /* open files that use backing_id */
 	bool backing_busy;              /* a first open is registering it */
+	/* An entry of a view that is not a segment (nodes_get_object), or NULL; fixed. */
+	const struct view *view;
+	void *view_data; /* what that view keeps with it (a copy, replaced on each lookup) */
+	size_t view_data_len;
 };
 
 int nodes_init(const struct nodes_config *config);
@@ -81,6 +87,16 @@ void handle_discard(struct handle *h);
  * entry in the name index. NULL when out of memory.
  */
 struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st, uint64_t nlookup);
+/*
+ * Finds or adds the node of an object of a view other than the segments'
+ * (view_objects.c), keyed by (key, ino), with len bytes of data the view
+ * keeps with it (copied; replaced by each lookup); adds nlookup references.
+ */
+struct node *nodes_get_object(const struct view *view, dev_t key, ino_t ino, const void *data,
+			      size_t len, uint64_t nlookup);
+/* A copy of an object node's data (len bytes), and replacing it. */
+void nodes_object_data(struct node *node, void *buf, size_t len);
+void nodes_set_object_data(struct node *node, const void *data, size_t len);
 /*
  * The entry timeout for a reply that hands node to the kernel, recording
  * that the kernel may now cache its name: a while when no file is open on

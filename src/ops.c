@@ -61,7 +61,7 @@ static void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	v = views_named(dir, name);
-	r = v ? views_entry(req, v, &e) : dir->lookup(req, name, &e);
+	r = v ? views_entry(req, v, &e) : dir->lookup(req, dir, name, &e);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else if (fuse_reply_entry(req, &e) != 0 && !v)
@@ -90,11 +90,14 @@ static void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct stat st;
 	int r;
 
-	if (!v) {
+	if (!v && node_view(node_of(ino))) {
+		r = node_view(node_of(ino))->node_getattr(req, node_of(ino), &st);
+	} else if (!v) {
 		segments_getattr(req, node_of(ino), fi);
 		return;
+	} else {
+		r = v->getattr(req, ino, &st);
 	}
-	r = v->getattr(req, ino, &st);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -108,6 +111,10 @@ static void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	struct stat st;
 	int r;
 
+	if (!v && node_view(node_of(ino))) {
+		fuse_reply_err(req, EROFS); /* other shared memory is its holders' to change */
+		return;
+	}
 	if (!v) {
 		segments_setattr(req, node_of(ino), attr, to_set, fi);
 		return;
@@ -134,14 +141,28 @@ static void ops_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	struct stat st;
 
 	(void)mask;
-	fuse_reply_err(req, views_of(ino) ? 0 : -nodes_stat(node_of(ino), &st));
+	if (views_of(ino))
+		fuse_reply_err(req, 0);
+	else if (node_view(node_of(ino)))
+		fuse_reply_err(req, -node_view(node_of(ino))->node_getattr(req, node_of(ino), &st));
+	else
+		fuse_reply_err(req, -nodes_stat(node_of(ino), &st));
 }
 
 static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	const struct view *v = views_of(ino);
+	struct handle *h;
 	int r;
 
+	if (!v && node_view(node_of(ino))) {
+		r = node_view(node_of(ino))->node_open(req, node_of(ino), fi, &h);
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			segments_reply_open(req, node_of(ino), h, fi);
+		return;
+	}
 	if (!v) {
 		segments_open(req, node_of(ino), fi);
 		return;
@@ -161,7 +182,10 @@ static void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *buf;
 
 	if (!v) {
-		data_read(req, handle_of(fi), size, off);
+		const struct view *nv = node_view(node_of(ino));
+
+		if (!nv || !nv->node_read(req, node_of(ino), handle_of(fi), size, off))
+			data_read(req, handle_of(fi), size, off);
 		return;
 	}
 	buf = data_buffer(size);
@@ -255,7 +279,7 @@ static void ops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	else if (views_named(dir, name) || !dir->unlink)
 		fuse_reply_err(req, EPERM);
 	else
-		fuse_reply_err(req, -dir->unlink(req, name));
+		fuse_reply_err(req, -dir->unlink(req, dir, name));
 }
 
 static void ops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)

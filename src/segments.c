@@ -167,7 +167,9 @@ static void open_declined(void *ctx)
  */
 static void set_open_mode(fuse_req_t req, struct open_reply *o, struct fuse_file_info *fi)
 {
-	int id = shmfs_of(req)->config.cache ? 0 : nodes_backing_get(o->node, o->h->fd, req);
+	int id = shmfs_of(req)->config.cache || o->h->fd < 0
+			 ? 0
+			 : nodes_backing_get(o->node, o->h->fd, req);
 
 	fi->direct_io = !shmfs_of(req)->config.cache;
 	fi->keep_cache = 0;
@@ -221,6 +223,12 @@ void segments_open(fuse_req_t req, struct node *node, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	segments_reply_open(req, node, h, fi);
+}
+
+void segments_reply_open(fuse_req_t req, struct node *node, struct handle *h,
+			 struct fuse_file_info *fi)
+{
 	nodes_attach(node, h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	set_open_mode(req, &(struct open_reply){ node, h }, fi);

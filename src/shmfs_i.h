@@ -91,6 +91,13 @@ void segments_setattr(fuse_req_t req, struct node *node, struct stat *attr, int 
 		      struct fuse_file_info *fi);
 void segments_open(fuse_req_t req, struct node *node, struct fuse_file_info *fi);
 /*
+ * Replies to an OPEN with h, a new open file of node (the table owns it
+ * from here): passthrough when the kernel takes the descriptor, else
+ * direct I/O through the daemon.
+ */
+void segments_reply_open(fuse_req_t req, struct node *node, struct handle *h,
+			 struct fuse_file_info *fi);
+/*
  * Creates (or with O_CREAT and no O_EXCL opens) the segment full as the
  * caller and replies to the CREATE with an open file of it.
  */
@@ -155,6 +162,8 @@ void holders_init(const char *mountpoint);
 const char *holders_mount_path(void);
 /* Scans stop when this session exits. */
 void holders_set_session(struct fuse_session *se);
+/* Whether viewer could read /proc/PID/maps of process pid (the kernel is asked). */
+bool holders_visible(long pid, const struct creds *viewer);
 /* Takes one line; < 0 to stop the scan (no room for more). */
 typedef int (*holders_emit_fn)(void *ctx, const char *line);
 struct holders_count {

@@ -30,22 +30,25 @@ static int anon_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 	return view_stat(req, ino, S_IFDIR | 01777, 2, st);
 }
 
-static int anon_lookup(fuse_req_t req, const char *name, struct fuse_entry_param *e)
+static int anon_lookup(fuse_req_t req, const struct view *v, const char *name,
+		       struct fuse_entry_param *e)
 {
 	uint64_t id;
 
+	(void)v;
 	if (!names_anon_id(name, &id))
 		return -ENOENT;
 	return segments_entry(shmfs_of(req), NULL, id, e);
 }
 
-static int anon_list_entries(fuse_req_t req, struct dir_snapshot *d)
+static int anon_list_entries(fuse_req_t req, const struct view *v, struct dir_snapshot *d)
 {
 	struct anon_info *list = NULL;
 	size_t n = 0;
 	int r = anon_list(ANON_ALL, &list, &n);
 
 	(void)req;
+	(void)v;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		char name[24];
 
@@ -56,10 +59,11 @@ static int anon_list_entries(fuse_req_t req, struct dir_snapshot *d)
 	return r;
 }
 
-static int anon_unlink(fuse_req_t req, const char *name)
+static int anon_unlink(fuse_req_t req, const struct view *v, const char *name)
 {
 	uint64_t id;
 
+	(void)v;
 	if (!names_anon_id(name, &id))
 		return -ENOENT;
 	return anon_free(id, fuse_req_ctx(req)->uid);

@@ -31,17 +31,41 @@ struct view {
 	/* Its own attributes, for ino (one is() accepts). */
 	int (*getattr)(fuse_req_t req, fuse_ino_t ino, struct stat *st);
 
-	/* Directories; NULL in a file view. */
+	/* Directories; NULL in a file view. Each gets its view (one file may serve several). */
 	/* An entry inside: 0 with *e filled and a kernel reference on its node, or -errno. */
-	int (*lookup)(fuse_req_t req, const char *name, struct fuse_entry_param *e);
-	/* Every entry inside into d (dirs.c adds "." and ".."). */
-	int (*list)(fuse_req_t req, struct dir_snapshot *d);
-	/* Changes inside; NULL where the view refuses (EPERM; EXDEV for rename). */
+	int (*lookup)(fuse_req_t req, const struct view *v, const char *name,
+		      struct fuse_entry_param *e);
+	/* Every entry inside into d (dirs.c adds "." and ".."; dir_keep keeps data with it). */
+	int (*list)(fuse_req_t req, const struct view *v, struct dir_snapshot *d);
+	/* Optional: lookup for readdirplus, from what list kept (dir_keep) instead of anew. */
+	int (*lookup_listed)(fuse_req_t req, const struct view *v, void *data, const char *name,
+			     struct fuse_entry_param *e);
+	/*
+	 * Changes inside; NULL where the view refuses (EPERM; EXDEV for rename).
+	 * Note: create replies itself (a CREATE reply carries an open file); the
+	 * others return 0 or -errno and ops.c replies.
+	 */
 	void (*create)(fuse_req_t req, const char *name, mode_t mode, struct fuse_file_info *fi);
 	int (*mknod)(fuse_req_t req, const char *name, mode_t mode, struct fuse_entry_param *e);
-	int (*unlink)(fuse_req_t req, const char *name);
+	int (*unlink)(fuse_req_t req, const struct view *v, const char *name);
 	int (*rmdir)(fuse_req_t req, const char *name);
 	int (*rename)(fuse_req_t req, const char *name, const char *newname, unsigned flags);
+
+	/*
+	 * The file operations of a directory view's entries (nodes made with
+	 * nodes_get_object), when they are not segments; NULL for segments,
+	 * whose operations are segments.c's. Entries of such views are read-only.
+	 */
+	int (*node_getattr)(fuse_req_t req, struct node *node, struct stat *st);
+	/* A handle for an open of node (its descriptor, or -1): 0, or -errno. */
+	int (*node_open)(fuse_req_t req, struct node *node, struct fuse_file_info *fi,
+			 struct handle **ret);
+	/* Replies to a read itself (true), or leaves it to data.c (false). */
+	bool (*node_read)(fuse_req_t req, struct node *node, struct handle *h, size_t size,
+			  off_t off);
+	/* user.shmfs.NAME into buf: 0, -ENODATA when the entry has none, or -errno. */
+	int (*node_xattr)(fuse_req_t req, struct node *node, const char *name, char *buf,
+			  size_t size);
 
 	/* Files; NULL in a directory view. */
 	int (*open)(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
@@ -56,6 +80,17 @@ struct view {
 extern const struct view view_root; /* the named segments: the mount's top directory */
 extern const struct view view_ctl;  /* .ctl, the control file */
 extern const struct view view_anon; /* .anon/, the anonymous segments */
+/* view_objects.c: other shared memory, read-only. */
+extern const struct view view_deleted;     /* .deleted/: unlinked segments still held */
+extern const struct view view_memfd;       /* .memfd/ */
+extern const struct view view_sysv;        /* .sysv/: System V segments */
+extern const struct view view_shared_anon; /* .shared-anon/ */
+
+/* The view of a node's entry when it is not a segment's, or NULL (fixed for its life). */
+static inline const struct view *node_view(const struct node *node)
+{
+	return node->view;
+}
 
 /* views.c: the table of views and what the operations ask of it. */
 /* The view whose own node id ino is, or NULL when ino is a node of the table. */

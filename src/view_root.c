@@ -39,21 +39,24 @@ static int segment_name(fuse_req_t req, const char *name, char full[PSHM_NAME_MA
 	return names_segment(shmfs_of(req)->config.prefix, name, full);
 }
 
-static int root_lookup(fuse_req_t req, const char *name, struct fuse_entry_param *e)
+static int root_lookup(fuse_req_t req, const struct view *v, const char *name,
+		       struct fuse_entry_param *e)
 {
 	char full[PSHM_NAME_MAX + 1];
 	int r = segment_name(req, name, full);
 
+	(void)v;
 	return r < 0 ? r : segments_entry(shmfs_of(req), full, 0, e);
 }
 
-static int root_list(fuse_req_t req, struct dir_snapshot *d)
+static int root_list(fuse_req_t req, const struct view *v, struct dir_snapshot *d)
 {
 	const struct shmfs *fs = shmfs_of(req);
 	struct pshm_iter *it;
 	const char *name;
 	int r = pshm_iter_open(fs->config.prefix, &it, NULL);
 
+	(void)v;
 	if (r < 0)
 		return r;
 	while ((r = pshm_iter_next(it, &name, NULL, NULL)) > 0) {
@@ -97,13 +100,14 @@ static int root_mknod(fuse_req_t req, const char *name, mode_t mode, struct fuse
 	return r < 0 ? r : segments_mknod(req, full, mode, e);
 }
 
-static int root_unlink(fuse_req_t req, const char *name)
+static int root_unlink(fuse_req_t req, const struct view *v, const char *name)
 {
 	char full[PSHM_NAME_MAX + 1];
 	struct handle *keeper;
 	struct creds caller;
 	int r = segment_name(req, name, full);
 
+	(void)v;
 	/*
 	 * The kernel checked the sticky bit on the segment its entry means;
 	 * if the name means another one now, it looks again (ESTALE). The

@@ -6,8 +6,7 @@
 
 /* The entries of the top directory that are views, in listing order. */
 static const struct view *const top[] = {
-	&view_ctl,
-	&view_anon,
+	&view_ctl, &view_anon, &view_deleted, &view_memfd, &view_sysv, &view_shared_anon,
 };
 
 #define TOP_COUNT (sizeof(top) / sizeof(top[0]))

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shmfs_i.h"
+#include "view_i.h"
 
 #define XATTR_PREFIX "user.shmfs."
 
@@ -129,6 +129,52 @@ static void reply_value(fuse_req_t req, const char *value, size_t len, size_t si
 		fuse_reply_buf(req, value, len);
 }
 
+/* The attributes of an entry of another view than the segments' (view_objects.c). */
+static const char *const object_names[] = { "kind",  "allocated",   "holders",
+					    "seals", "exec-mapped", "path" };
+
+static void object_get(fuse_req_t req, struct node *node, const char *name, size_t size)
+{
+	size_t prefix = strlen(XATTR_PREFIX);
+	char *buf;
+	int r;
+
+	if (strncmp(name, XATTR_PREFIX, prefix) != 0) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	buf = malloc(HOLDERS_BYTES_MAX + 1);
+	r = buf ? node->view->node_xattr(req, node, name + prefix, buf, HOLDERS_BYTES_MAX + 1)
+		: -ENOMEM;
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		reply_value(req, buf, strlen(buf), size);
+	free(buf);
+}
+
+static void object_list(fuse_req_t req, struct node *node, size_t size)
+{
+	struct text t = { 0 };
+	char value[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(object_names) / sizeof(object_names[0]); i++) {
+		/* holders: always there, and not worth a scan to list. */
+		if (strcmp(object_names[i], "holders") != 0 &&
+		    node->view->node_xattr(req, node, object_names[i], value, sizeof(value)) < 0)
+			continue;
+		text_add(&t, XATTR_PREFIX, strlen(XATTR_PREFIX));
+		text_add(&t, object_names[i], strlen(object_names[i]) + 1);
+	}
+	if (t.failed)
+		fuse_reply_err(req, ENOMEM);
+	else if (!t.data)
+		fuse_reply_err(req, ENOENT); /* gone: not even its kind */
+	else
+		reply_value(req, t.data, t.len, size);
+	free(t.data);
+}
+
 void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size)
 {
 	struct text t = { 0 };
@@ -136,6 +182,10 @@ void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size)
 
 	if (!node) {
 		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if (node->view) {
+		object_get(req, node, name, size);
 		return;
 	}
 	r = compute(req, node, name, &t);
@@ -154,6 +204,10 @@ void xattr_list(fuse_req_t req, struct node *node, size_t size)
 	struct stat st;
 	int r;
 
+	if (node && node->view) {
+		object_list(req, node, size);
+		return;
+	}
 	/* Through a cached name the segment may be gone: say so, as stat does. */
 	if (node) {
 		nodes_identity(node, segment, &anon_id);

@@ -110,7 +110,12 @@ static char *list_dir(const char *dir, bool skip_control)
 	for (int i = 0; i < n; i++) {
 		const char *name = entries[i]->d_name;
 
-		bool control = strcmp(name, ".ctl") == 0 || strcmp(name, ".anon") == 0;
+		static const char *const own[] = { ".ctl",   ".anon", ".deleted",
+						   ".memfd", ".sysv", ".shared-anon" };
+		bool control = false;
+
+		for (size_t j = 0; j < sizeof(own) / sizeof(own[0]); j++)
+			control |= strcmp(name, own[j]) == 0;
 
 		if (strcmp(name, ".") && strcmp(name, "..") &&
 		    !(skip_control ? control : strncmp(name, "sem.", 4) == 0)) {

@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmfs: the views of shared memory that is not a named segment, each a
+ * read-only directory of objects found by libpshm's scan:
+ *   .deleted/      segments unlinked but still open or mapped, NAME@INODE
+ *   .memfd/        memfd_create objects, NAME@INODE
+ *   .sysv/         System V segments, 0xKEY@SHMID
+ *   .shared-anon/  shared anonymous mappings, INODE
+ *
+ * Visibility mirrors /proc: a user sees an object they own or one of
+ * their processes holds; root sees all. Every listing is a fresh scan;
+ * a lookup scans again; a stat goes through the holder's /proc link (or
+ * shmctl) and scans again only when that holder let go, so a vanished
+ * object is ENOENT. Reads go to the object itself (passthrough where the
+ * kernel allows, else through the daemon); a System V segment is read
+ * through a read-only shmat, detached after each read.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "view_i.h"
+
+/* Fixed node ids of the four directories: odd, small, none with .ctl's low byte. */
+#define DELETED_INO 7
+#define MEMFD_INO 9
+#define SYSV_INO 11
+#define SHARED_ANON_INO 13
+
+/* What a node of these views knows of its object (kept with the node, see nodes_get_object). */
+struct object_ref {
+	unsigned kind;
+	int shmid;
+	bool exec_mapped; /* as of the last lookup */
+	ino_t ino;
+	dev_t dev;
+	char path[64]; /* a holder's /proc link to the object, or "" */
+	char name[PSHM_OBJECT_NAME_MAX];
+};
+
+static unsigned kind_of(const struct view *v);
+
+/*
+ * The inode number an object shows: its own, but a System V segment's is
+ * its id, which may be 0, which readdir takes for no entry at all.
+ */
+static ino_t shown_ino(unsigned kind, ino_t ino)
+{
+	return kind == PSHM_KIND_SYSV ? ino + 1 : ino;
+}
+
+/* The node table's key for an object of kind: a device no segment has. */
+static dev_t key_of(unsigned kind)
+{
+	return makedev(0xfff, kind);
+}
+
+/* A scan of one kind, leaving the daemon out (its own are .anon's). */
+static int scan_kind(unsigned kind, struct pshm_scan **ret)
+{
+	struct pshm_scan_options options = { .skip_self = true };
+
+	return pshm_scan_open(kind, &options, ret, NULL);
+}
+
+static void ref_of(const struct pshm_object *o, struct object_ref *ret)
+{
+	*ret = (struct object_ref){ .kind = o->kind,
+				    .shmid = o->shmid,
+				    .exec_mapped = o->exec_mapped,
+				    .ino = o->st.st_ino,
+				    .dev = o->st.st_dev };
+	snprintf(ret->path, sizeof(ret->path), "%s", o->path);
+	snprintf(ret->name, sizeof(ret->name), "%s", o->name);
+}
+
+/* The entry for object o, visible to the caller: 0 with *e and a kernel reference. */
+static int entry_of(fuse_req_t req, const struct view *v, const struct pshm_object *o,
+		    struct fuse_entry_param *e)
+{
+	struct object_ref ref;
+	struct node *node;
+
+	if (!pshm_object_visible(o, fuse_req_ctx(req)->uid))
+		return -ENOENT;
+	ref_of(o, &ref);
+	node = nodes_get_object(v, key_of(o->kind), o->st.st_ino, &ref, sizeof(ref), 1);
+	if (!node)
+		return -ENOMEM;
+	/* Never cached: each path walk looks again, so a vanished object is ENOENT. */
+	*e = (struct fuse_entry_param){ .ino = (fuse_ino_t)(uintptr_t)node,
+					.generation = node->generation,
+					.attr = o->st };
+	e->attr.st_mode = S_IFREG | (o->st.st_mode & 0777);
+	e->attr.st_ino = shown_ino(o->kind, o->st.st_ino);
+	return 0;
+}
+
+static int objects_lookup(fuse_req_t req, const struct view *v, const char *name,
+			  struct fuse_entry_param *e)
+{
+	struct pshm_scan *scan;
+	const struct pshm_object *o;
+	int r = scan_kind(kind_of(v), &scan);
+
+	if (r < 0)
+		return r;
+	o = pshm_scan_find(scan, kind_of(v), name);
+	r = o ? entry_of(req, v, o, e) : -ENOENT;
+	pshm_scan_free(scan);
+	return r;
+}
+
+/* The listing keeps its scan, so that readdirplus builds its entries from it. */
+static void free_scan(void *data)
+{
+	pshm_scan_free(data);
+}
+
+static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapshot *d)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	int r = scan_kind(kind_of(v), &scan);
+
+	if (r < 0)
+		return r;
+	while (r == 0 && pshm_scan_next(scan, &o) > 0)
+		if (pshm_object_visible(o, uid))
+			r = dir_add(d, o->name, shown_ino(o->kind, o->st.st_ino), S_IFREG, NULL);
+	if (r < 0) {
+		pshm_scan_free(scan);
+		return r;
+	}
+	dir_keep(d, scan, free_scan);
+	return 0;
+}
+
+static int objects_lookup_listed(fuse_req_t req, const struct view *v, void *data, const char *name,
+				 struct fuse_entry_param *e)
+{
+	const struct pshm_object *o = pshm_scan_find(data, kind_of(v), name);
+
+	return o ? entry_of(req, v, o, e) : -ENOENT;
+}
+
+/* A System V segment's status now (shmctl), as the scan gives it. */
+static int sysv_stat(int shmid, struct stat *st)
+{
+	struct shmid_ds ds;
+
+	if (shmctl(shmid, IPC_STAT, &ds) < 0)
+		return errno == EINVAL || errno == EIDRM ? -ENOENT : -errno;
+	*st = (struct stat){ .st_mode = S_IFREG | (ds.shm_perm.mode & 0777),
+			     .st_ino = (ino_t)shmid,
+			     .st_nlink = (nlink_t)ds.shm_nattch,
+			     .st_uid = ds.shm_perm.uid,
+			     .st_gid = ds.shm_perm.gid,
+			     .st_size = (off_t)ds.shm_segsz,
+			     .st_blksize = 4096 };
+	st->st_atim.tv_sec = ds.shm_atime;
+	st->st_mtim.tv_sec = ds.shm_dtime ? ds.shm_dtime : ds.shm_ctime;
+	st->st_ctim.tv_sec = ds.shm_ctime;
+	return 0;
+}
+
+/*
+ * The object's status now: through the holder's /proc link, and when
+ * that holder let go, through another one found by a fresh scan (the
+ * node's reference is updated); -ENOENT when no one holds it any more.
+ */
+static int object_stat(struct node *node, struct object_ref *ref, struct stat *st)
+{
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	int r;
+
+	nodes_object_data(node, ref, sizeof(*ref));
+	if (ref->kind == PSHM_KIND_SYSV)
+		return sysv_stat(ref->shmid, st);
+	if (ref->path[0] && stat(ref->path, st) == 0 && st->st_ino == ref->ino &&
+	    st->st_dev == ref->dev)
+		return 0;
+	r = scan_kind(ref->kind, &scan);
+	if (r < 0)
+		return r;
+	o = pshm_scan_find(scan, ref->kind, ref->name);
+	if (o && o->st.st_ino == ref->ino) {
+		*st = o->st;
+		snprintf(ref->path, sizeof(ref->path), "%s", o->path);
+		nodes_set_object_data(node, ref, sizeof(*ref));
+	} else {
+		r = -ENOENT;
+	}
+	pshm_scan_free(scan);
+	return r;
+}
+
+static int objects_node_getattr(fuse_req_t req, struct node *node, struct stat *st)
+{
+	struct object_ref ref;
+	int r = object_stat(node, &ref, st);
+
+	(void)req;
+	if (r == 0) {
+		st->st_mode = S_IFREG | (st->st_mode & 0777);
+		st->st_ino = shown_ino(ref.kind, st->st_ino);
+	}
+	return r;
+}
+
+/* Opens the object for reading: a handle on it (System V: none, see objects_node_read). */
+static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file_info *fi,
+			     struct handle **ret)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+	struct object_ref ref;
+	struct stat st;
+	int fd = -1, r;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		return -EROFS; /* a view: the objects are their holders' to change */
+	r = object_stat(node, &ref, &st);
+	if (r < 0)
+		return r;
+	r = limits_take(uid, LIMIT_FDS, 1);
+	if (r < 0)
+		return r;
+	if (ref.kind != PSHM_KIND_SYSV) {
+		/* The daemon's own open: reaching another process's object takes root. */
+		fd = open(ref.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0 || st.st_ino != ref.ino || st.st_dev != ref.dev) {
+			r = fd < 0 && errno != ENOENT ? -errno : -ENOENT;
+			if (fd >= 0)
+				close(fd);
+			limits_give(uid, LIMIT_FDS, 1);
+			return r;
+		}
+	}
+	*ret = handle_new(fd, fi->flags, uid);
+	if (!*ret) {
+		if (fd >= 0)
+			close(fd);
+		limits_give(uid, LIMIT_FDS, 1);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * A System V segment, read through a read-only attach of the daemon's,
+ * detached at once: nattch seen by others is back to what it was after
+ * each read, and the copy is guarded against the segment going away.
+ */
+static void sysv_read(fuse_req_t req, int shmid, size_t size, off_t off)
+{
+	struct stat st;
+	char *buf, *map;
+	size_t len;
+	int r = sysv_stat(shmid, &st);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (off < 0 || off >= st.st_size || size == 0) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	len = (uint64_t)(st.st_size - off) < size ? (size_t)(st.st_size - off) : size;
+	buf = data_buffer(len);
+	map = shmat(shmid, NULL, SHM_RDONLY);
+	if (!buf || map == (void *)-1) {
+		fuse_reply_err(req,
+			       buf ? (errno == EINVAL || errno == EIDRM ? ENOENT : errno) : ENOMEM);
+		return;
+	}
+	r = guard_copy(buf, map + off, len);
+	shmdt(map);
+	if (r < 0)
+		fuse_reply_err(req, EIO);
+	else
+		fuse_reply_buf(req, buf, len);
+}
+
+static bool objects_node_read(fuse_req_t req, struct node *node, struct handle *h, size_t size,
+			      off_t off)
+{
+	struct object_ref ref;
+
+	if (h->fd >= 0)
+		return false; /* the object itself: the daemon's usual data path */
+	nodes_object_data(node, &ref, sizeof(ref));
+	sysv_read(req, ref.shmid, size, off);
+	return true;
+}
+
+/* rm in .sysv is IPC_RMID, for whom ipcrm allows it: the owner, the creator, root. */
+static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	struct shmid_ds ds;
+	int r = scan_kind(PSHM_KIND_SYSV, &scan);
+
+	(void)v;
+	if (r < 0)
+		return r;
+	o = pshm_scan_find(scan, PSHM_KIND_SYSV, name);
+	if (!o || !pshm_object_visible(o, uid))
+		r = -ENOENT;
+	else if (shmctl(o->shmid, IPC_STAT, &ds) < 0)
+		r = -ENOENT;
+	else if (uid != 0 && uid != ds.shm_perm.uid && uid != ds.shm_perm.cuid)
+		r = -EPERM;
+	else if (shmctl(o->shmid, IPC_RMID, NULL) < 0)
+		r = -errno;
+	pshm_scan_free(scan);
+	return r;
+}
+
+/*
+ * Its holders, one line each ("PID COMM fd N", "PID COMM map START-END
+ * PERMS"), for the processes the caller could read /proc/PID/maps of; the
+ * others counted ("N other processes"). -E2BIG past size.
+ */
+static int holders_of(fuse_req_t req, const struct object_ref *ref, char *buf, size_t size)
+{
+	struct creds viewer = { .uid = fuse_req_ctx(req)->uid, .gid = fuse_req_ctx(req)->gid };
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	unsigned hidden = 0;
+	size_t len = 0;
+	long last_pid = -1;
+	bool last_visible = false;
+	int r = scan_kind(ref->kind, &scan);
+
+	if (r < 0)
+		return r;
+	o = pshm_scan_find(scan, ref->kind, ref->name);
+	if (!o) {
+		pshm_scan_free(scan);
+		return -ENOENT;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < o->holder_count && r == 0; i++) {
+		const struct pshm_holder *h = &o->holders[i];
+		int n;
+
+		/* A process's holders come together: one question to the kernel each. */
+		if (h->pid != last_pid) {
+			last_pid = h->pid;
+			last_visible = holders_visible(h->pid, &viewer);
+			hidden += !last_visible;
+		}
+		if (!last_visible)
+			continue;
+		if (h->fd >= 0)
+			n = snprintf(buf + len, size - len, "%ld %s fd %d\n", (long)h->pid, h->comm,
+				     h->fd);
+		else
+			n = snprintf(buf + len, size - len, "%ld %s map %llx-%llx %s\n",
+				     (long)h->pid, h->comm, h->start, h->end, h->perms);
+		if (n < 0 || (size_t)n >= size - len)
+			r = -E2BIG;
+		else
+			len += (size_t)n;
+	}
+	if (r == 0 && hidden &&
+	    (size_t)snprintf(buf + len, size - len, "%u other processes\n", hidden) >= size - len)
+		r = -E2BIG;
+	pshm_scan_free(scan);
+	return r;
+}
+
+/* The facts of an object entry, for user.shmfs.*; -ENODATA for an attribute it lacks. */
+static int objects_node_xattr(fuse_req_t req, struct node *node, const char *name, char *buf,
+			      size_t size)
+{
+	struct object_ref ref;
+	struct stat st;
+	int r = object_stat(node, &ref, &st);
+
+	(void)req;
+	if (r < 0)
+		return r;
+	if (strcmp(name, "kind") == 0)
+		snprintf(buf, size, "%s", pshm_kind_name(ref.kind));
+	else if (strcmp(name, "path") == 0 && ref.path[0] &&
+		 creds_is_daemon(fuse_req_ctx(req)->uid))
+		snprintf(buf, size, "%s", ref.path);
+	else if (strcmp(name, "allocated") == 0)
+		snprintf(buf, size, "%" PRIu64, (uint64_t)st.st_blocks * 512);
+	else if (strcmp(name, "holders") == 0)
+		return holders_of(req, &ref, buf, size);
+	else if (strcmp(name, "exec-mapped") == 0 && ref.kind == PSHM_KIND_MEMFD)
+		snprintf(buf, size, "%s", ref.exec_mapped ? "yes" : "no");
+	else if (strcmp(name, "seals") == 0 && ref.kind == PSHM_KIND_MEMFD) {
+		int fd = open(ref.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		int seals = fd < 0 ? -1 : fcntl(fd, F_GET_SEALS);
+
+		if (fd >= 0)
+			close(fd);
+		if (seals < 0)
+			return -ENOENT;
+		snprintf(buf, size, "%s%s%s%s%s%s", seals ? "" : "none",
+			 seals & F_SEAL_SEAL ? "seal," : "", seals & F_SEAL_SHRINK ? "shrink," : "",
+			 seals & F_SEAL_GROW ? "grow," : "", seals & F_SEAL_WRITE ? "write," : "",
+			 seals & F_SEAL_FUTURE_WRITE ? "future-write," : "");
+		if (seals && buf[strlen(buf) - 1] == ',')
+			buf[strlen(buf) - 1] = '\0';
+	} else {
+		return -ENODATA;
+	}
+	return 0;
+}
+
+static fuse_ino_t deleted_ino(fuse_req_t req)
+{
+	(void)req;
+	return DELETED_INO;
+}
+
+static fuse_ino_t memfd_ino(fuse_req_t req)
+{
+	(void)req;
+	return MEMFD_INO;
+}
+
+static fuse_ino_t sysv_ino(fuse_req_t req)
+{
+	(void)req;
+	return SYSV_INO;
+}
+
+static fuse_ino_t shared_anon_ino(fuse_req_t req)
+{
+	(void)req;
+	return SHARED_ANON_INO;
+}
+
+static bool deleted_is(fuse_ino_t ino)
+{
+	return ino == DELETED_INO;
+}
+
+static bool memfd_is(fuse_ino_t ino)
+{
+	return ino == MEMFD_INO;
+}
+
+static bool sysv_is(fuse_ino_t ino)
+{
+	return ino == SYSV_INO;
+}
+
+static bool shared_anon_is(fuse_ino_t ino)
+{
+	return ino == SHARED_ANON_INO;
+}
+
+/* Read-only directories everyone may list (each sees what /proc lets them see). */
+static int objects_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
+{
+	return view_stat(req, ino, S_IFDIR | 0555, 2, st);
+}
+
+#define OBJECT_VIEW(var, dir_name, ino_fn, is_fn, remove) \
+	const struct view var = {                         \
+		.name = dir_name,                         \
+		.type = S_IFDIR,                          \
+		.ino = ino_fn,                            \
+		.is = is_fn,                              \
+		.getattr = objects_getattr,               \
+		.lookup = objects_lookup,                 \
+		.list = objects_list,                     \
+		.lookup_listed = objects_lookup_listed,   \
+		.unlink = remove,                         \
+		.node_getattr = objects_node_getattr,     \
+		.node_open = objects_node_open,           \
+		.node_read = objects_node_read,           \
+		.node_xattr = objects_node_xattr,         \
+	}
+
+OBJECT_VIEW(view_deleted, ".deleted", deleted_ino, deleted_is, NULL);
+OBJECT_VIEW(view_memfd, ".memfd", memfd_ino, memfd_is, NULL);
+OBJECT_VIEW(view_sysv, ".sysv", sysv_ino, sysv_is, sysv_unlink);
+OBJECT_VIEW(view_shared_anon, ".shared-anon", shared_anon_ino, shared_anon_is, NULL);
+
+static unsigned kind_of(const struct view *v)
+{
+	if (v == &view_deleted)
+		return PSHM_KIND_DELETED;
+	if (v == &view_memfd)
+		return PSHM_KIND_MEMFD;
+	if (v == &view_sysv)
+		return PSHM_KIND_SYSV;
+	return PSHM_KIND_SHARED_ANON;
+}

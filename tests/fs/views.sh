@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The views of other shared memory (.deleted, .memfd, .sysv, .shared-anon)
+# through a real mount, with real Python clients holding each kind: sizes,
+# bytes, holders, /proc's own stat, who sees what, and entries vanishing
+# with their holder. Usage: views.sh PATH-TO-SHMFS
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/fs/lib.sh
+. "$here/lib.sh"
+shmfs=$1
+if [ -z "${SHMFS_TEST_ISOLATED_IPC:-}" ] && [ "$(id -u)" -eq 0 ]; then
+	# System V segments belong to an IPC namespace: a private one too.
+	export SHMFS_TEST_ISOLATED_IPC=1
+	exec unshare -i "$0" "$@"
+fi
+isolate 64M "$@"
+py=/usr/bin/python3
+nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+mnt=$(mktemp -d /tmp/shmfs-views-XXXXXX)
+chmod 755 "$mnt"
+holders=()
+cleanup() {
+	for pid in "${holders[@]}"; do kill "$pid" 2>/dev/null; done
+	wait 2>/dev/null
+	fusermount3 -u "$mnt" 2>/dev/null
+	rmdir "$mnt" 2>/dev/null
+}
+trap cleanup EXIT
+"$shmfs" -o allow_other "$mnt" || exit 1
+
+# Holds one object of each kind, each KIND-MARKER at offset 0, then waits.
+cat >/tmp/shmfs-views-holder.py <<'PY'
+import ctypes, mmap, os, sys, time
+from multiprocessing import shared_memory
+tag, ready = sys.argv[1], sys.argv[2]
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+MiB = 1 << 20
+seg = shared_memory.SharedMemory(name=tag + "-del", create=True, size=2 * MiB)
+seg.buf[:12] = b"deleted-" + tag.encode()[:4]
+seg.unlink()  # unlinked while mapped: a deleted segment
+fd = os.memfd_create(tag + "-memfd")
+os.ftruncate(fd, 3 * MiB)
+os.pwrite(fd, b"memfd---" + tag.encode()[:4], 0)
+anon = mmap.mmap(-1, 4 * MiB)  # MAP_SHARED|MAP_ANONYMOUS
+anon[:12] = b"anon----" + tag.encode()[:4]
+shmid = libc.shmget(0, 5 * MiB, 0o1644)
+addr = libc.shmat(shmid, None, 0)
+ctypes.memmove(addr, b"sysv----" + tag.encode()[:4], 12)
+with open(ready, "w") as f:
+    f.write("%d %d %d\n" % (os.getpid(), fd, shmid))
+time.sleep(60)
+PY
+
+# start_holder TAG [USER-PREFIX...]: prints "PID FD SHMID" once its objects exist.
+start_holder() {
+	local tag=$1 ready
+	shift
+	ready=$(mktemp /tmp/shmfs-views-ready-XXXXXX)
+	chmod 666 "$ready"
+	rm -f "$ready"
+	"$@" "$py" /tmp/shmfs-views-holder.py "$tag" "$ready" &
+	for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.05; done
+	cat "$ready"
+	rm -f "$ready"
+}
+
+read -r pid fd shmid < <(start_holder root)
+holders+=("$pid")
+check "a holder's objects are ready" "yes" "$([ -n "${pid:-}" ] && echo yes)"
+
+entry() { ls "$mnt/$1" | grep -- "$2" | head -1; }
+del=$(entry .deleted root-del@)
+memfd=$(entry .memfd root-memfd@)
+sysv=$(entry .sysv "@$shmid\$")
+anon=$(ls "$mnt/.shared-anon" | head -1)
+check "the deleted segment is NAME@INODE" "root-del@$(stat -L -c %i /proc/$pid/fd/$(ls -l /proc/$pid/fd | awk '/root-del/ {print $9; exit}'))" "$del"
+check "the memfd is NAME@INODE, the inode of /proc's link" "root-memfd@$(stat -L -c %i /proc/$pid/fd/$fd)" "$memfd"
+check "the System V segment is KEY@ID" "0x00000000@$shmid" "$sysv"
+check "one shared anonymous mapping" "1" "$(ls "$mnt/.shared-anon" | wc -l)"
+check "sizes are the objects' own" "2097152 3145728 5242880 4194304" \
+	"$(stat -c %s "$mnt/.deleted/$del" "$mnt/.memfd/$memfd" "$mnt/.sysv/$sysv" "$mnt/.shared-anon/$anon" | tr '\n' ' ' | sed 's/ $//')"
+check "stat matches fstat through /proc/PID/fd" "$(stat -L -c '%s %i %a %u' /proc/$pid/fd/$fd)" \
+	"$(stat -c '%s %i %a %u' "$mnt/.memfd/$memfd")"
+check "cat returns what each holder wrote" "deleted-root memfd---root sysv----root anon----root" \
+	"$(for f in .deleted/$del .memfd/$memfd .sysv/$sysv .shared-anon/$anon; do head -c 12 "$mnt/$f"; echo -n ' '; done | sed 's/ $//')"
+check "the System V segment's attachments are back to 1 after reads" "1" \
+	"$(ipcs -m -i "$shmid" | sed -n 's/.*nattch=\([0-9]*\).*/\1/p')"
+check "user.shmfs.kind says which" "deleted memfd sysv shared-anon" \
+	"$(for f in .deleted/$del .memfd/$memfd .sysv/$sysv .shared-anon/$anon; do getfattr --only-values -n user.shmfs.kind "$mnt/$f"; echo -n ' '; done | sed 's/ $//')"
+check "user.shmfs.holders names the holder" "yes" \
+	"$(getfattr --only-values -n user.shmfs.holders "$mnt/.memfd/$memfd" | grep -q "^$pid python3 fd $fd\$" && echo yes)"
+check "a view is read-only" "Read-only file system" \
+	"$( (echo x >"$mnt/.memfd/$memfd") 2>&1 | sed 's/.*: //')"
+before=$(getfattr --only-values -n user.shmfs.allocated "$mnt/.memfd/$memfd")
+cat "$mnt/.memfd/$memfd" >/dev/null
+check "reading a sparse memfd allocates nothing" "$before" \
+	"$(getfattr --only-values -n user.shmfs.allocated "$mnt/.memfd/$memfd")"
+
+# Another user sees none of root's; their own they do.
+check "nobody sees none of root's objects" "" \
+	"$("${nobody[@]}" ls "$mnt/.deleted" "$mnt/.memfd" "$mnt/.sysv" "$mnt/.shared-anon" 2>&1 | grep -v '^/\|^$')"
+check "nobody cannot reach one by name" "No such file or directory" \
+	"$("${nobody[@]}" stat "$mnt/.memfd/$memfd" 2>&1 | sed 's/.*: //')"
+read -r npid nfd nshmid < <(start_holder nbdy "${nobody[@]}")
+holders+=("$npid")
+check "nobody sees their own, four kinds" "4" \
+	"$("${nobody[@]}" ls "$mnt/.deleted" "$mnt/.memfd" "$mnt/.sysv" "$mnt/.shared-anon" | grep -c 'nbdy\|@'"$nshmid"'$\|^[0-9]')"
+check "root sees both users' memfds" "2" "$(ls "$mnt/.memfd" | grep -c 'root-memfd\|nbdy-memfd')"
+
+# The holder gone, its objects are gone.
+kill "$pid"
+wait "$pid" 2>/dev/null
+check "a deleted segment vanishes with its holder" "No such file or directory" \
+	"$(stat "$mnt/.deleted/$del" 2>&1 | sed 's/.*: //')"
+check "so does the memfd, and the shared mapping" "" \
+	"$(ls "$mnt/.memfd" "$mnt/.shared-anon" | grep 'root-memfd\|^'"$anon"'$')"
+check "a System V segment outlives its attacher" "$sysv" "$(entry .sysv "@$shmid\$")"
+check "nobody may not remove root's System V segment" "No such file or directory" \
+	"$("${nobody[@]}" rm "$mnt/.sysv/$sysv" 2>&1 | sed 's/.*: //')"
+rm_out=$(rm "$mnt/.sysv/$sysv" 2>&1)
+check "rm of a System V segment says nothing" "" "$rm_out"
+check "rm removes it for root (IPC_RMID)" "" "$(ipcs -m | awk -v id="$shmid" '$2 == id')"
+check "and the view no longer shows it" "" "$(entry .sysv "@$shmid\$")"
+
+summary views
