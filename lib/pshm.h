@@ -389,6 +389,38 @@ bool pshm_object_visible(const struct pshm_object *o, uid_t uid);
  */
 int pshm_object_open(const struct pshm_object *o, int oflags, struct pshm_error *err);
 
+/* How many kinds there are: PSHM_KIND_* is 1 << index, index < PSHM_KINDS. */
+#define PSHM_KINDS 5
+
+/* Where shared memory goes, for "where did my memory go". */
+struct pshm_usage {
+	/* By kind index (PSHM_KIND_SEGMENT is 0): objects, and their allocated bytes. */
+	unsigned long long count[PSHM_KINDS];
+	unsigned long long bytes[PSHM_KINDS];
+	unsigned long long shm_dir_used; /* PSHM_DIR's tmpfs: bytes in use (statvfs) */
+	unsigned long long tmpfs_used;   /* every other tmpfs and devtmpfs mounted here */
+	unsigned long long shmem;        /* Shmem of /proc/meminfo, in bytes */
+};
+
+/*
+ * Adds up a scan's objects visible to uid (pshm_object_visible) by kind,
+ * with the file systems that hold shared memory too, and the kernel's own
+ * total (Shmem). What no line explains is
+ *   shmem - shm_dir_used - tmpfs_used - bytes[memfd] - bytes[sysv] - bytes[shared-anon]
+ * (segments, deleted and others' files in PSHM_DIR are in shm_dir_used).
+ * Returns: 0, or what reading /proc reports.
+ */
+int pshm_usage_of(const struct pshm_scan *scan, uid_t uid, struct pshm_usage *ret,
+		  struct pshm_error *err);
+/*
+ * Calls fn for each tmpfs and devtmpfs mounted in this mount namespace but
+ * PSHM_DIR's (each file system once, and none covered by another mount:
+ * those cannot be measured), with its mount point and bytes in use; stops
+ * at, and returns, fn's first non-zero result.
+ */
+int pshm_tmpfs_mounts(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
+		      void *ctx, struct pshm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

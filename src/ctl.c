@@ -370,6 +370,148 @@ static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
 	return 0;
 }
 
+/* One line of a usage table: kind, then who (or nothing), count and bytes. */
+struct usage_row {
+	int kind; /* index into pshm_kind_name(1 << kind) */
+	long who; /* uid or pid; -1 by kind */
+	char comm[16];
+	unsigned long long count, bytes;
+};
+
+struct usage_table {
+	struct usage_row *rows;
+	size_t count, cap;
+	bool failed;
+};
+
+static void usage_add(struct usage_table *t, int kind, long who, const char *comm,
+		      unsigned long long bytes)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		if (t->rows[i].kind == kind && t->rows[i].who == who) {
+			t->rows[i].count++;
+			t->rows[i].bytes += bytes;
+			return;
+		}
+	}
+	if (t->count == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct usage_row *rows = realloc(t->rows, cap * sizeof(*rows));
+
+		if (!rows) {
+			t->failed = true;
+			return;
+		}
+		t->rows = rows;
+		t->cap = cap;
+	}
+	t->rows[t->count] =
+		(struct usage_row){ .kind = kind, .who = who, .count = 1, .bytes = bytes };
+	snprintf(t->rows[t->count].comm, sizeof(t->rows[0].comm), "%s", comm ? comm : "");
+	t->count++;
+}
+
+static int index_of_kind(unsigned kind)
+{
+	for (int i = 0; i < PSHM_KINDS; i++)
+		if (kind == 1u << i)
+			return i;
+	return 0;
+}
+
+static int emit_tmpfs(void *ctx, const char *mount_point, unsigned long long used)
+{
+	emit(ctx, "tmpfs %s %llu", mount_point, used);
+	return 0;
+}
+
+/*
+ * usage [by-user|by-process]: where shared memory goes, by kind (and by
+ * owner, or by holding process: an object counts for each of its
+ * holders), the daemon's own anonymous segments, the tmpfs mounts that
+ * hold memory, and last what nothing explains: Shmem of /proc/meminfo
+ * less all the rest. The opener sees what /proc lets them.
+ */
+static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
+{
+	struct pshm_scan_options options = { .skip_self = true };
+	struct usage_table t = { 0 };
+	const struct pshm_object *o;
+	struct anon_info *anons = NULL;
+	unsigned long long anon_bytes = 0, explained;
+	struct pshm_scan *scan;
+	struct pshm_usage u;
+	size_t anon_count = 0;
+	uid_t uid = s->opener.uid;
+	int r = holders_scan_begin(&s->opener);
+
+	if (r < 0)
+		return fail(s, EAGAIN,
+			    "a scan of uid %u is running, or %d of other users are: "
+			    "try again",
+			    (unsigned)uid, HOLDERS_SCANS_MAX);
+	r = pshm_scan_open(PSHM_KIND_ALL, &options, &scan, NULL);
+	if (r == 0) {
+		r = pshm_usage_of(scan, uid, &u, NULL);
+		while (r == 0 && cmd->by != CTL_USAGE_KIND && pshm_scan_next(scan, &o) > 0) {
+			unsigned long long bytes = (unsigned long long)o->st.st_blocks * 512;
+			long last = -1;
+
+			if (!pshm_object_visible(o, uid))
+				continue;
+			if (cmd->by == CTL_USAGE_USER) {
+				usage_add(&t, index_of_kind(o->kind), (long)o->st.st_uid, NULL,
+					  bytes);
+				continue;
+			}
+			/* A process's holders come together: it counts once per object. */
+			for (size_t i = 0; i < o->holder_count; i++) {
+				if (o->holders[i].pid == last)
+					continue;
+				last = o->holders[i].pid;
+				usage_add(&t, index_of_kind(o->kind), last, o->holders[i].comm,
+					  bytes);
+			}
+		}
+		pshm_scan_free(scan);
+	}
+	holders_scan_end(&s->opener);
+	if (r == 0)
+		r = anon_list(uid, &anons, &anon_count);
+	if (r < 0 || t.failed) {
+		free(t.rows);
+		return fail(s, r < 0 ? -r : ENOMEM, "cannot add up shared memory: %s",
+			    strerror(r < 0 ? -r : ENOMEM));
+	}
+	for (size_t i = 0; i < anon_count; i++)
+		anon_bytes += (unsigned long long)anons[i].st.st_blocks * 512;
+	free(anons);
+	for (size_t i = 0; i < t.count; i++) {
+		const struct usage_row *row = &t.rows[i];
+
+		if (cmd->by == CTL_USAGE_USER)
+			emit(s, "%s %ld %llu %llu", pshm_kind_name(1u << row->kind), row->who,
+			     row->count, row->bytes);
+		else
+			emit(s, "%s %ld %s %llu %llu", pshm_kind_name(1u << row->kind), row->who,
+			     row->comm, row->count, row->bytes);
+	}
+	free(t.rows);
+	if (cmd->by == CTL_USAGE_KIND)
+		for (int k = 0; k < PSHM_KINDS; k++)
+			emit(s, "%s %llu %llu", pshm_kind_name(1u << k), u.count[k], u.bytes[k]);
+	emit(s, "anonymous %zu %llu", anon_count, anon_bytes);
+	emit(s, "tmpfs " PSHM_DIR " %llu", u.shm_dir_used);
+	pshm_tmpfs_mounts(emit_tmpfs, s, NULL);
+	emit(s, "shmem %llu", u.shmem);
+	explained = u.shm_dir_used + u.tmpfs_used + u.bytes[index_of_kind(PSHM_KIND_MEMFD)] +
+		    u.bytes[index_of_kind(PSHM_KIND_SYSV)] +
+		    u.bytes[index_of_kind(PSHM_KIND_SHARED_ANON)];
+	emit(s, "unexplained %lld", (long long)u.shmem - (long long)explained);
+	emit(s, "ok");
+	return 0;
+}
+
 static void emit_help(struct ctl_session *s)
 {
 	emit(s, "anon SIZE [MODE] [hold]  create an anonymous segment (hold: freed when this "
@@ -378,6 +520,8 @@ static void emit_help(struct ctl_session *s)
 	emit(s, "list                      your anonymous segments: ID SIZE MODE UID PATH "
 		"PROC-PATH [hold]");
 	emit(s, "holders NAME              who has NAME (or .anon/ID) open or mapped");
+	emit(s, "usage [by-user|by-process] where shared memory goes: by kind, owner or holder, "
+		"and what nothing explains");
 	emit(s, "help                      this text");
 	emit(s, "ok");
 }
@@ -405,6 +549,8 @@ static int run_command(struct ctl_session *s, const struct ctl_command *cmd,
 	case CTL_HELP:
 		emit_help(s);
 		return 0;
+	case CTL_USAGE:
+		return run_usage(s, cmd);
 	}
 	return fail(s, EINVAL, "unknown command");
 }
@@ -500,6 +646,25 @@ ssize_t ctl_write(struct ctl_session *s, const char *buf, size_t len,
 	return r < 0 ? r : (ssize_t)i;
 }
 
+/* The summary's lines per kind, "KIND COUNT BYTES", when a scan may run now. */
+static void emit_kinds(struct ctl_session *s)
+{
+	struct pshm_scan_options options = { .skip_self = true };
+	struct pshm_scan *scan;
+	struct pshm_usage u;
+
+	if (holders_scan_begin(&s->opener) < 0)
+		return;
+	if (pshm_scan_open(PSHM_KIND_ALL, &options, &scan, NULL) == 0) {
+		if (pshm_usage_of(scan, s->opener.uid, &u, NULL) == 0)
+			for (int k = 0; k < PSHM_KINDS; k++)
+				emit(s, "%s %llu %llu", pshm_kind_name(1u << k), u.count[k],
+				     u.bytes[k]);
+		pshm_scan_free(scan);
+	}
+	holders_scan_end(&s->opener);
+}
+
 /* The status summary a fresh .ctl answers with. */
 static void emit_summary(struct ctl_session *s, const struct ctl_context *context)
 {
@@ -539,6 +704,7 @@ static void emit_summary(struct ctl_session *s, const struct ctl_context *contex
 	free(list);
 	emit(s, "anonymous %zu", n);
 	emit(s, "anonymous-bytes %" PRIu64, anon_bytes);
+	emit_kinds(s);
 	/* The totals are everyone's; the segments listed only the opener's own. */
 	emit_anons(s, s->opener.uid, "anon ");
 }

@@ -107,6 +107,14 @@ int ctl_parse(char *line, size_t len, struct ctl_command *ret, char *message, si
 		c.name = count == 2 ? words[1] : NULL;
 	} else if (strcmp(words[0], "help") == 0) {
 		c.verb = CTL_HELP;
+	} else if (strcmp(words[0], "usage") == 0) {
+		c.verb = CTL_USAGE;
+		if (count == 2 && strcmp(words[1], "by-user") == 0)
+			c.by = CTL_USAGE_USER;
+		else if (count == 2 && strcmp(words[1], "by-process") == 0)
+			c.by = CTL_USAGE_PROCESS;
+		else if (count != 1)
+			r = invalid(message, message_len, "usage: usage [by-user|by-process]");
 	} else {
 		r = invalid(message, message_len, "unknown command \"%.64s\" (try help)", words[0]);
 	}

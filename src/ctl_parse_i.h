@@ -19,15 +19,24 @@ enum ctl_verb {
 	CTL_LIST,
 	CTL_HOLDERS,
 	CTL_HELP,
+	CTL_USAGE,
+};
+
+/* How usage groups its table. */
+enum ctl_usage_by {
+	CTL_USAGE_KIND,
+	CTL_USAGE_USER,
+	CTL_USAGE_PROCESS,
 };
 
 struct ctl_command {
 	enum ctl_verb verb;
-	off_t size;       /* anon */
-	mode_t mode;      /* anon: 0600 unless given */
-	bool hold;        /* anon */
-	uint64_t id;      /* free; holders of .anon/ID */
-	const char *name; /* holders: the word as given, inside the parsed line */
+	off_t size;           /* anon */
+	mode_t mode;          /* anon: 0600 unless given */
+	bool hold;            /* anon */
+	uint64_t id;          /* free; holders of .anon/ID */
+	const char *name;     /* holders: the word as given, inside the parsed line */
+	enum ctl_usage_by by; /* usage */
 };
 
 /*

@@ -343,7 +343,7 @@ static uint64_t now_ms(void)
  * once for all users but root (so some workers are always free), each
  * stopped after HOLDERS_SCAN_MS or when the daemon stops.
  */
-static int scan_begin(const struct creds *viewer)
+int holders_scan_begin(const struct creds *viewer)
 {
 	unsigned running;
 	int r;
@@ -362,7 +362,7 @@ static int scan_begin(const struct creds *viewer)
 	return 0;
 }
 
-static void scan_end(const struct creds *viewer)
+void holders_scan_end(const struct creds *viewer)
 {
 	if (creds_is_daemon(viewer->uid))
 		return;
@@ -379,14 +379,14 @@ int holders_scan(dev_t dev, ino_t ino, const struct creds *viewer, holders_emit_
 	struct lines lines = { 0 };
 	struct dirent *de;
 	DIR *proc;
-	int r = scan_begin(viewer);
+	int r = holders_scan_begin(viewer);
 
 	if (r < 0)
 		return r;
 	proc = opendir("/proc");
 	if (!proc) {
 		r = -errno;
-		scan_end(viewer);
+		holders_scan_end(viewer);
 		return r;
 	}
 	while ((de = readdir(proc))) {
@@ -427,7 +427,7 @@ int holders_scan(dev_t dev, ino_t ino, const struct creds *viewer, holders_emit_
 	}
 	closedir(proc);
 	free(lines.text);
-	scan_end(viewer);
+	holders_scan_end(viewer);
 	*ret = count;
 	return 0;
 }

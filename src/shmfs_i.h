@@ -162,6 +162,12 @@ void holders_init(const char *mountpoint);
 const char *holders_mount_path(void);
 /* Scans stop when this session exits. */
 void holders_set_session(struct fuse_session *se);
+/*
+ * Every scan of /proc for viewer (holders, usage) takes a slot: one per
+ * user, HOLDERS_SCANS_MAX for all users but root. 0, or -EAGAIN.
+ */
+int holders_scan_begin(const struct creds *viewer);
+void holders_scan_end(const struct creds *viewer);
 /* Whether viewer could read /proc/PID/maps of process pid (the kernel is asked). */
 bool holders_visible(long pid, const struct creds *viewer);
 /* Takes one line; < 0 to stop the scan (no room for more). */

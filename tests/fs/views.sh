@@ -34,33 +34,46 @@ cat >/tmp/shmfs-views-holder.py <<'PY'
 import ctypes, mmap, os, sys, time
 from multiprocessing import shared_memory
 tag, ready = sys.argv[1], sys.argv[2]
+full = len(sys.argv) > 3  # every page written: a known amount of memory
 libc = ctypes.CDLL("libc.so.6", use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
 MiB = 1 << 20
 seg = shared_memory.SharedMemory(name=tag + "-del", create=True, size=2 * MiB)
 seg.buf[:12] = b"deleted-" + tag.encode()[:4]
+if full:
+    seg.buf[12:] = b"d" * (2 * MiB - 12)
 seg.unlink()  # unlinked while mapped: a deleted segment
 fd = os.memfd_create(tag + "-memfd")
 os.ftruncate(fd, 3 * MiB)
 os.pwrite(fd, b"memfd---" + tag.encode()[:4], 0)
+if full:
+    os.pwrite(fd, b"m" * (3 * MiB - 12), 12)
 anon = mmap.mmap(-1, 4 * MiB)  # MAP_SHARED|MAP_ANONYMOUS
 anon[:12] = b"anon----" + tag.encode()[:4]
+if full:
+    anon[12:] = b"a" * (4 * MiB - 12)
 shmid = libc.shmget(0, 5 * MiB, 0o1644)
 addr = libc.shmat(shmid, None, 0)
 ctypes.memmove(addr, b"sysv----" + tag.encode()[:4], 12)
+if full:
+    ctypes.memset(addr + 12, ord("s"), 5 * MiB - 12)
 with open(ready, "w") as f:
     f.write("%d %d %d\n" % (os.getpid(), fd, shmid))
 time.sleep(60)
 PY
 
-# start_holder TAG [USER-PREFIX...]: prints "PID FD SHMID" once its objects exist.
+# start_holder TAG [full] [USER-PREFIX...]: prints "PID FD SHMID" once its objects exist.
 start_holder() {
-	local tag=$1 ready
+	local tag=$1 ready full=()
 	shift
+	if [ "${1:-}" = full ]; then
+		full=(full)
+		shift
+	fi
 	ready=$(mktemp /tmp/shmfs-views-ready-XXXXXX)
 	chmod 666 "$ready"
 	rm -f "$ready"
-	"$@" "$py" /tmp/shmfs-views-holder.py "$tag" "$ready" &
+	"$@" "$py" /tmp/shmfs-views-holder.py "$tag" "$ready" "${full[@]}" &
 	for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.05; done
 	cat "$ready"
 	rm -f "$ready"
@@ -123,5 +136,33 @@ rm_out=$(rm "$mnt/.sysv/$sysv" 2>&1)
 check "rm of a System V segment says nothing" "" "$rm_out"
 check "rm removes it for root (IPC_RMID)" "" "$(ipcs -m | awk -v id="$shmid" '$2 == id')"
 check "and the view no longer shows it" "" "$(entry .sysv "@$shmid\$")"
+
+# Where the memory went: each kind's line grows by exactly what was created, to the page.
+usage() {
+	local out
+	exec 4<>"$mnt/.ctl"
+	echo usage >&4
+	out=$(cat <&4)
+	exec 4>&-
+	echo "$out"
+}
+bytes() { awk -v k="$1" -v w="${2:-}" '$1 == k && (w == "" || $2 == w) {print $NF}' <<<"$3"; }
+before=$(usage)
+read -r fpid _ fshmid < <(start_holder full full)
+holders+=("$fpid")
+after=$(usage)
+for line in "deleted 2097152" "memfd 3145728" "sysv 5242880" "shared-anon 4194304"; do
+	set -- $line
+	check "usage: $1 grew by what was written, to the page" "$2" \
+		"$(($(bytes "$1" "" "$after") - $(bytes "$1" "" "$before")))"
+done
+check "usage: the deleted segment is in /dev/shm's tmpfs" "2097152" \
+	"$(($(bytes tmpfs /dev/shm "$after") - $(bytes tmpfs /dev/shm "$before")))"
+check "usage ends with what nothing explains, then ok" "unexplained ok" \
+	"$(tail -2 <<<"$after" | awk '{print $1}' | xargs)"
+check "usage by-process names the holder's four objects" "4" \
+	"$(exec 4<>"$mnt/.ctl"; echo "usage by-process" >&4; cat <&4 | awk -v p="$fpid" '$2 == p' | wc -l)"
+check "the summary has a line per kind" "segment deleted memfd sysv shared-anon" \
+	"$(grep -E '^(segment|deleted|memfd|sysv|shared-anon) [0-9]+ [0-9]+$' "$mnt/.ctl" | awk '{print $1}' | xargs)"
 
 summary views
