@@ -336,6 +336,69 @@ static void emit_holders_end(struct ctl_session *s, const struct holders_count *
 	emit(s, "%s", line);
 }
 
+/* The directories of other shared memory, for holders of their entries. */
+static const struct {
+	const char *dir;
+	unsigned kind;
+} object_dirs[] = {
+	{ ".deleted/", PSHM_KIND_DELETED },
+	{ ".memfd/", PSHM_KIND_MEMFD },
+	{ ".sysv/", PSHM_KIND_SYSV },
+	{ ".shared-anon/", PSHM_KIND_SHARED_ANON },
+};
+
+/* holders of an entry of .deleted, .memfd, .sysv or .shared-anon: from libpshm's scan. */
+static int run_object_holders(struct ctl_session *s, const char *path, unsigned kind,
+			      const char *name)
+{
+	struct pshm_scan_options options = { .skip_self = true };
+	struct holders_count count = { 0 };
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	long last = -1;
+	bool visible = false;
+	int r = holders_scan_begin(&s->opener);
+
+	if (r < 0)
+		return fail(s, EAGAIN,
+			    "a scan of uid %u is running, or %d of other users are: "
+			    "try again",
+			    (unsigned)s->opener.uid, HOLDERS_SCANS_MAX);
+	r = pshm_scan_open(kind, &options, &scan, NULL);
+	if (r < 0) {
+		holders_scan_end(&s->opener);
+		return fail(s, -r, "cannot scan /proc: %s", strerror(-r));
+	}
+	o = pshm_scan_find(scan, kind, name);
+	if (!o || !pshm_object_visible(o, s->opener.uid))
+		r = fail(s, ENOENT, "%s: %s", path, strerror(ENOENT));
+	else if (!may_read(&s->opener, &o->st))
+		r = fail(s, EACCES, "%s: not readable by uid %u", path, (unsigned)s->opener.uid);
+	for (size_t i = 0; r == 0 && o && i < o->holder_count && !s->overflow; i++) {
+		const struct pshm_holder *h = &o->holders[i];
+
+		/* A process's holders come together: one question to the kernel each. */
+		if (h->pid != last) {
+			last = h->pid;
+			visible = holders_visible(h->pid, &s->opener);
+			count.hidden += !visible;
+		}
+		if (!visible)
+			continue;
+		if (h->fd >= 0)
+			emit(s, "%ld %s fd %d", (long)h->pid, h->comm, h->fd);
+		else
+			emit(s, "%ld %s map %llx-%llx %s", (long)h->pid, h->comm, h->start, h->end,
+			     h->perms);
+	}
+	count.unreadable = pshm_scan_unreadable(scan);
+	pshm_scan_free(scan);
+	holders_scan_end(&s->opener);
+	if (r == 0 && !s->overflow)
+		emit_holders_end(s, &count);
+	return r;
+}
+
 static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
 		       const struct ctl_context *context)
 {
@@ -344,6 +407,13 @@ static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
 	struct stat st;
 	int r;
 
+	for (size_t i = 0; i < sizeof(object_dirs) / sizeof(object_dirs[0]); i++) {
+		size_t len = strlen(object_dirs[i].dir);
+
+		if (strncmp(cmd->name, object_dirs[i].dir, len) == 0)
+			return run_object_holders(s, cmd->name, object_dirs[i].kind,
+						  cmd->name + len);
+	}
 	if (cmd->id) {
 		r = anon_stat(cmd->id, &st);
 	} else {
@@ -519,7 +589,9 @@ static void emit_help(struct ctl_session *s)
 	emit(s, "free ID                   release anonymous segment ID");
 	emit(s, "list                      your anonymous segments: ID SIZE MODE UID PATH "
 		"PROC-PATH [hold]");
-	emit(s, "holders NAME              who has NAME (or .anon/ID) open or mapped");
+	emit(s,
+	     "holders NAME              who has NAME (a segment, .anon/ID, .memfd/NAME@INODE...) "
+	     "open or mapped");
 	emit(s, "usage [by-user|by-process] where shared memory goes: by kind, owner or holder, "
 		"and what nothing explains");
 	emit(s, "help                      this text");

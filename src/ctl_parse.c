@@ -100,7 +100,9 @@ int ctl_parse(char *line, size_t len, struct ctl_command *ret, char *message, si
 		c.verb = CTL_HOLDERS;
 		if (count != 2)
 			r = invalid(message, message_len,
-				    "usage: holders NAME (a segment, or .anon/ID)");
+				    "usage: holders NAME (a segment, .anon/ID, or an entry of "
+				    ".deleted, "
+				    ".memfd, .sysv, .shared-anon)");
 		else if (strncmp(words[1], anon_path, strlen(anon_path)) == 0 &&
 			 !ctl_parse_id(words[1] + strlen(anon_path), &c.id))
 			r = invalid(message, message_len, "\"%s\" is not .anon/ID", words[1]);

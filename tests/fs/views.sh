@@ -104,6 +104,8 @@ check "user.shmfs.kind says which" "deleted memfd sysv shared-anon" \
 	"$(for f in .deleted/$del .memfd/$memfd .sysv/$sysv .shared-anon/$anon; do getfattr --only-values -n user.shmfs.kind "$mnt/$f"; echo -n ' '; done | sed 's/ $//')"
 check "user.shmfs.holders names the holder" "yes" \
 	"$(getfattr --only-values -n user.shmfs.holders "$mnt/.memfd/$memfd" | grep -q "^$pid python3 fd $fd\$" && echo yes)"
+check "holders works on an entry of a view" "$pid python3 fd $fd" \
+	"$(exec 4<>"$mnt/.ctl"; echo "holders .memfd/$memfd" >&4; cat <&4 | grep " fd $fd\$")"
 check "a view is read-only" "Read-only file system" \
 	"$( (echo x >"$mnt/.memfd/$memfd") 2>&1 | sed 's/.*: //')"
 before=$(getfattr --only-values -n user.shmfs.allocated "$mnt/.memfd/$memfd")
