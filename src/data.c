@@ -141,6 +141,19 @@ static ssize_t copy_out(struct handle *h, char *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
+size_t data_span(fuse_req_t req, int r, off_t size_now, size_t size, off_t off)
+{
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return 0;
+	}
+	if (off < 0 || off >= size_now || size == 0) {
+		fuse_reply_buf(req, NULL, 0);
+		return 0;
+	}
+	return (uint64_t)(size_now - off) < size ? (size_t)(size_now - off) : size;
+}
+
 void data_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
 	struct stat st;
@@ -151,15 +164,9 @@ void data_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 
 	/* Never trust a cached size: another process may have resized the segment. */
 	r = pshm_stat(h->fd, &st, NULL);
-	if (r < 0) {
-		fuse_reply_err(req, -r);
+	len = data_span(req, r, r < 0 ? 0 : st.st_size, size, off);
+	if (!len)
 		return;
-	}
-	if (off < 0 || off >= st.st_size || size == 0) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	len = (uint64_t)(st.st_size - off) < size ? (size_t)(st.st_size - off) : size;
 	/* Most reads: the kernel copies the segment's pages straight to the reader. */
 	if (splice_reply(req, h->fd, len, off) == 0)
 		return;

@@ -266,15 +266,9 @@ static void sysv_read(fuse_req_t req, int shmid, size_t size, off_t off)
 	size_t len;
 	int r = sysv_stat(shmid, &st);
 
-	if (r < 0) {
-		fuse_reply_err(req, -r);
+	len = data_span(req, r, r < 0 ? 0 : st.st_size, size, off);
+	if (!len)
 		return;
-	}
-	if (off < 0 || off >= st.st_size || size == 0) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	len = (uint64_t)(st.st_size - off) < size ? (size_t)(st.st_size - off) : size;
 	buf = data_buffer(len);
 	map = shmat(shmid, NULL, SHM_RDONLY);
 	if (!buf || map == (void *)-1) {

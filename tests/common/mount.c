@@ -220,6 +220,20 @@ int mount_passthrough(const struct test_mount *m, char *buf, size_t size)
 	return 0;
 }
 
+int mount_ctl(int fd, const char *command, char *reply, size_t size)
+{
+	char line[8192];
+	int err = 0;
+	ssize_t n;
+
+	snprintf(line, sizeof(line), "%s\n", command);
+	if (write(fd, line, strlen(line)) < 0)
+		err = errno;
+	n = read(fd, reply, size - 1);
+	reply[n > 0 ? n : 0] = '\0';
+	return err;
+}
+
 int mount_suite_main(int argc, char **argv, const char *suite, const struct test_case *cases,
 		     size_t shm_size, struct test_mount *m, const char **ret_daemon)
 {

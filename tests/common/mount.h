@@ -48,6 +48,13 @@ const char *mount_path(const struct test_mount *m, const char *name);
  */
 int mount_passthrough(const struct test_mount *m, char *buf, size_t size);
 
+/*
+ * Writes command (a newline is added) to a .ctl descriptor and reads every
+ * pending reply into reply (NUL-terminated). Returns the errno of the
+ * write, 0 when it succeeded.
+ */
+int mount_ctl(int fd, const char *command, char *reply, size_t size);
+
 /* Whether this machine can mount FUSE at all (/dev/fuse usable). */
 bool mount_possible(const char **why);
 

@@ -43,24 +43,6 @@ static int ctl_open_at(const char *dir)
 	return open(path, O_RDWR);
 }
 
-/*
- * Writes command (a newline is added) and reads every pending reply into
- * reply. Returns the errno of the write, 0 when it succeeded.
- */
-static int ctl(int fd, const char *command, char *reply, size_t size)
-{
-	char line[8192];
-	int err = 0;
-	ssize_t n;
-
-	snprintf(line, sizeof(line), "%s\n", command);
-	if (write(fd, line, strlen(line)) < 0)
-		err = errno;
-	n = read(fd, reply, size - 1);
-	reply[n > 0 ? n : 0] = '\0';
-	return err;
-}
-
 struct anon_reply {
 	uint64_t id;
 	long long size;
@@ -136,7 +118,7 @@ static void test_anon_creates_a_usable_segment(void)
 
 	CU_ASSERT_FATAL(fd >= 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		CU_ASSERT_EQUAL(ctl(fd, cases[i].command, reply, sizeof(reply)), 0);
+		CU_ASSERT_EQUAL(mount_ctl(fd, cases[i].command, reply, sizeof(reply)), 0);
 		CU_ASSERT_FATAL(parse_anon(reply, &a));
 		CU_ASSERT_EQUAL(a.size, cases[i].size);
 		snprintf(expect_path, sizeof(expect_path), ".anon/%" PRIu64, a.id);
@@ -169,7 +151,7 @@ static void test_anon_creates_a_usable_segment(void)
 	close(fd); /* the held ones go; the others stay until freed */
 	CU_ASSERT(gone_soon(in_mnt(a.path)));
 	fd = ctl_open_at(mnt.dir);
-	CU_ASSERT_EQUAL(ctl(fd, "list", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "list", reply, sizeof(reply)), 0);
 	unsigned ids[3];
 	CU_ASSERT_EQUAL(sscanf(reply, "%u %*s %*s %*s %*s %*s\n%u %*s %*s %*s %*s %*s\n%u", &ids[0],
 			       &ids[1], &ids[2]),
@@ -178,10 +160,10 @@ static void test_anon_creates_a_usable_segment(void)
 		char command[32];
 
 		snprintf(command, sizeof(command), "free %u", ids[i]);
-		CU_ASSERT_EQUAL(ctl(fd, command, reply, sizeof(reply)), 0);
+		CU_ASSERT_EQUAL(mount_ctl(fd, command, reply, sizeof(reply)), 0);
 		CU_ASSERT_STRING_EQUAL(reply, "ok\n");
 	}
-	CU_ASSERT_EQUAL(ctl(fd, "list", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "list", reply, sizeof(reply)), 0);
 	CU_ASSERT_STRING_EQUAL(reply, "ok\n");
 	close(fd);
 }
@@ -190,7 +172,7 @@ static void assert_refused(int fd, const char *command, int err, const char *rep
 {
 	char reply[8192];
 
-	CU_ASSERT_EQUAL(ctl(fd, command, reply, sizeof(reply)), err);
+	CU_ASSERT_EQUAL(mount_ctl(fd, command, reply, sizeof(reply)), err);
 	CU_ASSERT_EQUAL(strncmp(reply, reply_start, strlen(reply_start)), 0);
 	if (strncmp(reply, reply_start, strlen(reply_start)) != 0)
 		printf("\n    %s -> %s", command, reply);
@@ -230,10 +212,10 @@ static void test_bad_commands_fail_the_write_and_change_nothing(void)
 		       "err EINVAL the line holds byte 0x80");
 	assert_refused(fd, "list\x01", EINVAL, "err EINVAL the line holds byte 0x01");
 	/* Nothing was created by any of it. */
-	CU_ASSERT_EQUAL(ctl(fd, "list", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "list", reply, sizeof(reply)), 0);
 	CU_ASSERT_STRING_EQUAL(reply, "ok\n");
 	/* An empty line is no command: no reply, no error. */
-	CU_ASSERT_EQUAL(ctl(fd, "", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "", reply, sizeof(reply)), 0);
 	CU_ASSERT_STRING_EQUAL(reply, "");
 	close(fd);
 }
@@ -248,14 +230,14 @@ static void test_line_limits_nul_bytes_and_pieces(void)
 	/* Exactly the limit: read as a command (an unknown one). */
 	memset(line, 'x', LINE_MAX_BYTES);
 	line[LINE_MAX_BYTES] = '\0';
-	CU_ASSERT_EQUAL(ctl(fd, line, reply, sizeof(reply)), EINVAL);
+	CU_ASSERT_EQUAL(mount_ctl(fd, line, reply, sizeof(reply)), EINVAL);
 	CU_ASSERT_EQUAL(strncmp(reply, "err EINVAL unknown command", 26), 0);
 	/* One byte more: refused by length, and the rest of the line is skipped. */
 	memset(line, 'x', LINE_MAX_BYTES + 1);
 	line[LINE_MAX_BYTES + 1] = '\0';
-	CU_ASSERT_EQUAL(ctl(fd, line, reply, sizeof(reply)), EINVAL);
+	CU_ASSERT_EQUAL(mount_ctl(fd, line, reply, sizeof(reply)), EINVAL);
 	CU_ASSERT_STRING_EQUAL(reply, "err EINVAL line longer than 4096 bytes\n");
-	CU_ASSERT_EQUAL(ctl(fd, "list", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "list", reply, sizeof(reply)), 0);
 	CU_ASSERT_STRING_EQUAL(reply, "ok\n");
 	/* A NUL byte inside a line. */
 	CU_ASSERT_EQUAL(write(fd, "li\0st\n", 6), -1);
@@ -272,14 +254,14 @@ static void test_line_limits_nul_bytes_and_pieces(void)
 		char command[64];
 
 		snprintf(command, sizeof(command), "anon %d", 4096 + i);
-		if (ctl(fd, command, reply, sizeof(reply)) != 0)
+		if (mount_ctl(fd, command, reply, sizeof(reply)) != 0)
 			break;
 		struct anon_reply a;
 		CU_ASSERT_FATAL(parse_anon(reply, &a));
 		snprintf(command, sizeof(command), "free %" PRIu64, a.id);
-		CU_ASSERT_FATAL(ctl(fd, command, reply, sizeof(reply)) == 0);
+		CU_ASSERT_FATAL(mount_ctl(fd, command, reply, sizeof(reply)) == 0);
 	}
-	CU_ASSERT_EQUAL(ctl(fd, "list", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "list", reply, sizeof(reply)), 0);
 	CU_ASSERT_STRING_EQUAL(reply, "ok\n");
 	/* Two commands in one write: both answered, in order. */
 	CU_ASSERT_EQUAL(write(fd, "list\nlist\n", 10), 10);
@@ -298,7 +280,7 @@ static void test_hold_frees_on_close_and_df_sees_it(void)
 
 	CU_ASSERT_FATAL(fd >= 0);
 	before = shm_used();
-	CU_ASSERT_EQUAL(ctl(fd, "anon 8M hold", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "anon 8M hold", reply, sizeof(reply)), 0);
 	CU_ASSERT_FATAL(parse_anon(reply, &a));
 	snprintf(path, sizeof(path), "%s", in_mnt(a.path));
 	seg = open(path, O_WRONLY);
@@ -321,23 +303,23 @@ static void test_free_and_rm_release_segments(void)
 	int fd = ctl_open_at(mnt.dir);
 
 	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_EQUAL(ctl(fd, "anon 1M", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "anon 1M", reply, sizeof(reply)), 0);
 	CU_ASSERT_FATAL(parse_anon(reply, &a));
 	CU_ASSERT_EQUAL(unlink(in_mnt(a.path)), 0);
 	CU_ASSERT_EQUAL(access(in_mnt(a.path), F_OK), -1);
 	snprintf(command, sizeof(command), "free %" PRIu64, a.id);
-	CU_ASSERT_EQUAL(ctl(fd, command, reply, sizeof(reply)), ENOENT);
+	CU_ASSERT_EQUAL(mount_ctl(fd, command, reply, sizeof(reply)), ENOENT);
 	CU_ASSERT_EQUAL(unlink(in_mnt(a.path)), -1);
 	CU_ASSERT_EQUAL(errno, ENOENT);
 	CU_ASSERT_EQUAL(unlink(in_mnt(".anon/junk")), -1);
 	CU_ASSERT_EQUAL(errno, ENOENT);
 	/* An open file keeps a freed segment alive, like unlink. */
-	CU_ASSERT_EQUAL(ctl(fd, "anon 4096", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "anon 4096", reply, sizeof(reply)), 0);
 	CU_ASSERT_FATAL(parse_anon(reply, &a));
 	int seg = open(in_mnt(a.path), O_RDWR);
 	CU_ASSERT_FATAL(seg >= 0);
 	snprintf(command, sizeof(command), "free %" PRIu64, a.id);
-	CU_ASSERT_EQUAL(ctl(fd, command, reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, command, reply, sizeof(reply)), 0);
 	CU_ASSERT_EQUAL(write(seg, "alive", 5), 5);
 	struct stat st;
 	CU_ASSERT(fstat(seg, &st) == 0 && st.st_size == 4096);
@@ -354,7 +336,7 @@ static void test_proc_path_reaches_the_segment_from_another_process(void)
 	pid_t pid;
 
 	CU_ASSERT_FATAL(fd >= 0 && pipe(pipefd) == 0);
-	CU_ASSERT_EQUAL(ctl(fd, "anon 4096 hold", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "anon 4096 hold", reply, sizeof(reply)), 0);
 	CU_ASSERT_FATAL(parse_anon(reply, &a));
 	seg = open(in_mnt(a.path), O_RDWR);
 	CU_ASSERT_FATAL(seg >= 0);
@@ -441,7 +423,7 @@ static void test_holders_shows_mappers_and_fd_holders(void)
 	CU_ASSERT_EQUAL(pshm_truncate(seg, 4096, NULL), 0);
 	mapper = start_holder(PSHM_DIR "/watched", true);
 	opener = start_holder(PSHM_DIR "/watched", false);
-	CU_ASSERT_EQUAL(ctl(fd, "holders watched", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "holders watched", reply, sizeof(reply)), 0);
 	snprintf(expect, sizeof(expect), "%ld test_ctl map ", (long)mapper.pid);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reply, expect));
 	snprintf(expect, sizeof(expect), "%ld test_ctl fd %d\n", (long)opener.pid,
@@ -463,7 +445,7 @@ static void test_holders_shows_mappers_and_fd_holders(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(value, expect));
 	stop_holder(&mapper);
 	stop_holder(&opener);
-	CU_ASSERT_EQUAL(ctl(fd, "holders watched", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "holders watched", reply, sizeof(reply)), 0);
 	snprintf(expect, sizeof(expect), "%ld ", (long)mapper.pid);
 	CU_ASSERT_PTR_NULL(strstr(reply, expect));
 
@@ -478,7 +460,7 @@ static void test_holders_shows_mappers_and_fd_holders(void)
 	opener = start_holder(in_mnt("watched"), false);
 	if (passthrough)
 		mapper = start_holder(in_mnt("watched"), true);
-	CU_ASSERT_EQUAL(ctl(fd, "holders watched", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "holders watched", reply, sizeof(reply)), 0);
 	snprintf(expect, sizeof(expect), "%ld test_ctl fd %d\n", (long)opener.pid,
 		 opener.fd_number);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reply, expect));
@@ -493,11 +475,11 @@ static void test_holders_shows_mappers_and_fd_holders(void)
 
 	/* An anonymous segment, mapped by a child through its /proc path. */
 	struct anon_reply a;
-	CU_ASSERT_EQUAL(ctl(fd, "anon 4096 hold", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "anon 4096 hold", reply, sizeof(reply)), 0);
 	CU_ASSERT_FATAL(parse_anon(reply, &a));
 	mapper = start_holder(a.proc_path, true);
 	snprintf(expect, sizeof(expect), "holders %s", a.path);
-	CU_ASSERT_EQUAL(ctl(fd, expect, reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, expect, reply, sizeof(reply)), 0);
 	snprintf(expect, sizeof(expect), "%ld test_ctl map ", (long)mapper.pid);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reply, expect));
 	stop_holder(&mapper);
@@ -533,7 +515,7 @@ static void test_xattrs_tell_path_mode_and_size(void)
 	n = listxattr(in_mnt("facts"), value, sizeof(value));
 	CU_ASSERT(n > 0 && memmem(value, (size_t)n, "user.shmfs.holders", 19) != NULL);
 
-	CU_ASSERT_EQUAL(ctl(fd, "anon 4096 hold", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "anon 4096 hold", reply, sizeof(reply)), 0);
 	CU_ASSERT_FATAL(parse_anon(reply, &a));
 	n = getxattr(in_mnt(a.path), "user.shmfs.path", value, sizeof(value) - 1);
 	CU_ASSERT_FATAL(n > 0);
@@ -604,13 +586,13 @@ static void *client(void *arg)
 		long long size = 4096 * (1 + (long long)(i % 7)) + (long long)(intptr_t)arg;
 
 		snprintf(command, sizeof(command), "anon %lld", size);
-		if (ctl(fd, command, reply, sizeof(reply)) != 0 || !parse_anon(reply, &a) ||
+		if (mount_ctl(fd, command, reply, sizeof(reply)) != 0 || !parse_anon(reply, &a) ||
 		    a.size != size) {
 			failures++;
 			continue;
 		}
 		snprintf(command, sizeof(command), "free %" PRIu64, a.id);
-		if (ctl(fd, command, reply, sizeof(reply)) != 0 || strcmp(reply, "ok\n") != 0)
+		if (mount_ctl(fd, command, reply, sizeof(reply)) != 0 || strcmp(reply, "ok\n") != 0)
 			failures++;
 	}
 	close(fd);
@@ -654,7 +636,7 @@ static int nobody_ctl(const void *command)
 	fd = open(path, O_RDWR);
 	if (fd < 0)
 		return 100 + errno;
-	err = ctl(fd, command, reply, sizeof(reply));
+	err = mount_ctl(fd, command, reply, sizeof(reply));
 	/* "list" succeeds; its output must not name another user's segment. */
 	if (err == 0 && strcmp(command, "list") == 0 && strcmp(reply, "ok\n") != 0)
 		return 200;
@@ -674,7 +656,7 @@ static void test_second_user_cannot_touch_anothers_segments(void)
 	shared_dir = shared.dir;
 	fd = ctl_open_at(shared.dir);
 	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_EQUAL(ctl(fd, "anon 4096", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "anon 4096", reply, sizeof(reply)), 0);
 	CU_ASSERT_FATAL(parse_anon(reply, &a));
 	seg = pshm_open("rootonly", O_RDWR | O_CREAT, 0600, NULL);
 	CU_ASSERT_FATAL(seg >= 0);
@@ -692,7 +674,7 @@ static void test_second_user_cannot_touch_anothers_segments(void)
 	CU_ASSERT_EQUAL(test_as_nobody(nobody_ctl, "anon 4096 hold"), 0);
 	CU_ASSERT_EQUAL(access(path, F_OK), 0); /* root's is still there */
 	snprintf(command, sizeof(command), "free %" PRIu64, a.id);
-	CU_ASSERT_EQUAL(ctl(fd, command, reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, command, reply, sizeof(reply)), 0);
 	close(seg);
 	pshm_unlink("rootonly", NULL);
 	close(fd);
@@ -708,7 +690,8 @@ static int nobody_creates_anon(const void *dir)
 
 	snprintf(path, sizeof(path), "%s/.ctl", (const char *)dir);
 	fd = open(path, O_RDWR);
-	if (fd < 0 || ctl(fd, "anon 4096", reply, sizeof(reply)) != 0 || !parse_anon(reply, &a))
+	if (fd < 0 || mount_ctl(fd, "anon 4096", reply, sizeof(reply)) != 0 ||
+	    !parse_anon(reply, &a))
 		return 1;
 	snprintf(path, sizeof(path), "%s/%s", (const char *)dir, a.path);
 	if (stat(path, &st) < 0 || st.st_uid != NOBODY || st.st_gid != NOBODY)
@@ -740,7 +723,7 @@ static void test_daemon_exit_releases_anonymous_segments(void)
 	before = shm_used();
 	fd = ctl_open_at(m.dir);
 	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_EQUAL(ctl(fd, "anon 4M", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "anon 4M", reply, sizeof(reply)), 0);
 	struct anon_reply a;
 	CU_ASSERT_FATAL(parse_anon(reply, &a));
 	char path[PATH_MAX];

@@ -408,24 +408,6 @@ static int ctl_open_in(const char *dir)
 	return open(path, O_RDWR | O_CLOEXEC);
 }
 
-/*
- * Writes command (a newline is added) and reads every pending reply into
- * reply. Returns the errno of the write, 0 when it succeeded.
- */
-static int ctl(int fd, const char *command, char *reply, size_t size)
-{
-	char line[8192];
-	int err = 0;
-	ssize_t n;
-
-	snprintf(line, sizeof(line), "%s\n", command);
-	if (write(fd, line, strlen(line)) < 0)
-		err = errno;
-	n = read(fd, reply, size - 1);
-	reply[n > 0 ? n : 0] = '\0';
-	return err;
-}
-
 /* As root: frees every anonymous segment the daemon on dir holds. */
 static void free_all_anon(const char *dir)
 {
@@ -434,7 +416,7 @@ static void free_all_anon(const char *dir)
 
 	if (fd < 0)
 		return;
-	if (ctl(fd, "list", reply, sizeof(reply)) == 0) {
+	if (mount_ctl(fd, "list", reply, sizeof(reply)) == 0) {
 		char *line = reply;
 
 		while (*line) {
@@ -447,7 +429,7 @@ static void free_all_anon(const char *dir)
 				next = line + strlen(line);
 			if (sscanf(line, "%llu ", &id) == 1) {
 				snprintf(command, sizeof(command), "free %llu", id);
-				ctl(fd, command, done, sizeof(done));
+				mount_ctl(fd, command, done, sizeof(done));
 			}
 			line = next;
 		}
@@ -864,7 +846,7 @@ static void test_ctl_is_judged_by_its_opener(void)
 	REQUIRE(install_setuid_copy(deputy_path, dir, sizeof(dir), helper, sizeof(helper)));
 	root_ctl = ctl_open_in(mnt.dir);
 	REQUIRE(root_ctl >= 0);
-	REQUIRE(ctl(root_ctl, "anon 4096", reply, sizeof(reply)) == 0 &&
+	REQUIRE(mount_ctl(root_ctl, "anon 4096", reply, sizeof(reply)) == 0 &&
 		sscanf(reply, "ok %llu", &id) == 1);
 
 	snprintf(d->ctl_path, sizeof(d->ctl_path), "%s/.ctl", mnt.dir);
@@ -876,7 +858,7 @@ static void test_ctl_is_judged_by_its_opener(void)
 	if (d->helper_status != EPERM)
 		printf("\n    deputy \"free %llu\": %d, reply %s", id, d->helper_status, d->reply);
 	CU_ASSERT_EQUAL(d->helper_status, EPERM);
-	CU_ASSERT_EQUAL(ctl(root_ctl, "list", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(root_ctl, "list", reply, sizeof(reply)), 0);
 	snprintf(lead, sizeof(lead), "%llu ", id);
 	for (const char *line = reply; line && *line; line = next_line(line))
 		listed = listed || strncmp(line, lead, strlen(lead)) == 0;
@@ -892,7 +874,7 @@ static void test_ctl_is_judged_by_its_opener(void)
 out:
 	if (root_ctl >= 0 && id) {
 		snprintf(command, sizeof(command), "free %llu", id);
-		ctl(root_ctl, command, reply, sizeof(reply));
+		mount_ctl(root_ctl, command, reply, sizeof(reply));
 	}
 	if (root_ctl >= 0)
 		close(root_ctl);
@@ -1319,7 +1301,7 @@ static int ask_holders(const void *arg)
 
 	if (fd < 0)
 		return 10;
-	a->err = ctl(fd, a->command, a->reply, sizeof(a->reply));
+	a->err = mount_ctl(fd, a->command, a->reply, sizeof(a->reply));
 	close(fd);
 	if (a->xattr_path[0]) {
 		n = getxattr(a->xattr_path, "user.shmfs.holders", a->xattr, sizeof(a->xattr) - 1);
@@ -1490,7 +1472,7 @@ static int forge_holders(const void *arg)
 	fd = ctl_open_in(f->dir);
 	if (fd < 0)
 		return 16;
-	f->err = ctl(fd, "holders victim", f->reply, sizeof(f->reply));
+	f->err = mount_ctl(fd, "holders victim", f->reply, sizeof(f->reply));
 	close(fd);
 	return 0;
 }
@@ -1564,7 +1546,7 @@ static int run_script(const void *arg)
 		return 10;
 	}
 	for (int i = 0; i < s->count; i++)
-		s->errs[i] = ctl(fd, s->commands[i], s->replies[i], sizeof(s->replies[i]));
+		s->errs[i] = mount_ctl(fd, s->commands[i], s->replies[i], sizeof(s->replies[i]));
 	close(fd);
 	return 0;
 }
@@ -1751,7 +1733,7 @@ static int anon_and_reach_it(const void *arg)
 
 	if (fd < 0)
 		return 10;
-	a->err = ctl(fd, "anon 4096", a->reply, sizeof(a->reply));
+	a->err = mount_ctl(fd, "anon 4096", a->reply, sizeof(a->reply));
 	close(fd);
 	if (sscanf(a->reply, "ok %llu", &a->id) != 1)
 		return 11;
@@ -1801,7 +1783,7 @@ static void test_anon_paths_are_ones_the_caller_can_open(void)
 	/* Root gets the /proc path, and can open it. */
 	fd = ctl_open_in(mnt.dir);
 	REQUIRE(fd >= 0);
-	CU_ASSERT_EQUAL(ctl(fd, "anon 4096", reply, sizeof(reply)), 0);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "anon 4096", reply, sizeof(reply)), 0);
 	REQUIRE(sscanf(reply, "ok %llu 4096 %*s %127s", &id, proc_path) == 2);
 	snprintf(lead, sizeof(lead), "/proc/%ld/fd/", (long)mnt.pid);
 	CU_ASSERT_EQUAL(strncmp(proc_path, lead, strlen(lead)), 0);
