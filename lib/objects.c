@@ -498,6 +498,10 @@ static int scan_processes(struct pshm_scan *s)
 		p.pid = strtol(de->d_name, &end, 10);
 		if (*end || p.pid <= 0 || (s->options.skip_self && p.pid == self))
 			continue;
+		if (s->options.stop && s->options.stop(s->options.stop_ctx)) {
+			r = -ETIMEDOUT;
+			break;
+		}
 		p.dir = openat(dirfd(proc), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (p.dir < 0)
 			continue; /* exited meanwhile */

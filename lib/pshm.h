@@ -347,6 +347,12 @@ struct pshm_scan_options {
 	long mount_id;          /* its mount id (/proc/self/mountinfo) */
 	dev_t mount_dev;        /* its device */
 	bool skip_self;         /* leave the calling process out */
+	/*
+	 * Asked before each process (NULL: never): true stops the scan there,
+	 * and pshm_scan_open returns -ETIMEDOUT (a deadline, a daemon stopping).
+	 */
+	bool (*stop)(void *ctx);
+	void *stop_ctx;
 };
 
 struct pshm_scan;
@@ -361,7 +367,8 @@ struct pshm_scan;
  * stats a file outside PSHM_DIR and the kernel's own shm objects, so it
  * never waits on a FUSE file system.
  * Returns: 0 with *ret (free it with pshm_scan_free), -EINVAL for no or
- * unknown kinds, -ENOMEM, or what reading /proc reports.
+ * unknown kinds, -ETIMEDOUT when options->stop stopped it, -ENOMEM, or
+ * what reading /proc reports.
  */
 int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *options, struct pshm_scan **ret,
 		   struct pshm_error *err);

@@ -173,28 +173,32 @@ static const struct {
 	{ ".shared-anon/", PSHM_KIND_SHARED_ANON },
 };
 
+/* A scan that could not run, or stopped: the reply says why. */
+static int scan_refused(struct ctl_session *s, int r)
+{
+	if (r == -EAGAIN)
+		return ctl_fail(s, EAGAIN,
+				"a scan of uid %u is running, or %d of other users are: try again",
+				(unsigned)ctl_opener(s)->uid, HOLDERS_SCANS_MAX);
+	if (r == -ETIMEDOUT)
+		return ctl_fail(s, ETIMEDOUT, "the scan of /proc stopped after %d ms",
+				HOLDERS_SCAN_MS);
+	return ctl_fail(s, -r, "cannot scan /proc: %s", strerror(-r));
+}
+
 /* holders of an entry of .deleted, .memfd, .sysv or .shared-anon: from libpshm's scan. */
 static int run_object_holders(struct ctl_session *s, const char *path, unsigned kind,
 			      const char *name)
 {
-	struct pshm_scan_options options = { .skip_self = true };
 	struct holders_count count = { 0 };
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
 	long last = -1;
 	bool visible = false;
-	int r = holders_scan_begin(ctl_opener(s));
+	int r = holders_objects(ctl_opener(s), kind, &scan);
 
 	if (r < 0)
-		return ctl_fail(s, EAGAIN,
-				"a scan of uid %u is running, or %d of other users are: "
-				"try again",
-				(unsigned)ctl_opener(s)->uid, HOLDERS_SCANS_MAX);
-	r = pshm_scan_open(kind, &options, &scan, NULL);
-	if (r < 0) {
-		holders_scan_end(ctl_opener(s));
-		return ctl_fail(s, -r, "cannot scan /proc: %s", strerror(-r));
-	}
+		return scan_refused(s, r);
 	o = pshm_scan_find(scan, kind, name);
 	if (!o || !pshm_object_visible(o, ctl_opener(s)->uid))
 		r = ctl_fail(s, ENOENT, "%s: %s", path, strerror(ENOENT));
@@ -220,7 +224,6 @@ static int run_object_holders(struct ctl_session *s, const char *path, unsigned 
 	}
 	count.unreadable = pshm_scan_unreadable(scan);
 	pshm_scan_free(scan);
-	holders_scan_end(ctl_opener(s));
 	if (r == 0 && !ctl_overflowed(s))
 		emit_holders_end(s, &count);
 	return r;
@@ -331,7 +334,6 @@ static int emit_tmpfs(void *ctx, const char *mount_point, unsigned long long use
  */
 static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 {
-	struct pshm_scan_options options = { .skip_self = true };
 	struct usage_table t = { 0 };
 	const struct pshm_object *o;
 	struct anon_info *anons = NULL;
@@ -340,15 +342,11 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 	struct pshm_usage u;
 	size_t anon_count = 0;
 	uid_t uid = ctl_opener(s)->uid;
-	int r = holders_scan_begin(ctl_opener(s));
+	int r = holders_objects(ctl_opener(s), PSHM_KIND_ALL, &scan);
 
 	if (r < 0)
-		return ctl_fail(s, EAGAIN,
-				"a scan of uid %u is running, or %d of other users are: "
-				"try again",
-				(unsigned)uid, HOLDERS_SCANS_MAX);
-	r = pshm_scan_open(PSHM_KIND_ALL, &options, &scan, NULL);
-	if (r == 0) {
+		return scan_refused(s, r);
+	{
 		r = pshm_usage_of(scan, uid, &u, NULL);
 		while (r == 0 && cmd->by != CTL_USAGE_KIND && pshm_scan_next(scan, &o) > 0) {
 			unsigned long long bytes = (unsigned long long)o->st.st_blocks * 512;
@@ -372,7 +370,6 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 		}
 		pshm_scan_free(scan);
 	}
-	holders_scan_end(ctl_opener(s));
 	if (r == 0)
 		r = anon_list(uid, &anons, &anon_count);
 	if (r < 0 || t.failed) {
@@ -459,20 +456,16 @@ static int run_command(struct ctl_session *s, const struct ctl_command *cmd,
 /* The summary's lines per kind, "KIND COUNT BYTES", when a scan may run now. */
 static void emit_kinds(struct ctl_session *s)
 {
-	struct pshm_scan_options options = { .skip_self = true };
 	struct pshm_scan *scan;
 	struct pshm_usage u;
 
-	if (holders_scan_begin(ctl_opener(s)) < 0)
-		return;
-	if (pshm_scan_open(PSHM_KIND_ALL, &options, &scan, NULL) == 0) {
+	if (holders_objects(ctl_opener(s), PSHM_KIND_ALL, &scan) == 0) {
 		if (pshm_usage_of(scan, ctl_opener(s)->uid, &u, NULL) == 0)
 			for (int k = 0; k < PSHM_KINDS; k++)
 				ctl_emit(s, "%s %llu %llu", pshm_kind_name(1u << k), u.count[k],
 					 u.bytes[k]);
 		pshm_scan_free(scan);
 	}
-	holders_scan_end(ctl_opener(s));
 }
 
 /* The status summary a fresh .ctl answers with. */

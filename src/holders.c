@@ -343,6 +343,30 @@ static uint64_t now_ms(void)
  * once for all users but root (so some workers are always free), each
  * stopped after HOLDERS_SCAN_MS or when the daemon stops.
  */
+/* The library scan's stop: its deadline passed, or the daemon is stopping. */
+static bool scan_should_stop(void *ctx)
+{
+	const uint64_t *deadline = ctx;
+
+	return now_ms() > *deadline || (session && fuse_session_exited(session));
+}
+
+int holders_objects(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret)
+{
+	uint64_t deadline = now_ms() + HOLDERS_SCAN_MS;
+	struct pshm_scan_options options = { .mount_path = NULL,
+					     .skip_self = true,
+					     .stop = scan_should_stop,
+					     .stop_ctx = &deadline };
+	int r = holders_scan_begin(viewer);
+
+	if (r < 0)
+		return r;
+	r = pshm_scan_open(kinds, &options, ret, NULL);
+	holders_scan_end(viewer);
+	return r;
+}
+
 int holders_scan_begin(const struct creds *viewer)
 {
 	unsigned running;

@@ -174,6 +174,12 @@ void holders_set_session(struct fuse_session *se);
  */
 int holders_scan_begin(const struct creds *viewer);
 void holders_scan_end(const struct creds *viewer);
+/*
+ * libpshm's scan of kinds (the daemon left out) for viewer, in a scan slot
+ * and bounded like a holders scan: 0 with *ret, -EAGAIN (no slot),
+ * -ETIMEDOUT (HOLDERS_SCAN_MS passed, or the daemon is stopping).
+ */
+int holders_objects(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret);
 /* Whether viewer could read /proc/PID/maps of process pid (the kernel is asked). */
 bool holders_visible(long pid, const struct creds *viewer);
 /* Takes one line; < 0 to stop the scan (no room for more). */

@@ -61,12 +61,16 @@ static dev_t key_of(unsigned kind)
 	return makedev(0xfff, kind);
 }
 
-/* A scan of one kind, leaving the daemon out (its own are .anon's). */
-static int scan_kind(unsigned kind, struct pshm_scan **ret)
+/*
+ * A scan of one kind for the caller of req, leaving the daemon out (its
+ * own are .anon's), bounded like every scan: one per user at a time
+ * (-EAGAIN), a deadline (-ETIMEDOUT).
+ */
+static int scan_kind(fuse_req_t req, unsigned kind, struct pshm_scan **ret)
 {
-	struct pshm_scan_options options = { .skip_self = true };
+	struct creds viewer = { .uid = fuse_req_ctx(req)->uid, .gid = fuse_req_ctx(req)->gid };
 
-	return pshm_scan_open(kind, &options, ret, NULL);
+	return holders_objects(&viewer, kind, ret);
 }
 
 static void ref_of(const struct pshm_object *o, struct object_ref *ret)
@@ -107,7 +111,7 @@ static int objects_lookup(fuse_req_t req, const struct view *v, const char *name
 {
 	struct pshm_scan *scan;
 	const struct pshm_object *o;
-	int r = scan_kind(kind_of(v), &scan);
+	int r = scan_kind(req, kind_of(v), &scan);
 
 	if (r < 0)
 		return r;
@@ -128,7 +132,7 @@ static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapsho
 	uid_t uid = fuse_req_ctx(req)->uid;
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
-	int r = scan_kind(kind_of(v), &scan);
+	int r = scan_kind(req, kind_of(v), &scan);
 
 	if (r < 0)
 		return r;
@@ -176,7 +180,7 @@ static int sysv_stat(int shmid, struct stat *st)
  * that holder let go, through another one found by a fresh scan (the
  * node's reference is updated); -ENOENT when no one holds it any more.
  */
-static int object_stat(struct node *node, struct object_ref *ref, struct stat *st)
+static int object_stat(fuse_req_t req, struct node *node, struct object_ref *ref, struct stat *st)
 {
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
@@ -188,7 +192,7 @@ static int object_stat(struct node *node, struct object_ref *ref, struct stat *s
 	if (ref->path[0] && stat(ref->path, st) == 0 && st->st_ino == ref->ino &&
 	    st->st_dev == ref->dev)
 		return 0;
-	r = scan_kind(ref->kind, &scan);
+	r = scan_kind(req, ref->kind, &scan);
 	if (r < 0)
 		return r;
 	o = pshm_scan_find(scan, ref->kind, ref->name);
@@ -206,7 +210,7 @@ static int object_stat(struct node *node, struct object_ref *ref, struct stat *s
 static int objects_node_getattr(fuse_req_t req, struct node *node, struct stat *st)
 {
 	struct object_ref ref;
-	int r = object_stat(node, &ref, st);
+	int r = object_stat(req, node, &ref, st);
 
 	(void)req;
 	if (r == 0) {
@@ -227,7 +231,7 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		return -EROFS; /* a view: the objects are their holders' to change */
-	r = object_stat(node, &ref, &st);
+	r = object_stat(req, node, &ref, &st);
 	if (r < 0)
 		return r;
 	r = limits_take(uid, LIMIT_FDS, 1);
@@ -303,7 +307,7 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
 	struct shmid_ds ds;
-	int r = scan_kind(PSHM_KIND_SYSV, &scan);
+	int r = scan_kind(req, PSHM_KIND_SYSV, &scan);
 
 	(void)v;
 	if (r < 0)
@@ -335,7 +339,7 @@ static int holders_of(fuse_req_t req, const struct object_ref *ref, char *buf, s
 	size_t len = 0;
 	long last_pid = -1;
 	bool last_visible = false;
-	int r = scan_kind(ref->kind, &scan);
+	int r = scan_kind(req, ref->kind, &scan);
 
 	if (r < 0)
 		return r;
@@ -381,7 +385,7 @@ static int objects_node_xattr(fuse_req_t req, struct node *node, const char *nam
 {
 	struct object_ref ref;
 	struct stat st;
-	int r = object_stat(node, &ref, &st);
+	int r = object_stat(req, node, &ref, &st);
 
 	(void)req;
 	if (r < 0)
