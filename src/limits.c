@@ -114,20 +114,6 @@ out:
 	return r;
 }
 
-void limits_charge(uid_t uid, enum limit_kind kind, uint64_t amount)
-{
-	struct account *a;
-
-	pthread_mutex_lock(&limits.lock);
-	a = account_of(uid, true);
-	if (a) {
-		a->held[kind] += amount;
-		if (kind == LIMIT_FDS)
-			limits.fds_total += amount;
-	}
-	pthread_mutex_unlock(&limits.lock);
-}
-
 void limits_give(uid_t uid, enum limit_kind kind, uint64_t amount)
 {
 	struct account *a;

@@ -49,9 +49,7 @@ void limits_init(const struct limits_config *config, uint64_t fd_ceiling);
  * own user have no per-user limit but still leave LIMIT_FD_RESERVE_DAEMON.
  */
 int limits_take(uid_t uid, enum limit_kind kind, uint64_t amount);
-/* Charges amount whatever the limit (a last short reply that must go out). */
-void limits_charge(uid_t uid, enum limit_kind kind, uint64_t amount);
-/* Gives back what limits_take or limits_charge charged. */
+/* Gives back what limits_take charged. */
 void limits_give(uid_t uid, enum limit_kind kind, uint64_t amount);
 /* The per-user limit of kind (for messages). */
 uint64_t limits_max(enum limit_kind kind);
