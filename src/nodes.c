@@ -461,6 +461,21 @@ struct node *nodes_get_object(const struct view *view, dev_t key, ino_t ino, con
 	return node;
 }
 
+bool nodes_find_object(const struct view *view, dev_t key, ino_t ino, void *buf, size_t len)
+{
+	struct node *node;
+	bool found;
+
+	pthread_mutex_lock(&table.lock);
+	node = find(key, ino);
+	found = node && node->nlookup && node->view == view && node->view_data &&
+		node->view_data_len == len;
+	if (found)
+		memcpy(buf, node->view_data, len);
+	pthread_mutex_unlock(&table.lock);
+	return found;
+}
+
 void nodes_object_data(struct node *node, void *buf, size_t len)
 {
 	pthread_mutex_lock(&table.lock);

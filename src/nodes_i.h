@@ -94,6 +94,12 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
  */
 struct node *nodes_get_object(const struct view *view, dev_t key, ino_t ino, const void *data,
 			      size_t len, uint64_t nlookup);
+/*
+ * A copy of the data (len bytes) of the object node keyed by (key, ino),
+ * when the kernel still knows that node: whether there was one. Takes no
+ * reference: a lookup answered from it takes one through nodes_get_object.
+ */
+bool nodes_find_object(const struct view *view, dev_t key, ino_t ino, void *buf, size_t len);
 /* A copy of an object node's data (len bytes), and replacing it. */
 void nodes_object_data(struct node *node, void *buf, size_t len);
 void nodes_set_object_data(struct node *node, const void *data, size_t len);

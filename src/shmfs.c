@@ -362,6 +362,7 @@ out:
 		fuse_session_destroy(se);
 	ctl_destroy_all();
 	dirs_destroy_all();
+	view_objects_destroy();
 	anon_destroy();
 	nodes_destroy();
 	free(cmd.mountpoint);

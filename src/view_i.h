@@ -85,6 +85,8 @@ extern const struct view view_deleted;     /* .deleted/: unlinked segments still
 extern const struct view view_memfd;       /* .memfd/ */
 extern const struct view view_sysv;        /* .sysv/: System V segments */
 extern const struct view view_shared_anon; /* .shared-anon/ */
+/* Frees what the object views keep between requests (at exit). */
+void view_objects_destroy(void);
 
 /* The view of a node's entry when it is not a segment's, or NULL (fixed for its life). */
 static inline const struct view *node_view(const struct node *node)

@@ -8,15 +8,18 @@
  *   .shared-anon/  shared anonymous mappings, INODE
  *
  * Visibility mirrors /proc: a user sees an object they own or one of
- * their processes holds; root sees all. Every listing is a fresh scan;
- * a lookup scans again; a stat goes through the holder's /proc link (or
- * shmctl) and scans again only when that holder let go, so a vanished
- * object is ENOENT. Reads go to the object itself (passthrough where the
+ * their processes holds; root sees all. Every listing is a fresh scan.
+ * A lookup or stat goes through the /proc link of the holder the object
+ * was found through (System V: shmctl), and scans again only when that
+ * holder let go or (lookup) the caller sees the object only because one
+ * of their processes holds it; so a vanished object is ENOENT, and
+ * `ls -l` costs one scan, not one per entry. Reads go to the object itself (passthrough where the
  * kernel allows, else through the daemon); a System V segment is read
  * through a read-only shmat, detached after each read.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +40,7 @@
 struct object_ref {
 	unsigned kind;
 	int shmid;
-	bool exec_mapped; /* as of the last lookup */
+	key_t key;
 	ino_t ino;
 	dev_t dev;
 	char path[64]; /* a holder's /proc link to the object, or "" */
@@ -77,11 +80,28 @@ static void ref_of(const struct pshm_object *o, struct object_ref *ret)
 {
 	*ret = (struct object_ref){ .kind = o->kind,
 				    .shmid = o->shmid,
-				    .exec_mapped = o->exec_mapped,
+				    .key = o->key,
 				    .ino = o->st.st_ino,
 				    .dev = o->st.st_dev };
 	snprintf(ret->path, sizeof(ret->path), "%s", o->path);
 	snprintf(ret->name, sizeof(ret->name), "%s", o->name);
+}
+
+/* The entry of the object ref, whose status is st: 0 with *e and a kernel reference. */
+static int entry_for(const struct view *v, const struct object_ref *ref, const struct stat *st,
+		     struct fuse_entry_param *e)
+{
+	struct node *node = nodes_get_object(v, key_of(ref->kind), ref->ino, ref, sizeof(*ref), 1);
+
+	if (!node)
+		return -ENOMEM;
+	/* Never cached: each path walk looks again, so a vanished object is ENOENT. */
+	*e = (struct fuse_entry_param){ .ino = (fuse_ino_t)(uintptr_t)node,
+					.generation = node->generation,
+					.attr = *st };
+	e->attr.st_mode = S_IFREG | (st->st_mode & 0777);
+	e->attr.st_ino = shown_ino(ref->kind, st->st_ino);
+	return 0;
 }
 
 /* The entry for object o, visible to the caller: 0 with *e and a kernel reference. */
@@ -89,21 +109,127 @@ static int entry_of(fuse_req_t req, const struct view *v, const struct pshm_obje
 		    struct fuse_entry_param *e)
 {
 	struct object_ref ref;
-	struct node *node;
 
 	if (!pshm_object_visible(o, fuse_req_ctx(req)->uid))
 		return -ENOENT;
 	ref_of(o, &ref);
-	node = nodes_get_object(v, key_of(o->kind), o->st.st_ino, &ref, sizeof(ref), 1);
-	if (!node)
-		return -ENOMEM;
-	/* Never cached: each path walk looks again, so a vanished object is ENOENT. */
-	*e = (struct fuse_entry_param){ .ino = (fuse_ino_t)(uintptr_t)node,
-					.generation = node->generation,
-					.attr = o->st };
-	e->attr.st_mode = S_IFREG | (o->st.st_mode & 0777);
-	e->attr.st_ino = shown_ino(o->kind, o->st.st_ino);
-	return 0;
+	return entry_for(v, &ref, &o->st, e);
+}
+
+static int fresh_stat(const struct object_ref *ref, struct stat *st);
+
+/*
+ * A lookup answered without a scan: the kernel still knows the object's
+ * node (a listing or an earlier lookup gave it), the holder it was found
+ * through still holds it, and the caller may see it without asking who
+ * else holds it (root, or its owner). False: scan.
+ */
+static bool lookup_known(fuse_req_t req, const struct view *v, const char *name,
+			 struct fuse_entry_param *e, int *ret)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+	const char *digits = strrchr(name, '@');
+	struct object_ref ref;
+	unsigned long long ino;
+	struct stat st;
+	char *end;
+
+	digits = digits ? digits + 1 : name;
+	if (*digits < '0' || *digits > '9')
+		return false;
+	errno = 0;
+	ino = strtoull(digits, &end, 10);
+	if (*end || errno)
+		return false;
+	if (!nodes_find_object(v, key_of(kind_of(v)), (ino_t)ino, &ref, sizeof(ref)) ||
+	    strcmp(ref.name, name) != 0 || fresh_stat(&ref, &st) < 0 ||
+	    (uid != 0 && st.st_uid != uid))
+		return false;
+	*ret = entry_for(v, &ref, &st, e);
+	return true;
+}
+
+/*
+ * A listing's scan, shared by its snapshot and its view's hint: the
+ * latest listing of each view tells later lookups where an object was
+ * (which holder's /proc link), so that `ls -l` after a plain readdir (the
+ * kernel's readdirplus is adaptive) does not scan once per entry. Only a
+ * hint: what a lookup answers comes from the object itself, now.
+ */
+struct shared_scan {
+	struct pshm_scan *scan;
+	unsigned refs;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct shared_scan *latest[PSHM_KINDS];
+} hints = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static unsigned kind_index(unsigned kind)
+{
+	return (unsigned)__builtin_ctz(kind);
+}
+
+static void shared_scan_put(struct shared_scan *ss)
+{
+	if (ss && __atomic_sub_fetch(&ss->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		pshm_scan_free(ss->scan);
+		free(ss);
+	}
+}
+
+/* The latest listing's scan of kind, with a reference, or NULL. */
+static struct shared_scan *hint_get(unsigned kind)
+{
+	struct shared_scan *ss;
+
+	pthread_mutex_lock(&hints.lock);
+	ss = hints.latest[kind_index(kind)];
+	if (ss)
+		__atomic_add_fetch(&ss->refs, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&hints.lock);
+	return ss;
+}
+
+/* ss (with a reference for the hint) is now the latest listing's scan of kind. */
+static void hint_set(unsigned kind, struct shared_scan *ss)
+{
+	struct shared_scan *old;
+
+	pthread_mutex_lock(&hints.lock);
+	old = hints.latest[kind_index(kind)];
+	hints.latest[kind_index(kind)] = ss;
+	pthread_mutex_unlock(&hints.lock);
+	shared_scan_put(old); /* maybe frees: memory only, outside the lock */
+}
+
+void view_objects_destroy(void)
+{
+	for (unsigned i = 0; i < PSHM_KINDS; i++)
+		hint_set(1u << i, NULL);
+}
+
+/* Like lookup_known, with the latest listing for where the object was. */
+static bool lookup_hinted(fuse_req_t req, const struct view *v, const char *name,
+			  struct fuse_entry_param *e, int *ret)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+	struct shared_scan *ss = hint_get(kind_of(v));
+	const struct pshm_object *o = ss ? pshm_scan_find(ss->scan, kind_of(v), name) : NULL;
+	struct object_ref ref;
+	struct stat st;
+	bool answered = false;
+
+	if (o) {
+		ref_of(o, &ref);
+		if (fresh_stat(&ref, &st) == 0 && (uid == 0 || st.st_uid == uid)) {
+			*ret = entry_for(v, &ref, &st, e);
+			answered = true;
+		}
+	}
+	shared_scan_put(ss);
+	return answered;
 }
 
 static int objects_lookup(fuse_req_t req, const struct view *v, const char *name,
@@ -111,8 +237,11 @@ static int objects_lookup(fuse_req_t req, const struct view *v, const char *name
 {
 	struct pshm_scan *scan;
 	const struct pshm_object *o;
-	int r = scan_kind(req, kind_of(v), &scan);
+	int r;
 
+	if (lookup_known(req, v, name, e, &r) || lookup_hinted(req, v, name, e, &r))
+		return r;
+	r = scan_kind(req, kind_of(v), &scan);
 	if (r < 0)
 		return r;
 	o = pshm_scan_find(scan, kind_of(v), name);
@@ -124,13 +253,14 @@ static int objects_lookup(fuse_req_t req, const struct view *v, const char *name
 /* The listing keeps its scan, so that readdirplus builds its entries from it. */
 static void free_scan(void *data)
 {
-	pshm_scan_free(data);
+	shared_scan_put(data);
 }
 
 static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapshot *d)
 {
 	uid_t uid = fuse_req_ctx(req)->uid;
 	const struct pshm_object *o;
+	struct shared_scan *ss;
 	struct pshm_scan *scan;
 	int r = scan_kind(req, kind_of(v), &scan);
 
@@ -139,29 +269,35 @@ static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapsho
 	while (r == 0 && pshm_scan_next(scan, &o) > 0)
 		if (pshm_object_visible(o, uid))
 			r = dir_add(d, o->name, shown_ino(o->kind, o->st.st_ino), S_IFREG, NULL);
-	if (r < 0) {
+	ss = r == 0 ? malloc(sizeof(*ss)) : NULL;
+	if (!ss) {
 		pshm_scan_free(scan);
-		return r;
+		return r < 0 ? r : -ENOMEM;
 	}
-	dir_keep(d, scan, free_scan);
+	*ss = (struct shared_scan){ .scan = scan, .refs = 2 };
+	dir_keep(d, ss, free_scan);
+	hint_set(kind_of(v), ss);
 	return 0;
 }
 
 static int objects_lookup_listed(fuse_req_t req, const struct view *v, void *data, const char *name,
 				 struct fuse_entry_param *e)
 {
-	const struct pshm_object *o = pshm_scan_find(data, kind_of(v), name);
+	const struct shared_scan *ss = data;
+	const struct pshm_object *o = pshm_scan_find(ss->scan, kind_of(v), name);
 
 	return o ? entry_of(req, v, o, e) : -ENOENT;
 }
 
-/* A System V segment's status now (shmctl), as the scan gives it. */
-static int sysv_stat(int shmid, struct stat *st)
+/* A System V segment's status now (shmctl), as the scan gives it; -ENOENT when key is not its. */
+static int sysv_stat(int shmid, key_t key, struct stat *st)
 {
 	struct shmid_ds ds;
 
 	if (shmctl(shmid, IPC_STAT, &ds) < 0)
 		return errno == EINVAL || errno == EIDRM ? -ENOENT : -errno;
+	if (ds.shm_perm.__key != key)
+		return -ENOENT; /* removed, and its id given to another */
 	*st = (struct stat){ .st_mode = S_IFREG | (ds.shm_perm.mode & 0777),
 			     .st_ino = (ino_t)shmid,
 			     .st_nlink = (nlink_t)ds.shm_nattch,
@@ -176,6 +312,20 @@ static int sysv_stat(int shmid, struct stat *st)
 }
 
 /*
+ * The status of ref's object now, through the holder's /proc link it was
+ * found through (System V: shmctl): -ENOENT when that holder let go.
+ */
+static int fresh_stat(const struct object_ref *ref, struct stat *st)
+{
+	if (ref->kind == PSHM_KIND_SYSV)
+		return sysv_stat(ref->shmid, ref->key, st);
+	if (ref->path[0] && stat(ref->path, st) == 0 && st->st_ino == ref->ino &&
+	    st->st_dev == ref->dev)
+		return 0;
+	return -ENOENT;
+}
+
+/*
  * The object's status now: through the holder's /proc link, and when
  * that holder let go, through another one found by a fresh scan (the
  * node's reference is updated); -ENOENT when no one holds it any more.
@@ -187,11 +337,9 @@ static int object_stat(fuse_req_t req, struct node *node, struct object_ref *ref
 	int r;
 
 	nodes_object_data(node, ref, sizeof(*ref));
-	if (ref->kind == PSHM_KIND_SYSV)
-		return sysv_stat(ref->shmid, st);
-	if (ref->path[0] && stat(ref->path, st) == 0 && st->st_ino == ref->ino &&
-	    st->st_dev == ref->dev)
-		return 0;
+	r = fresh_stat(ref, st);
+	if (r == 0 || ref->kind == PSHM_KIND_SYSV)
+		return r;
 	r = scan_kind(req, ref->kind, &scan);
 	if (r < 0)
 		return r;
@@ -263,12 +411,12 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
  * detached at once: nattch seen by others is back to what it was after
  * each read, and the copy is guarded against the segment going away.
  */
-static void sysv_read(fuse_req_t req, int shmid, size_t size, off_t off)
+static void sysv_read(fuse_req_t req, int shmid, key_t key, size_t size, off_t off)
 {
 	struct stat st;
 	char *buf, *map;
 	size_t len;
-	int r = sysv_stat(shmid, &st);
+	int r = sysv_stat(shmid, key, &st);
 
 	len = data_span(req, r, r < 0 ? 0 : st.st_size, size, off);
 	if (!len)
@@ -296,7 +444,7 @@ static bool objects_node_read(fuse_req_t req, struct node *node, struct handle *
 	if (h->fd >= 0)
 		return false; /* the object itself: the daemon's usual data path */
 	nodes_object_data(node, &ref, sizeof(ref));
-	sysv_read(req, ref.shmid, size, off);
+	sysv_read(req, ref.shmid, ref.key, size, off);
 	return true;
 }
 
@@ -325,6 +473,22 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 	return r;
 }
 
+/* A fresh scan's record of ref's object: 0 with *ret_scan (free it) and *ret, or -ENOENT. */
+static int scan_object(fuse_req_t req, const struct object_ref *ref, struct pshm_scan **ret_scan,
+		       const struct pshm_object **ret)
+{
+	int r = scan_kind(req, ref->kind, ret_scan);
+
+	if (r < 0)
+		return r;
+	*ret = pshm_scan_find(*ret_scan, ref->kind, ref->name);
+	if (!*ret || (*ret)->st.st_ino != ref->ino) {
+		pshm_scan_free(*ret_scan);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 /*
  * Its holders, one line each ("PID COMM fd N", "PID COMM map START-END
  * PERMS"), for the processes the caller could read /proc/PID/maps of; the
@@ -339,15 +503,10 @@ static int holders_of(fuse_req_t req, const struct object_ref *ref, char *buf, s
 	size_t len = 0;
 	long last_pid = -1;
 	bool last_visible = false;
-	int r = scan_kind(req, ref->kind, &scan);
+	int r = scan_object(req, ref, &scan, &o);
 
 	if (r < 0)
 		return r;
-	o = pshm_scan_find(scan, ref->kind, ref->name);
-	if (!o) {
-		pshm_scan_free(scan);
-		return -ENOENT;
-	}
 	buf[0] = '\0';
 	for (size_t i = 0; i < o->holder_count && r == 0; i++) {
 		const struct pshm_holder *h = &o->holders[i];
@@ -399,9 +558,16 @@ static int objects_node_xattr(fuse_req_t req, struct node *node, const char *nam
 		snprintf(buf, size, "%" PRIu64, (uint64_t)st.st_blocks * 512);
 	else if (strcmp(name, "holders") == 0)
 		return holders_of(req, &ref, buf, size);
-	else if (strcmp(name, "exec-mapped") == 0 && ref.kind == PSHM_KIND_MEMFD)
-		snprintf(buf, size, "%s", ref.exec_mapped ? "yes" : "no");
-	else if (strcmp(name, "seals") == 0 && ref.kind == PSHM_KIND_MEMFD) {
+	else if (strcmp(name, "exec-mapped") == 0 && ref.kind == PSHM_KIND_MEMFD) {
+		const struct pshm_object *o;
+		struct pshm_scan *scan;
+
+		r = scan_object(req, &ref, &scan, &o);
+		if (r < 0)
+			return r;
+		snprintf(buf, size, "%s", o->exec_mapped ? "yes" : "no");
+		pshm_scan_free(scan);
+	} else if (strcmp(name, "seals") == 0 && ref.kind == PSHM_KIND_MEMFD) {
 		int fd = open(ref.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		int seals = fd < 0 ? -1 : fcntl(fd, F_GET_SEALS);
 
