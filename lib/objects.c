@@ -4,7 +4,8 @@
  * from /proc: named segments, segments unlinked but still open or mapped,
  * memfds, System V segments and shared anonymous mappings.
  *
- * One pass over /proc/PID/{status,fd,maps} finds the holders. Only
+ * One pass over /proc/PID/{fd,maps} finds the holders (status only of a
+ * process that holds something, for its uid and command name). Only
  * descriptors whose link names a shared memory object are stat'ed (through
  * the /proc link, which reaches the object itself), so the scan never
  * waits on a FUSE file system, whatever other processes have open. Maps
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -50,6 +52,8 @@ struct pshm_scan {
 	struct object **order; /* for pshm_scan_next, built at the end */
 	size_t next;
 	unsigned unreadable;
+	char *buf; /* for whole files of /proc: maps, directories */
+	size_t buf_size;
 };
 
 /* The process being scanned. */
@@ -57,8 +61,28 @@ struct process {
 	long pid;
 	uid_t uid;
 	char comm[16];
-	int dir; /* /proc/PID */
+	int dir;          /* /proc/PID */
+	bool status_read; /* uid and comm, read when it first holds something */
+	bool gone;        /* its status could not be read: it exited */
 };
+
+static int read_status(struct process *p);
+
+/*
+ * Fills h's uid and comm from its process, whose status is read once and
+ * only for processes that hold something (most hold nothing): false when
+ * the process is gone.
+ */
+static bool owned_by(struct process *p, struct pshm_holder *h)
+{
+	if (!p->status_read) {
+		p->gone = read_status(p) < 0;
+		p->status_read = true;
+	}
+	h->uid = p->uid;
+	memcpy(h->comm, p->comm, sizeof(h->comm));
+	return !p->gone;
+}
 
 PSHM_EXPORT const char *pshm_kind_name(unsigned kind)
 {
@@ -238,10 +262,10 @@ static struct object *segment_by_ino(struct pshm_scan *s, ino_t ino)
 	return (s->kinds & PSHM_KIND_SEGMENT) ? find(s, PSHM_KIND_SEGMENT, s->shm_dev, ino) : NULL;
 }
 
-static int scan_fd(struct pshm_scan *s, const struct process *p, int fd_dir, const char *fd_name)
+static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const char *fd_name)
 {
 	char target[PATH_MAX];
-	struct pshm_holder h = { .pid = (pid_t)p->pid, .uid = p->uid, .fd = atoi(fd_name) };
+	struct pshm_holder h = { .pid = (pid_t)p->pid, .fd = atoi(fd_name) };
 	struct object *o = NULL;
 	struct stat st;
 	size_t len = 0;
@@ -251,14 +275,13 @@ static int scan_fd(struct pshm_scan *s, const struct process *p, int fd_dir, con
 	if (n <= 0)
 		return 0;
 	target[n] = '\0';
-	memcpy(h.comm, p->comm, sizeof(h.comm));
 	if (in_mount(s, target)) {
 		long mnt_id;
 		ino_t ino;
 
 		/* Through the mount: never stat'ed, that would ask its daemon. */
 		fdinfo_of(p->dir, fd_name, &mnt_id, &ino);
-		if (mnt_id != s->options.mount_id)
+		if (mnt_id != s->options.mount_id || !owned_by(p, &h))
 			return 0;
 		o = segment_by_ino(s, ino);
 		return o ? add_holder(o, &h) : 0;
@@ -269,7 +292,8 @@ static int scan_fd(struct pshm_scan *s, const struct process *p, int fd_dir, con
 		kind = PSHM_KIND_MEMFD;
 	else
 		return 0;
-	if (!(s->kinds & kind) || fstatat(fd_dir, fd_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+	if (!(s->kinds & kind) || fstatat(fd_dir, fd_name, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
+	    !owned_by(p, &h))
 		return 0;
 	if (kind == PSHM_KIND_SEGMENT || (kind == PSHM_KIND_DELETED && st.st_nlink > 0)) {
 		/* " (deleted)" may be part of a real name: the link count decides. */
@@ -294,46 +318,103 @@ static int scan_fd(struct pshm_scan *s, const struct process *p, int fd_dir, con
 	return add_holder(o, &h);
 }
 
-static int scan_fds(struct pshm_scan *s, const struct process *p)
+/* Room for at least size bytes in the scan's buffer. */
+static int reserve(struct pshm_scan *s, size_t size)
+{
+	char *bigger;
+
+	if (size <= s->buf_size)
+		return 0;
+	bigger = realloc(s->buf, size);
+	if (!bigger)
+		return -ENOMEM;
+	s->buf = bigger;
+	s->buf_size = size;
+	return 0;
+}
+
+static int scan_fds(struct pshm_scan *s, struct process *p)
 {
 	int fd_dir = openat(p->dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *de;
-	DIR *dir;
-	int r = 0;
+	int r = fd_dir < 0 ? -errno : reserve(s, 16384);
 
-	if (fd_dir < 0)
-		return -errno;
-	dir = fdopendir(fd_dir);
-	if (!dir) {
-		close(fd_dir);
-		return -ENOMEM;
+	/* getdents64 itself: no stdio directory stream, one system call less per process. */
+	while (r == 0) {
+		long n = syscall(SYS_getdents64, fd_dir, s->buf, s->buf_size);
+
+		if (n <= 0) {
+			r = n < 0 ? -errno : 0;
+			break;
+		}
+		for (long at = 0; at < n && r == 0;) {
+			const struct dirent64 *de = (const struct dirent64 *)(s->buf + at);
+
+			at += de->d_reclen;
+			if (de->d_name[0] != '.')
+				r = scan_fd(s, p, fd_dir, de->d_name);
+		}
 	}
-	while (r == 0 && (de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			r = scan_fd(s, p, dirfd(dir), de->d_name);
-	closedir(dir);
+	if (fd_dir >= 0)
+		close(fd_dir);
 	return r;
 }
 
+/* A hexadecimal or decimal field ending at sep: false when it is not one. */
+static bool field(const char **at, int base, char sep, unsigned long long *ret)
+{
+	const char *p = *at;
+	unsigned long long v = 0;
+
+	if (!(base == 16 ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p)))
+		return false;
+	for (; base == 16 ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p); p++) {
+		unsigned d = isdigit((unsigned char)*p)
+				     ? (unsigned)(*p - '0')
+				     : (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
+
+		if (v > (~0ULL - d) / (unsigned)base)
+			return false;
+		v = v * (unsigned)base + d;
+	}
+	if (*p != sep)
+		return false;
+	*at = p + (sep ? 1 : 0);
+	*ret = v;
+	return true;
+}
+
 /*
- * One line of /proc/PID/maps, whole, parsed strictly: "START-END PERMS
- * OFFSET MAJOR:MINOR INODE", then the end or spaces and the path.
+ * One line of /proc/PID/maps, whole (NUL-terminated, no newline), parsed
+ * strictly: "START-END PERMS OFFSET MAJOR:MINOR INODE", then the end or
+ * spaces and the path.
  */
-static bool parse_maps_line(char *line, struct pshm_holder *h, unsigned *major_no,
+static bool parse_maps_line(const char *line, struct pshm_holder *h, unsigned *major_no,
 			    unsigned *minor_no, unsigned long long *inode, const char **ret_path)
 {
-	unsigned long long offset;
-	int at = -1;
+	unsigned long long offset, major_ull, minor_ull;
+	const char *at = line;
 
-	line[strcspn(line, "\n")] = '\0';
-	if (!isxdigit((unsigned char)line[0]) ||
-	    sscanf(line, "%llx-%llx %4s %llx %x:%x %llu%n", &h->start, &h->end, h->perms, &offset,
-		   major_no, minor_no, inode, &at) != 7 ||
-	    at < 0 || strlen(h->perms) != 4 || (line[at] != '\0' && line[at] != ' '))
+	if (!field(&at, 16, '-', &h->start) || !field(&at, 16, ' ', &h->end))
 		return false;
-	while (line[at] == ' ')
+	for (int i = 0; i < 4; i++)
+		if (!at[i] || at[i] == ' ')
+			return false;
+	if (at[4] != ' ')
+		return false;
+	memcpy(h->perms, at, 4);
+	h->perms[4] = '\0';
+	at += 5;
+	if (!field(&at, 16, ' ', &offset) || !field(&at, 16, ':', &major_ull) ||
+	    !field(&at, 16, ' ', &minor_ull) || major_ull > 0xfff || minor_ull > 0xfffff)
+		return false;
+	/* The inode ends the line, or spaces and the path follow. */
+	if (!field(&at, 10, ' ', inode) && !field(&at, 10, '\0', inode))
+		return false;
+	while (*at == ' ')
 		at++;
-	*ret_path = line + at;
+	*major_no = (unsigned)major_ull;
+	*minor_no = (unsigned)minor_ull;
+	*ret_path = at;
 	return true;
 }
 
@@ -354,8 +435,8 @@ static unsigned mapping_kind(const struct pshm_scan *s, const char *path, const 
 	return 0;
 }
 
-static int scan_mapping(struct pshm_scan *s, const struct process *p, struct pshm_holder *h,
-			dev_t dev, ino_t ino, const char *path)
+static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_holder *h, dev_t dev,
+			ino_t ino, const char *path)
 {
 	unsigned kind = mapping_kind(s, path, h->perms, dev);
 	char files[48];
@@ -365,9 +446,9 @@ static int scan_mapping(struct pshm_scan *s, const struct process *p, struct psh
 
 	if (s->options.mount_path && dev == s->options.mount_dev && in_mount(s, path)) {
 		o = segment_by_ino(s, ino); /* mapped through the mount */
-		return o ? add_holder(o, h) : 0;
+		return o && owned_by(p, h) ? add_holder(o, h) : 0;
 	}
-	if (!kind || !(s->kinds & kind))
+	if (!kind || !(s->kinds & kind) || !owned_by(p, h))
 		return 0;
 	if (kind == PSHM_KIND_SEGMENT) {
 		o = segment_by_ino(s, ino);
@@ -420,36 +501,56 @@ static int scan_mapping(struct pshm_scan *s, const struct process *p, struct psh
 	return add_holder(o, h);
 }
 
-static int scan_maps(struct pshm_scan *s, const struct process *p)
+/* /proc/PID/maps whole into the scan's buffer, NUL-terminated: its length, or -errno. */
+static ssize_t read_maps(struct pshm_scan *s, const struct process *p)
 {
 	int fd = openat(p->dir, "maps", O_RDONLY | O_CLOEXEC);
-	char *line = NULL;
-	size_t size = 0;
-	FILE *maps;
-	int r = 0;
+	size_t len = 0;
+	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
-	maps = fdopen(fd, "r");
-	if (!maps) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (r == 0 && getline(&line, &size, maps) > 0) {
-		struct pshm_holder h = { .pid = (pid_t)p->pid, .uid = p->uid, .fd = -1 };
+	/* The kernel fills a read with whole lines: read until it has no more. */
+	do {
+		if (reserve(s, len + 65536) < 0) {
+			close(fd);
+			return -ENOMEM;
+		}
+		n = read(fd, s->buf + len, s->buf_size - len - 1);
+		if (n > 0)
+			len += (size_t)n;
+	} while (n > 0);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	s->buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+static int scan_maps(struct pshm_scan *s, struct process *p)
+{
+	ssize_t len = read_maps(s, p);
+	char *line, *end;
+	int r = 0;
+
+	if (len < 0)
+		return (int)len;
+	for (line = s->buf; r == 0 && line < s->buf + len; line = end + 1) {
+		struct pshm_holder h = { .pid = (pid_t)p->pid, .fd = -1 };
 		unsigned major_no, minor_no;
 		unsigned long long inode;
 		const char *path;
 
+		end = memchr(line, '\n', (size_t)(s->buf + len - line));
+		if (!end)
+			end = s->buf + len;
+		*end = '\0';
 		/* Inode 0: no file, but a System V segment's inode is its id, which may be 0. */
 		if (!parse_maps_line(line, &h, &major_no, &minor_no, &inode, &path) ||
 		    (!inode && strncmp(path, SYSV_PREFIX, strlen(SYSV_PREFIX)) != 0))
 			continue;
-		memcpy(h.comm, p->comm, sizeof(h.comm));
 		r = scan_mapping(s, p, &h, makedev(major_no, minor_no), (ino_t)inode, path);
 	}
-	free(line);
-	fclose(maps);
 	return r;
 }
 
@@ -484,6 +585,8 @@ static int read_status(struct process *p)
 static int scan_processes(struct pshm_scan *s)
 {
 	long self = (long)getpid();
+	/* Only mappings show System V segments and shared anonymous memory. */
+	bool need_fds = s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD);
 	struct dirent *de;
 	DIR *proc = opendir("/proc");
 	int r = 0;
@@ -505,14 +608,12 @@ static int scan_processes(struct pshm_scan *s)
 		p.dir = openat(dirfd(proc), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (p.dir < 0)
 			continue; /* exited meanwhile */
-		if (read_status(&p) == 0) {
-			fds = scan_fds(s, &p);
-			maps = fds == -ENOMEM ? fds : scan_maps(s, &p);
-			if (fds == -ENOMEM || maps == -ENOMEM)
-				r = -ENOMEM;
-			else if (fds == -EACCES || maps == -EACCES)
-				s->unreadable++;
-		}
+		fds = need_fds ? scan_fds(s, &p) : 0;
+		maps = fds == -ENOMEM ? fds : scan_maps(s, &p);
+		if (fds == -ENOMEM || maps == -ENOMEM)
+			r = -ENOMEM;
+		else if (fds == -EACCES || maps == -EACCES)
+			s->unreadable++;
 		close(p.dir);
 	}
 	closedir(proc);
@@ -704,6 +805,7 @@ PSHM_EXPORT void pshm_scan_free(struct pshm_scan *s)
 	}
 	free(s->buckets);
 	free(s->order);
+	free(s->buf);
 	free(s);
 }
 
