@@ -55,9 +55,15 @@ static int ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	return 0;
 }
 
-static ssize_t ctl_read_view(fuse_req_t req, struct fuse_file_info *fi, char *buf, size_t size)
+/* fi->flags are the file's (O_NONBLOCK among them): the kernel sends them with each read. */
+static void ctl_read_view(fuse_req_t req, struct fuse_file_info *fi, size_t size)
 {
-	return ctl_read(session_of(fi), buf, size, &shmfs_of(req)->ctl);
+	ctl_read(req, session_of(fi), size, fi->flags, &shmfs_of(req)->ctl);
+}
+
+static void ctl_poll_view(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+{
+	ctl_poll(req, session_of(fi), ph);
 }
 
 static ssize_t ctl_write_view(fuse_req_t req, struct fuse_file_info *fi, const char *buf,
@@ -91,6 +97,7 @@ const struct view view_ctl = {
 	.getattr = ctl_getattr,
 	.open = ctl_open,
 	.read = ctl_read_view,
+	.poll = ctl_poll_view,
 	.write = ctl_write_view,
 	.release = ctl_release,
 	.setattr = ctl_setattr,
