@@ -171,7 +171,7 @@ static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	r = v->open ? v->open(req, ino, fi) : -EISDIR;
 	if (r < 0)
 		fuse_reply_err(req, -r);
-	else if (fuse_reply_open(req, fi) != 0)
+	else if ((v->reply_open ? v->reply_open(req, fi) : fuse_reply_open(req, fi)) != 0)
 		v->release(fi);
 }
 

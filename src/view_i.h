@@ -69,6 +69,8 @@ struct view {
 
 	/* Files; NULL in a directory view. */
 	int (*open)(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+	/* Optional: replies to an open that succeeded itself (0, or fuse_reply_*'s error). */
+	int (*reply_open)(fuse_req_t req, const struct fuse_file_info *fi);
 	/* Replies itself, now or later (.ctl keeps a read until a reply comes). */
 	void (*read)(fuse_req_t req, struct fuse_file_info *fi, size_t size);
 	/* Optional: replies to a poll itself (ph, when given, is the view's); NULL: always ready. */
