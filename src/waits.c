@@ -4,15 +4,15 @@
  * /dev/shm (IN_CREATE, IN_MOVED_TO) and one thread serve every wait, with
  * the earliest deadline as its poll timeout: no thread per wait, and no
  * worker of libfuse ever waits. The lock is for bookkeeping only: names
- * are looked at (fstatat, never open: a FIFO never blocks anything here)
+ * are looked at (lstat, never open: a FIFO never blocks anything here)
  * and owners called back after it is released.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -27,7 +27,7 @@ static struct {
 	pthread_cond_t delivered;    /* current went back to its owner */
 	struct waits_entry *first;   /* pending, newest first */
 	struct waits_entry *current; /* being handed to its owner (done running) */
-	int inotify_fd, wake_fd, dir_fd;
+	int inotify_fd, wake_fd;
 	pthread_t thread;
 	bool running, stopping;
 } waits = {
@@ -35,7 +35,6 @@ static struct {
 	.delivered = PTHREAD_COND_INITIALIZER,
 	.inotify_fd = -1,
 	.wake_fd = -1,
-	.dir_fd = -1,
 };
 
 uint64_t waits_now_ms(void)
@@ -48,9 +47,12 @@ uint64_t waits_now_ms(void)
 
 bool waits_segment_exists(const char *name)
 {
+	char path[sizeof(PSHM_DIR) + PSHM_NAME_MAX + 1];
 	struct stat st;
 
-	return fstatat(waits.dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	/* By path, holding nothing open: /dev/shm may be unmounted once the daemon is gone. */
+	snprintf(path, sizeof(path), PSHM_DIR "/%s", name);
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* With the lock held. */
@@ -212,10 +214,9 @@ int waits_start(void)
 	sigset_t all, old;
 	int r;
 
-	waits.dir_fd = open(PSHM_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	waits.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	waits.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (waits.dir_fd < 0 || waits.inotify_fd < 0 || waits.wake_fd < 0 ||
+	if (waits.inotify_fd < 0 || waits.wake_fd < 0 ||
 	    inotify_add_watch(waits.inotify_fd, PSHM_DIR, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) <
 		    0) {
 		r = -errno;
@@ -248,11 +249,11 @@ void waits_stop(void)
 		wake();
 		pthread_join(waits.thread, NULL);
 	}
-	for (int *fd = &waits.inotify_fd; fd <= &waits.dir_fd; fd++) {
-		if (*fd >= 0)
-			close(*fd);
-		*fd = -1;
-	}
+	if (waits.inotify_fd >= 0)
+		close(waits.inotify_fd);
+	if (waits.wake_fd >= 0)
+		close(waits.wake_fd);
+	waits.inotify_fd = waits.wake_fd = -1;
 }
 
 int waits_add(struct waits_entry *e, const char *name, uint64_t deadline_ms, waits_done_fn done)
