@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shmfs: the control file's commands (anon, free, list, holders, usage,
- * help) and its status summary, each run with the rights of the session's
+ * wait, help) and its status summary, each run with the rights of the session's
  * opener; the protocol is ctl_session.c's.
  */
 #include <errno.h>
@@ -14,6 +14,7 @@
 
 #include "ctl_i.h"
 #include "ctl_parse_i.h"
+#include "waits_i.h"
 
 static int holders_emit(void *ctx, const char *line)
 {
@@ -407,6 +408,53 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 	return 0;
 }
 
+/*
+ * wait NAME [TIMEOUT]: "ok NAME" once the segment NAME (as the mount
+ * shows it: a regular file, prefix and all) exists, at once if it does;
+ * "err ETIMEDOUT" after TIMEOUT seconds; without TIMEOUT until the file
+ * is closed. The reply comes in its place: later replies wait behind it.
+ */
+static int run_wait(struct ctl_session *s, const struct ctl_command *cmd,
+		    const struct ctl_context *context)
+{
+	char full[PSHM_NAME_MAX + 1], ok_line[PSHM_NAME_MAX + 8], late_line[PSHM_NAME_MAX + 96];
+	uint64_t deadline = WAITS_FOREVER;
+	uid_t uid = ctl_opener(s)->uid;
+	int r = context->segment_name(context->prefix, cmd->name, full);
+
+	if (r == -ENOENT)
+		return ctl_fail(s, EINVAL, "%s: a semaphore's name; the mount shows segments only",
+				cmd->name);
+	if (r < 0)
+		return ctl_fail(s, -r, "%s: %s", cmd->name, strerror(-r));
+	if (context->own_entry && context->own_entry(cmd->name))
+		return ctl_fail(s, EINVAL, "%s is the mount's own entry, never a segment",
+				cmd->name);
+	snprintf(ok_line, sizeof(ok_line), "ok %s", cmd->name);
+	if (cmd->timeout_ms >= 0) {
+		deadline = waits_now_ms() + (uint64_t)cmd->timeout_ms;
+		snprintf(late_line, sizeof(late_line),
+			 "err ETIMEDOUT %s did not appear within %" PRId64 ".%03" PRId64 " s",
+			 cmd->name, cmd->timeout_ms / 1000, cmd->timeout_ms % 1000);
+	}
+	r = ctl_reply_when(s, full, deadline, ok_line, cmd->timeout_ms >= 0 ? late_line : NULL);
+	if (r == -EDQUOT)
+		return ctl_fail(s, EDQUOT,
+				"uid %u has %" PRIu64 " waits unfinished, the limit (wait_max)",
+				(unsigned)uid, limits_max(LIMIT_WAITS));
+	if (r == -ENOBUFS)
+		return ctl_fail(
+			s, ENOBUFS,
+			"no room for the reply in what may wait unread (%d bytes a file, %u a "
+			"user): read the replies first",
+			CTL_OUTPUT_MAX, LIMIT_CTL_USER_BYTES);
+	if (r == -ESHUTDOWN)
+		return ctl_fail(s, ESHUTDOWN, "the daemon is stopping");
+	if (r < 0)
+		return ctl_fail(s, -r, "cannot wait: %s", strerror(-r));
+	return 0;
+}
+
 static void emit_help(struct ctl_session *s)
 {
 	ctl_emit(s, "anon SIZE [MODE] [hold]  create an anonymous segment (hold: freed when this "
@@ -420,6 +468,10 @@ static void emit_help(struct ctl_session *s)
 	ctl_emit(s,
 		 "usage [by-user|by-process] where shared memory goes: by kind, owner or holder, "
 		 "and what nothing explains");
+	ctl_emit(s,
+		 "wait NAME [TIMEOUT]       reply ok NAME once segment NAME exists (later "
+		 "replies wait behind it), err ETIMEDOUT after TIMEOUT seconds (at most %d)",
+		 CTL_WAIT_MAX_S);
 	ctl_emit(s, "help                      this text");
 	ctl_emit(s, "ok");
 }
@@ -449,6 +501,8 @@ static int run_command(struct ctl_session *s, const struct ctl_command *cmd,
 		return 0;
 	case CTL_USAGE:
 		return run_usage(s, cmd);
+	case CTL_WAIT:
+		return run_wait(s, cmd, context);
 	}
 	return ctl_fail(s, EINVAL, "unknown command");
 }
@@ -535,7 +589,13 @@ ssize_t ctl_write(struct ctl_session *s, const char *buf, size_t len,
 	return ctl_session_write(s, buf, len, run_line, (void *)context);
 }
 
-ssize_t ctl_read(struct ctl_session *s, char *buf, size_t size, const struct ctl_context *context)
+void ctl_read(fuse_req_t req, struct ctl_session *s, size_t size, int flags,
+	      const struct ctl_context *context)
 {
-	return ctl_session_read(s, buf, size, summary, (void *)context);
+	ctl_session_read(req, s, size, flags, summary, (void *)context);
+}
+
+void ctl_poll(fuse_req_t req, struct ctl_session *s, struct fuse_pollhandle *ph)
+{
+	ctl_session_poll(req, s, ph);
 }

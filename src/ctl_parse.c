@@ -58,11 +58,48 @@ static int parse_anon(char **words, int count, struct ctl_command *c, char *mess
 	return 0;
 }
 
+/*
+ * A wait's TIMEOUT: seconds, decimal, at most CTL_WAIT_MAX_S; to the
+ * millisecond, rounded up (a wait is never shorter than asked).
+ */
+static bool parse_timeout(const char *text, int64_t *ret)
+{
+	int64_t seconds = 0, ms = 0;
+	const char *p = text;
+	bool more = false;
+
+	if (*p < '0' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		seconds = seconds * 10 + (*p - '0');
+		if (seconds > CTL_WAIT_MAX_S)
+			return false;
+	}
+	if (*p == '.') {
+		int digits = 0;
+
+		if (*++p == '\0')
+			return false;
+		for (; *p >= '0' && *p <= '9'; p++, digits++) {
+			if (digits < 3)
+				ms = ms * 10 + (*p - '0');
+			else if (*p != '0')
+				more = true;
+		}
+		for (; digits < 3; digits++)
+			ms *= 10;
+	}
+	if (*p != '\0')
+		return false;
+	*ret = seconds * 1000 + ms + more;
+	return *ret <= (int64_t)CTL_WAIT_MAX_S * 1000;
+}
+
 int ctl_parse(char *line, size_t len, struct ctl_command *ret, char *message, size_t message_len)
 {
 	static const char anon_path[] = ".anon/";
 	char *words[CTL_MAX_WORDS], *save = NULL, *word;
-	struct ctl_command c = { .verb = CTL_NONE };
+	struct ctl_command c = { .verb = CTL_NONE, .timeout_ms = -1 };
 	int count = 0, r = 0;
 
 	if (len > CTL_LINE_MAX)
@@ -117,6 +154,15 @@ int ctl_parse(char *line, size_t len, struct ctl_command *ret, char *message, si
 			c.by = CTL_USAGE_PROCESS;
 		else if (count != 1)
 			r = invalid(message, message_len, "usage: usage [by-user|by-process]");
+	} else if (strcmp(words[0], "wait") == 0) {
+		c.verb = CTL_WAIT;
+		if (count != 2 && count != 3)
+			r = invalid(message, message_len, "usage: wait NAME [TIMEOUT]");
+		else if (count == 3 && !parse_timeout(words[2], &c.timeout_ms))
+			r = invalid(message, message_len,
+				    "timeout \"%.64s\": seconds from 0 to %d (e.g. 5 or 0.3)",
+				    words[2], CTL_WAIT_MAX_S);
+		c.name = count >= 2 ? words[1] : NULL;
 	} else {
 		r = invalid(message, message_len, "unknown command \"%.64s\" (try help)", words[0]);
 	}

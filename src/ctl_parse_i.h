@@ -11,6 +11,7 @@
 #define CTL_LINE_MAX 4096 /* the longest command line */
 #define CTL_MAX_WORDS 8   /* words in one command */
 #define CTL_MESSAGE_MAX 512
+#define CTL_WAIT_MAX_S 86400 /* the longest wait TIMEOUT, in seconds (a day) */
 
 enum ctl_verb {
 	CTL_NONE, /* an empty line: no command, no reply */
@@ -20,6 +21,7 @@ enum ctl_verb {
 	CTL_HOLDERS,
 	CTL_HELP,
 	CTL_USAGE,
+	CTL_WAIT,
 };
 
 /* How usage groups its table. */
@@ -35,7 +37,8 @@ struct ctl_command {
 	mode_t mode;          /* anon: 0600 unless given */
 	bool hold;            /* anon */
 	uint64_t id;          /* free; holders of .anon/ID */
-	const char *name;     /* holders: the word as given, inside the parsed line */
+	const char *name;     /* holders, wait: the word as given, inside the parsed line */
+	int64_t timeout_ms;   /* wait: -1 without TIMEOUT (until the file is closed) */
 	enum ctl_usage_by by; /* usage */
 };
 

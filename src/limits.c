@@ -2,7 +2,7 @@
 /*
  * shmfs: per-user limits. Everything a client can make the daemon hold
  * (descriptors of open files and anonymous segments, .ctl files, unread
- * replies) is charged to a user, so one user at a limit gets a clear
+ * replies, waits) is charged to a user, so one user at a limit gets a clear
  * errno and every other user goes on as before. Descriptors also have a
  * global ceiling below the daemon's own limit, with reserves for the
  * daemon's work and for root.
@@ -36,6 +36,7 @@ static struct {
 static const int limit_errno[LIMIT_KINDS] = {
 	[LIMIT_FDS] = EMFILE,        [LIMIT_ANON] = EDQUOT,  [LIMIT_CTL] = EMFILE,
 	[LIMIT_CTL_BYTES] = ENOBUFS, [LIMIT_SCANS] = EAGAIN, [LIMIT_DIR_BYTES] = EMFILE,
+	[LIMIT_WAITS] = EDQUOT,
 };
 
 void limits_init(const struct limits_config *config, uint64_t fd_ceiling)
@@ -48,6 +49,7 @@ void limits_init(const struct limits_config *config, uint64_t fd_ceiling)
 	limits.max[LIMIT_CTL_BYTES] = LIMIT_CTL_USER_BYTES;
 	limits.max[LIMIT_SCANS] = LIMIT_SCANS_USER;
 	limits.max[LIMIT_DIR_BYTES] = LIMIT_DIR_USER_BYTES;
+	limits.max[LIMIT_WAITS] = config->wait_max;
 	limits.anon_bytes = config->anon_bytes;
 	limits.fds_for_anyone =
 		fd_ceiling > LIMIT_FD_RESERVE_DAEMON ? fd_ceiling - LIMIT_FD_RESERVE_DAEMON : 0;

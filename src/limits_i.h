@@ -11,6 +11,7 @@
 #define LIMIT_USER_FDS_DEFAULT 4096 /* user_fds=: descriptors held for one user */
 #define LIMIT_ANON_MAX_DEFAULT 256  /* anon_max=: anonymous segments of one user */
 #define LIMIT_CTL_MAX_DEFAULT 64    /* ctl_max=: open .ctl files of one user */
+#define LIMIT_WAIT_MAX_DEFAULT 256  /* wait_max=: unfinished .ctl waits of one user */
 /* anon_bytes= defaults to the size of /dev/shm. */
 
 /* Fixed limits. */
@@ -29,11 +30,12 @@ enum limit_kind {
 	LIMIT_CTL_BYTES, /* unread .ctl reply bytes */
 	LIMIT_SCANS,     /* holders scans running */
 	LIMIT_DIR_BYTES, /* directory listings held open */
+	LIMIT_WAITS,     /* unfinished .ctl waits */
 	LIMIT_KINDS
 };
 
 struct limits_config {
-	uint64_t user_fds, anon_max, ctl_max;
+	uint64_t user_fds, anon_max, ctl_max, wait_max;
 	uint64_t anon_bytes; /* checked by anon.c against the segments' sizes now */
 };
 
@@ -44,7 +46,7 @@ struct limits_config {
 void limits_init(const struct limits_config *config, uint64_t fd_ceiling);
 /*
  * Charges amount of kind to uid: 0, or the errno that names the limit:
- * -EMFILE (descriptors, .ctl files), -EDQUOT (anonymous segments),
+ * -EMFILE (descriptors, .ctl files), -EDQUOT (anonymous segments, waits),
  * -ENOBUFS (reply bytes); nothing is charged then. Root and the daemon's
  * own user have no per-user limit but still leave LIMIT_FD_RESERVE_DAEMON.
  */

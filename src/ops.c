@@ -6,6 +6,7 @@
  * and refuses what neither offers.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -170,7 +171,7 @@ static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	r = v->open ? v->open(req, ino, fi) : -EISDIR;
 	if (r < 0)
 		fuse_reply_err(req, -r);
-	else if (fuse_reply_open(req, fi) != 0)
+	else if ((v->reply_open ? v->reply_open(req, fi) : fuse_reply_open(req, fi)) != 0)
 		v->release(fi);
 }
 
@@ -178,8 +179,6 @@ static void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
 	const struct view *v = views_of(ino);
-	ssize_t n;
-	char *buf;
 
 	if (!v) {
 		const struct view *nv = node_view(node_of(ino));
@@ -188,12 +187,26 @@ static void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			data_read(req, handle_of(fi), size, off);
 		return;
 	}
-	buf = data_buffer(size);
-	n = buf ? v->read(req, fi, buf, size) : -ENOMEM;
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
+	v->read(req, fi, size);
+}
+
+/*
+ * poll(2): .ctl says when a reply comes; everything else is always ready,
+ * as the kernel would answer without a poll operation (which, once
+ * refused, it never asks again, for any file of the mount).
+ */
+static void ops_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		     struct fuse_pollhandle *ph)
+{
+	const struct view *v = views_of(ino);
+
+	if (v && v->poll) {
+		v->poll(req, fi, ph);
+		return;
+	}
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
 }
 
 static void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -416,6 +429,7 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.read = ops_read,
 	.write = ops_write,
 	.release = ops_release,
+	.poll = ops_poll,
 	.opendir = ops_opendir,
 	.readdir = ops_readdir,
 	.readdirplus = ops_readdirplus,

@@ -14,11 +14,13 @@
 
 #include "dirs_i.h"
 #include "shmfs_i.h"
+#include "view_i.h"
+#include "waits_i.h"
 
 /* The daemon; requests reach it through fuse_req_userdata(). */
 static struct shmfs fs = {
 	.config = { .timeout = 1.0 },
-	.ctl = { .segment_name = names_segment },
+	.ctl = { .segment_name = names_segment, .own_entry = views_own_entry },
 };
 
 #define DEFAULT_MAX_IDLE_THREADS 8
@@ -31,7 +33,7 @@ struct options {
 	char *passthrough;
 	char *anon_bytes;
 	unsigned max_read;
-	unsigned user_fds, anon_max, ctl_max;
+	unsigned user_fds, anon_max, ctl_max, wait_max;
 	int allow_other;
 	/* SOURCE and MOUNTPOINT: mount.fuse3 passes a source first, as for sshfs. */
 	const char *words[2];
@@ -53,7 +55,8 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("cache_timeout=%s", cache_timeout), OPTION("max_read=%u", max_read),
 	OPTION("passthrough=%s", passthrough), OPTION("user_fds=%u", user_fds),
 	OPTION("anon_max=%u", anon_max), OPTION("anon_bytes=%s", anon_bytes),
-	OPTION("ctl_max=%u", ctl_max), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	OPTION("ctl_max=%u", ctl_max), OPTION("wait_max=%u", wait_max),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	/* What mount(8) and fstab hand over that means nothing to FUSE. */
 	FUSE_OPT_KEY("defaults", KEY_DROP), FUSE_OPT_KEY("auto", KEY_DROP),
 	FUSE_OPT_KEY("noauto", KEY_DROP), FUSE_OPT_KEY("nofail", KEY_DROP),
@@ -113,9 +116,10 @@ static void usage(const char *progname)
 	       "    -o anon_max=N          anonymous segments of one user (default %d)\n"
 	       "    -o anon_bytes=SIZE     their total size (default: the size of %s)\n"
 	       "    -o ctl_max=N           open .ctl files of one user (default %d)\n"
+	       "    -o wait_max=N          unfinished .ctl waits of one user (default %d)\n"
 	       "\n",
 	       progname, PSHM_DIR, PSHM_DIR, LIMIT_USER_FDS_DEFAULT, LIMIT_ANON_MAX_DEFAULT,
-	       PSHM_DIR, LIMIT_CTL_MAX_DEFAULT);
+	       PSHM_DIR, LIMIT_CTL_MAX_DEFAULT, LIMIT_WAIT_MAX_DEFAULT);
 }
 
 static int fail(const char *message, const char *detail)
@@ -154,6 +158,7 @@ static int configure_limits(const struct options *opts)
 	l->user_fds = opts->user_fds ? opts->user_fds : LIMIT_USER_FDS_DEFAULT;
 	l->anon_max = opts->anon_max ? opts->anon_max : LIMIT_ANON_MAX_DEFAULT;
 	l->ctl_max = opts->ctl_max ? opts->ctl_max : LIMIT_CTL_MAX_DEFAULT;
+	l->wait_max = opts->wait_max ? opts->wait_max : LIMIT_WAIT_MAX_DEFAULT;
 	if (opts->anon_bytes) {
 		off_t size;
 
@@ -344,7 +349,19 @@ int main(int argc, char *argv[])
 		openlog("shmfs", LOG_PID, LOG_DAEMON);
 		fuse_set_log_func(log_to_syslog);
 	}
-	r = run(se, &cmd);
+	/* One thread watches /dev/shm for every .ctl wait (after the fork: threads do not survive it). */
+	r = waits_start();
+	if (r < 0)
+		fuse_log(FUSE_LOG_ERR, "shmfs: cannot watch " PSHM_DIR ": %s\n", strerror(-r));
+	else
+		r = run(se, &cmd);
+	/*
+	 * The workers are gone: stop the waits, and answer the reads kept for
+	 * them (ENOTCONN, as every request gets once the daemon is gone)
+	 * while the session can still send.
+	 */
+	waits_stop();
+	ctl_destroy_all();
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	/*

@@ -42,6 +42,8 @@ struct ctl_context {
 	const char *prefix; /* the mount's segment name prefix, "" for none */
 	/* The segment name for a name inside the mount (names_segment). */
 	int (*segment_name)(const char *prefix, const char *name, char buf[PSHM_NAME_MAX + 1]);
+	/* Whether name is one of the mount's own entries (which shadow segments). */
+	bool (*own_entry)(const char *name);
 };
 
 /* The daemon: reached from every request through fuse_req_userdata(). */
@@ -209,7 +211,7 @@ int holders_scan(dev_t dev, ino_t ino, const struct creds *viewer, holders_emit_
 /* A session for opener (whose rights every command has): 0, -EMFILE at the opener's limit. */
 int ctl_session_open(const struct creds *opener, struct ctl_session **ret);
 void ctl_close(struct ctl_session *s);
-/* Closes the sessions still open (at exit). */
+/* Closes the sessions still open (at exit): a read kept gets ENOTCONN. */
 void ctl_destroy_all(void);
 /*
  * Runs the complete lines in buf, as the session's opener (whoever writes):
@@ -218,8 +220,11 @@ void ctl_destroy_all(void);
  */
 ssize_t ctl_write(struct ctl_session *s, const char *buf, size_t len,
 		  const struct ctl_context *context);
-/* Pending replies (or, before any command, the status summary). */
-ssize_t ctl_read(struct ctl_session *s, char *buf, size_t size, const struct ctl_context *context);
+/* Replies to a read: pending replies (or, before any command, the status summary); see ctl_i.h. */
+void ctl_read(fuse_req_t req, struct ctl_session *s, size_t size, int flags,
+	      const struct ctl_context *context);
+/* Replies to a poll (ctl_session_poll). */
+void ctl_poll(fuse_req_t req, struct ctl_session *s, struct fuse_pollhandle *ph);
 
 /* xattr.c: user.shmfs.* attributes of a segment node (NULL: the mount's own entries). */
 void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size);

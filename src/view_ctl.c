@@ -5,7 +5,9 @@
  * delays another's), each open a session of ctl.c with the opener's rights.
  */
 #include <errno.h>
+#include <linux/fuse.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "view_i.h"
 
@@ -55,9 +57,34 @@ static int ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	return 0;
 }
 
-static ssize_t ctl_read_view(fuse_req_t req, struct fuse_file_info *fi, char *buf, size_t size)
+/*
+ * The reply to an open, with FOPEN_STREAM, which libfuse has no field
+ * for: the kernel then opens the file as a stream (stream_open), with no
+ * position and so no f_pos_lock. With a position, a write(2) on a
+ * descriptor shared by threads or processes (a harness's background job)
+ * waits in the kernel for a read kept on the same descriptor to end,
+ * which for a wait may be never.
+ */
+static int ctl_reply_open(fuse_req_t req, const struct fuse_file_info *fi)
 {
-	return ctl_read(session_of(fi), buf, size, &shmfs_of(req)->ctl);
+	struct fuse_open_out out = {
+		.fh = fi->fh,
+		.open_flags = FOPEN_DIRECT_IO | FOPEN_NONSEEKABLE | FOPEN_STREAM,
+	};
+	struct iovec iov = { .iov_base = &out, .iov_len = sizeof(out) };
+
+	return fuse_reply_iov(req, &iov, 1);
+}
+
+/* fi->flags are the file's (O_NONBLOCK among them): the kernel sends them with each read. */
+static void ctl_read_view(fuse_req_t req, struct fuse_file_info *fi, size_t size)
+{
+	ctl_read(req, session_of(fi), size, fi->flags, &shmfs_of(req)->ctl);
+}
+
+static void ctl_poll_view(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+{
+	ctl_poll(req, session_of(fi), ph);
 }
 
 static ssize_t ctl_write_view(fuse_req_t req, struct fuse_file_info *fi, const char *buf,
@@ -90,7 +117,9 @@ const struct view view_ctl = {
 	.is = ctl_is,
 	.getattr = ctl_getattr,
 	.open = ctl_open,
+	.reply_open = ctl_reply_open,
 	.read = ctl_read_view,
+	.poll = ctl_poll_view,
 	.write = ctl_write_view,
 	.release = ctl_release,
 	.setattr = ctl_setattr,

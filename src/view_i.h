@@ -69,7 +69,12 @@ struct view {
 
 	/* Files; NULL in a directory view. */
 	int (*open)(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-	ssize_t (*read)(fuse_req_t req, struct fuse_file_info *fi, char *buf, size_t size);
+	/* Optional: replies to an open that succeeded itself (0, or fuse_reply_*'s error). */
+	int (*reply_open)(fuse_req_t req, const struct fuse_file_info *fi);
+	/* Replies itself, now or later (.ctl keeps a read until a reply comes). */
+	void (*read)(fuse_req_t req, struct fuse_file_info *fi, size_t size);
+	/* Optional: replies to a poll itself (ph, when given, is the view's); NULL: always ready. */
+	void (*poll)(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
 	ssize_t (*write)(fuse_req_t req, struct fuse_file_info *fi, const char *buf, size_t size);
 	void (*release)(struct fuse_file_info *fi);
 	/* setattr of the view itself: 0 to accept (the caller replies its attributes), or -errno. */
@@ -99,6 +104,8 @@ static inline const struct view *node_view(const struct node *node)
 const struct view *views_of(fuse_ino_t ino);
 /* The view that the entry name in directory view dir stands for, or NULL. */
 const struct view *views_named(const struct view *dir, const char *name);
+/* Whether name, at the top of the mount, is a view's entry (for the control file). */
+bool views_own_entry(const char *name);
 /* The entry of view v itself: 0 with *e filled (views take no kernel references). */
 int views_entry(fuse_req_t req, const struct view *v, struct fuse_entry_param *e);
 /* Adds the views that are entries of directory view dir to d (they come first). */

@@ -31,6 +31,11 @@ const struct view *views_named(const struct view *dir, const char *name)
 	return NULL;
 }
 
+bool views_own_entry(const char *name)
+{
+	return views_named(&view_root, name) != NULL;
+}
+
 int views_entry(fuse_req_t req, const struct view *v, struct fuse_entry_param *e)
 {
 	/* Timeouts 0: .ctl's node id depends on who looks, so the kernel asks each time. */

@@ -67,6 +67,34 @@ read -r reply <&3
 check "free of a released one is ENOENT" "err ENOENT no anonymous segment $id" "$reply"
 exec 3>&-
 
+# wait, exactly as a harness writes it: the reply comes when a producer makes the segment.
+exec 3<>"$mnt/.ctl"
+echo "wait jobs 5" >&3
+(sleep 0.2; truncate -s 4096 /dev/shm/jobs) &
+start=$(date +%s%N)
+read -r reply <&3
+took=$((($(date +%s%N) - start) / 1000000))
+wait
+check "wait jobs 5 replies once a producer creates jobs" "ok jobs" "$reply"
+check "and not before it does, nor long after (${took} ms)" "yes" \
+	"$([ "$took" -ge 150 ] && [ "$took" -lt 2000 ] && echo yes)"
+echo "wait jobs" >&3
+read -r reply <&3
+check "wait for a segment already there replies at once" "ok jobs" "$reply"
+echo "wait nobody-makes-this 0.3" >&3
+read -r reply <&3
+check "wait with a timeout that passes" "err ETIMEDOUT nobody-makes-this did not appear within 0.300 s" "$reply"
+echo "wait never-made" >&3
+timeout 1 cat <&3
+check "timeout 1 cat on a wait ends after a second (124)" "124" "$?"
+echo "list" >&3
+touch /dev/shm/never-made
+read -r first <&3
+read -r second <&3
+check "the wait goes on after the signal; later replies come after it" "ok never-made|ok" "$first|$second"
+exec 3>&-
+rm -f /dev/shm/jobs /dev/shm/never-made
+
 # The worked example, as documented.
 out=$("$example" "$mnt" 2>&1)
 status=$?

@@ -4,20 +4,24 @@
  * through a real mount in a private mount namespace.
  */
 #include <CUnit/CUnit.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mount.h"
@@ -740,6 +744,442 @@ static void test_daemon_exit_releases_anonymous_segments(void)
 	CU_ASSERT(shm_used() <= before);
 }
 
+/* ---- wait NAME [TIMEOUT] and poll ---- */
+
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* Writes command and a newline: the write's errno, 0 when it succeeded. */
+static int ctl_write_line(int fd, const char *command)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line), "%s\n", command);
+
+	return write(fd, line, (size_t)n) == n ? 0 : errno;
+}
+
+/* One read into reply (NUL-terminated): its length, or -errno. */
+static ssize_t ctl_read_once(int fd, char *reply, size_t size)
+{
+	ssize_t n = read(fd, reply, size - 1);
+
+	reply[n > 0 ? n : 0] = '\0';
+	return n < 0 ? -errno : n;
+}
+
+/* Creates segment name (a regular file in /dev/shm) after delay_ms, in a child. */
+static pid_t produce_later(const char *name, long delay_ms)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd;
+
+		usleep((useconds_t)delay_ms * 1000);
+		fd = pshm_open(name, O_RDWR | O_CREAT, 0644, NULL);
+		_exit(fd < 0 ? 1 : 0);
+	}
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	int status;
+
+	CU_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_wait_is_answered_when_a_producer_creates_the_segment(void)
+{
+	struct timespec start;
+	char reply[256];
+	int fd = ctl_open_at(mnt.dir);
+	pid_t producer;
+	long ms;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	/* The write returns at once: only the read waits. */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	CU_ASSERT_EQUAL(ctl_write_line(fd, "wait jobs 5"), 0);
+	CU_ASSERT(elapsed_ms(&start) < 1000);
+	producer = produce_later("jobs", 200);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	CU_ASSERT_EQUAL(ctl_read_once(fd, reply, sizeof(reply)), 8);
+	ms = elapsed_ms(&start);
+	printf("\n    woken %ld ms after a producer started 200 ms ahead ", ms);
+	CU_ASSERT_STRING_EQUAL(reply, "ok jobs\n");
+	CU_ASSERT(ms >= 150 && ms < 2000);
+	reap(producer);
+	/* Already there: at once, and then the end of the replies. */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	CU_ASSERT_EQUAL(mount_ctl(fd, "wait jobs", reply, sizeof(reply)), 0);
+	CU_ASSERT_STRING_EQUAL(reply, "ok jobs\n");
+	CU_ASSERT(elapsed_ms(&start) < 1000);
+	CU_ASSERT_EQUAL(ctl_read_once(fd, reply, sizeof(reply)), 0);
+	/* Renamed into place counts too. */
+	int tmp = pshm_open("jobs-tmp", O_RDWR | O_CREAT, 0644, NULL);
+	CU_ASSERT_FATAL(tmp >= 0);
+	close(tmp);
+	CU_ASSERT_EQUAL(ctl_write_line(fd, "wait renamed 5"), 0);
+	CU_ASSERT_EQUAL(rename(PSHM_DIR "/jobs-tmp", PSHM_DIR "/renamed"), 0);
+	CU_ASSERT_EQUAL(ctl_read_once(fd, reply, sizeof(reply)), 11);
+	CU_ASSERT_STRING_EQUAL(reply, "ok renamed\n");
+	pshm_unlink("jobs", NULL);
+	pshm_unlink("renamed", NULL);
+	close(fd);
+}
+
+static void test_wait_times_out_and_only_segments_end_it(void)
+{
+	struct timespec start;
+	char reply[256];
+	int fd = ctl_open_at(mnt.dir);
+	long ms;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	/* A FIFO or a directory of that name is no segment: never opened, still waited for. */
+	CU_ASSERT_EQUAL(mkfifo(PSHM_DIR "/fifo", 0644), 0);
+	CU_ASSERT_EQUAL(mkdir(PSHM_DIR "/dir", 0755), 0);
+	CU_ASSERT_EQUAL(ctl_write_line(fd, "wait fifo 0.3"), 0);
+	CU_ASSERT_EQUAL(ctl_write_line(fd, "wait dir 0.3"), 0);
+	CU_ASSERT_EQUAL(ctl_write_line(fd, "wait x 0.3"), 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	reply[0] = '\0';
+	for (size_t got = 0; got < 3 * 46 && elapsed_ms(&start) < 5000;) {
+		ssize_t n = ctl_read_once(fd, reply + got, sizeof(reply) - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	ms = elapsed_ms(&start);
+	printf("\n    timed out after %ld ms ", ms);
+	CU_ASSERT_STRING_EQUAL(reply, "err ETIMEDOUT fifo did not appear within 0.300 s\n"
+				      "err ETIMEDOUT dir did not appear within 0.300 s\n"
+				      "err ETIMEDOUT x did not appear within 0.300 s\n");
+	CU_ASSERT(ms >= 300 && ms < 2000);
+	/* 0: a look, no wait. */
+	CU_ASSERT_EQUAL(mount_ctl(fd, "wait x 0", reply, sizeof(reply)), 0);
+	if (reply[0] == '\0')
+		ctl_read_once(fd, reply, sizeof(reply));
+	CU_ASSERT_STRING_EQUAL(reply, "err ETIMEDOUT x did not appear within 0.000 s\n");
+	unlink(PSHM_DIR "/fifo");
+	rmdir(PSHM_DIR "/dir");
+	close(fd);
+}
+
+static void test_wait_refuses_bad_names_and_timeouts(void)
+{
+	int fd = ctl_open_at(mnt.dir);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	assert_refused(fd, "wait", EINVAL, "err EINVAL usage: wait NAME [TIMEOUT]");
+	assert_refused(fd, "wait a 1 2", EINVAL, "err EINVAL usage: wait NAME [TIMEOUT]");
+	assert_refused(fd, "wait a -1", EINVAL, "err EINVAL timeout \"-1\"");
+	assert_refused(fd, "wait a 86401", EINVAL, "err EINVAL timeout \"86401\"");
+	assert_refused(fd, "wait a 86400.001", EINVAL, "err EINVAL timeout");
+	assert_refused(fd, "wait a 1.", EINVAL, "err EINVAL timeout");
+	assert_refused(fd, "wait a .5", EINVAL, "err EINVAL timeout");
+	assert_refused(fd, "wait a 1e3", EINVAL, "err EINVAL timeout");
+	assert_refused(fd, "wait a/b", EINVAL, "err EINVAL a/b");
+	assert_refused(fd, "wait sem.x", EINVAL, "err EINVAL sem.x: a semaphore's name");
+	assert_refused(fd, "wait .ctl", EINVAL, "err EINVAL .ctl is the mount's own entry");
+	assert_refused(fd, "wait .anon", EINVAL, "err EINVAL .anon is the mount's own entry");
+	close(fd);
+}
+
+/* How many anonymous segments .anon lists. */
+static int count_anon(void)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir(in_mnt(".anon"));
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void test_wait_keeps_replies_in_command_order(void)
+{
+	struct pollfd p;
+	char reply[256];
+	int fd = ctl_open_at(mnt.dir), seg;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	/* The later commands run at once; their replies come after the wait's. */
+	CU_ASSERT_EQUAL(write(fd, "wait first 5\nwait second 5\nanon 4096 hold\n", 42), 42);
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	CU_ASSERT_EQUAL(poll(&p, 1, 0), 0);
+	CU_ASSERT(count_anon() == 1); /* ran already */
+	seg = pshm_open("second", O_RDWR | O_CREAT, 0600, NULL);
+	CU_ASSERT(seg >= 0);
+	close(seg);
+	usleep(200000);
+	CU_ASSERT_EQUAL(poll(&p, 1, 0), 0); /* second is there, first is not: nothing to read */
+	/* O_NONBLOCK set later counts: the kernel sends the file's flags with each read. */
+	CU_ASSERT_EQUAL(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	CU_ASSERT_EQUAL(read(fd, reply, sizeof(reply)), -1);
+	CU_ASSERT_EQUAL(errno, EAGAIN);
+	CU_ASSERT_EQUAL(fcntl(fd, F_SETFL, 0), 0);
+	seg = pshm_open("first", O_RDWR | O_CREAT, 0600, NULL);
+	CU_ASSERT(seg >= 0);
+	close(seg);
+	CU_ASSERT_EQUAL(poll(&p, 1, 2000), 1);
+	reply[0] = '\0';
+	for (size_t got = 0; got < 21 || !strstr(reply, ".anon/");) {
+		ssize_t n = ctl_read_once(fd, reply + got, sizeof(reply) - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	CU_ASSERT_EQUAL(strncmp(reply, "ok first\nok second\nok ", 22), 0);
+	pshm_unlink("first", NULL);
+	pshm_unlink("second", NULL);
+	close(fd);
+}
+
+static void test_nonblocking_read_of_an_unfinished_wait_is_eagain(void)
+{
+	char reply[256];
+	int fd = open(in_mnt(".ctl"), O_RDWR | O_NONBLOCK), seg;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(ctl_write_line(fd, "wait later 5"), 0);
+	CU_ASSERT_EQUAL(ctl_read_once(fd, reply, sizeof(reply)), -EAGAIN);
+	seg = pshm_open("later", O_RDWR | O_CREAT, 0600, NULL);
+	CU_ASSERT(seg >= 0);
+	close(seg);
+	/* Readable once it is there; then the end, still without waiting. */
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	CU_ASSERT_EQUAL(poll(&p, 1, 2000), 1);
+	CU_ASSERT_EQUAL(ctl_read_once(fd, reply, sizeof(reply)), 9);
+	CU_ASSERT_STRING_EQUAL(reply, "ok later\n");
+	CU_ASSERT_EQUAL(ctl_read_once(fd, reply, sizeof(reply)), 0);
+	pshm_unlink("later", NULL);
+	close(fd);
+}
+
+static void test_poll_wakes_for_the_descriptor_whose_segment_came(void)
+{
+	struct pollfd p[3];
+	struct timespec start;
+	char reply[256], command[64];
+	pid_t producer;
+	int ready;
+
+	for (int i = 0; i < 3; i++) {
+		p[i] = (struct pollfd){ .fd = ctl_open_at(mnt.dir), .events = POLLIN };
+		CU_ASSERT_FATAL(p[i].fd >= 0);
+		snprintf(command, sizeof(command), "wait polled-%d 5", i);
+		CU_ASSERT_EQUAL(ctl_write_line(p[i].fd, command), 0);
+	}
+	/* Nothing to read yet; always writable. */
+	CU_ASSERT_EQUAL(poll(p, 3, 0), 0);
+	p[0].events = POLLIN | POLLOUT;
+	CU_ASSERT(poll(p, 1, 0) == 1 && p[0].revents == POLLOUT);
+	p[0].events = POLLIN;
+	producer = produce_later("polled-1", 200);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	ready = poll(p, 3, 2000);
+	printf("\n    poll woke after %ld ms ", elapsed_ms(&start));
+	CU_ASSERT_EQUAL(ready, 1);
+	CU_ASSERT_EQUAL(p[0].revents, 0);
+	CU_ASSERT_EQUAL(p[1].revents, POLLIN);
+	CU_ASSERT_EQUAL(p[2].revents, 0);
+	CU_ASSERT(elapsed_ms(&start) < 2000);
+	CU_ASSERT_EQUAL(ctl_read_once(p[1].fd, reply, sizeof(reply)), 12);
+	CU_ASSERT_STRING_EQUAL(reply, "ok polled-1\n");
+	reap(producer);
+	/* select(2) and a second round, on the descriptor that waits longest. */
+	producer = produce_later("polled-2", 100);
+	fd_set set;
+	FD_ZERO(&set);
+	FD_SET(p[0].fd, &set);
+	FD_SET(p[2].fd, &set);
+	struct timeval tv = { .tv_sec = 2 };
+	CU_ASSERT_EQUAL(select((p[0].fd > p[2].fd ? p[0].fd : p[2].fd) + 1, &set, NULL, NULL, &tv),
+			1);
+	CU_ASSERT(!FD_ISSET(p[0].fd, &set) && FD_ISSET(p[2].fd, &set));
+	reap(producer);
+	for (int i = 0; i < 3; i++)
+		close(p[i].fd);
+	pshm_unlink("polled-1", NULL);
+	pshm_unlink("polled-2", NULL);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+struct reader {
+	int fd;
+	ssize_t n;
+	int err;
+	char reply[256];
+	struct timespec done;
+};
+
+static void *read_thread(void *arg)
+{
+	struct reader *r = arg;
+
+	r->n = read(r->fd, r->reply, sizeof(r->reply) - 1);
+	r->err = r->n < 0 ? errno : 0;
+	r->reply[r->n > 0 ? r->n : 0] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &r->done);
+	return NULL;
+}
+
+static void test_a_signal_ends_a_waiting_read_and_the_wait_goes_on(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal }, old;
+	struct reader r = { .fd = ctl_open_at(mnt.dir) };
+	struct timespec start;
+	pthread_t thread;
+	char reply[256];
+	int seg;
+
+	CU_ASSERT_FATAL(r.fd >= 0);
+	CU_ASSERT_EQUAL(sigaction(SIGUSR1, &sa, &old), 0); /* no SA_RESTART */
+	CU_ASSERT_EQUAL(ctl_write_line(r.fd, "wait signalled 10"), 0);
+	CU_ASSERT_FATAL(pthread_create(&thread, NULL, read_thread, &r) == 0);
+	usleep(200000);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	pthread_kill(thread, SIGUSR1);
+	pthread_join(thread, NULL);
+	printf("\n    read ended %ld ms after the signal ",
+	       (r.done.tv_sec - start.tv_sec) * 1000 + (r.done.tv_nsec - start.tv_nsec) / 1000000);
+	CU_ASSERT_EQUAL(r.n, -1);
+	CU_ASSERT_EQUAL(r.err, EINTR);
+	CU_ASSERT(elapsed_ms(&start) < 2000);
+	/* The wait is still there. */
+	seg = pshm_open("signalled", O_RDWR | O_CREAT, 0600, NULL);
+	CU_ASSERT(seg >= 0);
+	close(seg);
+	CU_ASSERT_EQUAL(ctl_read_once(r.fd, reply, sizeof(reply)), 13);
+	CU_ASSERT_STRING_EQUAL(reply, "ok signalled\n");
+	sigaction(SIGUSR1, &old, NULL);
+	pshm_unlink("signalled", NULL);
+	close(r.fd);
+
+	/* A reader killed (timeout 1 cat, Ctrl-C) dies at once, never stuck in the read. */
+	pid_t child = fork();
+	if (child == 0) {
+		int fd = ctl_open_at(mnt.dir);
+		char buf[64];
+
+		if (fd < 0 || ctl_write_line(fd, "wait killed") != 0)
+			_exit(1);
+		(void)!read(fd, buf, sizeof(buf));
+		_exit(2);
+	}
+	usleep(300000);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	kill(child, SIGKILL);
+	int status;
+	CU_ASSERT_EQUAL(waitpid(child, &status, 0), child);
+	CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CU_ASSERT(elapsed_ms(&start) < 2000);
+}
+
+/* A write on the descriptor a read waits on: the kernel lets it through at once. */
+static void test_a_command_written_while_a_read_waits_runs_at_once(void)
+{
+	struct reader r = { .fd = ctl_open_at(mnt.dir) };
+	struct timespec start;
+	pthread_t thread;
+	char reply[256] = "";
+	int seg;
+	long ms;
+
+	CU_ASSERT_FATAL(r.fd >= 0);
+	CU_ASSERT_EQUAL(ctl_write_line(r.fd, "wait meanwhile 10"), 0);
+	CU_ASSERT_FATAL(pthread_create(&thread, NULL, read_thread, &r) == 0);
+	usleep(200000);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	CU_ASSERT_EQUAL(ctl_write_line(r.fd, "list"), 0);
+	CU_ASSERT_EQUAL(ctl_write_line(r.fd, "bogus"), EINVAL);
+	ms = elapsed_ms(&start);
+	printf("\n    two writes took %ld ms with a read waiting ", ms);
+	CU_ASSERT(ms < 1000);
+	seg = pshm_open("meanwhile", O_RDWR | O_CREAT, 0600, NULL);
+	CU_ASSERT(seg >= 0);
+	close(seg);
+	pthread_join(thread, NULL);
+	/* The wait's reply first, then the others, in the order written. */
+	snprintf(reply, sizeof(reply), "%s", r.reply);
+	while (!strstr(reply, "err EINVAL")) {
+		size_t got = strlen(reply);
+
+		if (ctl_read_once(r.fd, reply + got, sizeof(reply) - got) <= 0)
+			break;
+	}
+	CU_ASSERT_STRING_EQUAL(
+		reply, "ok meanwhile\nok\nerr EINVAL unknown command \"bogus\" (try help)\n");
+	pshm_unlink("meanwhile", NULL);
+	close(r.fd);
+}
+
+static const char *limited_dir;
+
+/* As nobody: waits up to the limit, one more, then closes and waits again. */
+static int nobody_waits(const void *unused)
+{
+	char path[PATH_MAX], reply[512];
+	int fd, err;
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/.ctl", limited_dir);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return 100;
+	if (ctl_write_line(fd, "wait a") || ctl_write_line(fd, "wait b 60"))
+		return 101;
+	err = ctl_write_line(fd, "wait c 60");
+	if (err != EDQUOT)
+		return 102;
+	close(fd); /* frees both: the release follows close within milliseconds */
+	for (int i = 0; i < 200; i++) {
+		fd = open(path, O_RDWR | O_NONBLOCK);
+		if (fd < 0)
+			return 103;
+		err = ctl_write_line(fd, "wait a") || ctl_write_line(fd, "wait b");
+		if (!err) {
+			/* Its reply said which limit. */
+			if (ctl_write_line(fd, "wait c") != EDQUOT)
+				return 104;
+			close(fd);
+			return 0;
+		}
+		(void)!read(fd, reply, sizeof(reply));
+		close(fd);
+		usleep(10000);
+	}
+	return 105;
+}
+
+static void test_closing_the_file_frees_its_waits(void)
+{
+	static const char *const args[] = { "-o", "allow_other,wait_max=2", NULL };
+	struct test_mount limited;
+
+	CU_ASSERT_FATAL(mount_start(&limited, daemon_path, args) == 0);
+	limited_dir = limited.dir;
+	CU_ASSERT_EQUAL(test_as_nobody(nobody_waits, NULL), 0);
+	CU_ASSERT_EQUAL(mount_stop(&limited), 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -757,6 +1197,15 @@ int main(int argc, char **argv)
 		TEST(test_second_user_cannot_touch_anothers_segments),
 		TEST(test_anon_of_a_second_user_is_theirs),
 		TEST(test_daemon_exit_releases_anonymous_segments),
+		TEST(test_wait_is_answered_when_a_producer_creates_the_segment),
+		TEST(test_wait_times_out_and_only_segments_end_it),
+		TEST(test_wait_refuses_bad_names_and_timeouts),
+		TEST(test_wait_keeps_replies_in_command_order),
+		TEST(test_nonblocking_read_of_an_unfinished_wait_is_eagain),
+		TEST(test_poll_wakes_for_the_descriptor_whose_segment_came),
+		TEST(test_a_signal_ends_a_waiting_read_and_the_wait_goes_on),
+		TEST(test_a_command_written_while_a_read_waits_runs_at_once),
+		TEST(test_closing_the_file_frees_its_waits),
 		TEST_END,
 	};
 	return mount_suite_main(argc, argv, "control file", cases, 64 << 20, &mnt, &daemon_path);

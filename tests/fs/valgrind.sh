@@ -45,7 +45,16 @@ for mode in auto off; do
 	cat <&3 >/dev/null
 	echo "bogus" >&3 2>/dev/null || true
 	cat <&3 >/dev/null
+	echo "wait a 1" >&3
+	read -r _ <&3
+	(sleep 0.1; touch /dev/shm/vg-later) &
+	echo "wait vg-later 5" >&3
+	read -r _ <&3
+	echo "wait vg-none 0.1" >&3
+	read -r _ <&3
+	echo "wait vg-never" >&3 # still waiting when the file is closed
 	exec 3>&-
+	rm -f /dev/shm/vg-later
 	cat "$mnt/.ctl" >/dev/null
 	rm "$mnt/a"
 	set +e

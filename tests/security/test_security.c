@@ -45,11 +45,12 @@
 #define OTHER 4242         /* a second user, with no name: uid and gid 4242 */
 
 /* The daemon's options; SECURITY_TEST_OLD_DAEMON=1 runs it with OLD_DAEMON_OPTIONS instead. */
-#define DAEMON_OPTIONS "allow_other,anon_max=8,anon_bytes=64M,ctl_max=16,user_fds=64"
+#define DAEMON_OPTIONS "allow_other,anon_max=8,anon_bytes=64M,ctl_max=16,user_fds=64,wait_max=8"
 #define OLD_DAEMON_OPTIONS "allow_other"
 #define ANON_PER_USER 8
 #define CTL_PER_USER 16
 #define FDS_PER_USER 64
+#define WAITS_PER_USER 8
 
 #define SHM_SIZE (256u << 20)
 #define REPLY_MAX 65536
@@ -2498,6 +2499,226 @@ out:
 	end();
 }
 
+/* ---- 17. waits for segments: limited per user, never holding a thread ---- */
+
+/* write_all, and the errno when it fails. */
+static int write_all_err(int fd, const char *text, size_t len)
+{
+	errno = 0;
+	return write_all(fd, text, len) ? 0 : errno ? errno : EIO;
+}
+
+struct waiter {
+	char dir[sizeof(mnt.dir)];
+	int release_fd, release_write;
+	int first_errs[WAITS_PER_USER], extra_err, holding;
+	char extra_reply[512];
+};
+
+/* As nobody: WAITS_PER_USER waits on one file, one more on another, then holds them. */
+static int wait_to_the_limit(const void *arg)
+{
+	struct waiter *w = (struct waiter *)arg;
+	int fd = ctl_open_in(w->dir), extra = ctl_open_in(w->dir);
+	char byte;
+
+	close(w->release_write);
+	if (fd < 0 || extra < 0)
+		return 10;
+	for (int i = 0; i < WAITS_PER_USER; i++) {
+		char line[64];
+		int n = snprintf(line, sizeof(line), "wait limited-%d 60\n", i);
+
+		w->first_errs[i] = write_all_err(fd, line, (size_t)n);
+	}
+	/* The write tells at once; on a file with no wait ahead, so does the reply. */
+	w->extra_err =
+		mount_ctl(extra, "wait limited-extra 60", w->extra_reply, sizeof(w->extra_reply));
+	w->holding = 1;
+	(void)!read(w->release_fd, &byte, 1);
+	close(fd);
+	close(extra);
+	return 0;
+}
+
+/* As another user: a wait for a segment that is there: the reply, or the errno. */
+static int wait_for_pub(const void *dir)
+{
+	char reply[256];
+	int fd = ctl_open_in(dir), err;
+
+	if (fd < 0)
+		return 100 + errno;
+	err = mount_ctl(fd, "wait pub 5", reply, sizeof(reply));
+	close(fd);
+	return err ? err : strcmp(reply, "ok pub\n") == 0 ? 0 : 200;
+}
+
+static void test_waits_are_limited_per_user(void)
+{
+	struct waiter *w = shared_new(sizeof(*w));
+	int pipefd[2] = { -1, -1 };
+	pid_t child = -1;
+
+	begin(20);
+	REQUIRE(w != NULL);
+	REQUIRE(make_segment("pub", 0644, 4096) == 0);
+	REQUIRE(pipe2(pipefd, O_CLOEXEC) == 0);
+	snprintf(w->dir, sizeof(w->dir), "%s", mnt.dir);
+	w->release_fd = pipefd[0];
+	w->release_write = pipefd[1];
+	child = spawn_as(NOBODY, 20, wait_to_the_limit, w);
+	REQUIRE(child > 0);
+	for (long deadline = now_ms() + 5000; !w->holding && now_ms() < deadline;)
+		usleep(5000);
+	REQUIRE(w->holding);
+	for (int i = 0; i < WAITS_PER_USER; i++)
+		CU_ASSERT_EQUAL(w->first_errs[i], 0);
+	printf("\n    nobody's wait #%d: %s", WAITS_PER_USER + 1, w->extra_reply);
+	CU_ASSERT_EQUAL(w->extra_err, EDQUOT);
+	CU_ASSERT_EQUAL(strncmp(w->extra_reply, "err EDQUOT", 10), 0);
+	CU_ASSERT(mentions_number(w->extra_reply, "8") && strstr(w->extra_reply, "wait_max"));
+	/* Another user, and root, are not affected. */
+	CU_ASSERT_EQUAL(run_as(OTHER, 5, wait_for_pub, mnt.dir), 0);
+	CU_ASSERT_EQUAL(run_as(0, 5, wait_for_pub, mnt.dir), 0);
+out:
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	CU_ASSERT(wait_for(&child, 5000, NULL));
+	finish(&child);
+	remove_segment("pub");
+	shared_free(w, sizeof(*w));
+	end();
+}
+
+#define WAIT_SESSIONS 4
+#define WAIT_NAMES 250 /* each session waits for all: 1000 waits */
+
+struct many_waits {
+	char dir[sizeof(mnt.dir)];
+	int written_err, holding, kept_started;
+	long kept_n;
+	int kept_err;
+	long kept_ended_ms;
+};
+
+/* As root (no per-user limit): 1000 waits over four files, then a read kept by the daemon. */
+static int thousand_waits(const void *arg)
+{
+	struct many_waits *m = (struct many_waits *)arg;
+	static char batch[WAIT_NAMES * 32];
+	size_t len = 0;
+	int fds[WAIT_SESSIONS], kept;
+	char reply[256];
+
+	for (int k = 0; k < WAIT_NAMES; k++)
+		len += (size_t)snprintf(batch + len, sizeof(batch) - len, "wait many-%d 60\n", k);
+	for (int i = 0; i < WAIT_SESSIONS; i++) {
+		fds[i] = ctl_open_in(m->dir);
+		if (fds[i] < 0)
+			return 10;
+		m->written_err = write_all_err(fds[i], batch, len);
+		if (m->written_err)
+			return 11;
+	}
+	kept = ctl_open_in(m->dir);
+	if (kept < 0 || write_all_err(kept, "wait never 60\n", 14))
+		return 12;
+	m->holding = 1;
+	m->kept_started = 1;
+	m->kept_n = read(kept, reply, sizeof(reply));
+	m->kept_err = m->kept_n < 0 ? errno : 0;
+	m->kept_ended_ms = now_ms();
+	return 0;
+}
+
+static long median_round_trip(struct round_trips *t, const char *dir)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->dir, sizeof(t->dir), "%s", dir);
+	if (run_as(OTHER, 10, time_lists, t) != 0 || t->count != 5)
+		return -1;
+	qsort(t->ms, 5, sizeof(t->ms[0]), compare_long);
+	return t->ms[2];
+}
+
+static void test_a_thousand_waits_and_a_kept_read_delay_no_one(void)
+{
+	struct test_mount m = { 0 };
+	struct many_waits *w = shared_new(sizeof(*w));
+	struct round_trips *t = shared_new(sizeof(*t));
+	long before, after, stop_started, exit_ms = -1;
+	pid_t child = -1;
+	int status = -1;
+
+	begin(40);
+	REQUIRE(w && t);
+	REQUIRE(mount_start(&m, daemon_path, daemon_args) == 0);
+	watch_mount(&m, true);
+	snprintf(w->dir, sizeof(w->dir), "%s", m.dir);
+	child = spawn_as(0, 30, thousand_waits, w);
+	REQUIRE(child > 0);
+	for (long deadline = now_ms() + 10000; !w->holding && now_ms() < deadline;)
+		usleep(5000);
+	REQUIRE(w->holding);
+	usleep(200000); /* the kept read is in the daemon now */
+	before = median_round_trip(t, m.dir);
+	/* All 1000 end at once: 250 segments, each awaited by four files. */
+	for (int k = 0; k < WAIT_NAMES; k++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "many-%d", k);
+		CU_ASSERT(make_segment(name, 0644, 0) == 0);
+	}
+	after = median_round_trip(t, m.dir);
+	printf("\n    4242's median round trip with 1000 waits and a kept read: %ld ms; after "
+	       "they ended: %ld ms ",
+	       before, after);
+	CU_ASSERT(before >= 0 && before < 100);
+	CU_ASSERT(after >= 0 && after < 100);
+	CU_ASSERT(!wait_for(&child, 0, NULL)); /* its read is still kept */
+	/* SIGTERM with the read kept: the daemon answers it and exits 0, within 2 s. */
+	stop_started = now_ms();
+	kill(m.pid, SIGTERM);
+	for (;;) {
+		if (waitpid(m.pid, &status, WNOHANG) == m.pid) {
+			exit_ms = now_ms() - stop_started;
+			m.pid = 0;
+			break;
+		}
+		if (now_ms() - stop_started > 5000)
+			break;
+		usleep(5000);
+	}
+	printf("exited %ld ms after SIGTERM; the kept read got %s ", exit_ms,
+	       strerror(w->kept_err));
+	CU_ASSERT(exit_ms >= 0 && exit_ms < 2000);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CU_ASSERT(wait_for(&child, 2000, NULL));
+	CU_ASSERT_EQUAL(w->kept_n, -1);
+	CU_ASSERT_EQUAL(w->kept_err, ENOTCONN);
+out:
+	watch_mount(&m, false);
+	finish(&child);
+	if (m.pid > 0)
+		mount_kill(&m);
+	else if (m.dir[0]) {
+		umount2(m.dir, MNT_DETACH);
+		rmdir(m.dir);
+	}
+	for (int k = 0; k < WAIT_NAMES; k++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "many-%d", k);
+		remove_segment(name);
+	}
+	shared_free(w, sizeof(*w));
+	shared_free(t, sizeof(*t));
+	end();
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const full_args[] = { "-o", DAEMON_OPTIONS, NULL };
@@ -2520,6 +2741,8 @@ int main(int argc, char **argv)
 		TEST(test_errors_for_long_lines_stay_within_the_limits),
 		TEST(test_holders_scans_are_bounded_per_user),
 		TEST(test_directory_listings_are_charged_to_their_opener),
+		TEST(test_waits_are_limited_per_user),
+		TEST(test_a_thousand_waits_and_a_kept_read_delay_no_one),
 		TEST_END,
 	};
 	const char *old = getenv("SECURITY_TEST_OLD_DAEMON");

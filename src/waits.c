@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmfs: waiting for named segments to appear. One inotify descriptor on
+ * /dev/shm (IN_CREATE, IN_MOVED_TO) and one thread serve every wait, with
+ * the earliest deadline as its poll timeout: no thread per wait, and no
+ * worker of libfuse ever waits. The lock is for bookkeeping only: names
+ * are looked at (lstat, never open: a FIFO never blocks anything here)
+ * and owners called back after it is released.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "waits_i.h"
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t delivered;    /* current went back to its owner */
+	struct waits_entry *first;   /* pending, newest first */
+	struct waits_entry *current; /* being handed to its owner (done running) */
+	int inotify_fd, wake_fd;
+	pthread_t thread;
+	bool running, stopping;
+} waits = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.delivered = PTHREAD_COND_INITIALIZER,
+	.inotify_fd = -1,
+	.wake_fd = -1,
+};
+
+uint64_t waits_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool waits_segment_exists(const char *name)
+{
+	char path[sizeof(PSHM_DIR) + PSHM_NAME_MAX + 1];
+	struct stat st;
+
+	/* By path, holding nothing open: /dev/shm may be unmounted once the daemon is gone. */
+	snprintf(path, sizeof(path), PSHM_DIR "/%s", name);
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* With the lock held. */
+static void unlink_entry(struct waits_entry *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		waits.first = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	e->prev = e->next = NULL;
+	e->pending = false;
+}
+
+static void wake(void)
+{
+	uint64_t one = 1;
+
+	(void)!write(waits.wake_fd, &one, sizeof(one));
+}
+
+/*
+ * Hands the entries that match (name, or every one due by now when name
+ * is NULL) back to their owners with r, one at a time, each detached and
+ * made current under the lock so that waits_cancel can wait for it.
+ */
+static void deliver(const char *name, uint64_t now, int r)
+{
+	for (;;) {
+		struct waits_entry *e;
+
+		pthread_mutex_lock(&waits.lock);
+		for (e = waits.first; e; e = e->next)
+			if (name ? strcmp(e->name, name) == 0 : e->deadline_ms <= now)
+				break;
+		if (!e) {
+			pthread_mutex_unlock(&waits.lock);
+			return;
+		}
+		unlink_entry(e);
+		waits.current = e;
+		pthread_mutex_unlock(&waits.lock);
+		e->done(e, r);
+		pthread_mutex_lock(&waits.lock);
+		waits.current = NULL;
+		pthread_cond_broadcast(&waits.delivered);
+		pthread_mutex_unlock(&waits.lock);
+	}
+}
+
+static bool awaited(const char *name)
+{
+	struct waits_entry *e;
+
+	pthread_mutex_lock(&waits.lock);
+	for (e = waits.first; e; e = e->next)
+		if (strcmp(e->name, name) == 0)
+			break;
+	pthread_mutex_unlock(&waits.lock);
+	return e != NULL;
+}
+
+/* A name appeared: its waits end if it is a segment now. */
+static void appeared(const char *name)
+{
+	if (awaited(name) && waits_segment_exists(name))
+		deliver(name, 0, 0);
+}
+
+/* The inotify queue overflowed: every awaited name is looked at again. */
+static void look_again(void)
+{
+	char name[PSHM_NAME_MAX + 1];
+	struct waits_entry *e;
+
+	/* Newest first: each pass takes the oldest not looked at, until none is left. */
+	pthread_mutex_lock(&waits.lock);
+	for (e = waits.first; e; e = e->next)
+		e->recheck = true;
+	for (;;) {
+		for (e = waits.first; e && !e->recheck; e = e->next)
+			;
+		if (!e)
+			break;
+		e->recheck = false;
+		memcpy(name, e->name, sizeof(name));
+		pthread_mutex_unlock(&waits.lock);
+		appeared(name);
+		pthread_mutex_lock(&waits.lock);
+	}
+	pthread_mutex_unlock(&waits.lock);
+}
+
+static void read_events(void)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n = read(waits.inotify_fd, buf, sizeof(buf));
+	bool overflow = false;
+
+	for (ssize_t at = 0; n > 0 && at < n;) {
+		const struct inotify_event *ev = (const struct inotify_event *)(buf + at);
+
+		if (ev->mask & IN_Q_OVERFLOW)
+			overflow = true;
+		else if (ev->len && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+			appeared(ev->name);
+		at += (ssize_t)(sizeof(*ev) + ev->len);
+	}
+	if (overflow)
+		look_again();
+}
+
+/* The poll timeout until the earliest deadline: -1 for none. */
+static int timeout_ms(void)
+{
+	uint64_t earliest = WAITS_FOREVER, now;
+
+	pthread_mutex_lock(&waits.lock);
+	for (struct waits_entry *e = waits.first; e; e = e->next)
+		if (e->deadline_ms < earliest)
+			earliest = e->deadline_ms;
+	pthread_mutex_unlock(&waits.lock);
+	if (earliest == WAITS_FOREVER)
+		return -1;
+	now = waits_now_ms();
+	return earliest <= now ? 0 : earliest - now > INT_MAX ? INT_MAX : (int)(earliest - now);
+}
+
+static void *waits_main(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		struct pollfd fds[2] = {
+			{ .fd = waits.inotify_fd, .events = POLLIN },
+			{ .fd = waits.wake_fd, .events = POLLIN },
+		};
+		uint64_t count;
+		bool stopping;
+
+		pthread_mutex_lock(&waits.lock);
+		stopping = waits.stopping;
+		pthread_mutex_unlock(&waits.lock);
+		if (stopping)
+			break;
+		if (poll(fds, 2, timeout_ms()) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents & POLLIN)
+			(void)!read(waits.wake_fd, &count, sizeof(count));
+		if (fds[0].revents & POLLIN)
+			read_events();
+		deliver(NULL, waits_now_ms(), -ETIMEDOUT);
+	}
+	return NULL;
+}
+
+int waits_start(void)
+{
+	sigset_t all, old;
+	int r;
+
+	waits.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	waits.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (waits.inotify_fd < 0 || waits.wake_fd < 0 ||
+	    inotify_add_watch(waits.inotify_fd, PSHM_DIR, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) <
+		    0) {
+		r = -errno;
+		goto fail;
+	}
+	/* Signals are for libfuse's threads (SIGTERM ends the loop), never this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = -pthread_create(&waits.thread, NULL, waits_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		goto fail;
+	waits.running = true;
+	return 0;
+fail:
+	waits_stop();
+	return r;
+}
+
+void waits_stop(void)
+{
+	bool running;
+
+	pthread_mutex_lock(&waits.lock);
+	running = waits.running;
+	waits.running = false;
+	waits.stopping = true;
+	pthread_mutex_unlock(&waits.lock);
+	if (running) {
+		wake();
+		pthread_join(waits.thread, NULL);
+	}
+	if (waits.inotify_fd >= 0)
+		close(waits.inotify_fd);
+	if (waits.wake_fd >= 0)
+		close(waits.wake_fd);
+	waits.inotify_fd = waits.wake_fd = -1;
+}
+
+int waits_add(struct waits_entry *e, const char *name, uint64_t deadline_ms, waits_done_fn done)
+{
+	size_t len = strlen(name);
+
+	if (len > PSHM_NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(e->name, name, len + 1);
+	e->deadline_ms = deadline_ms;
+	e->done = done;
+	e->recheck = false;
+	pthread_mutex_lock(&waits.lock);
+	if (!waits.running) {
+		pthread_mutex_unlock(&waits.lock);
+		return -ESHUTDOWN;
+	}
+	/* Watched first (the watch is the daemon's, from its start), then looked at. */
+	e->prev = NULL;
+	e->next = waits.first;
+	if (e->next)
+		e->next->prev = e;
+	waits.first = e;
+	e->pending = true;
+	pthread_mutex_unlock(&waits.lock);
+	if (waits_segment_exists(name)) {
+		bool mine;
+
+		pthread_mutex_lock(&waits.lock);
+		mine = e->pending;
+		if (mine)
+			unlink_entry(e);
+		pthread_mutex_unlock(&waits.lock);
+		/* Else the thread saw it first and calls done. */
+		return mine ? 1 : 0;
+	}
+	if (deadline_ms != WAITS_FOREVER)
+		wake(); /* its deadline may be the earliest now */
+	return 0;
+}
+
+bool waits_cancel(struct waits_entry *e)
+{
+	bool was_pending;
+
+	pthread_mutex_lock(&waits.lock);
+	was_pending = e->pending;
+	if (was_pending)
+		unlink_entry(e);
+	while (waits.current == e)
+		pthread_cond_wait(&waits.delivered, &waits.lock);
+	pthread_mutex_unlock(&waits.lock);
+	return was_pending;
+}

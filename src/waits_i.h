@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmfs: waiting for named segments to appear (waits.c). One inotify
+ * descriptor on /dev/shm and one thread serve every wait; the thread
+ * starts with the daemon and stops before it exits. Knows nothing of
+ * sessions: a wait is an entry its owner embeds, and a callback.
+ */
+#ifndef WAITS_I_H
+#define WAITS_I_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pshm.h"
+
+#define WAITS_FOREVER UINT64_MAX /* a deadline that never comes */
+
+struct waits_entry;
+/*
+ * Called on the waits thread, outside every lock of waits.c, once: r is 0
+ * (the segment is there) or -ETIMEDOUT. After it returns the entry is the
+ * owner's again (it may have freed it inside). Must not call waits_cancel.
+ */
+typedef void (*waits_done_fn)(struct waits_entry *e, int r);
+
+struct waits_entry {
+	struct waits_entry *prev, *next; /* waits.c's, while pending */
+	char name[PSHM_NAME_MAX + 1];    /* the segment's name in /dev/shm */
+	uint64_t deadline_ms;            /* CLOCK_MONOTONIC, or WAITS_FOREVER */
+	waits_done_fn done;
+	bool pending; /* waits.c's */
+	bool recheck; /* waits.c's: to look at again after an overflow */
+};
+
+/* At start: the inotify watch on /dev/shm and the thread. 0 or -errno. */
+int waits_start(void);
+/* At the end: stops the thread. Entries still pending stay so, until cancelled. */
+void waits_stop(void);
+
+/* Milliseconds of CLOCK_MONOTONIC, the clock of deadlines. */
+uint64_t waits_now_ms(void);
+
+/*
+ * Waits for the regular file name (a segment's name, checked) in /dev/shm
+ * until deadline_ms; e is the caller's and must stay until done is called
+ * or waits_cancel returns. The watch is in place before the name is
+ * looked at, so a segment made meanwhile is never missed. Returns 1 when
+ * the segment is there already (e is not registered, done is never
+ * called), 0 when e waits (done will be called, maybe before this
+ * returns), -ESHUTDOWN when the thread is not running.
+ */
+int waits_add(struct waits_entry *e, const char *name, uint64_t deadline_ms, waits_done_fn done);
+
+/*
+ * The owner gives e up: returns true when e was still pending (done will
+ * never be called), false when done was called or is running, in which
+ * case this returns only once done has returned.
+ */
+bool waits_cancel(struct waits_entry *e);
+
+/* Whether the regular file name is in /dev/shm now (lstat; never opens it). */
+bool waits_segment_exists(const char *name);
+
+#endif /* WAITS_I_H */
