@@ -107,6 +107,23 @@ check "... and it changed nothing" "1048576 640" "$(stat -c '%s %a' /dev/shm/job
 check "create without --exclusive opens and sizes; 0 is a size" "4096 0" \
 	"$(stat -c %s /dev/shm/state) $(stat -c %s /dev/shm/empty)"
 
+# --- bash completion, as bash-completion loads it
+completion=$here/../../src/pshm.bash-completion
+complete_words() {
+	bash -c '. /usr/share/bash-completion/bash_completion; . "$1"; shift
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+		_pshm 2>/dev/null; echo "${COMPREPLY[*]}"' _ "$completion" "$@"
+}
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+	check "completion: commands" "create" "$(complete_words pshm cr)"
+	check "completion: segment names" "jobs" "$(complete_words pshm stat jo)"
+	check "completion: options" "--timeout --min-size --help" "$(complete_words pshm wait jobs --)"
+	check "completion: mode keywords after a comma" "read-user,all-user read-user,all-group read-user,all-other" \
+		"$(complete_words pshm create x 1M --mode read-user,al)"
+else
+	echo "# bash-completion is not installed: completion not checked"
+fi
+
 # --- ls
 check "ls lists what /dev/shm has" "$(ls /dev/shm)" "$("$pshm" ls)"
 check "ls -l: mode, owner, group, size, allocated, holders, name" \
@@ -171,12 +188,14 @@ check "holders of a segment nobody holds: nothing" "" "$("$pshm" holders state 2
 check "holders of a missing segment: status 1" "1" "$(status "$pshm" holders nope)"
 
 # --- the other kinds (--all), as the mount's views name them
-holder "$python" "$work/holder.py" memfd jit
-holder "$python" "$work/holder.py" deleted gone
-memfd=$("$pshm" ls --all | grep -E '^\.memfd/jit@[0-9]+$')
+# Names of this run's own: /proc is the machine's, other runs may hold a "jit" too.
+jit=jit-$$ gone=gone-$$ mine=mine-$$
+holder "$python" "$work/holder.py" memfd "$jit"
+holder "$python" "$work/holder.py" deleted "$gone"
+memfd=$("$pshm" ls --all | grep -E "^\\.memfd/$jit@[0-9]+\$")
 check "ls --all shows a memfd as .memfd/NAME@INODE" "1" "$(echo "$memfd" | grep -c .)"
 check "ls --all shows an unlinked, mapped segment as .deleted/NAME@INODE" "1" \
-	"$("$pshm" ls --all | grep -cE '^\.deleted/gone@[0-9]+$')"
+	"$("$pshm" ls --all | grep -cE "^\\.deleted/$gone@[0-9]+\$")"
 check "ls without --all shows neither" "0" "$("$pshm" ls | grep -c '[@.]')"
 check "stat of a memfd: its size and allocation" "8192 8192 memfd" \
 	"$("$pshm" stat --json "$memfd" | "$python" -c 'import json,sys; o=json.load(sys.stdin)[0]; print(o["size"], o["allocated"], o["kind"])')"
@@ -213,10 +232,10 @@ check "nobody may not ask who holds a segment they cannot read" \
 check "nobody is not told of root's process holding a readable segment" "0 lines, status 0" \
 	"$(as_nobody "$pshm" holders jobs 2>/dev/null | wc -l) lines, status $?"
 check "nobody does not see root's memfd or deleted segment" "0" \
-	"$(as_nobody "$pshm" ls --all | grep -cE '^\.(memfd/jit|deleted/gone)@')"
+	"$(as_nobody "$pshm" ls --all | grep -cE "^\\.(memfd/$jit|deleted/$gone)@")"
 check "nor can stat it" "1" "$(status as_nobody "$pshm" stat "$memfd")"
-holder "${nobody[@]}" "$python" "$work/holder.py" memfd mine
-check "nobody sees their own memfd" "1" "$(as_nobody "$pshm" ls --all | grep -cE '^\.memfd/mine@')"
+holder "${nobody[@]}" "$python" "$work/holder.py" memfd "$mine"
+check "nobody sees their own memfd" "1" "$(as_nobody "$pshm" ls --all | grep -cE "^\\.memfd/$mine@")"
 check "usage as nobody counts nobody's segments only" "1" \
 	"$(as_nobody "$pshm" usage | awk '$1 == "segment" { print $2 }')"
 as_nobody "$pshm" create theirs 4K
@@ -330,8 +349,8 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 sleep 0.2
-"$pshm" create j 4K
-check "watch --json: one object per line" "created j 4096 0600" \
+"$pshm" create j 0
+check "watch --json: one object per line" "created j 0 0600" \
 	"$(next_event | "$python" -c 'import json,sys; e=json.loads(sys.stdin.readline()); print(e["event"], e["name"], e["size"], e["mode"])')"
 kill "$watcher"
 exec {events}<&-
