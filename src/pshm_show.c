@@ -462,6 +462,7 @@ int cmd_holders(int argc, char **argv)
 		add_int(j, "unreadable", unreadable);
 		cli_print_json(j, true);
 	} else if (unreadable) {
+		fflush(stdout); /* the note after the lines it qualifies */
 		fprintf(stderr, "pshm: holders: partial: %u processes could not be read\n",
 			unreadable);
 	}
