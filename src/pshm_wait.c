@@ -157,6 +157,7 @@ int cmd_wait(int argc, char **argv)
 /* What watch knows of a segment, to tell a resize or a chmod from a write of data. */
 struct known {
 	char *name;
+	ino_t ino; /* another inode under the name: another segment */
 	off_t size;
 	mode_t mode;
 	uid_t uid;
@@ -284,6 +285,7 @@ static void catalog_free(struct catalog *c)
 static struct known known_of(const char *name, const struct stat *st)
 {
 	return (struct known){ .name = (char *)name,
+			       .ino = st->st_ino,
 			       .size = st->st_size,
 			       .mode = st->st_mode & 07777,
 			       .uid = st->st_uid,
@@ -340,8 +342,12 @@ static int resync(struct catalog *c)
 			emit("removed", &c->list[i++], NULL);
 		else if (cmp > 0)
 			emit("created", &now.list[j++], NULL);
-		else
+		else if (c->list[i].ino != now.list[j].ino) {
+			emit("removed", &c->list[i++], NULL);
+			emit("created", &now.list[j++], NULL);
+		} else {
 			compare(&c->list[i++], &now.list[j++]);
+		}
 	}
 	catalog_free(c);
 	*c = now;
@@ -367,14 +373,16 @@ static int follow(struct catalog *c, uint32_t mask, const char *name)
 	if (pshm_stat_name(name, &st, NULL) < 0)
 		return 0;
 	now = known_of(name, &st);
-	if (found) {
+	if (found && c->list[at].ino == now.ino) {
 		compare(&c->list[at], &now);
-		c->list[at] = (struct known){ .name = c->list[at].name,
-					      .size = now.size,
-					      .mode = now.mode,
-					      .uid = now.uid,
-					      .gid = now.gid };
+		now.name = c->list[at].name;
+		c->list[at] = now;
 		return 0;
+	}
+	/* Replaced (renamed over, or removed and made again): the old one went. */
+	if (found) {
+		emit("removed", &c->list[at], NULL);
+		forget(c, at);
 	}
 	now.name = strdup(name);
 	if (!now.name || insert(c, at, &now) < 0) {

@@ -338,6 +338,32 @@ check "watch: a write of data is no line; chmod is mode NAME MODE OLD" "mode w 0
 check "watch: owner NAME UID GID OLD-UID OLD-GID" "owner w 65534 65534 0 0" "$(next_event)"
 "$pshm" rm w
 check "watch: removed NAME" "removed w" "$(next_event)"
+"$pshm" create w2 0
+"$pshm" create other 0
+check "watch: two more" "created w2 0 0600 0 0|created other 0 0600 0 0" "$(next_event)|$(next_event)"
+mv /dev/shm/other /dev/shm/w2
+check "watch: a rename over a segment: the old one removed, the new one there" \
+	"removed other|removed w2|created w2 0 0600 0 0" "$(next_event)|$(next_event)|$(next_event)"
+# More events than the kernel queues: what was lost is found by looking again.
+"$pshm" create gone-later 0
+check "watch: one to remove while it cannot read" "created gone-later 0 0600 0 0" "$(next_event)"
+kill -STOP "$watcher"
+"$python" - "$(cat /proc/sys/fs/inotify/max_queued_events)" <<'PY'
+import os, sys
+a = os.open("/dev/shm/w2", os.O_RDWR)
+b = os.open("/dev/shm/j-side", os.O_RDWR | os.O_CREAT, 0o600)
+for i in range(int(sys.argv[1]) // 2 + 100):
+    os.ftruncate(a, i + 1)  # alternating, so the kernel cannot merge them
+    os.ftruncate(b, i + 1)
+os.unlink("/dev/shm/gone-later")  # past the queue's end: lost
+PY
+kill -CONT "$watcher"
+final=$(stat -c %s /dev/shm/w2)
+check "watch: after an overflow, the changes and the lost removal" \
+	"created j-side $final 0600 0 0|resized w2 $final 0|removed gone-later" \
+	"$(next_event)|$(next_event)|$(next_event)"
+"$pshm" rm w2 j-side
+check "watch: and it goes on" "removed w2|removed j-side" "$(next_event)|$(next_event)"
 kill "$watcher"
 exec {events}<&-
 
