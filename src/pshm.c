@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/* pshm: POSIX shared memory from the shell, over libpshm. The front end: subcommands, help, messages. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pshm_cli_i.h"
+
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis; /* what follows "pshm NAME" */
+	const char *help;     /* what it does, and its options */
+};
+
+static const struct cli_command commands[] = {
+	{ "ls", cmd_ls, "[-l] [--all] [--json]",
+	  "List the segments of " PSHM_DIR ".\n"
+	  "  -l, --long   mode, owner, group, size, allocated bytes, holding processes,\n"
+	  "               modification time, name\n"
+	  "  -a, --all    also the other shared memory you may see, named as the mount's\n"
+	  "               views: .deleted/NAME@INODE, .memfd/NAME@INODE, .sysv/0xKEY@SHMID,\n"
+	  "               .shared-anon/INODE\n"
+	  "      --json   an array of objects with every fact\n" },
+	{ "stat", cmd_stat, "[--json] NAME...",
+	  "Show a segment's (or .deleted/..., .memfd/..., .sysv/..., .shared-anon/...) status:\n"
+	  "size, allocated bytes, mode, owner, times, inode and holding processes.\n"
+	  "      --json   an array of objects, as ls --json\n" },
+	{ "holders", cmd_holders, "[--json] NAME",
+	  "Who has NAME open or mapped, one line per descriptor or mapping:\n"
+	  "PID COMMAND fd N, or PID COMMAND map START-END PERMS. You need read\n"
+	  "permission on it; processes you may not inspect in /proc are not described.\n"
+	  "      --json   an object with the holders and the processes not read\n" },
+	{ "usage", cmd_usage, "[--by-user|--by-process] [--json]",
+	  "Where shared memory goes: KIND COUNT BYTES per kind (allocated bytes),\n"
+	  "the tmpfs mounts, Shmem of /proc/meminfo and what nothing explains.\n"
+	  "      --by-user     KIND UID COUNT BYTES, by owner\n"
+	  "      --by-process  KIND PID COMMAND COUNT BYTES, by holding process\n"
+	  "      --json        one object\n" },
+	{ "create", cmd_create, "NAME SIZE [--mode WORDS|OCTAL] [--exclusive]",
+	  "Create a segment (or open an existing one) and set its size.\n"
+	  "  -m, --mode WORDS|OCTAL  permissions of a new segment, e.g. read-user,write-user\n"
+	  "                          or 0640 (default 0600), applied whatever the umask\n"
+	  "  -x, --exclusive         fail if it exists\n" },
+	{ "rm", cmd_rm, "NAME...",
+	  "Remove segments (shm_unlink). Open descriptors and mappings live on.\n" },
+	{ "truncate", cmd_truncate, "NAME SIZE", "Set the size of an existing segment.\n" },
+	{ "chmod", cmd_chmod, "NAME WORDS|OCTAL",
+	  "Set a segment's permissions: read-user,write-user,read-group or 0640.\n" },
+	{ "chown", cmd_chown, "NAME USER[:GROUP]",
+	  "Set a segment's owner, and group (USER:GROUP, or :GROUP alone); names or numbers.\n" },
+	{ "cat", cmd_cat, "NAME",
+	  "Copy a segment's bytes to standard output, through a mapping of it.\n" },
+	{ "write", cmd_write, "NAME [--offset N]",
+	  "Copy standard input into an existing segment, growing it when the data\n"
+	  "passes its end (it never shrinks).\n"
+	  "  -o, --offset N   where to start (a size: 4096, 4K...), default 0\n" },
+	{ "anon", cmd_anon, "SIZE [--mode WORDS|OCTAL] -- CMD [ARGS...]",
+	  "Run CMD with a fresh anonymous segment of SIZE bytes on the descriptor\n"
+	  "named by PSHM_FD in its environment (PSHM_SIZE holds the size). No other\n"
+	  "process can open it by name; it is freed when CMD and everything it started\n"
+	  "have closed it. The exit status is CMD's, 127 when CMD cannot be run.\n"
+	  "  -m, --mode WORDS|OCTAL  its permissions (default 0600)\n" },
+	{ "wait", cmd_wait, "NAME [--timeout SECS] [--min-size BYTES]",
+	  "Wait until the segment exists (and has at least BYTES), watching " PSHM_DIR "\n"
+	  "with inotify. Exits 0 when it does, 124 when SECS pass first.\n"
+	  "  -t, --timeout SECS      give up after SECS seconds (e.g. 0.5); default never\n"
+	  "  -s, --min-size BYTES    also wait for this size (4096, 1M...)\n" },
+	{ "watch", cmd_watch, "[--json]",
+	  "Print one line per change in " PSHM_DIR " as it happens, until interrupted:\n"
+	  "created NAME SIZE MODE UID GID, resized NAME SIZE OLD, mode NAME MODE OLD,\n"
+	  "owner NAME UID GID OLD-UID OLD-GID, removed NAME. Writes of data are not changes.\n"
+	  "      --json   one object per line\n" },
+};
+
+#define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
+
+static const struct cli_command *current;
+
+static void print_command_help(const struct cli_command *c, FILE *out)
+{
+	fprintf(out, "Usage: pshm %s %s\n%s  -h, --help   this text\n", c->name, c->synopsis,
+		c->help);
+}
+
+static void print_help(FILE *out)
+{
+	fprintf(out, "Usage: pshm COMMAND [OPTIONS] [ARGS]\n"
+		     "POSIX shared memory (" PSHM_DIR ") from the shell, over libpshm.\n\n");
+	for (size_t i = 0; i < COMMAND_COUNT; i++)
+		fprintf(out, "  pshm %s %s\n", commands[i].name, commands[i].synopsis);
+	fprintf(out,
+		"\n  pshm --help | pshm COMMAND --help | pshm --version\n\n"
+		"Names are as on the mount: a leading '/' is optional. Exit status: 0 success,\n"
+		"1 failure, 2 usage, 124 timeout (wait). See pshm(1).\n");
+}
+
+int cli_option(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+
+	if (c == 'h') {
+		print_command_help(current, stdout);
+		exit(CLI_OK);
+	}
+	if (c == '?' || c == ':') {
+		fprintf(stderr, "Try 'pshm %s --help'.\n", current->name);
+		exit(CLI_USAGE);
+	}
+	return c;
+}
+
+int cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "pshm %s: ", current->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'pshm %s --help'.\n", current->name);
+	return CLI_USAGE;
+}
+
+int cli_error(const struct pshm_error *err)
+{
+	char text[PSHM_NAME_MAX + PSHM_WORD_MAX + 256];
+
+	pshm_strerror(err, text, sizeof(text)); /* truncated at worst, always terminated */
+	fprintf(stderr, "pshm: %s\n", text);
+	return CLI_FAILED;
+}
+
+int cli_fail(int code, const char *op, const char *name)
+{
+	struct pshm_error err = { .code = code, .op = op, .fd = -1 };
+
+	if (name)
+		snprintf(err.name, sizeof(err.name), "%s", name);
+	return cli_error(&err);
+}
+
+/* A bad argument is a usage error: the library's line, then the hint. */
+static int bad_argument(const struct pshm_error *err)
+{
+	cli_error(err);
+	fprintf(stderr, "Try 'pshm %s --help'.\n", current->name);
+	return CLI_USAGE;
+}
+
+int cli_check_name(const char *name)
+{
+	struct pshm_error err;
+
+	return pshm_name_check(name, &err) < 0 ? bad_argument(&err) : 0;
+}
+
+int cli_parse_mode(const char *words, mode_t *ret)
+{
+	struct pshm_error err;
+
+	return pshm_parse_mode(words, ret, &err) < 0 ? bad_argument(&err) : 0;
+}
+
+int cli_parse_size(const char *text, off_t *ret)
+{
+	struct pshm_error err;
+
+	return pshm_parse_size(text, ret, &err) < 0 ? bad_argument(&err) : 0;
+}
+
+void cli_print_json(struct json_object *o, bool pretty)
+{
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
+		    (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+			    : JSON_C_TO_STRING_PLAIN);
+
+	puts(json_object_to_json_string_ext(o, flags));
+	fflush(stdout);
+	json_object_put(o);
+}
+
+int main(int argc, char **argv)
+{
+	char prog[64];
+
+	if (argc < 2) {
+		print_help(stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		print_help(stdout);
+		return CLI_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("pshm %s\n", PSHM_CLI_VERSION);
+		return CLI_OK;
+	}
+	for (size_t i = 0; i < COMMAND_COUNT; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		current = &commands[i];
+		snprintf(prog, sizeof(prog), "pshm %s", current->name);
+		argv[1] = prog; /* getopt's own messages say "pshm CMD: ..." */
+		return current->run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "pshm: unknown command '%s'\nTry 'pshm --help'.\n", argv[1]);
+	return CLI_USAGE;
+}

@@ -1,0 +1,402 @@
+#!/usr/bin/env bash
+# pshm used the way a test harness uses it: every subcommand against
+# /dev/shm, each result checked against the segment itself (stat, the
+# bytes); then the visibility and permission rules as nobody. Runs as root
+# in a private mount namespace with its own tmpfs on /dev/shm.
+set -uo pipefail
+pshm=$(realpath "$1")
+here=$(dirname "$(realpath "$0")")
+. "$here/../fs/lib.sh"
+isolate 32M "$@"
+
+python=/usr/bin/python3 # not a pyenv shim: nobody runs it too
+work=$(mktemp -d /tmp/pshm-cli-XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+as_nobody() { "${nobody[@]}" "$@"; }
+
+# The status of a command, its output discarded.
+status() {
+	"$@" >/dev/null 2>&1
+	echo $?
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# A process that holds shared memory until killed: "map NAME" maps a
+# segment, "memfd NAME" keeps an 8 KiB memfd, "deleted NAME" maps a segment
+# and unlinks it. It creates the segment READY when it holds.
+cat >"$work/holder.py" <<'PY'
+import mmap, os, signal, sys
+what, name, ready = sys.argv[1:4]
+if what == "map":
+    fd = os.open("/dev/shm/" + name, os.O_RDONLY)
+    m = mmap.mmap(fd, 4096, prot=mmap.PROT_READ)
+elif what == "memfd":
+    fd = os.memfd_create(name)
+    os.write(fd, b"x" * 8192)
+elif what == "deleted":
+    fd = os.open("/dev/shm/" + name, os.O_RDWR | os.O_CREAT, 0o600)
+    os.ftruncate(fd, 4096)
+    m = mmap.mmap(fd, 4096)
+    m[:4] = b"gone"
+    os.unlink("/dev/shm/" + name)
+os.close(os.open("/dev/shm/" + ready, os.O_CREAT | os.O_WRONLY, 0o644))
+signal.pause()
+PY
+
+# holder [setpriv ...] python holder.py WHAT NAME: starts one and waits until it holds (pshm wait, as a harness would).
+holder() {
+	local ready="ready-$RANDOM"
+	"$@" "$ready" &
+	pids+=($!)
+	"$pshm" wait "$ready" --timeout 10 || echo "# holder $* did not start" >&2
+	"$pshm" rm "$ready"
+}
+
+# The facts of each object in pshm's JSON on stdin, one line each:
+# NAME SIZE ALLOCATED MODE UID GID INODE ATIME MTIME CTIME USER GROUP
+json_facts() {
+	"$python" -c '
+import json, sys
+for o in json.load(sys.stdin):
+    print(o["name"], o["size"], o["allocated"], o["mode"], o["uid"], o["gid"], o["inode"],
+          o["atime"], o["mtime"], o["ctime"], o["user"], o["group"])'
+}
+
+# The same facts from stat(1), for segments NAME...
+stat_facts() {
+	local n
+	for n in "$@"; do
+		stat -c "$n %s %b %B %a %u %g %i %X %Y %Z %U %G" "/dev/shm/$n" |
+			awk '{ printf "%s %s %d %04d %s %s %s %s %s %s %s %s\n", $1, $2, $3 * $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }'
+	done
+}
+
+# --- conventions
+check "--version names the program" "pshm" "$("$pshm" --version | cut -d' ' -f1)"
+for cmd in ls stat holders usage create rm truncate chmod chown cat write anon wait watch; do
+	check "$cmd --help: usage on stdout, status 0" "Usage: pshm $cmd 0" \
+		"$("$pshm" "$cmd" --help | head -1 | cut -d' ' -f1-3) $?"
+done
+check "no command is a usage error" "2" "$(status "$pshm")"
+check "an unknown command is a usage error" "2" "$(status "$pshm" frobnicate)"
+check "an unknown option is a usage error" "2" "$(status "$pshm" ls --frobnicate)"
+
+# --- create, and what it made
+"$pshm" create jobs 1M --mode read-user,write-user,read-group
+check "create NAME SIZE --mode WORDS" "1048576 640 root" "$(stat -c '%s %a %U' /dev/shm/jobs)"
+"$pshm" create /state 4K
+check "create /NAME: default mode 0600, leading / optional" "4096 600" "$(stat -c '%s %a' /dev/shm/state)"
+(umask 077 && "$pshm" create open 64K --mode 0604)
+check "create --mode OCTAL is exact whatever the umask" "65536 604" "$(stat -c '%s %a' /dev/shm/open)"
+check "create --exclusive on an existing segment: the error line" \
+	'pshm: shm_open("/jobs"): File exists 1' \
+	"$("$pshm" create jobs 4K --exclusive 2>&1) $?"
+check "... and it changed nothing" "1048576 640" "$(stat -c '%s %a' /dev/shm/jobs)"
+"$pshm" create state 4K --exclusive 2>/dev/null
+"$pshm" create empty 0 --exclusive
+check "create without --exclusive opens and sizes; 0 is a size" "4096 0" \
+	"$(stat -c %s /dev/shm/state) $(stat -c %s /dev/shm/empty)"
+
+# --- bash completion, as bash-completion loads it
+completion=$here/../../src/pshm.bash-completion
+complete_words() {
+	bash -c '. /usr/share/bash-completion/bash_completion; . "$1"; shift
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+		_pshm 2>/dev/null; echo "${COMPREPLY[*]}"' _ "$completion" "$@"
+}
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+	check "completion: commands" "create" "$(complete_words pshm cr)"
+	check "completion: segment names" "jobs" "$(complete_words pshm stat jo)"
+	check "completion: options" "--timeout --min-size --help" "$(complete_words pshm wait jobs --)"
+	check "completion: mode keywords after a comma" "read-user,all-user read-user,all-group read-user,all-other" \
+		"$(complete_words pshm create x 1M --mode read-user,al)"
+else
+	echo "# bash-completion is not installed: completion not checked"
+fi
+
+# --- ls
+check "ls lists what /dev/shm has" "$(ls /dev/shm)" "$("$pshm" ls)"
+check "ls -l: mode, owner, group, size, allocated, holders, name" \
+	"-rw-r----- root root 1048576 0 0 jobs" \
+	"$("$pshm" ls -l | awk '$NF == "jobs" { print $1, $2, $3, $4, $5, $6, $NF }')"
+check "ls --json is JSON" "0" "$("$pshm" ls --json | "$python" -m json.tool >/dev/null; echo $?)"
+check "ls --json agrees with stat, field by field" "$(stat_facts $(ls /dev/shm))" \
+	"$("$pshm" ls --json | json_facts)"
+
+# --- write, cat, truncate
+printf 'hello' | "$pshm" write state
+check "write: stdin into the segment, its size kept" "hello 4096" \
+	"$(head -c 5 /dev/shm/state) $(stat -c %s /dev/shm/state)"
+printf 'abcd' | "$pshm" write state --offset 4094
+check "write --offset past the end grows it" "4098 abcd" \
+	"$(stat -c %s /dev/shm/state) $(tail -c 4 /dev/shm/state)"
+check "cat: the segment's bytes" "same" "$("$pshm" cat state | cmp -s - /dev/shm/state && echo same)"
+head -c 300000 /dev/urandom | "$pshm" write open
+check "write and cat of 300000 random bytes" "same 300000" \
+	"$("$pshm" cat open | cmp -s - /dev/shm/open && echo same) $(stat -c %s /dev/shm/open)"
+check "cat of an empty segment: nothing, status 0" "0 0" "$("$pshm" cat empty | wc -c) $?"
+"$pshm" truncate state 8K
+check "truncate NAME SIZE" "8192" "$(stat -c %s /dev/shm/state)"
+check "the bytes before the new end stay" "hello" "$("$pshm" cat state | head -c 5)"
+
+# --- chmod, chown
+"$pshm" chmod jobs 0600
+check "chmod OCTAL" "600" "$(stat -c %a /dev/shm/jobs)"
+"$pshm" chmod open read-user,read-group,read-other
+check "chmod WORDS" "444" "$(stat -c %a /dev/shm/open)"
+"$pshm" chown open nobody:nogroup
+check "chown USER:GROUP by name" "nobody:nogroup" "$(stat -c %U:%G /dev/shm/open)"
+"$pshm" chown open 0
+check "chown USER by number keeps the group" "root:nogroup" "$(stat -c %U:%G /dev/shm/open)"
+"$pshm" chown open :0
+check "chown :GROUP" "root:root" "$(stat -c %U:%G /dev/shm/open)"
+check "chown to an unknown user is a usage error" "2" "$(status "$pshm" chown open no-such-user)"
+
+# --- stat
+check "stat: size, mode in octal and words, owner" \
+	"size: 1048576|mode: 0600 (read-user,write-user)|owner: root (0)" \
+	"$("$pshm" stat jobs | grep -E '^(size|mode|owner):' | paste -sd'|')"
+check "stat --json agrees with stat, field by field" "$(stat_facts jobs state)" \
+	"$("$pshm" stat --json jobs /state | json_facts)"
+check "stat of a missing segment: the error line, status 1" \
+	'pshm: stat("nope"): No such file or directory 1' "$("$pshm" stat nope 2>&1) $?"
+check "stat of several, one missing: the others shown, status 1" "jobs 1" \
+	"$("$pshm" stat --json jobs nope 2>/dev/null | "$python" -c 'import json,sys; print(*[o["name"] for o in json.load(sys.stdin)])') $?"
+
+# --- holders, and ls -l's count
+"$pshm" chmod jobs 0644
+holder "$python" "$work/holder.py" map jobs
+mapper=${pids[-1]}
+lines=$("$pshm" holders jobs 2>/dev/null)
+check "holders: the mapping process alone" "$mapper python3" "$(echo "$lines" | awk '{ print $1, $2 }' | sort -u)"
+check "holders: its descriptor and its shared read-only mapping" "fd map r--s" \
+	"$(echo "$lines" | awk '$3 == "fd" { f = "fd" } $3 == "map" { m = $5 } END { print f, "map", m }')"
+check "holders --json names the same process" "$mapper" \
+	"$("$pshm" holders --json jobs | "$python" -c 'import json,sys; print(*sorted({h["pid"] for h in json.load(sys.stdin)["holders"]}))')"
+check "ls -l counts one holding process" "1" "$("$pshm" ls -l | awk '$NF == "jobs" { print $6 }')"
+check "holders of a segment nobody holds: nothing" "" "$("$pshm" holders state 2>/dev/null)"
+check "holders of a missing segment: status 1" "1" "$(status "$pshm" holders nope)"
+
+# --- the other kinds (--all), as the mount's views name them
+# Names of this run's own: /proc is the machine's, other runs may hold a "jit" too.
+jit=jit-$$ gone=gone-$$ mine=mine-$$
+holder "$python" "$work/holder.py" memfd "$jit"
+holder "$python" "$work/holder.py" deleted "$gone"
+memfd=$("$pshm" ls --all | grep -E "^\\.memfd/$jit@[0-9]+\$")
+check "ls --all shows a memfd as .memfd/NAME@INODE" "1" "$(echo "$memfd" | grep -c .)"
+check "ls --all shows an unlinked, mapped segment as .deleted/NAME@INODE" "1" \
+	"$("$pshm" ls --all | grep -cE "^\\.deleted/$gone@[0-9]+\$")"
+check "ls without --all shows neither" "0" "$("$pshm" ls | grep -c '[@.]')"
+check "stat of a memfd: its size and allocation" "8192 8192 memfd" \
+	"$("$pshm" stat --json "$memfd" | "$python" -c 'import json,sys; o=json.load(sys.stdin)[0]; print(o["size"], o["allocated"], o["kind"])')"
+check "holders of a memfd: its process's descriptor" "${pids[-2]} fd" \
+	"$("$pshm" holders "$memfd" 2>/dev/null | awk '{ print $1, $3 }' | sort -u)"
+
+# --- usage
+"$pshm" create owned 4K
+"$pshm" chown owned nobody
+segments=$(ls /dev/shm | wc -l)
+check "usage counts the segments" "$segments" "$("$pshm" usage | awk '$1 == "segment" { print $2 }')"
+check "usage counts the deleted segment" "1 4096" "$("$pshm" usage | awk '$1 == "deleted" { print $2, $3 }')"
+check "usage counts the memfd's bytes" "1" "$("$pshm" usage | awk '$1 == "memfd" { print ($2 >= 1 && $3 >= 8192) }')"
+check "usage: /dev/shm's tmpfs as df says" "$(df -B1 --output=used /dev/shm | tail -1 | tr -d ' ')" \
+	"$("$pshm" usage | awk '$1 == "tmpfs" && $2 == "/dev/shm" { print $3 }')"
+check "usage --by-user: nobody owns one segment" "1" \
+	"$("$pshm" usage --by-user | awk '$1 == "segment" && $2 == 65534 { print $3 }')"
+check "usage --by-process: the memfd's holder" "1" \
+	"$("$pshm" usage --by-process | awk -v p="${pids[-2]}" '$1 == "memfd" && $2 == p { print $4 }')"
+check "usage --json is JSON with every kind" "segment deleted memfd sysv shared-anon" \
+	"$("$pshm" usage --json | "$python" -c 'import json,sys; print(*[k["kind"] for k in json.load(sys.stdin)["kinds"]])')"
+check "--by-user and --by-process together are a usage error" "2" \
+	"$(status "$pshm" usage --by-user --by-process)"
+
+# --- as nobody: visibility and permissions
+check "nobody lists every named segment" "$(ls /dev/shm)" "$(as_nobody "$pshm" ls)"
+"$pshm" chmod state 0600
+check "nobody cannot cat root's 0600 segment: the error line" \
+	'pshm: shm_open("/state"): Permission denied 1' "$(as_nobody "$pshm" cat state 2>&1) $?"
+check "nobody cannot remove root's segment" "1 exists" \
+	"$(status as_nobody "$pshm" rm state) $([ -e /dev/shm/state ] && echo exists)"
+check "nobody may not ask who holds a segment they cannot read" \
+	'pshm: holders("state"): Permission denied 1' "$(as_nobody "$pshm" holders state 2>&1) $?"
+check "nobody is not told of root's process holding a readable segment" "0 lines, status 0" \
+	"$(as_nobody "$pshm" holders jobs 2>/dev/null | wc -l) lines, status $?"
+check "nobody does not see root's memfd or deleted segment" "0" \
+	"$(as_nobody "$pshm" ls --all | grep -cE "^\\.(memfd/$jit|deleted/$gone)@")"
+check "nor can stat it" "1" "$(status as_nobody "$pshm" stat "$memfd")"
+holder "${nobody[@]}" "$python" "$work/holder.py" memfd "$mine"
+check "nobody sees their own memfd" "1" "$(as_nobody "$pshm" ls --all | grep -cE "^\\.memfd/$mine@")"
+check "usage as nobody counts nobody's segments only" "1" \
+	"$(as_nobody "$pshm" usage | awk '$1 == "segment" { print $2 }')"
+as_nobody "$pshm" create theirs 4K
+check "nobody's create is nobody's" "nobody 600" "$(stat -c '%U %a' /dev/shm/theirs)"
+check "nobody cannot give it away" "1 nobody" \
+	"$(status as_nobody "$pshm" chown theirs root) $(stat -c %U /dev/shm/theirs)"
+as_nobody "$pshm" rm theirs
+check "nobody removes their own" "no" "$([ -e /dev/shm/theirs ] && echo yes || echo no)"
+for p in "${pids[@]}"; do kill "$p"; done
+wait
+pids=()
+
+# --- anon
+before=$(df -B1 --output=used /dev/shm | tail -1)
+out=$("$pshm" anon 1M -- sh -c '
+	head -c 1048576 /dev/zero | tr "\0" x | dd of=/proc/self/fd/$PSHM_FD conv=notrunc status=none
+	echo "$PSHM_SIZE $(stat -L -c "%s %a" /proc/self/fd/$PSHM_FD) $(head -c 3 /proc/self/fd/$PSHM_FD)"
+	readlink /proc/self/fd/$PSHM_FD | grep -c "(deleted)$"
+	df -B1 --output=used /dev/shm | tail -1
+	exit 3')
+status=$?
+check "anon: the child writes through /proc/self/fd/\$PSHM_FD" "1048576 1048576 600 xxx" "$(echo "$out" | sed -n 1p)"
+check "anon: the segment has no name" "1" "$(echo "$out" | sed -n 2p)"
+check "anon: it holds memory while the child runs" "yes" \
+	"$([ "$(echo "$out" | sed -n 3p)" -ge $((before + 1048576)) ] && echo yes || echo "no: $out")"
+check "anon: the exit status is the child's" "3" "$status"
+check "anon: the memory is freed when the child is gone" "$before" "$(df -B1 --output=used /dev/shm | tail -1)"
+check "anon: nothing is left, deleted or not" "" "$("$pshm" ls --all | grep pshm-anon)"
+check "anon: a child killed by a signal is 128+signal" "143" \
+	"$("$pshm" anon 4K -- sh -c 'kill -TERM $$'; echo $?)"
+check "anon: a command that cannot run is 127, with the error line" \
+	'pshm: exec("/nonexistent"): No such file or directory 127' \
+	"$("$pshm" anon 4K -- /nonexistent 2>&1) $?"
+check "anon: options after SIZE, CMD's own options are its own" "0640 -c" \
+	"$("$pshm" anon 4K --mode 0640 sh -c 'printf "%04o " 0$(stat -L -c %a /proc/self/fd/$PSHM_FD); echo "$0"' -c)"
+# A process the command started keeps the segment until it lets go.
+"$pshm" anon 64K -- sh -c "sleep 60 >/dev/null 2>&1 & echo \$! >$work/sleeper"
+sleeper=$(cat "$work/sleeper")
+check "anon: what the command started still holds it" "1" "$("$pshm" ls --all | grep -c '^\.deleted/pshm-anon-')"
+kill "$sleeper"
+for _ in $(seq 100); do kill -0 "$sleeper" 2>/dev/null || break; sleep 0.05; done
+check "anon: and it is freed when that one ends" "0" "$("$pshm" ls --all | grep -c '^\.deleted/pshm-anon-')"
+
+# --- wait
+check "wait for a segment that exists: 0 at once" "0" "$(status "$pshm" wait jobs --timeout 10)"
+(sleep 0.2 && "$pshm" create late 4K) &
+check "wait is woken by a producer 200 ms later" "0 exists" \
+	"$("$pshm" wait late --timeout 10; echo $?) $([ -e /dev/shm/late ] && echo exists)"
+wait
+"$pshm" create grow 0
+(sleep 0.2 && "$pshm" truncate grow 64K) &
+check "wait --min-size waits for the resize" "0 65536" \
+	"$("$pshm" wait grow --min-size 64K --timeout 10; echo $?) $(stat -c %s /dev/shm/grow)"
+wait
+start=$(now_ms)
+"$pshm" wait never --timeout 0.3
+status=$?
+took=$(($(now_ms) - start))
+check "wait times out with 124" "124" "$status"
+check "after the timeout, not before, and not much later" "yes" \
+	"$([ "$took" -ge 290 ] && [ "$took" -lt 5000 ] && echo yes || echo "no: $took ms")"
+check "wait --min-size on a too small segment times out too" "124" \
+	"$(status "$pshm" wait grow --min-size 1M --timeout 0.3)"
+# A producer racing the watch: a segment created while wait starts is never missed.
+missed=0
+for i in $(seq 20); do
+	"$pshm" create "race$i" 0 &
+	"$pshm" wait "race$i" --timeout 10 || missed=$((missed + 1))
+	wait
+done
+check "20 producers racing wait: none missed" "0" "$missed"
+"$pshm" rm $(cd /dev/shm && ls -d race*)
+check "wait --timeout that is not a number is a usage error" "2" "$(status "$pshm" wait x --timeout soon)"
+check "wait for a name with / is a usage error" "2" "$(status "$pshm" wait a/b --timeout 1)"
+
+# --- watch
+# Its lines come through a pipe; each is read with a deadline, in order.
+exec {events}< <(exec "$pshm" watch)
+watcher=$!
+pids+=("$watcher")
+# Ready once its inotify watch is in place (then its snapshot takes microseconds).
+for _ in $(seq 100); do
+	grep -qs '^inotify wd:' /proc/"$watcher"/fdinfo/* && break
+	sleep 0.05
+done
+sleep 0.2
+next_event() {
+	local line
+	read -r -t 10 line <&"$events" || line="(nothing in 10 s)"
+	echo "$line"
+}
+"$pshm" create w 0
+check "watch: created NAME SIZE MODE UID GID" "created w 0 0600 0 0" "$(next_event)"
+"$pshm" truncate w 4K
+check "watch: resized NAME SIZE OLD" "resized w 4096 0" "$(next_event)"
+printf 'data only' | "$pshm" write w
+"$pshm" chmod w 0640
+check "watch: a write of data is no line; chmod is mode NAME MODE OLD" "mode w 0640 0600" "$(next_event)"
+"$pshm" chown w nobody:nogroup
+check "watch: owner NAME UID GID OLD-UID OLD-GID" "owner w 65534 65534 0 0" "$(next_event)"
+"$pshm" rm w
+check "watch: removed NAME" "removed w" "$(next_event)"
+"$pshm" create w2 0
+"$pshm" create other 0
+check "watch: two more" "created w2 0 0600 0 0|created other 0 0600 0 0" "$(next_event)|$(next_event)"
+mv /dev/shm/other /dev/shm/w2
+check "watch: a rename over a segment: the old one removed, the new one there" \
+	"removed other|removed w2|created w2 0 0600 0 0" "$(next_event)|$(next_event)|$(next_event)"
+# More events than the kernel queues: what was lost is found by looking again.
+"$pshm" create gone-later 0
+check "watch: one to remove while it cannot read" "created gone-later 0 0600 0 0" "$(next_event)"
+kill -STOP "$watcher"
+"$python" - "$(cat /proc/sys/fs/inotify/max_queued_events)" <<'PY'
+import os, sys
+a = os.open("/dev/shm/w2", os.O_RDWR)
+b = os.open("/dev/shm/j-side", os.O_RDWR | os.O_CREAT, 0o600)
+for i in range(int(sys.argv[1]) // 2 + 100):
+    os.ftruncate(a, i + 1)  # alternating, so the kernel cannot merge them
+    os.ftruncate(b, i + 1)
+os.unlink("/dev/shm/gone-later")  # past the queue's end: lost
+PY
+kill -CONT "$watcher"
+final=$(stat -c %s /dev/shm/w2)
+check "watch: after an overflow, the changes and the lost removal" \
+	"created j-side $final 0600 0 0|resized w2 $final 0|removed gone-later" \
+	"$(next_event)|$(next_event)|$(next_event)"
+"$pshm" rm w2 j-side
+check "watch: and it goes on" "removed w2|removed j-side" "$(next_event)|$(next_event)"
+kill "$watcher"
+exec {events}<&-
+
+exec {events}< <(exec "$pshm" watch --json)
+watcher=$!
+pids+=("$watcher")
+for _ in $(seq 100); do
+	grep -qs '^inotify wd:' /proc/"$watcher"/fdinfo/* && break
+	sleep 0.05
+done
+sleep 0.2
+"$pshm" create j 0
+check "watch --json: one object per line" "created j 0 0600" \
+	"$(next_event | "$python" -c 'import json,sys; e=json.loads(sys.stdin.readline()); print(e["event"], e["name"], e["size"], e["mode"])')"
+kill "$watcher"
+exec {events}<&-
+
+# --- bad input changes nothing
+snapshot=$(ls -l --time-style=+%s /dev/shm)
+check "an unknown mode keyword: the parse line, status 2" \
+	'pshm: parse mode: unknown word "rwdr"' "$("$pshm" create x 4K --mode rwdr 2>&1 | head -1)"
+check "... status 2" "2" "$(status "$pshm" create x 4K --mode rwdr)"
+check "a size that overflows: the parse line" 'pshm: parse size: too large "99999999999T"' \
+	"$("$pshm" truncate jobs 99999999999T 2>&1 | head -1)"
+check "... status 2" "2" "$(status "$pshm" truncate jobs 99999999999T)"
+check "a name with /: status 2" "2" "$(status "$pshm" create a/b 4K)"
+check "rm of a good and a bad name removes neither" "2" "$(status "$pshm" rm jobs a/b)"
+check "a name too long: status 2" "2" "$(status "$pshm" create "$(printf 'n%.0s' {1..256})" 4K)"
+check "truncate of a missing segment: the error line, status 1" \
+	'pshm: shm_open("/nope"): No such file or directory 1' "$("$pshm" truncate nope 4K 2>&1) $?"
+check "rm of a missing segment: status 1" "1" "$(status "$pshm" rm nope)"
+check "chmod with a bad mode: status 2" "2" "$(status "$pshm" chmod jobs 01777)"
+check "wrong number of arguments: status 2" "2" "$(status "$pshm" truncate jobs)"
+check "none of it changed anything" "$snapshot" "$(ls -l --time-style=+%s /dev/shm)"
+
+summary pshm
