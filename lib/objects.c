@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,12 @@ struct pshm_scan {
 	unsigned unreadable;
 	char *buf; /* for whole files of /proc: maps, directories */
 	size_t buf_size;
+	/*
+	 * A worker's part of a scan: its own table of what its processes
+	 * hold; named and System V segments are the parent's, found there
+	 * and copied in as they are held (merge_worker adds them up).
+	 */
+	const struct pshm_scan *parent;
 };
 
 /* The process being scanned. */
@@ -140,17 +147,28 @@ static int grow(struct pshm_scan *s)
 	return 0;
 }
 
+/* Puts o into s's table: 0, or -ENOMEM. */
+static int insert(struct pshm_scan *s, struct object *o)
+{
+	size_t b;
+
+	if (s->count >= s->bucket_count && grow(s) < 0)
+		return -ENOMEM;
+	b = bucket_of(o->pub.kind, o->dev, o->ino, s->bucket_count);
+	o->next = s->buckets[b];
+	s->buckets[b] = o;
+	s->count++;
+	return 0;
+}
+
 /* The object of kind with identity dev/ino, added with st when new. NULL: out of memory. */
 static struct object *object_of(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t ino,
 				const struct stat *st)
 {
 	struct object *o = find(s, kind, dev, ino);
-	size_t b;
 
 	if (o)
 		return o;
-	if (s->count >= s->bucket_count && grow(s) < 0)
-		return NULL;
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
@@ -159,11 +177,27 @@ static struct object *object_of(struct pshm_scan *s, unsigned kind, dev_t dev, i
 	o->pub.shmid = -1;
 	o->dev = dev;
 	o->ino = ino;
-	b = bucket_of(kind, dev, ino, s->bucket_count);
-	o->next = s->buckets[b];
-	s->buckets[b] = o;
-	s->count++;
+	if (insert(s, o) < 0) {
+		free(o);
+		return NULL;
+	}
 	return o;
+}
+
+/*
+ * An object the scan found before the processes (a named or System V
+ * segment), or NULL; in a worker, its own copy of the parent's.
+ */
+static struct object *found_before(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t ino)
+{
+	const struct object *o;
+
+	if (!(s->kinds & kind))
+		return NULL;
+	if (!s->parent)
+		return find(s, kind, dev, ino);
+	o = find((struct pshm_scan *)s->parent, kind, dev, ino);
+	return o ? object_of(s, kind, dev, ino, &o->pub.st) : NULL;
 }
 
 static int add_holder(struct object *o, const struct pshm_holder *h)
@@ -259,7 +293,7 @@ static void fdinfo_of(int pid_dir, const char *fd_name, long *ret_mnt_id, ino_t 
 /* A named segment's object by identity (found by pshm_iter first), or NULL. */
 static struct object *segment_by_ino(struct pshm_scan *s, ino_t ino)
 {
-	return (s->kinds & PSHM_KIND_SEGMENT) ? find(s, PSHM_KIND_SEGMENT, s->shm_dev, ino) : NULL;
+	return found_before(s, PSHM_KIND_SEGMENT, s->shm_dev, ino);
 }
 
 static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const char *fd_name)
@@ -466,7 +500,7 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 		n = readlinkat(p->dir, "ns/ipc", ns, sizeof(ns) - 1);
 		if (n <= 0 || (ns[n] = '\0', strcmp(ns, s->ipc_ns) != 0))
 			return 0;
-		o = find(s, PSHM_KIND_SYSV, 0, ino);
+		o = found_before(s, PSHM_KIND_SYSV, 0, ino);
 		return o ? add_holder(o, h) : 0;
 	}
 	o = find(s, kind, dev, ino);
@@ -582,42 +616,246 @@ static int read_status(struct process *p)
 	return 0;
 }
 
-static int scan_processes(struct pshm_scan *s)
+/* One process: its descriptors and mappings; 0, or -ENOMEM. */
+static int scan_process(struct pshm_scan *s, int proc_dir, long pid, bool need_fds)
 {
-	long self = (long)getpid();
-	/* Only mappings show System V segments and shared anonymous memory. */
-	bool need_fds = s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD);
+	char name[24];
+	struct process p = { .pid = pid };
+	int fds, maps;
+
+	snprintf(name, sizeof(name), "%ld", pid);
+	p.dir = openat(proc_dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p.dir < 0)
+		return 0; /* exited meanwhile */
+	fds = need_fds ? scan_fds(s, &p) : 0;
+	maps = fds == -ENOMEM ? fds : scan_maps(s, &p);
+	close(p.dir);
+	if (fds == -ENOMEM || maps == -ENOMEM)
+		return -ENOMEM;
+	if (fds == -EACCES || maps == -EACCES)
+		s->unreadable++;
+	return 0;
+}
+
+/* The processes, as /proc lists them now: their pids, ascending. */
+static int list_processes(const struct pshm_scan *s, int proc_dir, long **ret, size_t *ret_count)
+{
+	long self = (long)getpid(), *pids = NULL;
+	size_t count = 0, capacity = 0;
 	struct dirent *de;
-	DIR *proc = opendir("/proc");
+	int fd = dup(proc_dir);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!dir) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	while ((de = readdir(dir))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || (s->options.skip_self && pid == self))
+			continue;
+		if (count == capacity) {
+			long *bigger = realloc(pids, (capacity = capacity ? capacity * 2 : 256) *
+							     sizeof(*pids));
+
+			if (!bigger) {
+				free(pids);
+				closedir(dir);
+				return -ENOMEM;
+			}
+			pids = bigger;
+		}
+		pids[count++] = pid;
+	}
+	closedir(dir);
+	*ret = pids;
+	*ret_count = count;
+	return 0;
+}
+
+/* Processes are shared out among workers this many at a time. */
+#define SCAN_BATCH 16
+/* Workers of one scan at most, and processes per worker at least. */
+#define SCAN_WORKERS_MAX 4
+#define SCAN_PROCESSES_PER_WORKER 128
+
+struct worker {
+	struct pshm_scan *s; /* the worker's own part, or the scan itself */
+	int proc_dir;
+	bool need_fds;
+	const long *pids;
+	size_t count;
+	size_t *next; /* the next batch to take, shared */
+	int r;
+	pthread_t thread;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+
+	while (w->r == 0) {
+		size_t at = __atomic_fetch_add(w->next, SCAN_BATCH, __ATOMIC_RELAXED);
+
+		if (at >= w->count)
+			break;
+		for (size_t i = at; i < at + SCAN_BATCH && i < w->count && w->r == 0; i++) {
+			const struct pshm_scan_options *o = &w->s->options;
+
+			if (o->stop && o->stop(o->stop_ctx))
+				w->r = -ETIMEDOUT;
+			else
+				w->r = scan_process(w->s, w->proc_dir, w->pids[i], w->need_fds);
+		}
+	}
+	return NULL;
+}
+
+/* A worker's own part of s, empty: 0, or -ENOMEM. */
+static int part_of(struct pshm_scan *s, struct pshm_scan **ret)
+{
+	struct pshm_scan *part = calloc(1, sizeof(*part));
+
+	if (part)
+		part->buckets = calloc(INITIAL_BUCKETS, sizeof(*part->buckets));
+	if (!part || !part->buckets) {
+		free(part);
+		return -ENOMEM;
+	}
+	part->bucket_count = INITIAL_BUCKETS;
+	part->kinds = s->kinds;
+	memcpy(part->ipc_ns, s->ipc_ns, sizeof(part->ipc_ns));
+	part->options = s->options;
+	part->shm_dev = s->shm_dev;
+	part->parent = s;
+	*ret = part;
+	return 0;
+}
+
+/*
+ * Adds a worker's part into s and frees it: its objects move over, or
+ * their holders join the same object's (another worker found it too).
+ */
+static int merge_part(struct pshm_scan *s, struct pshm_scan *part)
+{
 	int r = 0;
 
-	if (!proc)
-		return -errno;
-	while (r == 0 && (de = readdir(proc))) {
-		struct process p = { 0 };
-		char *end;
-		int fds, maps;
+	for (size_t i = 0; i < part->bucket_count; i++) {
+		while (part->buckets[i]) {
+			struct object *o = part->buckets[i], *m;
 
-		p.pid = strtol(de->d_name, &end, 10);
-		if (*end || p.pid <= 0 || (s->options.skip_self && p.pid == self))
-			continue;
-		if (s->options.stop && s->options.stop(s->options.stop_ctx)) {
-			r = -ETIMEDOUT;
+			part->buckets[i] = o->next;
+			m = find(s, o->pub.kind, o->dev, o->ino);
+			if (!m && r == 0 && insert(s, o) == 0)
+				continue;
+			for (size_t h = 0; m && r == 0 && h < o->pub.holder_count; h++)
+				r = add_holder(m, &o->holders[h]);
+			if (m)
+				m->pub.exec_mapped |= o->pub.exec_mapped;
+			else
+				r = -ENOMEM;
+			free(o->holders);
+			free(o);
+		}
+	}
+	s->unreadable += part->unreadable;
+	pshm_scan_free(part);
+	return r;
+}
+
+static int by_process(const void *a, const void *b)
+{
+	const struct pshm_holder *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->fd != y->fd)
+		return x->fd > y->fd ? -1 : 1; /* descriptors first, then mappings */
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Every process, shared out among a few workers (one per CPU, at most
+ * SCAN_WORKERS_MAX, and only for many processes): the cost of a scan is
+ * the kernel's, once per process, and processes are independent.
+ */
+static int scan_processes(struct pshm_scan *s)
+{
+	/* Only mappings show System V segments and shared anonymous memory. */
+	bool need_fds = s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD);
+	struct worker workers[SCAN_WORKERS_MAX];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t count = 0, next = 0, n = 1;
+	long *pids = NULL;
+	int proc_dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (proc_dir < 0)
+		return -errno;
+	r = list_processes(s, proc_dir, &pids, &count);
+	if (r < 0) {
+		close(proc_dir);
+		return r;
+	}
+	while (n < SCAN_WORKERS_MAX && (long)n < cpus &&
+	       count / (n + 1) >= SCAN_PROCESSES_PER_WORKER)
+		n++;
+	for (size_t i = 0; i < n; i++)
+		workers[i] = (struct worker){ .s = s,
+					      .proc_dir = proc_dir,
+					      .need_fds = need_fds,
+					      .pids = pids,
+					      .count = count,
+					      .next = &next };
+	/*
+	 * One worker works on s itself; several each on a part of their own
+	 * (s is only read meanwhile), added up at the end. Worker 0 is this
+	 * thread; a worker that cannot start leaves its share to the others.
+	 */
+	for (size_t i = 0; n > 1 && i < n; i++) {
+		if (part_of(s, &workers[i].s) < 0 ||
+		    (i > 0 && pthread_create(&workers[i].thread, NULL, work, &workers[i]) != 0)) {
+			if (workers[i].s != s)
+				pshm_scan_free(workers[i].s);
+			workers[i].s = s;
+			n = i;
 			break;
 		}
-		p.dir = openat(dirfd(proc), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (p.dir < 0)
-			continue; /* exited meanwhile */
-		fds = need_fds ? scan_fds(s, &p) : 0;
-		maps = fds == -ENOMEM ? fds : scan_maps(s, &p);
-		if (fds == -ENOMEM || maps == -ENOMEM)
-			r = -ENOMEM;
-		else if (fds == -EACCES || maps == -EACCES)
-			s->unreadable++;
-		close(p.dir);
 	}
-	closedir(proc);
-	return r;
+	if (n == 0) { /* not even worker 0's part: on s alone */
+		workers[0].s = s;
+		n = 1;
+	}
+	work(&workers[0]);
+	r = workers[0].r;
+	for (size_t i = 1; i < n; i++) {
+		pthread_join(workers[i].thread, NULL);
+		if (r == 0)
+			r = workers[i].r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (workers[i].s != s) {
+			int m = merge_part(s, workers[i].s);
+
+			if (r == 0)
+				r = m;
+		}
+	}
+	free(pids);
+	close(proc_dir);
+	if (r < 0)
+		return r;
+	/* In process order, whichever worker found them. */
+	for (size_t i = 0; i < s->bucket_count; i++)
+		for (struct object *o = s->buckets[i]; o; o = o->next)
+			if (o->pub.holder_count > 1)
+				qsort(o->holders, o->pub.holder_count, sizeof(*o->holders),
+				      by_process);
+	return 0;
 }
 
 static int scan_segments(struct pshm_scan *s, struct pshm_error *err)

@@ -350,6 +350,7 @@ struct pshm_scan_options {
 	/*
 	 * Asked before each process (NULL: never): true stops the scan there,
 	 * and pshm_scan_open returns -ETIMEDOUT (a deadline, a daemon stopping).
+	 * Called from the scan's worker threads too, maybe at the same time.
 	 */
 	bool (*stop)(void *ctx);
 	void *stop_ctx;
@@ -363,7 +364,9 @@ struct pshm_scan;
  * snapshot: nothing is kept open. Processes that cannot be read (another
  * user's, when not root) are counted (pshm_scan_unreadable); an object
  * only they hold is not found, and when not root an object seen only
- * through a mapping has the mapping's length for its size. The scan never
+ * through a mapping has the mapping's length for its size. Many processes
+ * are shared out among a few threads (one per CPU, at most 4), joined
+ * before it returns; holders come in process order. The scan never
  * stats a file outside PSHM_DIR and the kernel's own shm objects, so it
  * never waits on a FUSE file system.
  * Returns: 0 with *ret (free it with pshm_scan_free), -EINVAL for no or

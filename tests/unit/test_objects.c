@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,77 @@ static void test_scan_names_segments_and_their_holders(void)
 	pshm_unlink(name, NULL);
 }
 
+/*
+ * Enough processes for the scan to share them out among its workers:
+ * objects that processes of every worker hold come out once, with every
+ * holder, in process order.
+ */
+#define MANY 600
+
+static void test_scan_of_many_processes_adds_up_every_holder_once(void)
+{
+	const char *name = test_unique_name("many");
+	char *anon = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int fd = pshm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL), ready[2];
+	const struct pshm_object *seg, *shared = NULL, *o;
+	struct pshm_scan *scan;
+	pid_t pids[MANY];
+	char anon_name[32];
+	size_t started = 0, ordered = 1;
+	struct stat st;
+	char c;
+
+	CU_ASSERT_FATAL(anon != MAP_FAILED && fd >= 0 && pipe(ready) == 0);
+	fflush(NULL);
+	/* Each child holds the segment by its inherited descriptor and the mapping. */
+	for (; started < MANY; started++) {
+		pids[started] = fork();
+		if (pids[started] < 0)
+			break;
+		if (pids[started] == 0) {
+			close(ready[0]);
+			if (write(ready[1], "y", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+	}
+	close(ready[1]);
+	for (size_t i = 0; i < started; i++)
+		CU_ASSERT_EQUAL(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	CU_ASSERT_EQUAL_FATAL(started, MANY);
+
+	CU_ASSERT_FATAL(fstat(fd, &st) == 0);
+	CU_ASSERT_FATAL(
+		pshm_scan_open(PSHM_KIND_SEGMENT | PSHM_KIND_SHARED_ANON, NULL, &scan, NULL) == 0);
+	seg = pshm_scan_find(scan, PSHM_KIND_SEGMENT, name);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(seg);
+	/* This process and each child: a descriptor each. */
+	CU_ASSERT_EQUAL(seg->holder_count, MANY + 1);
+	for (size_t i = 1; i < seg->holder_count; i++)
+		ordered &= seg->holders[i - 1].pid < seg->holders[i].pid;
+	CU_ASSERT_EQUAL(ordered, 1);
+	while (pshm_scan_next(scan, &o) > 0)
+		if (o->kind == PSHM_KIND_SHARED_ANON && o->st.st_size == SIZE) {
+			CU_ASSERT_PTR_NULL(shared); /* one object, however many found it */
+			shared = o;
+		}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(shared);
+	CU_ASSERT_EQUAL(shared->holder_count, MANY + 1);
+	snprintf(anon_name, sizeof(anon_name), "%ju", (uintmax_t)shared->st.st_ino);
+	CU_ASSERT_PTR_EQUAL(pshm_scan_find(scan, PSHM_KIND_SHARED_ANON, anon_name), shared);
+	pshm_scan_free(scan);
+
+	for (size_t i = 0; i < started; i++)
+		kill(pids[i], SIGKILL);
+	for (size_t i = 0; i < started; i++)
+		waitpid(pids[i], NULL, 0);
+	munmap(anon, SIZE);
+	close(fd);
+	pshm_unlink(name, NULL);
+}
+
 static void test_scan_refuses_unknown_kinds(void)
 {
 	struct pshm_scan *scan = NULL;
@@ -232,6 +304,7 @@ int main(void)
 		TEST(test_scan_finds_a_system_v_segment),
 		TEST(test_scan_finds_a_shared_anonymous_mapping),
 		TEST(test_scan_names_segments_and_their_holders),
+		TEST(test_scan_of_many_processes_adds_up_every_holder_once),
 		TEST(test_scan_refuses_unknown_kinds),
 		TEST_END,
 	};
