@@ -432,7 +432,8 @@ static int run_wait(struct ctl_session *s, const struct ctl_command *cmd,
 				cmd->name);
 	snprintf(ok_line, sizeof(ok_line), "ok %s", cmd->name);
 	if (cmd->timeout_ms >= 0) {
-		deadline = waits_now_ms() + (uint64_t)cmd->timeout_ms;
+		/* The clock counts whole milliseconds: one more, so a wait never ends early. */
+		deadline = waits_now_ms() + 1 + (uint64_t)cmd->timeout_ms;
 		snprintf(late_line, sizeof(late_line),
 			 "err ETIMEDOUT %s did not appear within %" PRId64 ".%03" PRId64 " s",
 			 cmd->name, cmd->timeout_ms / 1000, cmd->timeout_ms % 1000);
