@@ -61,6 +61,8 @@ struct pshm_scan {
 	 * and copied in as they are held (merge_worker adds them up).
 	 */
 	const struct pshm_scan *parent;
+	struct object *only; /* options.only's object, or NULL */
+	size_t holder_total; /* holders added, for options.holders_max */
 };
 
 /* The process being scanned. */
@@ -200,8 +202,10 @@ static struct object *found_before(struct pshm_scan *s, unsigned kind, dev_t dev
 	return o ? object_of(s, kind, dev, ino, &o->pub.st) : NULL;
 }
 
-static int add_holder(struct object *o, const struct pshm_holder *h)
+static int add_holder(struct pshm_scan *s, struct object *o, const struct pshm_holder *h)
 {
+	if (s->options.holders_max && ++s->holder_total > s->options.holders_max)
+		return -E2BIG;
 	if (o->pub.holder_count == o->holder_capacity) {
 		size_t capacity = o->holder_capacity ? o->holder_capacity * 2 : 4;
 		struct pshm_holder *holders = realloc(o->holders, capacity * sizeof(*holders));
@@ -263,6 +267,19 @@ static bool in_mount(const struct pshm_scan *s, const char *path)
 	       !strchr(path + len + 1, '/');
 }
 
+/*
+ * Whether path is a file of this scan's shmfs mount that may be a
+ * segment: anything under it but its control file and .anon directory.
+ */
+static bool under_mount(const struct pshm_scan *s, const char *path)
+{
+	size_t len = s->options.mount_path ? strlen(s->options.mount_path) : 0;
+	const char *rest = path + len + 1;
+
+	return len && strncmp(path, s->options.mount_path, len) == 0 && path[len] == '/' &&
+	       strcmp(rest, ".ctl") != 0 && strcmp(rest, ".anon") != 0;
+}
+
 /* fdinfo of a descriptor: its mount id and inode (-1/0 when unknown). */
 static void fdinfo_of(int pid_dir, const char *fd_name, long *ret_mnt_id, ino_t *ret_ino)
 {
@@ -296,6 +313,28 @@ static struct object *segment_by_ino(struct pshm_scan *s, ino_t ino)
 	return found_before(s, PSHM_KIND_SEGMENT, s->shm_dev, ino);
 }
 
+/* A descriptor on target, for a scan of options.only: a holder of it, or not. */
+static int fd_holds_only(struct pshm_scan *s, struct process *p, int fd_dir, const char *fd_name,
+			 const char *target, struct pshm_holder *h)
+{
+	struct stat st;
+
+	if (under_mount(s, target)) {
+		long mnt_id;
+		ino_t ino;
+
+		/* Through the mount: never stat'ed, that would ask its daemon. */
+		fdinfo_of(p->dir, fd_name, &mnt_id, &ino);
+		if (mnt_id != s->options.mount_id || ino != s->only->ino)
+			return 0;
+	} else if (strncmp(target, PSHM_DIR "/", strlen(PSHM_DIR) + 1) != 0 ||
+		   fstatat(fd_dir, fd_name, &st, 0) < 0 || st.st_dev != s->only->dev ||
+		   st.st_ino != s->only->ino) {
+		return 0;
+	}
+	return owned_by(p, h) ? add_holder(s, s->only, h) : 0;
+}
+
 static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const char *fd_name)
 {
 	char target[PATH_MAX];
@@ -309,6 +348,8 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 	if (n <= 0)
 		return 0;
 	target[n] = '\0';
+	if (s->only)
+		return fd_holds_only(s, p, fd_dir, fd_name, target, &h);
 	if (in_mount(s, target)) {
 		long mnt_id;
 		ino_t ino;
@@ -318,7 +359,7 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 		if (mnt_id != s->options.mount_id || !owned_by(p, &h))
 			return 0;
 		o = segment_by_ino(s, ino);
-		return o ? add_holder(o, &h) : 0;
+		return o ? add_holder(s, o, &h) : 0;
 	}
 	if (strncmp(target, PSHM_DIR "/", strlen(PSHM_DIR) + 1) == 0)
 		kind = deleted(target, &len) ? PSHM_KIND_DELETED : PSHM_KIND_SEGMENT;
@@ -332,7 +373,7 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 	if (kind == PSHM_KIND_SEGMENT || (kind == PSHM_KIND_DELETED && st.st_nlink > 0)) {
 		/* " (deleted)" may be part of a real name: the link count decides. */
 		o = st.st_dev == s->shm_dev ? segment_by_ino(s, st.st_ino) : NULL;
-		return o ? add_holder(o, &h) : 0;
+		return o ? add_holder(s, o, &h) : 0;
 	}
 	if (kind == PSHM_KIND_DELETED && st.st_dev != s->shm_dev)
 		return 0; /* another tmpfs's file, not /dev/shm's */
@@ -349,7 +390,7 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 					    strlen(MEMFD_PREFIX));
 		snprintf(o->pub.path, sizeof(o->pub.path), "/proc/%ld/fd/%s", p->pid, fd_name);
 	}
-	return add_holder(o, &h);
+	return add_holder(s, o, &h);
 }
 
 /* Room for at least size bytes in the scan's buffer. */
@@ -478,15 +519,23 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 	struct stat st;
 	size_t len;
 
+	if (s->only) {
+		/* Mapped directly, or through the mount (FUSE passthrough). */
+		if (ino != s->only->ino ||
+		    (dev != s->only->dev && !(s->options.mount_path &&
+					      dev == s->options.mount_dev && under_mount(s, path))))
+			return 0;
+		return owned_by(p, h) ? add_holder(s, s->only, h) : 0;
+	}
 	if (s->options.mount_path && dev == s->options.mount_dev && in_mount(s, path)) {
 		o = segment_by_ino(s, ino); /* mapped through the mount */
-		return o && owned_by(p, h) ? add_holder(o, h) : 0;
+		return o && owned_by(p, h) ? add_holder(s, o, h) : 0;
 	}
 	if (!kind || !(s->kinds & kind) || !owned_by(p, h))
 		return 0;
 	if (kind == PSHM_KIND_SEGMENT) {
 		o = segment_by_ino(s, ino);
-		return o ? add_holder(o, h) : 0;
+		return o ? add_holder(s, o, h) : 0;
 	}
 	if (kind == PSHM_KIND_SYSV) {
 		char ns[64];
@@ -501,7 +550,7 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 		if (n <= 0 || (ns[n] = '\0', strcmp(ns, s->ipc_ns) != 0))
 			return 0;
 		o = found_before(s, PSHM_KIND_SYSV, 0, ino);
-		return o ? add_holder(o, h) : 0;
+		return o ? add_holder(s, o, h) : 0;
 	}
 	o = find(s, kind, dev, ino);
 	if (!o) {
@@ -515,7 +564,7 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 			st.st_size = (off_t)(h->end - h->start);
 		} else if (kind == PSHM_KIND_DELETED && st.st_nlink > 0) {
 			o = segment_by_ino(s, ino); /* a real name that ends in " (deleted)" */
-			return o ? add_holder(o, h) : 0;
+			return o ? add_holder(s, o, h) : 0;
 		}
 		o = object_of(s, kind, dev, ino, &st);
 		if (!o)
@@ -532,7 +581,7 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 	}
 	if (h->perms[2] == 'x')
 		o->pub.exec_mapped = true;
-	return add_holder(o, h);
+	return add_holder(s, o, h);
 }
 
 /* /proc/PID/maps whole into the scan's buffer, NUL-terminated: its length, or -errno. */
@@ -628,10 +677,12 @@ static int scan_process(struct pshm_scan *s, int proc_dir, long pid, bool need_f
 	if (p.dir < 0)
 		return 0; /* exited meanwhile */
 	fds = need_fds ? scan_fds(s, &p) : 0;
-	maps = fds == -ENOMEM ? fds : scan_maps(s, &p);
+	maps = fds == -ENOMEM || fds == -E2BIG ? fds : scan_maps(s, &p);
 	close(p.dir);
-	if (fds == -ENOMEM || maps == -ENOMEM)
-		return -ENOMEM;
+	if (fds == -ENOMEM || fds == -E2BIG)
+		return fds;
+	if (maps == -ENOMEM || maps == -E2BIG)
+		return maps;
 	if (fds == -EACCES || maps == -EACCES)
 		s->unreadable++;
 	return 0;
@@ -733,6 +784,14 @@ static int part_of(struct pshm_scan *s, struct pshm_scan **ret)
 	part->options = s->options;
 	part->shm_dev = s->shm_dev;
 	part->parent = s;
+	if (s->only) {
+		part->only = object_of(part, s->only->pub.kind, s->only->dev, s->only->ino,
+				       &s->only->pub.st);
+		if (!part->only) {
+			pshm_scan_free(part);
+			return -ENOMEM;
+		}
+	}
 	*ret = part;
 	return 0;
 }
@@ -754,7 +813,7 @@ static int merge_part(struct pshm_scan *s, struct pshm_scan *part)
 			if (!m && r == 0 && insert(s, o) == 0)
 				continue;
 			for (size_t h = 0; m && r == 0 && h < o->pub.holder_count; h++)
-				r = add_holder(m, &o->holders[h]);
+				r = add_holder(s, m, &o->holders[h]);
 			if (m)
 				m->pub.exec_mapped |= o->pub.exec_mapped;
 			else
@@ -787,7 +846,8 @@ static int by_process(const void *a, const void *b)
 static int scan_processes(struct pshm_scan *s)
 {
 	/* Only mappings show System V segments and shared anonymous memory. */
-	bool need_fds = s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD);
+	bool need_fds =
+		s->only || (s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD));
 	struct worker workers[SCAN_WORKERS_MAX];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t count = 0, next = 0, n = 1;
@@ -965,8 +1025,17 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 	s->shm_dev = dir.st_dev;
 	if (options)
 		s->options = *options;
-	r = (kinds & PSHM_KIND_SEGMENT) ? scan_segments(s, err) : 0;
-	if (r == 0 && (kinds & PSHM_KIND_SYSV)) {
+	if (s->options.only) {
+		const struct stat *only = s->options.only;
+
+		/* One known segment: its holders alone. */
+		s->kinds = only->st_nlink > 0 ? PSHM_KIND_SEGMENT : PSHM_KIND_DELETED;
+		s->only = object_of(s, s->kinds, only->st_dev, only->st_ino, only);
+		r = s->only ? 0 : pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
+	} else {
+		r = (kinds & PSHM_KIND_SEGMENT) ? scan_segments(s, err) : 0;
+	}
+	if (r == 0 && !s->only && (kinds & PSHM_KIND_SYSV)) {
 		r = scan_sysv(s);
 		if (r < 0)
 			pshm_fail(err, -r, "read", "/proc/sysvipc/shm", -1, NULL);

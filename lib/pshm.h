@@ -354,6 +354,21 @@ struct pshm_scan_options {
 	 */
 	bool (*stop)(void *ctx);
 	void *stop_ctx;
+	/*
+	 * Only the segment with this status's identity (st_dev, st_ino),
+	 * named or not, or NULL: the scan is then of its holders alone, found
+	 * through any name it has or had and through the mount (any file
+	 * there but its control file .ctl and its .anon directory), and
+	 * yields that one object: of kind PSHM_KIND_SEGMENT (st_nlink > 0) or
+	 * PSHM_KIND_DELETED, with this status and no name; kinds is ignored.
+	 */
+	const struct stat *only;
+	/*
+	 * At most this many holders (0: no limit), so that what processes
+	 * hold bounds what the scan allocates: past it, pshm_scan_open
+	 * returns -E2BIG (each worker counts its own, so a little more).
+	 */
+	size_t holders_max;
 };
 
 struct pshm_scan;
@@ -370,7 +385,8 @@ struct pshm_scan;
  * stats a file outside PSHM_DIR and the kernel's own shm objects, so it
  * never waits on a FUSE file system.
  * Returns: 0 with *ret (free it with pshm_scan_free), -EINVAL for no or
- * unknown kinds, -ETIMEDOUT when options->stop stopped it, -ENOMEM, or
+ * unknown kinds, -ETIMEDOUT when options->stop stopped it, -E2BIG past
+ * options->holders_max, -ENOMEM, or
  * what reading /proc reports.
  */
 int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *options, struct pshm_scan **ret,

@@ -184,6 +184,9 @@ static int scan_refused(struct ctl_session *s, int r)
 	if (r == -ETIMEDOUT)
 		return ctl_fail(s, ETIMEDOUT, "the scan of /proc stopped after %d ms",
 				HOLDERS_SCAN_MS);
+	if (r == -E2BIG)
+		return ctl_fail(s, E2BIG, "the scan of /proc found more than %d holders",
+				HOLDERS_MAX);
 	return ctl_fail(s, -r, "cannot scan /proc: %s", strerror(-r));
 }
 
@@ -194,8 +197,6 @@ static int run_object_holders(struct ctl_session *s, const char *path, unsigned 
 	struct holders_count count = { 0 };
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
-	long last = -1;
-	bool visible = false;
 	int r = holders_objects(ctl_opener(s), kind, &scan);
 
 	if (r < 0)
@@ -206,23 +207,8 @@ static int run_object_holders(struct ctl_session *s, const char *path, unsigned 
 	else if (!may_read(ctl_opener(s), &o->st))
 		r = ctl_fail(s, EACCES, "%s: not readable by uid %u", path,
 			     (unsigned)ctl_opener(s)->uid);
-	for (size_t i = 0; r == 0 && o && i < o->holder_count && !ctl_overflowed(s); i++) {
-		const struct pshm_holder *h = &o->holders[i];
-
-		/* A process's holders come together: one question to the kernel each. */
-		if (h->pid != last) {
-			last = h->pid;
-			visible = holders_visible(h->pid, ctl_opener(s));
-			count.hidden += !visible;
-		}
-		if (!visible)
-			continue;
-		if (h->fd >= 0)
-			ctl_emit(s, "%ld %s fd %d", (long)h->pid, h->comm, h->fd);
-		else
-			ctl_emit(s, "%ld %s map %llx-%llx %s", (long)h->pid, h->comm, h->start,
-				 h->end, h->perms);
-	}
+	else
+		holders_describe(o, ctl_opener(s), holders_emit, s, &count);
 	count.unreadable = pshm_scan_unreadable(scan);
 	pshm_scan_free(scan);
 	if (r == 0 && !ctl_overflowed(s))
@@ -257,14 +243,9 @@ static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
 	if (!may_read(ctl_opener(s), &st))
 		return ctl_fail(s, EACCES, "%s: not readable by uid %u", cmd->name,
 				(unsigned)ctl_opener(s)->uid);
-	r = holders_scan(st.st_dev, st.st_ino, ctl_opener(s), holders_emit, s, &count);
-	if (r == -EAGAIN)
-		return ctl_fail(s, EAGAIN,
-				"a holders scan of uid %u is running, or %d of other users are: "
-				"try again",
-				(unsigned)ctl_opener(s)->uid, HOLDERS_SCANS_MAX);
+	r = holders_scan(&st, ctl_opener(s), holders_emit, s, &count);
 	if (r < 0)
-		return ctl_fail(s, -r, "cannot scan /proc: %s", strerror(-r));
+		return scan_refused(s, r);
 	if (ctl_overflowed(s))
 		return 0; /* run_line replies ENOBUFS */
 	emit_holders_end(s, &count);

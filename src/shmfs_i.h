@@ -164,6 +164,7 @@ void anon_destroy(void);
 #define HOLDERS_BYTES_MAX (64 << 10) /* the most one scan describes (an xattr's most) */
 #define HOLDERS_SCAN_MS 1000         /* a scan stops after this long */
 #define HOLDERS_SCANS_MAX 4          /* scans at once, for all users but root */
+#define HOLDERS_MAX 65536            /* holders one scan collects, at most (3.5 MiB) */
 /* Finds this mount (mountpoint, as libfuse resolved it) so that holders through it count too. */
 void holders_init(const char *mountpoint);
 /* The mount point ("" when unknown). */
@@ -193,13 +194,21 @@ struct holders_count {
 	bool cut;            /* more to describe than a reply holds */
 };
 /*
- * Emits "PID COMM fd N" and "PID COMM map START-END PERMS" for every
- * process but this one holding dev/ino that viewer could read
- * /proc/PID/maps of (the kernel decides, as for viewer's own open);
- * counts the others in *ret. -EAGAIN when viewer has a scan running
- * already, or HOLDERS_SCANS_MAX users do (root is not limited).
+ * Emits "PID COMM fd N" and "PID COMM map START-END PERMS" for each
+ * holder of o whose process viewer could read /proc/PID/maps of (the
+ * kernel decides, as for viewer's own open), in process order; counts the
+ * other processes in *count; stops (count->cut) when emit says no room.
  */
-int holders_scan(dev_t dev, ino_t ino, const struct creds *viewer, holders_emit_fn emit, void *ctx,
+void holders_describe(const struct pshm_object *o, const struct creds *viewer, holders_emit_fn emit,
+		      void *ctx, struct holders_count *count);
+/*
+ * The holders of the segment whose status is st (named, or anonymous:
+ * unlinked), through its names and this mount, described for viewer
+ * (holders_describe) after a scan (count->stopped when it stopped).
+ * -EAGAIN when viewer has a scan running already, or HOLDERS_SCANS_MAX
+ * users do (root is not limited).
+ */
+int holders_scan(const struct stat *st, const struct creds *viewer, holders_emit_fn emit, void *ctx,
 		 struct holders_count *ret);
 
 /* ctl.c: the control file's sessions, one per open (its parser: ctl_parse_i.h). */

@@ -489,6 +489,23 @@ static int scan_object(fuse_req_t req, const struct object_ref *ref, struct pshm
 	return 0;
 }
 
+/* An attribute's text being built: holders lines, up to its size. */
+struct attr_text {
+	char *buf;
+	size_t size, len;
+};
+
+static int attr_line(void *ctx, const char *line)
+{
+	struct attr_text *t = ctx;
+	int n = snprintf(t->buf + t->len, t->size - t->len, "%s\n", line);
+
+	if (n < 0 || (size_t)n >= t->size - t->len)
+		return -1;
+	t->len += (size_t)n;
+	return 0;
+}
+
 /*
  * Its holders, one line each ("PID COMM fd N", "PID COMM map START-END
  * PERMS"), for the processes the caller could read /proc/PID/maps of; the
@@ -497,45 +514,23 @@ static int scan_object(fuse_req_t req, const struct object_ref *ref, struct pshm
 static int holders_of(fuse_req_t req, const struct object_ref *ref, char *buf, size_t size)
 {
 	struct creds viewer = { .uid = fuse_req_ctx(req)->uid, .gid = fuse_req_ctx(req)->gid };
+	struct attr_text t = { .buf = buf, .size = size };
+	struct holders_count count = { 0 };
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
-	unsigned hidden = 0;
-	size_t len = 0;
-	long last_pid = -1;
-	bool last_visible = false;
 	int r = scan_object(req, ref, &scan, &o);
 
 	if (r < 0)
 		return r;
 	buf[0] = '\0';
-	for (size_t i = 0; i < o->holder_count && r == 0; i++) {
-		const struct pshm_holder *h = &o->holders[i];
-		int n;
-
-		/* A process's holders come together: one question to the kernel each. */
-		if (h->pid != last_pid) {
-			last_pid = h->pid;
-			last_visible = holders_visible(h->pid, &viewer);
-			hidden += !last_visible;
-		}
-		if (!last_visible)
-			continue;
-		if (h->fd >= 0)
-			n = snprintf(buf + len, size - len, "%ld %s fd %d\n", (long)h->pid, h->comm,
-				     h->fd);
-		else
-			n = snprintf(buf + len, size - len, "%ld %s map %llx-%llx %s\n",
-				     (long)h->pid, h->comm, h->start, h->end, h->perms);
-		if (n < 0 || (size_t)n >= size - len)
-			r = -E2BIG;
-		else
-			len += (size_t)n;
-	}
-	if (r == 0 && hidden &&
-	    (size_t)snprintf(buf + len, size - len, "%u other processes\n", hidden) >= size - len)
-		r = -E2BIG;
+	holders_describe(o, &viewer, attr_line, &t, &count);
 	pshm_scan_free(scan);
-	return r;
+	if (count.cut)
+		return -E2BIG;
+	if (count.hidden && (size_t)snprintf(buf + t.len, size - t.len, "%u other processes\n",
+					     count.hidden) >= size - t.len)
+		return -E2BIG;
+	return 0;
 }
 
 /* The facts of an object entry, for user.shmfs.*; -ENODATA for an attribute it lacks. */

@@ -92,7 +92,7 @@ static int compute(fuse_req_t req, struct node *node, const char *name, struct t
 		/* Visibility needs only the uid and gid: no groups read from /proc. */
 		viewer = (struct creds){ .uid = fuse_req_ctx(req)->uid,
 					 .gid = fuse_req_ctx(req)->gid };
-		r = holders_scan(st.st_dev, st.st_ino, &viewer, add_holder_line, t, &count);
+		r = holders_scan(&st, &viewer, add_holder_line, t, &count);
 		if (r < 0)
 			return r;
 		if (count.cut || t->len > HOLDERS_BYTES_MAX)

@@ -487,6 +487,14 @@ static void test_holders_shows_mappers_and_fd_holders(void)
 	snprintf(expect, sizeof(expect), "%ld test_ctl map ", (long)mapper.pid);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reply, expect));
 	stop_holder(&mapper);
+	/* And one held through the mount's .anon/ID. */
+	opener = start_holder(in_mnt(a.path), false);
+	snprintf(expect, sizeof(expect), "holders %s", a.path);
+	CU_ASSERT_EQUAL(mount_ctl(fd, expect, reply, sizeof(reply)), 0);
+	snprintf(expect, sizeof(expect), "%ld test_ctl fd %d\n", (long)opener.pid,
+		 opener.fd_number);
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply, expect));
+	stop_holder(&opener);
 	close(seg);
 	pshm_unlink("watched", NULL);
 	close(fd);

@@ -283,6 +283,47 @@ static void test_scan_of_many_processes_adds_up_every_holder_once(void)
 	pshm_unlink(name, NULL);
 }
 
+/* A scan of one segment's holders: through its old name once unlinked, and bounded. */
+static void test_scan_of_one_segment_finds_its_holders_alone(void)
+{
+	const char *name = test_unique_name("only");
+	struct holder child = hold(PSHM_KIND_DELETED, name);
+	const struct pshm_object *o = NULL, *next;
+	struct pshm_scan *scan, *all;
+	struct stat st;
+	int fd = -1;
+
+	/* The child's mapping is the segment: its status through /proc's map_files. */
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_DELETED, NULL, &all, NULL) == 0);
+	while (pshm_scan_next(all, &next) > 0)
+		for (size_t i = 0; i < next->holder_count; i++)
+			if (next->holders[i].pid == child.pid && next->st.st_size == SIZE)
+				o = next;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	fd = pshm_object_open(o, O_RDONLY, NULL);
+	pshm_scan_free(all);
+	CU_ASSERT_FATAL(fd >= 0 && fstat(fd, &st) == 0);
+
+	CU_ASSERT_FATAL(
+		pshm_scan_open(PSHM_KIND_SEGMENT,
+			       &(struct pshm_scan_options){ .only = &st, .skip_self = true }, &scan,
+			       NULL) == 0);
+	CU_ASSERT_EQUAL_FATAL(pshm_scan_next(scan, &o), 1);
+	CU_ASSERT_EQUAL(o->kind, PSHM_KIND_DELETED);
+	CU_ASSERT_EQUAL(o->st.st_ino, st.st_ino);
+	CU_ASSERT_EQUAL(o->holder_count, 1);
+	CU_ASSERT(o->holder_count == 1 && o->holders[0].pid == child.pid && o->holders[0].fd == -1);
+	CU_ASSERT_EQUAL(pshm_scan_next(scan, &o), 0); /* that one alone */
+	pshm_scan_free(scan);
+	/* This process holds it too now; at most one holder is too many. */
+	CU_ASSERT_EQUAL(pshm_scan_open(PSHM_KIND_SEGMENT,
+				       &(struct pshm_scan_options){ .only = &st, .holders_max = 1 },
+				       &scan, NULL),
+			-E2BIG);
+	close(fd);
+	release(child);
+}
+
 static void test_scan_refuses_unknown_kinds(void)
 {
 	struct pshm_scan *scan = NULL;
@@ -305,6 +346,7 @@ int main(void)
 		TEST(test_scan_finds_a_shared_anonymous_mapping),
 		TEST(test_scan_names_segments_and_their_holders),
 		TEST(test_scan_of_many_processes_adds_up_every_holder_once),
+		TEST(test_scan_of_one_segment_finds_its_holders_alone),
 		TEST(test_scan_refuses_unknown_kinds),
 		TEST_END,
 	};
