@@ -400,6 +400,9 @@ static int reserve(struct pshm_scan *s, size_t size)
 
 	if (size <= s->buf_size)
 		return 0;
+	/* Doubling: /proc gives a few KiB per read, and a maps file may be megabytes. */
+	if (size < s->buf_size * 2)
+		size = s->buf_size * 2;
 	bigger = realloc(s->buf, size);
 	if (!bigger)
 		return -ENOMEM;

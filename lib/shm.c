@@ -226,7 +226,11 @@ PSHM_EXPORT int pshm_open_anon(const char *prefix, int oflags, mode_t mode, unsi
 		r = name_source(path + 1 + prefix_len, PSHM_ANON_RANDOM_CHARS, name_source_data);
 		if (r < 0)
 			return pshm_fail(err, -r, "getrandom", NULL, -1, NULL);
-		fd = shm_open(path, oflags | O_CREAT | O_EXCL, mode);
+		/*
+		 * Mode 0 while it has a name: no one else can open it in the
+		 * moment before the unlink; its mode comes after (apply_mode).
+		 */
+		fd = shm_open(path, oflags | O_CREAT | O_EXCL, 0);
 		if (fd < 0) {
 			if (errno == EEXIST)
 				continue;

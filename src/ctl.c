@@ -401,23 +401,24 @@ static int run_wait(struct ctl_session *s, const struct ctl_command *cmd,
 	char full[PSHM_NAME_MAX + 1], ok_line[PSHM_NAME_MAX + 8], late_line[PSHM_NAME_MAX + 96];
 	uint64_t deadline = WAITS_FOREVER;
 	uid_t uid = ctl_opener(s)->uid;
-	int r = context->segment_name(context->prefix, cmd->name, full);
+	/* A leading '/' is optional, as for shm_open; the watch sees names without it. */
+	const char *name = cmd->name + (cmd->name[0] == '/');
+	int r = context->segment_name(context->prefix, name, full);
 
 	if (r == -ENOENT)
 		return ctl_fail(s, EINVAL, "%s: a semaphore's name; the mount shows segments only",
-				cmd->name);
+				name);
 	if (r < 0)
-		return ctl_fail(s, -r, "%s: %s", cmd->name, strerror(-r));
-	if (context->own_entry && context->own_entry(cmd->name))
-		return ctl_fail(s, EINVAL, "%s is the mount's own entry, never a segment",
-				cmd->name);
-	snprintf(ok_line, sizeof(ok_line), "ok %s", cmd->name);
+		return ctl_fail(s, -r, "%s: %s", name, strerror(-r));
+	if (context->own_entry && context->own_entry(name))
+		return ctl_fail(s, EINVAL, "%s is the mount's own entry, never a segment", name);
+	snprintf(ok_line, sizeof(ok_line), "ok %s", name);
 	if (cmd->timeout_ms >= 0) {
 		/* The clock counts whole milliseconds: one more, so a wait never ends early. */
 		deadline = waits_now_ms() + 1 + (uint64_t)cmd->timeout_ms;
 		snprintf(late_line, sizeof(late_line),
-			 "err ETIMEDOUT %s did not appear within %" PRId64 ".%03" PRId64 " s",
-			 cmd->name, cmd->timeout_ms / 1000, cmd->timeout_ms % 1000);
+			 "err ETIMEDOUT %s did not appear within %" PRId64 ".%03" PRId64 " s", name,
+			 cmd->timeout_ms / 1000, cmd->timeout_ms % 1000);
 	}
 	r = ctl_reply_when(s, full, deadline, ok_line, cmd->timeout_ms >= 0 ? late_line : NULL);
 	if (r == -EDQUOT)
@@ -489,17 +490,24 @@ static int run_command(struct ctl_session *s, const struct ctl_command *cmd,
 	return ctl_fail(s, EINVAL, "unknown command");
 }
 
-/* The summary's lines per kind, "KIND COUNT BYTES", when a scan may run now. */
-static void emit_kinds(struct ctl_session *s)
+/*
+ * The summary's lines per kind, "KIND COUNT BYTES", when a scan may run
+ * now. Named segments are counted by the walk of /dev/shm (segments,
+ * allocated): the scan need not hold an object for each.
+ */
+static void emit_kinds(struct ctl_session *s, uint64_t segments, uint64_t allocated)
 {
 	struct pshm_scan *scan;
 	struct pshm_usage u;
 
-	if (holders_objects(ctl_opener(s), PSHM_KIND_ALL, &scan) == 0) {
-		if (pshm_usage_of(scan, ctl_opener(s)->uid, &u, NULL) == 0)
+	if (holders_objects(ctl_opener(s), PSHM_KIND_ALL & ~PSHM_KIND_SEGMENT, &scan) == 0) {
+		if (pshm_usage_of(scan, ctl_opener(s)->uid, &u, NULL) == 0) {
+			u.count[0] = segments;
+			u.bytes[0] = allocated;
 			for (int k = 0; k < PSHM_KINDS; k++)
 				ctl_emit(s, "%s %llu %llu", pshm_kind_name(1u << k), u.count[k],
 					 u.bytes[k]);
+		}
 		pshm_scan_free(scan);
 	}
 }
@@ -507,7 +515,7 @@ static void emit_kinds(struct ctl_session *s)
 /* The status summary a fresh .ctl answers with. */
 static void emit_summary(struct ctl_session *s, const struct ctl_context *context)
 {
-	uint64_t segments = 0, bytes = 0, anon_bytes = 0;
+	uint64_t segments = 0, bytes = 0, allocated = 0, anon_bytes = 0;
 	struct anon_info *list;
 	char data_path[160];
 	struct pshm_iter *it;
@@ -528,13 +536,27 @@ static void emit_summary(struct ctl_session *s, const struct ctl_context *contex
 			 (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);
 		ctl_emit(s, "shm-free %" PRIu64, (uint64_t)sv.f_bavail * sv.f_frsize);
 	}
+	/*
+	 * The rest reads /dev/shm and /proc whole: a scan, in the opener's
+	 * one scan slot, so one user opening many files at once keeps one
+	 * daemon thread busy, not all of them.
+	 */
+	if (holders_scan_begin(ctl_opener(s)) < 0) {
+		ctl_emit(s,
+			 "partial: a scan of uid %u is running: segments, anonymous segments "
+			 "and kinds left out",
+			 (unsigned)ctl_opener(s)->uid);
+		return;
+	}
 	if (pshm_iter_open(context->prefix, &it, NULL) == 0) {
 		while (pshm_iter_next(it, &name, &st, NULL) > 0) {
 			segments++;
 			bytes += (uint64_t)st.st_size;
+			allocated += (uint64_t)st.st_blocks * 512;
 		}
 		pshm_iter_free(it);
 	}
+	holders_scan_end(ctl_opener(s));
 	ctl_emit(s, "segments %" PRIu64, segments);
 	ctl_emit(s, "segments-bytes %" PRIu64, bytes);
 	if (anon_list(ANON_ALL, &list, &n) < 0)
@@ -544,7 +566,7 @@ static void emit_summary(struct ctl_session *s, const struct ctl_context *contex
 	free(list);
 	ctl_emit(s, "anonymous %zu", n);
 	ctl_emit(s, "anonymous-bytes %" PRIu64, anon_bytes);
-	emit_kinds(s);
+	emit_kinds(s, segments, allocated);
 	/* The totals are everyone's; the segments listed only the opener's own. */
 	emit_anons(s, ctl_opener(s)->uid, "anon ");
 }

@@ -295,7 +295,9 @@ static bool emit_raw(struct ctl_session *s, const char *text, size_t len, bool e
 static void commit(struct ctl_session *s)
 {
 	pthread_mutex_lock(&s->out_lock);
-	if (make_room(s, s->stage_len)) {
+	if (!s->stage_len) {
+		/* nothing staged (a wait's reply comes later): no copy from nowhere */
+	} else if (make_room(s, s->stage_len)) {
 		memcpy(s->out + s->out_len, s->stage, s->stage_len);
 		s->out_len += s->stage_len;
 	} else {
@@ -686,16 +688,22 @@ void ctl_session_read(fuse_req_t req, struct ctl_session *s, size_t size, int fl
 	bool fresh, now;
 	int err;
 
-	pthread_mutex_lock(&s->lock);
+	/*
+	 * Only a fresh session's first read runs something (the summary), so
+	 * only it takes the command lock: a read never waits for a command
+	 * another thread runs on the same file (a usage, a scan), which would
+	 * park a daemon thread per reader.
+	 */
 	pthread_mutex_lock(&s->out_lock);
 	fresh = !s->used;
 	s->used = true;
 	pthread_mutex_unlock(&s->out_lock);
 	if (fresh) {
+		pthread_mutex_lock(&s->lock);
 		summary(ctx, s);
 		commit(s);
+		pthread_mutex_unlock(&s->lock);
 	}
-	pthread_mutex_unlock(&s->lock);
 
 	pthread_mutex_lock(&s->out_lock);
 	now = now_or_never(s, NULL, size, flags, &buf, &len, &err);

@@ -355,6 +355,16 @@ static int resync(struct catalog *c)
 }
 
 /* One event about name: what it changed, by what the segment is now. */
+/* Whether something (anything) has name in PSHM_DIR now. */
+static bool name_exists(const char *name)
+{
+	char path[sizeof(PSHM_DIR) + PSHM_NAME_MAX + 1];
+	struct stat st;
+
+	snprintf(path, sizeof(path), PSHM_DIR "/%s", name + (name[0] == '/'));
+	return lstat(path, &st) == 0;
+}
+
 static int follow(struct catalog *c, uint32_t mask, const char *name)
 {
 	struct stat st;
@@ -369,9 +379,18 @@ static int follow(struct catalog *c, uint32_t mask, const char *name)
 		}
 		return 0;
 	}
-	/* Gone again already, or not a segment (a semaphore, a directory): its removal tells. */
-	if (pshm_stat_name(name, &st, NULL) < 0)
+	/*
+	 * Gone again already (its removal tells), or not a segment: a
+	 * semaphore, a directory, a FIFO renamed over a segment, which is
+	 * then removed as far as segments go.
+	 */
+	if (pshm_stat_name(name, &st, NULL) < 0) {
+		if (found && name_exists(name)) {
+			emit("removed", &c->list[at], NULL);
+			forget(c, at);
+		}
 		return 0;
+	}
 	now = known_of(name, &st);
 	if (found && c->list[at].ino == now.ino) {
 		compare(&c->list[at], &now);

@@ -344,6 +344,13 @@ check "watch: two more" "created w2 0 0600 0 0|created other 0 0600 0 0" "$(next
 mv /dev/shm/other /dev/shm/w2
 check "watch: a rename over a segment: the old one removed, the new one there" \
 	"removed other|removed w2|created w2 0 0600 0 0" "$(next_event)|$(next_event)|$(next_event)"
+# A FIFO renamed over a segment: the segment is gone, the FIFO is no segment.
+"$pshm" create by-fifo 0
+check "watch: one to replace by a FIFO" "created by-fifo 0 0600 0 0" "$(next_event)"
+mkfifo /dev/shm/a-fifo
+mv -T /dev/shm/a-fifo /dev/shm/by-fifo
+check "watch: a FIFO renamed over a segment removes it" "removed by-fifo" "$(next_event)"
+rm -f /dev/shm/by-fifo
 # More events than the kernel queues: what was lost is found by looking again.
 "$pshm" create gone-later 0
 check "watch: one to remove while it cannot read" "created gone-later 0 0600 0 0" "$(next_event)"

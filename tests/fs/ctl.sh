@@ -81,6 +81,12 @@ check "and not before it does, nor long after (${took} ms)" "yes" \
 echo "wait jobs" >&3
 read -r reply <&3
 check "wait for a segment already there replies at once" "ok jobs" "$reply"
+echo "wait /lead-slash 5" >&3
+(sleep 0.1; truncate -s 0 /dev/shm/lead-slash) &
+read -r reply <&3
+wait
+check "wait /NAME: the leading / is optional, as for shm_open" "ok lead-slash" "$reply"
+rm -f /dev/shm/lead-slash
 echo "wait nobody-makes-this 0.3" >&3
 read -r reply <&3
 check "wait with a timeout that passes" "err ETIMEDOUT nobody-makes-this did not appear within 0.300 s" "$reply"
