@@ -118,22 +118,73 @@ static void print_mode_string(mode_t mode, char buf[11])
 	buf[10] = '\0';
 }
 
+/*
+ * The name of a uid or gid, or NULL: the last few asked are remembered,
+ * since a listing asks for the same owners over and over and each
+ * getpwuid reads the password file again.
+ */
+#define NAMES_KEPT 8
+struct id_name {
+	unsigned id;
+	bool known;
+	char name[64];
+};
+
+static const char *id_name(struct id_name kept[NAMES_KEPT], unsigned *next, unsigned id, bool group)
+{
+	struct id_name *slot;
+
+	for (int i = 0; i < NAMES_KEPT; i++)
+		if (kept[i].name[0] && kept[i].id == id)
+			return kept[i].known ? kept[i].name : NULL;
+	slot = &kept[(*next)++ % NAMES_KEPT];
+	if (group) {
+		const struct group *g = getgrgid((gid_t)id);
+
+		slot->known = g != NULL;
+		snprintf(slot->name, sizeof(slot->name), "%s", g ? g->gr_name : "?");
+	} else {
+		const struct passwd *p = getpwuid((uid_t)id);
+
+		slot->known = p != NULL;
+		snprintf(slot->name, sizeof(slot->name), "%s", p ? p->pw_name : "?");
+	}
+	slot->id = id;
+	return slot->known ? slot->name : NULL;
+}
+
+static const char *known_user(uid_t uid)
+{
+	static struct id_name kept[NAMES_KEPT];
+	static unsigned next;
+
+	return id_name(kept, &next, uid, false);
+}
+
+static const char *known_group(gid_t gid)
+{
+	static struct id_name kept[NAMES_KEPT];
+	static unsigned next;
+
+	return id_name(kept, &next, gid, true);
+}
+
 static const char *user_name(uid_t uid, char *buf, size_t len)
 {
-	const struct passwd *p = getpwuid(uid);
+	const char *name = known_user(uid);
 
-	if (p)
-		return p->pw_name;
+	if (name)
+		return name;
 	snprintf(buf, len, "%u", (unsigned)uid);
 	return buf;
 }
 
 static const char *group_name(gid_t gid, char *buf, size_t len)
 {
-	const struct group *g = getgrgid(gid);
+	const char *name = known_group(gid);
 
-	if (g)
-		return g->gr_name;
+	if (name)
+		return name;
 	snprintf(buf, len, "%u", (unsigned)gid);
 	return buf;
 }
@@ -207,8 +258,6 @@ static void add_string(struct json_object *o, const char *key, const char *value
 static struct json_object *object_json(const struct pshm_object *o)
 {
 	struct json_object *j = json_object_new_object();
-	const struct passwd *p = getpwuid(o->st.st_uid);
-	const struct group *g = getgrgid(o->st.st_gid);
 	char name[PSHM_OBJECT_NAME_MAX + 16], text[256];
 
 	mount_name(o, name, sizeof(name));
@@ -222,9 +271,9 @@ static struct json_object *object_json(const struct pshm_object *o)
 	add_string(j, "permissions",
 		   pshm_format_mode(o->st.st_mode & 0777, text, sizeof(text)) >= 0 ? text : NULL);
 	add_int(j, "uid", o->st.st_uid);
-	add_string(j, "user", p ? p->pw_name : NULL);
+	add_string(j, "user", known_user(o->st.st_uid));
 	add_int(j, "gid", o->st.st_gid);
-	add_string(j, "group", g ? g->gr_name : NULL);
+	add_string(j, "group", known_group(o->st.st_gid));
 	add_int(j, "inode", (int64_t)o->st.st_ino);
 	add_int(j, "atime", (int64_t)o->st.st_atime);
 	add_int(j, "mtime", (int64_t)o->st.st_mtime);
