@@ -2644,6 +2644,127 @@ static long median_round_trip(struct round_trips *t, const char *dir)
 	return t->ms[2];
 }
 
+/* ---- readers and summaries of one user park no daemon thread ---- */
+
+#define BUSY_READERS 40
+#define SUMMARY_OPENERS 16
+#define BUSY_SECONDS 3
+#define SHM_FILES 20000
+
+struct busy {
+	char dir[sizeof(mnt.dir)];
+	bool summaries_phase; /* else readers of a file running usage */
+	int fd;
+	long until_ms;
+	int started;
+	long reads, summaries, usages;
+};
+
+static void *busy_reader(void *arg)
+{
+	struct busy *b = arg;
+	char buf[256];
+
+	while (now_ms() < b->until_ms)
+		if (read(b->fd, buf, sizeof(buf)) >= 0)
+			__atomic_add_fetch(&b->reads, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void *summary_opener(void *arg)
+{
+	struct busy *b = arg;
+	char buf[100];
+
+	while (now_ms() < b->until_ms) {
+		int fd = ctl_open_in(b->dir);
+
+		if (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+			__atomic_add_fetch(&b->summaries, 1, __ATOMIC_RELAXED);
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+/*
+ * As nobody: one thread runs usage on a file again and again while forty
+ * read that same file, and sixteen open fresh files for their summaries
+ * (each a walk of /dev/shm's many files and a scan of /proc).
+ */
+static int busy_user(const void *arg)
+{
+	struct busy *b = (struct busy *)arg;
+	pthread_t threads[BUSY_READERS + SUMMARY_OPENERS];
+	size_t n = 0;
+
+	b->fd = ctl_open_in(b->dir);
+	if (b->fd < 0)
+		return 10;
+	b->until_ms = now_ms() + BUSY_SECONDS * 1000;
+	for (int i = 0; !b->summaries_phase && i < BUSY_READERS; i++)
+		if (pthread_create(&threads[n], NULL, busy_reader, b) == 0)
+			n++;
+	for (int i = 0; b->summaries_phase && i < SUMMARY_OPENERS; i++)
+		if (pthread_create(&threads[n], NULL, summary_opener, b) == 0)
+			n++;
+	b->started = 1;
+	while (!b->summaries_phase && now_ms() < b->until_ms)
+		if (write(b->fd, "usage\n", 6) == 6)
+			b->usages++;
+	for (size_t i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+	close(b->fd);
+	return n == (b->summaries_phase ? SUMMARY_OPENERS : BUSY_READERS) ? 0 : 11;
+}
+
+static void test_readers_and_summaries_of_one_user_park_no_thread(void)
+{
+	struct busy *b = shared_new(sizeof(*b));
+	struct round_trips *t = shared_new(sizeof(*t));
+	char name[32];
+	long during = -1;
+	pid_t busy = -1;
+	int fd;
+
+	begin(60);
+	REQUIRE(b && t);
+	/* Many files make each summary's walk of /dev/shm long. */
+	for (int i = 0; i < SHM_FILES; i++) {
+		snprintf(name, sizeof(name), "/dev/shm/busy-%05d", i);
+		fd = open(name, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		REQUIRE(fd >= 0);
+		close(fd);
+	}
+	for (int phase = 0; phase < 2; phase++) {
+		memset(b, 0, sizeof(*b));
+		snprintf(b->dir, sizeof(b->dir), "%s", mnt.dir);
+		b->summaries_phase = phase == 1;
+		busy = spawn_as(NOBODY, 30, busy_user, b);
+		REQUIRE(busy > 0);
+		for (long deadline = now_ms() + 5000; !b->started && now_ms() < deadline;)
+			usleep(5000);
+		REQUIRE(b->started);
+		usleep(500000); /* every thread of it is at work now */
+		during = median_round_trip(t, mnt.dir);
+		CU_ASSERT(wait_for(&busy, 20000, NULL));
+		printf("\n    nobody: %ld reads of a file running %ld usages, %ld summaries; "
+		       "4242's median round trip meanwhile %ld ms ",
+		       b->reads, b->usages, b->summaries, during);
+		CU_ASSERT(phase == 1 ? b->summaries > 0 : b->reads > 0 && b->usages > 0);
+		CU_ASSERT(during >= 0 && during < 200);
+	}
+out:
+	finish(&busy);
+	for (int i = 0; i < SHM_FILES; i++) {
+		snprintf(name, sizeof(name), "/dev/shm/busy-%05d", i);
+		unlink(name);
+	}
+	shared_free(b, sizeof(*b));
+	shared_free(t, sizeof(*t));
+	end();
+}
+
 static void test_a_thousand_waits_and_a_kept_read_delay_no_one(void)
 {
 	struct test_mount m = { 0 };
@@ -2743,6 +2864,7 @@ int main(int argc, char **argv)
 		TEST(test_directory_listings_are_charged_to_their_opener),
 		TEST(test_waits_are_limited_per_user),
 		TEST(test_a_thousand_waits_and_a_kept_read_delay_no_one),
+		TEST(test_readers_and_summaries_of_one_user_park_no_thread),
 		TEST_END,
 	};
 	const char *old = getenv("SECURITY_TEST_OLD_DAEMON");
