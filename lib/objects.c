@@ -1265,6 +1265,78 @@ PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, uid_t uid, struct pshm_
 			break;
 	fclose(meminfo);
 	u.shmem *= 1024;
+	/* Segments, named and deleted, are in PSHM_DIR's tmpfs already. */
+	u.unexplained = (long long)u.shmem - (long long)u.shm_dir_used - (long long)u.tmpfs_used -
+			(long long)u.bytes[kind_index(PSHM_KIND_MEMFD)] -
+			(long long)u.bytes[kind_index(PSHM_KIND_SYSV)] -
+			(long long)u.bytes[kind_index(PSHM_KIND_SHARED_ANON)];
 	*ret = u;
 	return 0;
+}
+
+/* Adds one object's bytes to the row of (kind, who), new or not: 0, or -ENOMEM. */
+static int usage_add(struct pshm_usage_row **rows, size_t *count, size_t *capacity, unsigned kind,
+		     long who, const char *comm, unsigned long long bytes)
+{
+	struct pshm_usage_row *row;
+
+	for (size_t i = 0; i < *count; i++) {
+		row = &(*rows)[i];
+		if (row->kind == kind && row->who == who) {
+			row->count++;
+			row->bytes += bytes;
+			return 0;
+		}
+	}
+	if (*count == *capacity) {
+		size_t bigger = *capacity ? *capacity * 2 : 64;
+		struct pshm_usage_row *more = realloc(*rows, bigger * sizeof(*more));
+
+		if (!more)
+			return -ENOMEM;
+		*rows = more;
+		*capacity = bigger;
+	}
+	row = &(*rows)[(*count)++];
+	*row = (struct pshm_usage_row){ .kind = kind, .who = who, .count = 1, .bytes = bytes };
+	snprintf(row->comm, sizeof(row->comm), "%s", comm ? comm : "");
+	return 0;
+}
+
+PSHM_EXPORT ssize_t pshm_usage_by(const struct pshm_scan *s, uid_t uid, int by,
+				  struct pshm_usage_row **ret, struct pshm_error *err)
+{
+	struct pshm_usage_row *rows = NULL;
+	size_t count = 0, capacity = 0;
+	int r = 0;
+
+	if (!ret || (by != PSHM_USAGE_BY_OWNER && by != PSHM_USAGE_BY_PROCESS))
+		return pshm_fail(err, EINVAL, "usage", NULL, -1, "by owner or by process");
+	for (size_t i = 0; r == 0 && i < s->count; i++) {
+		const struct pshm_object *o = &s->order[i]->pub;
+		unsigned long long bytes = (unsigned long long)o->st.st_blocks * 512;
+		long last = -1;
+
+		if (!pshm_object_visible(o, uid))
+			continue;
+		if (by == PSHM_USAGE_BY_OWNER) {
+			r = usage_add(&rows, &count, &capacity, o->kind, (long)o->st.st_uid, NULL,
+				      bytes);
+			continue;
+		}
+		/* Holders come by process: an object counts once for each. */
+		for (size_t h = 0; r == 0 && h < o->holder_count; h++) {
+			if (o->holders[h].pid == last)
+				continue;
+			last = o->holders[h].pid;
+			r = usage_add(&rows, &count, &capacity, o->kind, last, o->holders[h].comm,
+				      bytes);
+		}
+	}
+	if (r < 0) {
+		free(rows);
+		return pshm_fail(err, ENOMEM, "usage", NULL, -1, NULL);
+	}
+	*ret = rows;
+	return (ssize_t)count;
 }

@@ -426,6 +426,7 @@ struct pshm_usage {
 	unsigned long long shm_dir_used; /* PSHM_DIR's tmpfs: bytes in use (statvfs) */
 	unsigned long long tmpfs_used;   /* every other tmpfs and devtmpfs mounted here */
 	unsigned long long shmem;        /* Shmem of /proc/meminfo, in bytes */
+	long long unexplained;           /* shmem less all the rest (below): may be negative */
 };
 
 /*
@@ -438,6 +439,25 @@ struct pshm_usage {
  */
 int pshm_usage_of(const struct pshm_scan *scan, uid_t uid, struct pshm_usage *ret,
 		  struct pshm_error *err);
+/* One line of a usage table, by owner or by holding process. */
+struct pshm_usage_row {
+	unsigned kind;                   /* PSHM_KIND_* */
+	long who;                        /* the owner's uid, or the holding process's pid */
+	char comm[16];                   /* by process: its command name; by owner: "" */
+	unsigned long long count, bytes; /* objects, and their allocated bytes */
+};
+#define PSHM_USAGE_BY_OWNER 1
+#define PSHM_USAGE_BY_PROCESS 2
+/*
+ * A scan's objects visible to uid (pshm_object_visible), added up by kind
+ * and owner (PSHM_USAGE_BY_OWNER) or by kind and holding process
+ * (PSHM_USAGE_BY_PROCESS: an object counts once for each process that
+ * holds it), in the scan's order. Leaves pshm_scan_next's place alone.
+ * Returns: the number of rows with *ret (free it), -EINVAL for another
+ * by, or -ENOMEM.
+ */
+ssize_t pshm_usage_by(const struct pshm_scan *scan, uid_t uid, int by, struct pshm_usage_row **ret,
+		      struct pshm_error *err);
 /*
  * Calls fn for each tmpfs and devtmpfs mounted in this mount namespace but
  * PSHM_DIR's (each file system once, and none covered by another mount:

@@ -252,55 +252,6 @@ static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
 	return 0;
 }
 
-/* One line of a usage table: kind, then who (or nothing), count and bytes. */
-struct usage_row {
-	int kind; /* index into pshm_kind_name(1 << kind) */
-	long who; /* uid or pid; -1 by kind */
-	char comm[16];
-	unsigned long long count, bytes;
-};
-
-struct usage_table {
-	struct usage_row *rows;
-	size_t count, cap;
-	bool failed;
-};
-
-static void usage_add(struct usage_table *t, int kind, long who, const char *comm,
-		      unsigned long long bytes)
-{
-	for (size_t i = 0; i < t->count; i++) {
-		if (t->rows[i].kind == kind && t->rows[i].who == who) {
-			t->rows[i].count++;
-			t->rows[i].bytes += bytes;
-			return;
-		}
-	}
-	if (t->count == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct usage_row *rows = realloc(t->rows, cap * sizeof(*rows));
-
-		if (!rows) {
-			t->failed = true;
-			return;
-		}
-		t->rows = rows;
-		t->cap = cap;
-	}
-	t->rows[t->count] =
-		(struct usage_row){ .kind = kind, .who = who, .count = 1, .bytes = bytes };
-	snprintf(t->rows[t->count].comm, sizeof(t->rows[0].comm), "%s", comm ? comm : "");
-	t->count++;
-}
-
-static int index_of_kind(unsigned kind)
-{
-	for (int i = 0; i < PSHM_KINDS; i++)
-		if (kind == 1u << i)
-			return i;
-	return 0;
-}
-
 static int emit_tmpfs(void *ctx, const char *mount_point, unsigned long long used)
 {
 	ctl_emit(ctx, "tmpfs %s %llu", mount_point, used);
@@ -316,63 +267,47 @@ static int emit_tmpfs(void *ctx, const char *mount_point, unsigned long long use
  */
 static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 {
-	struct usage_table t = { 0 };
-	const struct pshm_object *o;
+	struct pshm_usage_row *rows = NULL;
 	struct anon_info *anons = NULL;
-	unsigned long long anon_bytes = 0, explained;
+	unsigned long long anon_bytes = 0;
 	struct pshm_scan *scan;
 	struct pshm_usage u;
 	size_t anon_count = 0;
+	ssize_t count = 0;
 	uid_t uid = ctl_opener(s)->uid;
 	int r = holders_objects(ctl_opener(s), PSHM_KIND_ALL, &scan);
 
 	if (r < 0)
 		return scan_refused(s, r);
-	{
-		r = pshm_usage_of(scan, uid, &u, NULL);
-		while (r == 0 && cmd->by != CTL_USAGE_KIND && pshm_scan_next(scan, &o) > 0) {
-			unsigned long long bytes = (unsigned long long)o->st.st_blocks * 512;
-			long last = -1;
-
-			if (!pshm_object_visible(o, uid))
-				continue;
-			if (cmd->by == CTL_USAGE_USER) {
-				usage_add(&t, index_of_kind(o->kind), (long)o->st.st_uid, NULL,
-					  bytes);
-				continue;
-			}
-			/* A process's holders come together: it counts once per object. */
-			for (size_t i = 0; i < o->holder_count; i++) {
-				if (o->holders[i].pid == last)
-					continue;
-				last = o->holders[i].pid;
-				usage_add(&t, index_of_kind(o->kind), last, o->holders[i].comm,
-					  bytes);
-			}
-		}
-		pshm_scan_free(scan);
+	r = pshm_usage_of(scan, uid, &u, NULL);
+	if (r == 0 && cmd->by != CTL_USAGE_KIND) {
+		count = pshm_usage_by(scan, uid,
+				      cmd->by == CTL_USAGE_USER ? PSHM_USAGE_BY_OWNER
+								: PSHM_USAGE_BY_PROCESS,
+				      &rows, NULL);
+		r = count < 0 ? (int)count : 0;
 	}
+	pshm_scan_free(scan);
 	if (r == 0)
 		r = anon_list(uid, &anons, &anon_count);
-	if (r < 0 || t.failed) {
-		free(t.rows);
-		return ctl_fail(s, r < 0 ? -r : ENOMEM, "cannot add up shared memory: %s",
-				strerror(r < 0 ? -r : ENOMEM));
+	if (r < 0) {
+		free(rows);
+		return ctl_fail(s, -r, "cannot add up shared memory: %s", strerror(-r));
 	}
 	for (size_t i = 0; i < anon_count; i++)
 		anon_bytes += (unsigned long long)anons[i].st.st_blocks * 512;
 	free(anons);
-	for (size_t i = 0; i < t.count; i++) {
-		const struct usage_row *row = &t.rows[i];
+	for (ssize_t i = 0; i < count; i++) {
+		const struct pshm_usage_row *row = &rows[i];
 
 		if (cmd->by == CTL_USAGE_USER)
-			ctl_emit(s, "%s %ld %llu %llu", pshm_kind_name(1u << row->kind), row->who,
+			ctl_emit(s, "%s %ld %llu %llu", pshm_kind_name(row->kind), row->who,
 				 row->count, row->bytes);
 		else
-			ctl_emit(s, "%s %ld %s %llu %llu", pshm_kind_name(1u << row->kind),
-				 row->who, row->comm, row->count, row->bytes);
+			ctl_emit(s, "%s %ld %s %llu %llu", pshm_kind_name(row->kind), row->who,
+				 row->comm, row->count, row->bytes);
 	}
-	free(t.rows);
+	free(rows);
 	if (cmd->by == CTL_USAGE_KIND)
 		for (int k = 0; k < PSHM_KINDS; k++)
 			ctl_emit(s, "%s %llu %llu", pshm_kind_name(1u << k), u.count[k],
@@ -381,10 +316,7 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 	ctl_emit(s, "tmpfs " PSHM_DIR " %llu", u.shm_dir_used);
 	pshm_tmpfs_mounts(emit_tmpfs, s, NULL);
 	ctl_emit(s, "shmem %llu", u.shmem);
-	explained = u.shm_dir_used + u.tmpfs_used + u.bytes[index_of_kind(PSHM_KIND_MEMFD)] +
-		    u.bytes[index_of_kind(PSHM_KIND_SYSV)] +
-		    u.bytes[index_of_kind(PSHM_KIND_SHARED_ANON)];
-	ctl_emit(s, "unexplained %lld", (long long)u.shmem - (long long)explained);
+	ctl_emit(s, "unexplained %lld", u.unexplained);
 	ctl_emit(s, "ok");
 	return 0;
 }

@@ -324,6 +324,49 @@ static void test_scan_of_one_segment_finds_its_holders_alone(void)
 	release(child);
 }
 
+/* Usage by holding process and by owner: the memfd a child holds, to the page. */
+static void test_usage_adds_up_by_process_and_by_owner(void)
+{
+	struct holder child = hold(PSHM_KIND_MEMFD, "usage-by");
+	struct pshm_usage_row *rows = NULL;
+	unsigned long long total_count = 0, total_bytes = 0;
+	struct pshm_scan *scan;
+	struct pshm_usage u;
+	ssize_t count;
+	bool found = false;
+
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_MEMFD, NULL, &scan, NULL) == 0);
+	count = pshm_usage_by(scan, 0, PSHM_USAGE_BY_PROCESS, &rows, NULL);
+	CU_ASSERT(count > 0);
+	for (ssize_t i = 0; i < count; i++)
+		if (rows[i].who == child.pid) {
+			found = true;
+			CU_ASSERT_EQUAL(rows[i].kind, PSHM_KIND_MEMFD);
+			CU_ASSERT_EQUAL(rows[i].count, 1);
+			/* Written one page's worth of bytes: one page allocated. */
+			CU_ASSERT_EQUAL(rows[i].bytes, (unsigned long long)sysconf(_SC_PAGESIZE));
+			CU_ASSERT_STRING_EQUAL(rows[i].comm, "test_objects");
+		}
+	CU_ASSERT(found);
+	free(rows);
+	/* By owner: the rows add up to what usage_of counts for the kind, each once. */
+	CU_ASSERT_FATAL(pshm_usage_of(scan, 0, &u, NULL) == 0);
+	count = pshm_usage_by(scan, 0, PSHM_USAGE_BY_OWNER, &rows, NULL);
+	CU_ASSERT(count > 0);
+	for (ssize_t i = 0; i < count; i++) {
+		total_count += rows[i].count;
+		total_bytes += rows[i].bytes;
+		for (ssize_t j = 0; j < i; j++)
+			CU_ASSERT(rows[j].who != rows[i].who);
+	}
+	CU_ASSERT_EQUAL(total_count, u.count[2]);
+	CU_ASSERT_EQUAL(total_bytes, u.bytes[2]);
+	free(rows);
+	CU_ASSERT_EQUAL(pshm_usage_by(scan, 0, 0, &rows, NULL), -EINVAL);
+	pshm_scan_free(scan);
+	release(child);
+}
+
 static void test_scan_refuses_unknown_kinds(void)
 {
 	struct pshm_scan *scan = NULL;
@@ -347,6 +390,7 @@ int main(void)
 		TEST(test_scan_names_segments_and_their_holders),
 		TEST(test_scan_of_many_processes_adds_up_every_holder_once),
 		TEST(test_scan_of_one_segment_finds_its_holders_alone),
+		TEST(test_usage_adds_up_by_process_and_by_owner),
 		TEST(test_scan_refuses_unknown_kinds),
 		TEST_END,
 	};
