@@ -10,6 +10,10 @@
 
 #define PSHM_EXPORT __attribute__((visibility("default")))
 
+/* A scan's objects by index, in pshm_scan_next's order (objects.c, for usage.c). */
+size_t pshm_scan_count(const struct pshm_scan *s);
+const struct pshm_object *pshm_scan_at(const struct pshm_scan *s, size_t i);
+
 /* Fills err (when not NULL) and returns -code. name may be NULL. */
 int pshm_fail(struct pshm_error *err, int code, const char *op, const char *name, int fd,
 	      const char *reason);

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpshm: where shared memory goes, from a scan (objects.c): by kind, by
+ * owner or by holding process; the tmpfs mounts that hold memory; Shmem
+ * of /proc/meminfo; and what nothing explains.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "pshm_i.h"
+
+/* The index of a kind bit (PSHM_KIND_SEGMENT is 0), or -1. */
+static int kind_index(unsigned kind)
+{
+	for (int i = 0; i < PSHM_KINDS; i++)
+		if (kind == 1u << i)
+			return i;
+	return -1;
+}
+
+static unsigned long long used_bytes(const char *path)
+{
+	struct statvfs sv;
+
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	return (unsigned long long)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
+}
+
+PSHM_EXPORT int pshm_tmpfs_mounts(int (*fn)(void *ctx, const char *mount_point,
+					    unsigned long long used),
+				  void *ctx, struct pshm_error *err)
+{
+	FILE *info = fopen("/proc/self/mountinfo", "re");
+	unsigned seen_major[256], seen_minor[256];
+	size_t seen = 0, size = 0;
+	char *line = NULL;
+	struct stat dir;
+	int r = 0;
+
+	if (!info)
+		return pshm_fail(err, errno, "open", "/proc/self/mountinfo", -1, NULL);
+	if (stat(PSHM_DIR, &dir) < 0)
+		dir.st_dev = 0;
+	while (r == 0 && getline(&line, &size, info) > 0) {
+		char point[PATH_MAX], type[32];
+		const char *dash = strstr(line, " - ");
+		unsigned major_no, minor_no;
+		bool again = false;
+
+		struct stat at;
+
+		if (!dash ||
+		    sscanf(line, "%*d %*d %u:%u %*s %4095s", &major_no, &minor_no, point) != 3 ||
+		    sscanf(dash + 3, "%31s", type) != 1 ||
+		    (strcmp(type, "tmpfs") != 0 && strcmp(type, "devtmpfs") != 0) ||
+		    makedev(major_no, minor_no) == dir.st_dev)
+			continue;
+		/* One file system mounted in several places counts once. */
+		for (size_t i = 0; i < seen; i++)
+			again |= seen_major[i] == major_no && seen_minor[i] == minor_no;
+		if (again)
+			continue;
+		if (seen < sizeof(seen_major) / sizeof(seen_major[0])) {
+			seen_major[seen] = major_no;
+			seen_minor[seen++] = minor_no;
+		}
+		/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+		for (char *in = point, *out = point;; in++) {
+			if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' &&
+			    in[2] <= '7' && in[3] >= '0' && in[3] <= '7') {
+				*out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 +
+						(in[3] - '0'));
+				in += 3;
+			} else if (!(*out++ = *in)) {
+				break;
+			}
+		}
+		/* A mount covered by another (the path reaches that one) cannot be measured. */
+		if (stat(point, &at) < 0 || at.st_dev != makedev(major_no, minor_no))
+			continue;
+		r = fn(ctx, point, used_bytes(point));
+	}
+	free(line);
+	fclose(info);
+	return r;
+}
+
+static int add_tmpfs(void *ctx, const char *mount_point, unsigned long long used)
+{
+	(void)mount_point;
+	*(unsigned long long *)ctx += used;
+	return 0;
+}
+
+PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, uid_t uid, struct pshm_usage *ret,
+			      struct pshm_error *err)
+{
+	struct pshm_usage u = { 0 };
+	char line[256];
+	FILE *meminfo;
+	int r;
+
+	for (size_t i = 0; i < pshm_scan_count(s); i++) {
+		const struct pshm_object *o = pshm_scan_at(s, i);
+		int k = kind_index(o->kind);
+
+		if (k < 0 || !pshm_object_visible(o, uid))
+			continue;
+		u.count[k]++;
+		u.bytes[k] += (unsigned long long)o->st.st_blocks * 512;
+	}
+	u.shm_dir_used = used_bytes(PSHM_DIR);
+	r = pshm_tmpfs_mounts(add_tmpfs, &u.tmpfs_used, err);
+	if (r < 0)
+		return r;
+	meminfo = fopen("/proc/meminfo", "re");
+	if (!meminfo)
+		return pshm_fail(err, errno, "open", "/proc/meminfo", -1, NULL);
+	while (fgets(line, sizeof(line), meminfo))
+		if (sscanf(line, "Shmem: %llu kB", &u.shmem) == 1)
+			break;
+	fclose(meminfo);
+	u.shmem *= 1024;
+	/* Segments, named and deleted, are in PSHM_DIR's tmpfs already. */
+	u.unexplained = (long long)u.shmem - (long long)u.shm_dir_used - (long long)u.tmpfs_used -
+			(long long)u.bytes[kind_index(PSHM_KIND_MEMFD)] -
+			(long long)u.bytes[kind_index(PSHM_KIND_SYSV)] -
+			(long long)u.bytes[kind_index(PSHM_KIND_SHARED_ANON)];
+	*ret = u;
+	return 0;
+}
+
+/* Adds one object's bytes to the row of (kind, who), new or not: 0, or -ENOMEM. */
+static int usage_add(struct pshm_usage_row **rows, size_t *count, size_t *capacity, unsigned kind,
+		     long who, const char *comm, unsigned long long bytes)
+{
+	struct pshm_usage_row *row;
+
+	for (size_t i = 0; i < *count; i++) {
+		row = &(*rows)[i];
+		if (row->kind == kind && row->who == who) {
+			row->count++;
+			row->bytes += bytes;
+			return 0;
+		}
+	}
+	if (*count == *capacity) {
+		size_t bigger = *capacity ? *capacity * 2 : 64;
+		struct pshm_usage_row *more = realloc(*rows, bigger * sizeof(*more));
+
+		if (!more)
+			return -ENOMEM;
+		*rows = more;
+		*capacity = bigger;
+	}
+	row = &(*rows)[(*count)++];
+	*row = (struct pshm_usage_row){ .kind = kind, .who = who, .count = 1, .bytes = bytes };
+	snprintf(row->comm, sizeof(row->comm), "%s", comm ? comm : "");
+	return 0;
+}
+
+PSHM_EXPORT ssize_t pshm_usage_by(const struct pshm_scan *s, uid_t uid, int by,
+				  struct pshm_usage_row **ret, struct pshm_error *err)
+{
+	struct pshm_usage_row *rows = NULL;
+	size_t count = 0, capacity = 0;
+	int r = 0;
+
+	if (!ret || (by != PSHM_USAGE_BY_OWNER && by != PSHM_USAGE_BY_PROCESS))
+		return pshm_fail(err, EINVAL, "usage", NULL, -1, "by owner or by process");
+	for (size_t i = 0; r == 0 && i < pshm_scan_count(s); i++) {
+		const struct pshm_object *o = pshm_scan_at(s, i);
+		unsigned long long bytes = (unsigned long long)o->st.st_blocks * 512;
+		long last = -1;
+
+		if (!pshm_object_visible(o, uid))
+			continue;
+		if (by == PSHM_USAGE_BY_OWNER) {
+			r = usage_add(&rows, &count, &capacity, o->kind, (long)o->st.st_uid, NULL,
+				      bytes);
+			continue;
+		}
+		/* Holders come by process: an object counts once for each. */
+		for (size_t h = 0; r == 0 && h < o->holder_count; h++) {
+			if (o->holders[h].pid == last)
+				continue;
+			last = o->holders[h].pid;
+			r = usage_add(&rows, &count, &capacity, o->kind, last, o->holders[h].comm,
+				      bytes);
+		}
+	}
+	if (r < 0) {
+		free(rows);
+		return pshm_fail(err, ENOMEM, "usage", NULL, -1, NULL);
+	}
+	*ret = rows;
+	return (ssize_t)count;
+}
