@@ -2709,9 +2709,11 @@ static int busy_user(const void *arg)
 		if (pthread_create(&threads[n], NULL, summary_opener, b) == 0)
 			n++;
 	b->started = 1;
-	while (!b->summaries_phase && now_ms() < b->until_ms)
-		if (write(b->fd, "usage\n", 6) == 6)
-			b->usages++;
+	/* Each usage holds the file's command lock while it scans, done or not (ETIMEDOUT). */
+	while (!b->summaries_phase && now_ms() < b->until_ms) {
+		(void)!write(b->fd, "usage\n", 6);
+		b->usages++;
+	}
 	for (size_t i = 0; i < n; i++)
 		pthread_join(threads[i], NULL);
 	close(b->fd);
@@ -2748,7 +2750,8 @@ static void test_readers_and_summaries_of_one_user_park_no_thread(void)
 		usleep(500000); /* every thread of it is at work now */
 		during = median_round_trip(t, mnt.dir);
 		CU_ASSERT(wait_for(&busy, 20000, NULL));
-		printf("\n    nobody: %ld reads of a file running %ld usages, %ld summaries; "
+		printf("\n    nobody: %ld reads of a file running %ld usage commands, %ld "
+		       "summaries; "
 		       "4242's median round trip meanwhile %ld ms ",
 		       b->reads, b->usages, b->summaries, during);
 		CU_ASSERT(phase == 1 ? b->summaries > 0 : b->reads > 0 && b->usages > 0);
