@@ -312,16 +312,19 @@ check "wait --timeout that is not a number is a usage error" "2" "$(status "$psh
 check "wait for a name with / is a usage error" "2" "$(status "$pshm" wait a/b --timeout 1)"
 
 # --- watch
-# Its lines come through a pipe; each is read with a deadline, in order.
-exec {events}< <(exec "$pshm" watch)
-watcher=$!
-pids+=("$watcher")
-# Ready once its inotify watch is in place (then its snapshot takes microseconds).
-for _ in $(seq 100); do
-	grep -qs '^inotify wd:' /proc/"$watcher"/fdinfo/* && break
-	sleep 0.05
-done
-sleep 0.2
+# Its lines come through a pipe ($events); each is read with a deadline, in order.
+start_watch() {
+	exec {events}< <(exec "$pshm" watch "$@")
+	watcher=$!
+	pids+=("$watcher")
+	# Ready once its inotify watch is in place (then its snapshot takes microseconds).
+	for _ in $(seq 100); do
+		grep -qs '^inotify wd:' /proc/"$watcher"/fdinfo/* && break
+		sleep 0.05
+	done
+	sleep 0.2
+}
+start_watch
 next_event() {
 	local line
 	read -r -t 10 line <&"$events" || line="(nothing in 10 s)"
@@ -374,14 +377,7 @@ check "watch: and it goes on" "removed w2|removed j-side" "$(next_event)|$(next_
 kill "$watcher"
 exec {events}<&-
 
-exec {events}< <(exec "$pshm" watch --json)
-watcher=$!
-pids+=("$watcher")
-for _ in $(seq 100); do
-	grep -qs '^inotify wd:' /proc/"$watcher"/fdinfo/* && break
-	sleep 0.05
-done
-sleep 0.2
+start_watch --json
 "$pshm" create j 0
 check "watch --json: one object per line" "created j 0 0600" \
 	"$(next_event | "$python" -c 'import json,sys; e=json.loads(sys.stdin.readline()); print(e["event"], e["name"], e["size"], e["mode"])')"
