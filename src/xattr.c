@@ -180,6 +180,16 @@ void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size)
 	struct text t = { 0 };
 	int r;
 
+	/*
+	 * Only the user namespace has attributes here (the facts below);
+	 * security.*, system.* and trusted.* are not supported, and saying so
+	 * lets tools stop asking: ls -l asks every file for security.selinux
+	 * and an ACL until a filesystem answers EOPNOTSUPP once.
+	 */
+	if (strncmp(name, "user.", strlen("user.")) != 0) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	if (!node) {
 		fuse_reply_err(req, ENODATA);
 		return;

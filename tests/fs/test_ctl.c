@@ -537,6 +537,14 @@ static void test_xattrs_tell_path_mode_and_size(void)
 	CU_ASSERT_EQUAL(errno, ENODATA);
 	CU_ASSERT_EQUAL(getxattr(in_mnt("facts"), "user.shmfs.path", value, 3), -1);
 	CU_ASSERT_EQUAL(errno, ERANGE);
+	CU_ASSERT_EQUAL(getxattr(in_mnt("facts"), "user.other", value, sizeof(value)), -1);
+	CU_ASSERT_EQUAL(errno, ENODATA);
+	/* Namespaces shmfs has no attributes in: unsupported, so tools stop asking. */
+	CU_ASSERT_EQUAL(getxattr(in_mnt("facts"), "security.selinux", value, sizeof(value)), -1);
+	CU_ASSERT_EQUAL(errno, EOPNOTSUPP);
+	CU_ASSERT_EQUAL(getxattr(in_mnt("facts"), "system.posix_acl_access", value, sizeof(value)),
+			-1);
+	CU_ASSERT_EQUAL(errno, EOPNOTSUPP);
 	CU_ASSERT_EQUAL(setxattr(in_mnt("facts"), "user.shmfs.path", "x", 1, 0), -1);
 	CU_ASSERT_EQUAL(errno, ENOTSUP);
 	n = listxattr(in_mnt("facts"), value, sizeof(value));
