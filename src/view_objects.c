@@ -36,6 +36,15 @@
 #define SYSV_INO 11
 #define SHARED_ANON_INO 13
 
+/*
+ * Seconds an object entry's attributes stay with the kernel after a
+ * lookup: 10 ms, at least two jiffies at any HZ up to 250, enough for the
+ * stat(2) that made the lookup and short enough that an fstat(2) of an
+ * open entry is as fresh as a race allows. Measured: ls -l of 4000 entries
+ * makes one round trip per entry instead of two.
+ */
+#define OBJECT_ATTR_TIMEOUT 0.01
+
 /* What a node of these views knows of its object (kept with the node, see nodes_get_object). */
 struct object_ref {
 	unsigned kind;
@@ -95,10 +104,17 @@ static int entry_for(const struct view *v, const struct object_ref *ref, const s
 
 	if (!node)
 		return -ENOMEM;
-	/* Never cached: each path walk looks again, so a vanished object is ENOENT. */
+	/*
+	 * The name is never cached: each path walk looks again, for its own
+	 * caller, so a vanished object or one the caller may not see is
+	 * ENOENT. The attributes live just long enough (a few jiffies) to
+	 * serve the stat that follows this lookup without a second round
+	 * trip; any later stat by path gets them fresh from its own lookup.
+	 */
 	*e = (struct fuse_entry_param){ .ino = (fuse_ino_t)(uintptr_t)node,
 					.generation = node->generation,
-					.attr = *st };
+					.attr = *st,
+					.attr_timeout = OBJECT_ATTR_TIMEOUT };
 	e->attr.st_mode = S_IFREG | (st->st_mode & 0777);
 	e->attr.st_ino = shown_ino(ref->kind, st->st_ino);
 	return 0;

@@ -112,6 +112,11 @@ before=$(getfattr --only-values -n user.shmfs.allocated "$mnt/.memfd/$memfd")
 cat "$mnt/.memfd/$memfd" >/dev/null
 check "reading a sparse memfd allocates nothing" "$before" \
 	"$(getfattr --only-values -n user.shmfs.allocated "$mnt/.memfd/$memfd")"
+ls -l "$mnt/.memfd" >/dev/null
+truncate -s 6M "/proc/$pid/fd/$fd"
+check "a stat right after ls -l and a growth is fresh" "6291456" "$(stat -c %s "$mnt/.memfd/$memfd")"
+check "security.* is not supported (so ls -l stops asking)" "Operation not supported" \
+	"$(getfattr -n security.selinux "$mnt/.memfd/$memfd" 2>&1 >/dev/null | sed 's/.*: //')"
 
 # Another user sees none of root's; their own they do.
 check "nobody sees none of root's objects" "" \
