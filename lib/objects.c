@@ -40,6 +40,7 @@ struct object {
 	ino_t ino;
 	size_t holder_capacity;
 	struct pshm_holder *holders;
+	char *text; /* pub.name and pub.path, one allocation of their own length */
 };
 
 struct pshm_scan {
@@ -174,6 +175,7 @@ static struct object *object_of(struct pshm_scan *s, unsigned kind, dev_t dev, i
 	if (!o)
 		return NULL;
 	o->pub.kind = kind;
+	o->pub.name = o->pub.path = "";
 	o->pub.st = *st;
 	o->pub.shmid = -1;
 	o->dev = dev;
@@ -199,6 +201,30 @@ static struct object *found_before(struct pshm_scan *s, unsigned kind, dev_t dev
 		return find(s, kind, dev, ino);
 	o = find((struct pshm_scan *)s->parent, kind, dev, ino);
 	return o ? object_of(s, kind, dev, ino, &o->pub.st) : NULL;
+}
+
+static void object_free(struct object *o)
+{
+	free(o->holders);
+	free(o->text);
+	free(o);
+}
+
+/* Names o and gives the path that opens it: 0, or -ENOMEM. */
+static int set_text(struct object *o, const char *name, const char *path)
+{
+	size_t name_len = strlen(name), path_len = strlen(path);
+	char *text = malloc(name_len + path_len + 2);
+
+	if (!text)
+		return -ENOMEM;
+	memcpy(text, name, name_len + 1);
+	memcpy(text + name_len + 1, path, path_len + 1);
+	free(o->text);
+	o->text = text;
+	o->pub.name = text;
+	o->pub.path = text + name_len + 1;
+	return 0;
 }
 
 static int add_holder(struct pshm_scan *s, struct object *o, const struct pshm_holder *h)
@@ -235,15 +261,18 @@ static void escape_name(const char *name, size_t len, char *buf, size_t size)
 	buf[out] = '\0';
 }
 
-/* The view name of an object: NAME@INODE for deleted segments and memfds. */
-static void name_object(struct object *o, const char *name, size_t len)
+/*
+ * Names a deleted segment or a memfd NAME@INODE, its name escaped, and
+ * gives the path that opens it: 0, or -ENOMEM.
+ */
+static int name_object(struct object *o, const char *name, size_t len, const char *path)
 {
-	char escaped[PSHM_OBJECT_NAME_MAX - 24];
-	int n;
+	char escaped[PSHM_OBJECT_NAME_MAX - 24], full[PSHM_OBJECT_NAME_MAX];
 
 	escape_name(name, len, escaped, sizeof(escaped));
-	n = snprintf(o->pub.name, sizeof(o->pub.name), "%s@%ju", escaped, (uintmax_t)o->ino);
-	(void)n; /* fits: the escaped part leaves room for "@" and any inode number */
+	/* Fits: the escaped part leaves room for "@" and any inode number. */
+	snprintf(full, sizeof(full), "%s@%ju", escaped, (uintmax_t)o->ino);
+	return set_text(o, full, path);
 }
 
 /* Whether path ends with " (deleted)"; *ret_len is its length without it. */
@@ -378,16 +407,23 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 		return 0; /* another tmpfs's file, not /dev/shm's */
 	o = find(s, kind, st.st_dev, st.st_ino);
 	if (!o) {
+		char path[64];
+		int r;
+
 		o = object_of(s, kind, st.st_dev, st.st_ino, &st);
 		if (!o)
 			return -ENOMEM;
+		snprintf(path, sizeof(path), "/proc/%ld/fd/%s", p->pid, fd_name);
 		if (kind == PSHM_KIND_DELETED)
-			name_object(o, target + strlen(PSHM_DIR) + 1, len - strlen(PSHM_DIR) - 1);
+			r = name_object(o, target + strlen(PSHM_DIR) + 1,
+					len - strlen(PSHM_DIR) - 1, path);
 		else
-			name_object(o, target + strlen(MEMFD_PREFIX),
-				    (deleted(target, &len) ? len : (size_t)n) -
-					    strlen(MEMFD_PREFIX));
-		snprintf(o->pub.path, sizeof(o->pub.path), "/proc/%ld/fd/%s", p->pid, fd_name);
+			r = name_object(o, target + strlen(MEMFD_PREFIX),
+					(deleted(target, &len) ? len : (size_t)n) -
+						strlen(MEMFD_PREFIX),
+					path);
+		if (r < 0)
+			return r;
 	}
 	return add_holder(s, o, &h);
 }
@@ -516,7 +552,8 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 			ino_t ino, const char *path)
 {
 	unsigned kind = mapping_kind(s, path, h->perms, dev);
-	char files[48];
+	char files[48], opens[64], number[24];
+	int r;
 	struct object *o;
 	struct stat st;
 	size_t len;
@@ -571,15 +608,22 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 		o = object_of(s, kind, dev, ino, &st);
 		if (!o)
 			return -ENOMEM;
+		snprintf(opens, sizeof(opens), "/proc/%ld/%s", p->pid, files);
 		if (kind == PSHM_KIND_DELETED && deleted(path, &len))
-			name_object(o, path + strlen(PSHM_DIR) + 1, len - strlen(PSHM_DIR) - 1);
+			r = name_object(o, path + strlen(PSHM_DIR) + 1, len - strlen(PSHM_DIR) - 1,
+					opens);
 		else if (kind == PSHM_KIND_MEMFD)
-			name_object(o, path + strlen(MEMFD_PREFIX),
-				    (deleted(path, &len) ? len : strlen(path)) -
-					    strlen(MEMFD_PREFIX));
+			r = name_object(o, path + strlen(MEMFD_PREFIX),
+					(deleted(path, &len) ? len : strlen(path)) -
+						strlen(MEMFD_PREFIX),
+					opens);
 		else
-			snprintf(o->pub.name, sizeof(o->pub.name), "%ju", (uintmax_t)ino);
-		snprintf(o->pub.path, sizeof(o->pub.path), "/proc/%ld/%.44s", p->pid, files);
+			r = set_text(
+				o,
+				(snprintf(number, sizeof(number), "%ju", (uintmax_t)ino), number),
+				opens);
+		if (r < 0)
+			return r;
 	}
 	if (h->perms[2] == 'x')
 		o->pub.exec_mapped = true;
@@ -820,8 +864,7 @@ static int merge_part(struct pshm_scan *s, struct pshm_scan *part)
 				m->pub.exec_mapped |= o->pub.exec_mapped;
 			else
 				r = -ENOMEM;
-			free(o->holders);
-			free(o);
+			object_free(o);
 		}
 	}
 	s->unreadable += part->unreadable;
@@ -931,13 +974,13 @@ static int scan_segments(struct pshm_scan *s, struct pshm_error *err)
 		return r;
 	while ((r = pshm_iter_next(it, &name, &st, err)) > 0) {
 		struct object *o = object_of(s, PSHM_KIND_SEGMENT, st.st_dev, st.st_ino, &st);
+		char path[sizeof(PSHM_DIR) + PSHM_NAME_MAX + 1];
 
-		if (!o) {
+		snprintf(path, sizeof(path), PSHM_DIR "/%s", name);
+		if (!o || set_text(o, name, path) < 0) {
 			r = pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
 			break;
 		}
-		snprintf(o->pub.name, sizeof(o->pub.name), "%s", name);
-		snprintf(o->pub.path, sizeof(o->pub.path), PSHM_DIR "/%s", name);
 	}
 	pshm_iter_free(it);
 	return r;
@@ -961,6 +1004,7 @@ static int scan_sysv(struct pshm_scan *s)
 		int shmid, cpid, lpid;
 		struct object *o;
 		struct stat st = { 0 };
+		char name[32];
 
 		if (sscanf(line, "%lld %d %o %llu %d %d %lu %u %u %u %u %lld %lld %lld %lld %lld",
 			   &key, &shmid, &perms, &bytes, &cpid, &lpid, &nattch, &uid, &gid, &cuid,
@@ -985,7 +1029,11 @@ static int scan_sysv(struct pshm_scan *s)
 		o->pub.shmid = shmid;
 		o->pub.key = (key_t)key;
 		o->pub.nattch = nattch;
-		snprintf(o->pub.name, sizeof(o->pub.name), "0x%08x@%d", (unsigned)key, shmid);
+		snprintf(name, sizeof(name), "0x%08x@%d", (unsigned)key, shmid);
+		if (set_text(o, name, "") < 0) {
+			r = -ENOMEM;
+			break;
+		}
 	}
 	free(line);
 	fclose(f);
@@ -1108,8 +1156,7 @@ PSHM_EXPORT void pshm_scan_free(struct pshm_scan *s)
 			struct object *o = s->buckets[i];
 
 			s->buckets[i] = o->next;
-			free(o->holders);
-			free(o);
+			object_free(o);
 		}
 	}
 	free(s->buckets);

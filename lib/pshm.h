@@ -322,7 +322,7 @@ struct pshm_object {
 	 * segment or a memfd ('/', '%' and control bytes as %XX), 0xKEY@SHMID
 	 * for a System V segment, INODE for a shared anonymous mapping.
 	 */
-	char name[PSHM_OBJECT_NAME_MAX];
+	const char *name; /* at most PSHM_OBJECT_NAME_MAX - 1 bytes; the scan's */
 	/*
 	 * Its own status: size, allocated blocks, mode, owner, times, inode
 	 * (System V: from shmid_ds: st_atime the last attach, st_mtime the last
@@ -331,8 +331,8 @@ struct pshm_object {
 	 * could not be inspected (not root), st_size is the mapping's length.
 	 */
 	struct stat st;
-	/* A path that opens the object itself, for pshm_object_open, or "". */
-	char path[64];
+	/* A path that opens the object itself, for pshm_object_open, or ""; the scan's. */
+	const char *path;
 	int shmid;            /* System V: its id; else -1 */
 	key_t key;            /* System V: its key */
 	unsigned long nattch; /* System V: attachments */

@@ -212,6 +212,37 @@ static void test_scan_names_segments_and_their_holders(void)
 	pshm_unlink(name, NULL);
 }
 
+/* A name of the longest kind: the path that opens it is whole, not cut short. */
+static void test_scan_opens_a_segment_of_the_longest_name(void)
+{
+	char name[PSHM_NAME_MAX + 1], path[sizeof("/dev/shm/") + PSHM_NAME_MAX];
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	struct stat st;
+	int fd, opened;
+
+	snprintf(name, sizeof(name), "%s", test_unique_name("long"));
+	memset(name + strlen(name), 'x', PSHM_NAME_MAX - strlen(name));
+	name[PSHM_NAME_MAX] = '\0';
+	snprintf(path, sizeof(path), "/dev/shm/%s", name);
+	fd = pshm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_SEGMENT, NULL, &scan, NULL) == 0);
+	o = pshm_scan_find(scan, PSHM_KIND_SEGMENT, name);
+	CU_ASSERT_PTR_NOT_NULL(o);
+	if (o) {
+		CU_ASSERT_STRING_EQUAL(o->name, name);
+		CU_ASSERT_STRING_EQUAL(o->path, path);
+		opened = pshm_object_open(o, O_RDONLY, NULL);
+		CU_ASSERT(opened >= 0 && fstat(opened, &st) == 0 && st.st_ino == o->st.st_ino);
+		if (opened >= 0)
+			close(opened);
+	}
+	pshm_scan_free(scan);
+	close(fd);
+	pshm_unlink(name, NULL);
+}
+
 /*
  * Enough processes for the scan to share them out among its workers:
  * objects that processes of every worker hold come out once, with every
@@ -388,6 +419,7 @@ int main(void)
 		TEST(test_scan_finds_a_system_v_segment),
 		TEST(test_scan_finds_a_shared_anonymous_mapping),
 		TEST(test_scan_names_segments_and_their_holders),
+		TEST(test_scan_opens_a_segment_of_the_longest_name),
 		TEST(test_scan_of_many_processes_adds_up_every_holder_once),
 		TEST(test_scan_of_one_segment_finds_its_holders_alone),
 		TEST(test_usage_adds_up_by_process_and_by_owner),
