@@ -34,10 +34,11 @@ cat >/tmp/shmfs-views-holder.py <<'PY'
 import ctypes, mmap, os, sys, time
 from multiprocessing import shared_memory
 tag, ready = sys.argv[1], sys.argv[2]
-full = len(sys.argv) > 3  # every page written: a known amount of memory
+# With a scale: every page written, SCALE times the sizes: a known amount.
+full = len(sys.argv) > 3
 libc = ctypes.CDLL("libc.so.6", use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
-MiB = 1 << 20
+MiB = (1 << 20) * (int(sys.argv[3]) if full else 1)
 seg = shared_memory.SharedMemory(name=tag + "-del", create=True, size=2 * MiB)
 seg.buf[:12] = b"deleted-" + tag.encode()[:4]
 if full:
@@ -62,12 +63,14 @@ with open(ready, "w") as f:
 time.sleep(60)
 PY
 
-# start_holder TAG [full] [USER-PREFIX...]: prints "PID FD SHMID" once its objects exist.
+# start_holder TAG [full] [USER-PREFIX...]: prints "PID FD SHMID" once its objects exist;
+# full: every page written, at 8 times the sizes (112 MiB in all).
+
 start_holder() {
 	local tag=$1 ready full=()
 	shift
 	if [ "${1:-}" = full ]; then
-		full=(full)
+		full=(8)
 		shift
 	fi
 	ready=$(mktemp /tmp/shmfs-views-ready-XXXXXX)
@@ -158,13 +161,19 @@ before=$(usage)
 read -r fpid _ fshmid < <(start_holder full full)
 holders+=("$fpid")
 after=$(usage)
-for line in "deleted 2097152" "memfd 3145728" "sysv 5242880" "shared-anon 4194304"; do
+for line in "deleted 16777216" "memfd 25165824" "sysv 41943040" "shared-anon 33554432"; do
 	set -- $line
 	check "usage: $1 grew by what was written, to the page" "$2" \
 		"$(($(bytes "$1" "" "$after") - $(bytes "$1" "" "$before")))"
 done
-check "usage: the deleted segment is in /dev/shm's tmpfs" "2097152" \
+check "usage: the deleted segment is in /dev/shm's tmpfs" "16777216" \
 	"$(($(bytes tmpfs /dev/shm "$after") - $(bytes tmpfs /dev/shm "$before")))"
+# Shmem grew by the 112 MiB created; all of it is explained (within 1%,
+# the issue's bound), whatever this machine leaves unexplained at rest
+# (here about 7 MiB, outside this namespace; it moves by up to 160 KiB).
+grown=$(($(bytes unexplained "" "$after") - $(bytes unexplained "" "$before")))
+check "usage: what was created adds nothing unexplained (within 1% of 112 MiB)" "yes" \
+	"$(awk -v d="$grown" 'BEGIN { print (d < 0 ? -d : d) <= 112 * 1048576 / 100 ? "yes" : "no: " d " bytes" }')"
 check "usage ends with what nothing explains, then ok" "unexplained ok" \
 	"$(tail -2 <<<"$after" | awk '{print $1}' | xargs)"
 check "usage by-process names the holder's four objects" "4" \
