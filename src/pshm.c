@@ -50,7 +50,8 @@ static const struct cli_command commands[] = {
 	{ "chmod", cmd_chmod, "NAME WORDS|OCTAL",
 	  "Set a segment's permissions: read-user,write-user,read-group or 0640.\n" },
 	{ "chown", cmd_chown, "NAME USER[:GROUP]",
-	  "Set a segment's owner, and group (USER:GROUP, or :GROUP alone); names or numbers.\n" },
+	  "Set a segment's owner, and group (USER:GROUP, :GROUP alone, or USER: for the\n"
+	  "user's login group); names or numbers.\n" },
 	{ "cat", cmd_cat, "NAME",
 	  "Copy a segment's bytes to standard output, through a mapping of it.\n" },
 	{ "write", cmd_write, "NAME [--offset N]",

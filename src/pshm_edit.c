@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* pshm: the subcommands that make, change, read and remove segments, and anon. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pshm_cli_i.h"
@@ -37,6 +39,42 @@ static int open_segment(const char *name, int oflags)
 	int fd = pshm_open(name, oflags, 0, &err);
 
 	return fd < 0 ? -cli_error(&err) : fd;
+}
+
+/*
+ * Sets a segment's mode (mode != (mode_t)-1) or its owner. fchmod and
+ * fchown ask for ownership, not access, so a read-only descriptor is
+ * enough; when even that is refused (an owner's own segment of mode 0200),
+ * an O_PATH descriptor of its file is, as chmod(1) of /dev/shm/NAME would.
+ */
+static int change(const char *name, mode_t mode, uid_t uid, gid_t gid)
+{
+	const char *op = mode != (mode_t)-1 ? "fchmod" : "fchown";
+	char path[sizeof(PSHM_DIR) + PSHM_NAME_MAX + 1], proc[64];
+	struct pshm_error err;
+	struct stat st;
+	int fd = pshm_open(name, O_RDONLY, 0, &err), r;
+
+	if (fd >= 0) {
+		r = mode != (mode_t)-1 ? pshm_chmod(fd, mode, &err)
+				       : pshm_chown(fd, uid, gid, &err);
+		pshm_close(fd, NULL);
+		return r < 0 ? cli_error(&err) : CLI_OK;
+	}
+	if (err.code != EACCES)
+		return cli_error(&err);
+	snprintf(path, sizeof(path), PSHM_DIR "/%s", name + (name[0] == '/'));
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return cli_error(&err); /* the refusal to open it, as it was */
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	r = mode != (mode_t)-1 ? chmod(proc, mode) : chown(proc, uid, gid);
+	r = r < 0 ? errno : 0;
+	close(fd);
+	return r ? cli_fail(r, op, path + strlen(PSHM_DIR)) : CLI_OK; /* "/NAME" */
 }
 
 int cmd_create(int argc, char **argv)
@@ -115,21 +153,14 @@ int cmd_truncate(int argc, char **argv)
 
 int cmd_chmod(int argc, char **argv)
 {
-	struct pshm_error err;
-	int first = 0, fd, r;
+	int first = 0;
 	mode_t mode;
 
 	if (operands(argc, argv, 2, "NAME WORDS|OCTAL", &first) != 0)
 		return CLI_USAGE;
 	if (cli_check_name(argv[first]) != 0 || cli_parse_mode(argv[first + 1], &mode) != 0)
 		return CLI_USAGE;
-	/* fchmod asks for ownership, not access: a read-only descriptor is enough. */
-	fd = open_segment(argv[first], O_RDONLY);
-	if (fd < 0)
-		return -fd;
-	r = pshm_chmod(fd, mode, &err);
-	pshm_close(fd, NULL);
-	return r < 0 ? cli_error(&err) : CLI_OK;
+	return change(argv[first], mode, 0, 0);
 }
 
 /* A user or group, by name or number. */
@@ -163,10 +194,9 @@ static int parse_id(const char *text, bool group, unsigned *ret)
 
 int cmd_chown(int argc, char **argv)
 {
-	struct pshm_error err;
 	unsigned uid = (unsigned)-1, gid = (unsigned)-1;
 	char *owner, *colon;
-	int first = 0, fd, r;
+	int first = 0;
 
 	if (operands(argc, argv, 2, "NAME USER[:GROUP]", &first) != 0)
 		return CLI_USAGE;
@@ -181,12 +211,15 @@ int cmd_chown(int argc, char **argv)
 	if ((owner[0] && parse_id(owner, false, &uid) != 0) ||
 	    (colon && colon[1] && parse_id(colon + 1, true, &gid) != 0))
 		return CLI_USAGE;
-	fd = open_segment(argv[first], O_RDONLY);
-	if (fd < 0)
-		return -fd;
-	r = pshm_chown(fd, (uid_t)uid, (gid_t)gid, &err);
-	pshm_close(fd, NULL);
-	return r < 0 ? cli_error(&err) : CLI_OK;
+	if (owner[0] && colon && !colon[1]) {
+		/* USER: as chown(1) reads it: the user's login group too. */
+		const struct passwd *p = getpwuid((uid_t)uid);
+
+		if (!p)
+			return cli_usage("'%s:' names no user with a login group", owner);
+		gid = p->pw_gid;
+	}
+	return change(argv[first], (mode_t)-1, (uid_t)uid, (gid_t)gid);
 }
 
 /* Writes all of buf to stdout; -errno on failure. */

@@ -160,6 +160,11 @@ check "chown USER:GROUP by name" "nobody:nogroup" "$(stat -c %U:%G /dev/shm/open
 check "chown USER by number keeps the group" "root:nogroup" "$(stat -c %U:%G /dev/shm/open)"
 "$pshm" chown open :0
 check "chown :GROUP" "root:root" "$(stat -c %U:%G /dev/shm/open)"
+"$pshm" chown open nobody:
+check "chown USER: takes the user's login group too" "nobody:nogroup" "$(stat -c %U:%G /dev/shm/open)"
+"$pshm" chown open 0:0
+check "chown back to root:root" "root:root" "$(stat -c %U:%G /dev/shm/open)"
+check "chown UID: of a uid no user has is a usage error" "2" "$(status "$pshm" chown open 4242:)"
 check "chown to an unknown user is a usage error" "2" "$(status "$pshm" chown open no-such-user)"
 
 # --- stat
@@ -234,6 +239,13 @@ check "nobody is not told of root's process holding a readable segment" "0 lines
 check "nobody does not see root's memfd or deleted segment" "0" \
 	"$(as_nobody "$pshm" ls --all | grep -cE "^\\.(memfd/$jit|deleted/$gone)@")"
 check "nor can stat it" "1" "$(status as_nobody "$pshm" stat "$memfd")"
+as_nobody "$pshm" create sealed 4096 --mode 0200
+check "an owner may chmod their own segment they cannot read" "0 600" \
+	"$(status as_nobody "$pshm" chmod sealed 0600) $(stat -c %a /dev/shm/sealed)"
+"$pshm" chmod sealed 0200
+"$pshm" rm sealed
+check "but not another's: the error line" 'pshm: fchmod("/state"): Operation not permitted 1 600' \
+	"$(as_nobody "$pshm" chmod state 0666 2>&1) $? $(stat -c %a /dev/shm/state)"
 holder "${nobody[@]}" "$python" "$work/holder.py" memfd "$mine"
 check "nobody sees their own memfd" "1" "$(as_nobody "$pshm" ls --all | grep -cE "^\\.memfd/$mine@")"
 check "usage as nobody counts nobody's segments only" "1" \
