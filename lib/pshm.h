@@ -424,7 +424,7 @@ struct pshm_usage {
 	unsigned long long count[PSHM_KINDS];
 	unsigned long long bytes[PSHM_KINDS];
 	unsigned long long shm_dir_used; /* PSHM_DIR's tmpfs: bytes in use (statvfs) */
-	unsigned long long tmpfs_used;   /* every other tmpfs and devtmpfs mounted here */
+	unsigned long long tmpfs_used;   /* every other tmpfs and devtmpfs (pshm_tmpfs_mounts) */
 	unsigned long long shmem;        /* Shmem of /proc/meminfo, in bytes */
 	long long unexplained;           /* shmem less all the rest (below): may be negative */
 };
@@ -435,6 +435,8 @@ struct pshm_usage {
  * total (Shmem). What no line explains is
  *   shmem - shm_dir_used - tmpfs_used - bytes[memfd] - bytes[sysv] - bytes[shared-anon]
  * (segments, deleted and others' files in PSHM_DIR are in shm_dir_used).
+ * tmpfs_used counts this mount namespace's file systems, and for uid 0
+ * every other namespace's too (PSHM_MOUNTS_ALL_NAMESPACES).
  * Returns: 0, or what reading /proc reports.
  */
 int pshm_usage_of(const struct pshm_scan *scan, uid_t uid, struct pshm_usage *ret,
@@ -458,14 +460,20 @@ struct pshm_usage_row {
  */
 ssize_t pshm_usage_by(const struct pshm_scan *scan, uid_t uid, int by, struct pshm_usage_row **ret,
 		      struct pshm_error *err);
+/* pshm_tmpfs_mounts: other mount namespaces' too (root: a container's /dev/shm). */
+#define PSHM_MOUNTS_ALL_NAMESPACES 1u
 /*
  * Calls fn for each tmpfs and devtmpfs mounted in this mount namespace but
- * PSHM_DIR's (each file system once, and none covered by another mount:
- * those cannot be measured), with its mount point and bytes in use; stops
- * at, and returns, fn's first non-zero result.
+ * PSHM_DIR's, with its mount point and bytes in use; with
+ * PSHM_MOUNTS_ALL_NAMESPACES, then for those of every other mount
+ * namespace a process of /proc is in (that the caller may look into), as
+ * /proc/PID/root/MOUNT-POINT, PID a process in it. Each file system comes
+ * once; none covered by another mount (no path reaches it to measure it)
+ * and none below a FUSE mount (a path there could block). Stops at, and
+ * returns, fn's first non-zero result; -EINVAL for unknown flags.
  */
 int pshm_tmpfs_mounts(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
-		      void *ctx, struct pshm_error *err);
+		      void *ctx, unsigned flags, struct pshm_error *err);
 
 #ifdef __cplusplus
 }

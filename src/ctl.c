@@ -314,7 +314,7 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 				 u.bytes[k]);
 	ctl_emit(s, "anonymous %zu %llu", anon_count, anon_bytes);
 	ctl_emit(s, "tmpfs " PSHM_DIR " %llu", u.shm_dir_used);
-	pshm_tmpfs_mounts(emit_tmpfs, s, NULL);
+	pshm_tmpfs_mounts(emit_tmpfs, s, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, NULL);
 	ctl_emit(s, "shmem %llu", u.shmem);
 	ctl_emit(s, "unexplained %lld", u.unexplained);
 	ctl_emit(s, "ok");

@@ -136,7 +136,7 @@ int cmd_usage(int argc, char **argv)
 		printf("tmpfs " PSHM_DIR " %llu\n", u.shm_dir_used);
 	else
 		add_mount(&mounts, PSHM_DIR, u.shm_dir_used);
-	pshm_tmpfs_mounts(add_mount, &mounts, NULL);
+	pshm_tmpfs_mounts(add_mount, &mounts, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, NULL);
 	if (!json) {
 		printf("shmem %llu\n", u.shmem);
 		printf("unexplained %lld\n", u.unexplained);

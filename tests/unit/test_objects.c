@@ -7,6 +7,7 @@
  */
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -398,6 +400,70 @@ static void test_usage_adds_up_by_process_and_by_owner(void)
 	release(child);
 }
 
+struct mount_seen {
+	const char *want;
+	unsigned long long used;
+	int found;
+};
+
+static int find_mount(void *ctx, const char *point, unsigned long long used)
+{
+	struct mount_seen *m = ctx;
+
+	if (strcmp(point, m->want) == 0) {
+		m->found++;
+		m->used = used;
+	}
+	return 0;
+}
+
+/* A tmpfs only another mount namespace has (a container's /dev/shm): root finds and measures it. */
+static void test_tmpfs_mounts_of_other_namespaces(void)
+{
+	static char chunk[64 << 10];
+	char dir[] = "/tmp/pshm-ns-XXXXXX", want[128], c;
+	struct mount_seen m = { .want = want };
+	int ready[2];
+	pid_t pid;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL && pipe(ready) == 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		char path[64];
+		int fd;
+
+		close(ready[0]);
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("tmpfs", dir, "tmpfs", 0, "size=4m") < 0)
+			_exit(1);
+		snprintf(path, sizeof(path), "%s/kept", dir);
+		fd = open(path, O_WRONLY | O_CREAT, 0600);
+		memset(chunk, 'k', sizeof(chunk));
+		for (int i = 0; fd >= 0 && i < 16; i++)
+			if (write(fd, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk))
+				_exit(1);
+		if (fd < 0 || write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	CU_ASSERT(read(ready[0], &c, 1) == 1);
+	snprintf(want, sizeof(want), "/proc/%d/root%s", (int)pid, dir);
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, 0, NULL), 0);
+	CU_ASSERT_EQUAL(m.found, 0); /* not this namespace's */
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, PSHM_MOUNTS_ALL_NAMESPACES, NULL), 0);
+	CU_ASSERT_EQUAL(m.found, 1);
+	CU_ASSERT_EQUAL(m.used, 1u << 20);
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, 2, NULL), -EINVAL);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	close(ready[0]);
+	rmdir(dir);
+}
+
 static void test_scan_refuses_unknown_kinds(void)
 {
 	struct pshm_scan *scan = NULL;
@@ -423,6 +489,7 @@ int main(void)
 		TEST(test_scan_of_many_processes_adds_up_every_holder_once),
 		TEST(test_scan_of_one_segment_finds_its_holders_alone),
 		TEST(test_usage_adds_up_by_process_and_by_owner),
+		TEST(test_tmpfs_mounts_of_other_namespaces),
 		TEST(test_scan_refuses_unknown_kinds),
 		TEST_END,
 	};
