@@ -274,6 +274,7 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 	struct pshm_usage u;
 	size_t anon_count = 0;
 	ssize_t count = 0;
+	unsigned unreadable;
 	uid_t uid = ctl_opener(s)->uid;
 	int r = holders_objects(ctl_opener(s), PSHM_KIND_ALL, &scan);
 
@@ -287,6 +288,7 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 				      &rows, NULL);
 		r = count < 0 ? (int)count : 0;
 	}
+	unreadable = pshm_scan_unreadable(scan);
 	pshm_scan_free(scan);
 	if (r == 0)
 		r = anon_list(uid, &anons, &anon_count);
@@ -315,6 +317,7 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 	ctl_emit(s, "anonymous %zu %llu", anon_count, anon_bytes);
 	ctl_emit(s, "tmpfs " PSHM_DIR " %llu", u.shm_dir_used);
 	pshm_tmpfs_mounts(emit_tmpfs, s, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, NULL);
+	ctl_emit(s, "unreadable %u", unreadable);
 	ctl_emit(s, "shmem %llu", u.shmem);
 	ctl_emit(s, "unexplained %lld", u.unexplained);
 	ctl_emit(s, "ok");

@@ -95,6 +95,7 @@ int cmd_usage(int argc, char **argv)
 	struct pshm_error err;
 	struct pshm_scan *s;
 	struct pshm_usage u;
+	unsigned unreadable;
 	struct mounts mounts = { 0 };
 	enum by by = BY_KIND;
 	uid_t uid = geteuid();
@@ -122,6 +123,7 @@ int cmd_usage(int argc, char **argv)
 		count = pshm_usage_by(s, uid,
 				      by == BY_USER ? PSHM_USAGE_BY_OWNER : PSHM_USAGE_BY_PROCESS,
 				      &list, &err);
+	unreadable = pshm_scan_unreadable(s);
 	pshm_scan_free(s);
 	if (count < 0)
 		return cli_error(&err);
@@ -138,6 +140,7 @@ int cmd_usage(int argc, char **argv)
 		add_mount(&mounts, PSHM_DIR, u.shm_dir_used);
 	pshm_tmpfs_mounts(add_mount, &mounts, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, NULL);
 	if (!json) {
+		printf("unreadable %u\n", unreadable);
 		printf("shmem %llu\n", u.shmem);
 		printf("unexplained %lld\n", u.unexplained);
 		return CLI_OK;
@@ -148,6 +151,7 @@ int cmd_usage(int argc, char **argv)
 					       : "processes",
 			       rows);
 	json_object_object_add(j, "tmpfs", mounts.array);
+	json_object_object_add(j, "unreadable", json_object_new_int64(unreadable));
 	json_object_object_add(j, "shmem", json_object_new_int64((int64_t)u.shmem));
 	json_object_object_add(j, "unexplained", json_object_new_int64(u.unexplained));
 	cli_print_json(j, true);

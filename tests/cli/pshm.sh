@@ -222,6 +222,10 @@ check "usage --by-process: the memfd's holder" "1" \
 	"$("$pshm" usage --by-process | awk -v p="${pids[-2]}" '$1 == "memfd" && $2 == p { print $4 }')"
 check "usage --json is JSON with every kind" "segment deleted memfd sysv shared-anon" \
 	"$("$pshm" usage --json | "$python" -c 'import json,sys; print(*[k["kind"] for k in json.load(sys.stdin)["kinds"]])')"
+check "usage as nobody says it could not read root's processes" "yes" \
+	"$(as_nobody "$pshm" usage | awk '$1 == "unreadable" && $2 > 0 { print "yes" }')"
+check "usage --json: the same count, as a number" "yes" \
+	"$(as_nobody "$pshm" usage --json | "$python" -c 'import json,sys; n = json.load(sys.stdin)["unreadable"]; print("yes" if isinstance(n, int) and n > 0 else n)')"
 check "--by-user and --by-process together are a usage error" "2" \
 	"$(status "$pshm" usage --by-user --by-process)"
 

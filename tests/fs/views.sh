@@ -180,6 +180,10 @@ for line in "deleted 16777216" "memfd 25165824" "sysv 41943040" "shared-anon 335
 done
 check "usage: another mount namespace's tmpfs, by /proc/PID/root, to the page" "16777216" \
 	"$(bytes tmpfs "/proc/$nspid/root$nsdir" "$after")"
+check "usage says how many processes it could not read" "yes" \
+	"$(grep -qE '^unreadable [0-9]+$' <<<"$after" && echo yes)"
+check "nobody cannot read root's processes, and is told so" "yes" \
+	"$("${nobody[@]}" sh -c "exec 4<>'$mnt/.ctl'; echo usage >&4; cat <&4" | awk '$1 == "unreadable" && $2 > 0 { print "yes" }')"
 check "nobody is not shown other namespaces' mounts" "" \
 	"$("${nobody[@]}" sh -c "exec 4<>'$mnt/.ctl'; echo usage >&4; cat <&4" | grep '^tmpfs /proc/')"
 check "usage: the deleted segment is in /dev/shm's tmpfs" "16777216" \
