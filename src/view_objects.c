@@ -18,6 +18,7 @@
  * through a read-only shmat, detached after each read.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -305,6 +306,30 @@ static int objects_lookup_listed(fuse_req_t req, const struct view *v, void *dat
 	return o ? entry_of(req, v, o, e) : -ENOENT;
 }
 
+/*
+ * A System V segment's resident bytes, as the scan counts them (shmctl
+ * has no such field; /proc/sysvipc/shm has): its allocated blocks.
+ */
+static blkcnt_t sysv_blocks(int shmid)
+{
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	long long rss = 0;
+	char line[512];
+	int id;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %lld", &id,
+			   &rss) == 2 &&
+		    id == shmid)
+			break;
+		else
+			rss = 0;
+	fclose(f);
+	return (blkcnt_t)(rss / 512);
+}
+
 /* A System V segment's status now (shmctl), as the scan gives it; -ENOENT when key is not its. */
 static int sysv_stat(int shmid, key_t key, struct stat *st)
 {
@@ -320,6 +345,7 @@ static int sysv_stat(int shmid, key_t key, struct stat *st)
 			     .st_uid = ds.shm_perm.uid,
 			     .st_gid = ds.shm_perm.gid,
 			     .st_size = (off_t)ds.shm_segsz,
+			     .st_blocks = sysv_blocks(shmid),
 			     .st_blksize = 4096 };
 	st->st_atim.tv_sec = ds.shm_atime;
 	st->st_mtim.tv_sec = ds.shm_dtime ? ds.shm_dtime : ds.shm_ctime;
@@ -384,6 +410,43 @@ static int objects_node_getattr(fuse_req_t req, struct node *node, struct stat *
 	return r;
 }
 
+/*
+ * A descriptor of a System V segment's own memory file, so that reads
+ * allocate nothing (a read through an attach faults in, and so
+ * allocates, every page of a hole): attached read-only just long enough
+ * to open the attach's /proc/self/map_files entry (CAP_SYS_ADMIN), then
+ * detached, so nattch is back to what it was. -ENOENT when the segment of
+ * that key is gone; another -errno when it cannot be opened so.
+ */
+static int sysv_file(int shmid, key_t key)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct shmid_ds ds;
+	char path[64];
+	char *map;
+	int fd, err;
+
+	if (shmctl(shmid, IPC_STAT, &ds) < 0 || ds.shm_perm.__key != key)
+		return -ENOENT;
+	map = shmat(shmid, NULL, SHM_RDONLY);
+	if (map == (void *)-1)
+		return errno == EINVAL || errno == EIDRM ? -ENOENT : -errno;
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)map,
+		 (unsigned long)map +
+			 (ds.shm_segsz + (size_t)page - 1) / (size_t)page * (size_t)page);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	err = errno;
+	shmdt(map);
+	if (fd < 0)
+		return -err;
+	/* The id may have been removed and given to another segment meanwhile. */
+	if (shmctl(shmid, IPC_STAT, &ds) < 0 || ds.shm_perm.__key != key) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
 /* Opens the object for reading: a handle on it (System V: none, see objects_node_read). */
 static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file_info *fi,
 			     struct handle **ret)
@@ -401,7 +464,14 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 	r = limits_take(uid, LIMIT_FDS, 1);
 	if (r < 0)
 		return r;
-	if (ref.kind != PSHM_KIND_SYSV) {
+	if (ref.kind == PSHM_KIND_SYSV) {
+		fd = sysv_file(ref.shmid, ref.key);
+		if (fd == -ENOENT) {
+			limits_give(uid, LIMIT_FDS, 1);
+			return -ENOENT;
+		}
+		fd = fd < 0 ? -1 : fd; /* then through attaches, sysv_read */
+	} else {
 		/* The daemon's own open: reaching another process's object takes root. */
 		fd = open(ref.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) < 0 || st.st_ino != ref.ino || st.st_dev != ref.dev) {
@@ -423,9 +493,11 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 }
 
 /*
- * A System V segment, read through a read-only attach of the daemon's,
- * detached at once: nattch seen by others is back to what it was after
- * each read, and the copy is guarded against the segment going away.
+ * A System V segment read through a read-only attach of the daemon's,
+ * detached at once, when sysv_file cannot open it (a daemon without
+ * CAP_SYS_ADMIN): nattch seen by others is back to what it was after
+ * each read, and the copy is guarded against the segment going away, but
+ * the pages of a hole it reads are allocated.
  */
 static void sysv_read(fuse_req_t req, int shmid, key_t key, size_t size, off_t off)
 {
@@ -642,10 +714,15 @@ static bool shared_anon_is(fuse_ino_t ino)
 	return ino == SHARED_ANON_INO;
 }
 
-/* Read-only directories everyone may list (each sees what /proc lets them see). */
+/*
+ * Directories everyone may list (each sees what /proc lets them see),
+ * read-only but for .sysv: writable by all, so that under
+ * default_permissions the kernel lets an rm through and the daemon
+ * decides, as ipcrm does (sysv_unlink); nothing can be created there.
+ */
 static int objects_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
-	return view_stat(req, ino, S_IFDIR | 0555, 2, st);
+	return view_stat(req, ino, S_IFDIR | (sysv_is(ino) ? 0777 : 0555), 2, st);
 }
 
 #define OBJECT_VIEW(var, dir_name, ino_fn, is_fn, remove) \

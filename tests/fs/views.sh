@@ -120,6 +120,12 @@ before=$(getfattr --only-values -n user.shmfs.allocated "$mnt/.memfd/$memfd")
 cat "$mnt/.memfd/$memfd" >/dev/null
 check "reading a sparse memfd allocates nothing" "$before" \
 	"$(getfattr --only-values -n user.shmfs.allocated "$mnt/.memfd/$memfd")"
+sysv_rss() { awk -v id="$1" '$2 == id { print $15 }' /proc/sysvipc/shm; }
+check "a System V entry's blocks are its resident bytes" "$(sysv_rss "$shmid")" \
+	"$(($(stat -c %b "$mnt/.sysv/$sysv") * 512))"
+before=$(sysv_rss "$shmid")
+cat "$mnt/.sysv/$sysv" >/dev/null
+check "reading a sparse System V segment allocates nothing" "$before" "$(sysv_rss "$shmid")"
 ls -l "$mnt/.memfd" >/dev/null
 truncate -s 6M "/proc/$pid/fd/$fd"
 check "a stat right after ls -l and a growth is fresh" "6291456" "$(stat -c %s "$mnt/.memfd/$memfd")"
@@ -136,6 +142,12 @@ holders+=("$npid")
 check "nobody sees their own, four kinds" "4" \
 	"$("${nobody[@]}" ls "$mnt/.deleted" "$mnt/.memfd" "$mnt/.sysv" "$mnt/.shared-anon" | grep -c 'nbdy\|@'"$nshmid"'$\|^[0-9]')"
 check "root sees both users' memfds" "2" "$(ls "$mnt/.memfd" | grep -c 'root-memfd\|nbdy-memfd')"
+check "nothing can be created in .sysv" "Operation not permitted" \
+	"$("${nobody[@]}" touch "$mnt/.sysv/new" 2>&1 | sed 's/.*: //')"
+nsysv=$("${nobody[@]}" ls "$mnt/.sysv" | grep "@$nshmid\$")
+# Removed while attached: marked for destruction (SHM_DEST, 01000 in its mode).
+check "nobody removes their own System V segment, as ipcrm lets them" "0 removed" \
+	"$("${nobody[@]}" rm "$mnt/.sysv/$nsysv"; echo "$? $(awk -v id="$nshmid" '$2 == id { print (length($3) > 3 && substr($3, 1, 1) == "1") ? "removed" : "kept " $3 }' /proc/sysvipc/shm)")"
 
 # The holder gone, its objects are gone.
 kill "$pid"
