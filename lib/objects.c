@@ -245,7 +245,10 @@ static int add_holder(struct pshm_scan *s, struct object *o, const struct pshm_h
 	return 0;
 }
 
-/* Writes name into buf as a file name: '/' and '%' become %2F and %25, control bytes %XX. */
+/*
+ * Writes name into buf as a file name that is also one word of a .ctl
+ * command: '/', '%' and space become %2F, %25 and %20, control bytes %XX.
+ */
 static void escape_name(const char *name, size_t len, char *buf, size_t size)
 {
 	size_t out = 0;
@@ -253,7 +256,7 @@ static void escape_name(const char *name, size_t len, char *buf, size_t size)
 	for (size_t i = 0; i < len && out + 4 < size; i++) {
 		unsigned char c = (unsigned char)name[i];
 
-		if (c == '/' || c == '%' || c < 0x20 || c == 0x7f)
+		if (c == '/' || c == '%' || c == ' ' || c < 0x20 || c == 0x7f)
 			out += (size_t)snprintf(buf + out, size - out, "%%%02X", c);
 		else
 			buf[out++] = (char)c;

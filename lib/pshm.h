@@ -319,7 +319,7 @@ struct pshm_object {
 	unsigned kind;
 	/*
 	 * Unique within its kind: NAME for a segment, NAME@INODE for a deleted
-	 * segment or a memfd ('/', '%' and control bytes as %XX), 0xKEY@SHMID
+	 * segment or a memfd ('/', '%', space and control bytes as %XX), 0xKEY@SHMID
 	 * for a System V segment, INODE for a shared anonymous mapping.
 	 */
 	const char *name; /* at most PSHM_OBJECT_NAME_MAX - 1 bytes; the scan's */

@@ -175,7 +175,7 @@ static void test_scan_finds_a_segment_unlinked_while_mapped(void)
 
 static void test_scan_finds_a_memfd(void)
 {
-	check_kind(PSHM_KIND_MEMFD, "scan/memfd", "scan%2Fmemfd@");
+	check_kind(PSHM_KIND_MEMFD, "scan/mem fd", "scan%2Fmem%20fd@");
 }
 
 static void test_scan_finds_a_system_v_segment(void)
