@@ -69,6 +69,7 @@ struct pshm_scan {
 struct process {
 	long pid;
 	uid_t uid;
+	gid_t gid;
 	char comm[16];
 	int dir;          /* /proc/PID */
 	bool status_read; /* uid and comm, read when it first holds something */
@@ -599,10 +600,13 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 		/* The object itself, through the mapping (root: CAP_SYS_ADMIN). */
 		snprintf(files, sizeof(files), "map_files/%llx-%llx", h->start, h->end);
 		if (fstatat(p->dir, files, &st, 0) < 0 || st.st_ino != ino) {
+			/* Not root: the mapping's length, and its holder as owner. */
 			memset(&st, 0, sizeof(st));
 			st.st_mode = S_IFREG | 0600;
 			st.st_ino = ino;
 			st.st_dev = dev;
+			st.st_uid = p->uid;
+			st.st_gid = p->gid;
 			st.st_size = (off_t)(h->end - h->start);
 		} else if (kind == PSHM_KIND_DELETED && st.st_nlink > 0) {
 			o = segment_by_ino(s, ino); /* a real name that ends in " (deleted)" */
@@ -700,6 +704,9 @@ static int read_status(struct process *p)
 	buf[n] = '\0';
 	line = strstr(buf, "\nUid:");
 	if (!line || sscanf(line + 5, "%u", &p->uid) != 1)
+		return -ENOENT;
+	line = strstr(buf, "\nGid:");
+	if (!line || sscanf(line + 5, "%u", &p->gid) != 1)
 		return -ENOENT;
 	snprintf(p->comm, sizeof(p->comm), "?");
 	if (strncmp(buf, "Name:\t", 6) == 0) {

@@ -327,8 +327,10 @@ struct pshm_object {
 	 * Its own status: size, allocated blocks, mode, owner, times, inode
 	 * (System V: from shmid_ds: st_atime the last attach, st_mtime the last
 	 * detach (or, never detached, st_ctime), st_ctime the last change,
-	 * st_ino the id, st_nlink the attachments, st_blocks its resident pages). For an object seen only through a mapping that
-	 * could not be inspected (not root), st_size is the mapping's length.
+	 * st_ino the id, st_nlink the attachments, st_blocks its resident
+	 * pages). For an object seen only through a mapping that could not be
+	 * inspected (not root), st_size is the mapping's length and st_uid,
+	 * st_gid its first holder's (real ids); its times are unknown (0).
 	 */
 	struct stat st;
 	/* A path that opens the object itself, for pshm_object_open, or ""; the scan's. */

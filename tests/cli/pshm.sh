@@ -43,6 +43,9 @@ if what == "map":
 elif what == "memfd":
     fd = os.memfd_create(name)
     os.write(fd, b"x" * 8192)
+elif what == "anon":
+    m = mmap.mmap(-1, 8192)  # MAP_SHARED|MAP_ANONYMOUS
+    m[:4] = b"anon"
 elif what == "deleted":
     fd = os.open("/dev/shm/" + name, os.O_RDWR | os.O_CREAT, 0o600)
     os.ftruncate(fd, 4096)
@@ -252,6 +255,12 @@ check "but not another's: the error line" 'pshm: fchmod("/state"): Operation not
 	"$(as_nobody "$pshm" chmod state 0666 2>&1) $? $(stat -c %a /dev/shm/state)"
 holder "${nobody[@]}" "$python" "$work/holder.py" memfd "$mine"
 check "nobody sees their own memfd" "1" "$(as_nobody "$pshm" ls --all | grep -cE "^\\.memfd/$mine@")"
+holder "${nobody[@]}" "$python" "$work/holder.py" anon unused
+check "nobody's own shared mapping is nobody's, not root's (map_files is root's only)" "yes" \
+	"$(as_nobody "$pshm" ls --all --json | "$python" -c '
+import json, sys
+mine = [o for o in json.load(sys.stdin) if o["kind"] == "shared-anon"]
+print("yes" if mine and all(o["uid"] == 65534 and o["gid"] == 65534 and o["size"] == 8192 for o in mine) else mine)')"
 check "usage as nobody counts nobody's segments only" "1" \
 	"$(as_nobody "$pshm" usage | awk '$1 == "segment" { print $2 }')"
 as_nobody "$pshm" create theirs 4K
