@@ -44,6 +44,13 @@ int cli_error(const struct pshm_error *err);
  */
 int cli_fail(int code, const char *op, const char *name);
 
+/*
+ * The options of pshm's scans: itself left out, and the first shmfs mount
+ * of /proc/self/mountinfo, if any, so that files open or mapped through it
+ * count for their segments (as the daemon counts them).
+ */
+void cli_scan_options(struct pshm_scan_options *ret);
+
 /* A segment name as on the mount: pshm_name_check, or the usage line. Returns 0 or CLI_USAGE. */
 int cli_check_name(const char *name);
 

@@ -65,9 +65,10 @@ static int check_name(const char *name)
 
 static int scan(unsigned kinds, struct pshm_scan **ret)
 {
-	struct pshm_scan_options options = { .skip_self = true };
+	struct pshm_scan_options options;
 	struct pshm_error err;
 
+	cli_scan_options(&options);
 	return pshm_scan_open(kinds, &options, ret, &err) < 0 ? cli_error(&err) : 0;
 }
 

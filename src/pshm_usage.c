@@ -88,7 +88,7 @@ int cmd_usage(int argc, char **argv)
 		CLI_HELP_OPTION,
 		{ 0 },
 	};
-	struct pshm_scan_options scan_options = { .skip_self = true };
+	struct pshm_scan_options scan_options;
 	struct json_object *j = NULL, *rows = NULL;
 	struct pshm_usage_row *list = NULL;
 	ssize_t count = 0;
@@ -113,6 +113,7 @@ int cmd_usage(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("unexpected argument '%s'", argv[optind]);
+	cli_scan_options(&scan_options);
 	if (pshm_scan_open(PSHM_KIND_ALL, &scan_options, &s, &err) < 0)
 		return cli_error(&err);
 	if (pshm_usage_of(s, uid, &u, &err) < 0) {

@@ -5,6 +5,7 @@
 # in a private mount namespace with its own tmpfs on /dev/shm.
 set -uo pipefail
 pshm=$(realpath "$1")
+shmfs=$(realpath "${2:-/nonexistent}")
 here=$(dirname "$(realpath "$0")")
 . "$here/../fs/lib.sh"
 isolate 32M "$@"
@@ -16,6 +17,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	mountpoint -q "$work/mnt" && fusermount3 -u "$work/mnt"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -43,6 +45,10 @@ if what == "map":
 elif what == "memfd":
     fd = os.memfd_create(name)
     os.write(fd, b"x" * 8192)
+elif what == "through":  # open and mapped through a shmfs mount, NAME its path there
+    fd = os.open(name, os.O_RDONLY)
+    m = mmap.mmap(fd, 4096, prot=mmap.PROT_READ)
+    name = os.path.basename(name)
 elif what == "anon":
     m = mmap.mmap(-1, 8192)  # MAP_SHARED|MAP_ANONYMOUS
     m[:4] = b"anon"
@@ -426,5 +432,24 @@ check "rm of a missing segment: status 1" "1" "$(status "$pshm" rm nope)"
 check "chmod with a bad mode: status 2" "2" "$(status "$pshm" chmod jobs 01777)"
 check "wrong number of arguments: status 2" "2" "$(status "$pshm" truncate jobs)"
 check "none of it changed anything" "$snapshot" "$(ls -l --time-style=+%s /dev/shm)"
+
+# --- through a shmfs mount: its clients hold segments as much as direct ones
+if [ -x "$shmfs" ]; then
+	mkdir "$work/mnt"
+	"$shmfs" "$work/mnt"
+	"$pshm" create viamount 4K
+	holder "$python" "$work/holder.py" through "$work/mnt/viamount"
+	client=${pids[-1]}
+	check "holders: a client of a shmfs mount holds by fd and by map" "fd map" \
+		"$("$pshm" holders viamount | awk -v p="$client" '$1 == p { print $3 }' | sort -u | xargs)"
+	check "ls -l counts it" "yes" \
+		"$("$pshm" ls --json | "$python" -c 'import json, sys; print("yes" if [o for o in json.load(sys.stdin) if o["name"] == "viamount"][0]["holders"] >= 2 else "no")')"
+	kill "$client"
+	wait "$client" 2>/dev/null
+	fusermount3 -u "$work/mnt"
+	"$pshm" rm viamount
+else
+	check "shmfs for the mount checks" "a path" "${2:-none given}"
+fi
 
 summary pshm
