@@ -97,3 +97,20 @@ int test_as_nobody(int (*fn)(const void *), const void *arg)
 {
 	return test_as_user(TEST_NOBODY, TEST_NOBODY, fn, arg);
 }
+
+long test_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}

@@ -55,4 +55,7 @@ const char *test_unique_name(const char *tag);
 /* Prefix shared by every test_unique_name() of this process. */
 const char *test_name_prefix(void);
 
+/* A process's resident memory (VmRSS), in KiB; -1 when it cannot be read. */
+long test_rss_kib(pid_t pid);
+
 #endif

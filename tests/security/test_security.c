@@ -517,23 +517,6 @@ static bool mentions_number(const char *text, const char *number)
 	return false;
 }
 
-static long daemon_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 /*
  * Whether memory figures mean anything here: under the sanitizers the
  * daemon's RSS is mostly shadow memory and quarantine.
@@ -1677,14 +1660,14 @@ static void test_ctl_memory_is_bounded_per_user(void)
 	snprintf(c->dir, sizeof(c->dir), "%s", mnt.dir);
 	c->release_fd = pipefd[0];
 	c->release_write = pipefd[1];
-	rss_before = daemon_rss_kib(mnt.pid);
+	rss_before = test_rss_kib(mnt.pid);
 	child = spawn_as(NOBODY, 40, flood_ctl, c);
 	REQUIRE(child > 0);
 	for (long deadline = now_ms() + 30000; !c->holding && now_ms() < deadline;)
 		if (wait_for(&child, 20, NULL))
 			break;
 	REQUIRE(c->holding);
-	rss_after = daemon_rss_kib(mnt.pid);
+	rss_after = test_rss_kib(mnt.pid);
 	printf("\n    nobody opened %d .ctl (then %s), %d reached ENOBUFS after %ld bytes of "
 	       "commands; daemon VmRSS %ld -> %ld KiB ",
 	       c->opened, strerror(c->open_err), c->filled, c->bytes_written, rss_before,
@@ -2224,7 +2207,7 @@ static int churn_replies(const void *arg)
 			got += (size_t)n;
 	}
 	/* Measured before the close: the session's buffer goes with it. */
-	c->rss_holding = daemon_rss_kib(c->daemon);
+	c->rss_holding = test_rss_kib(c->daemon);
 	close(fd);
 	return 0;
 }
@@ -2238,7 +2221,7 @@ static void test_a_reply_buffer_holds_what_is_unread_not_what_was_read(void)
 	REQUIRE(c != NULL);
 	snprintf(c->dir, sizeof(c->dir), "%s", mnt.dir);
 	c->daemon = mnt.pid;
-	before = daemon_rss_kib(mnt.pid);
+	before = test_rss_kib(mnt.pid);
 	CU_ASSERT_EQUAL(run_as(NOBODY, 15, churn_replies, c), 0);
 	after = c->rss_holding;
 	printf("\n    %d rounds with one byte unread; daemon VmRSS %ld -> %ld KiB ", c->rounds,
@@ -2295,9 +2278,9 @@ static void test_errors_for_long_lines_stay_within_the_limits(void)
 	begin(15);
 	REQUIRE(l != NULL);
 	snprintf(l->dir, sizeof(l->dir), "%s", mnt.dir);
-	before = daemon_rss_kib(mnt.pid);
+	before = test_rss_kib(mnt.pid);
 	CU_ASSERT_EQUAL(run_as(NOBODY, 10, flood_long_lines, l), 0);
-	after = daemon_rss_kib(mnt.pid);
+	after = test_rss_kib(mnt.pid);
 	printf("\n    %ld over-long lines (EINVAL %ld, ENOBUFS %ld), %zu bytes of replies waited; "
 	       "daemon VmRSS %ld -> %ld KiB ",
 	       l->writes, l->einval, l->enobufs, l->unread, before, after);
@@ -2396,7 +2379,7 @@ static void test_holders_scans_are_bounded_per_user(void)
 		usleep(10000);
 	REQUIRE(m->ready);
 	snprintf(sc->path, sizeof(sc->path), "%s/many", mnt.dir);
-	before = daemon_rss_kib(mnt.pid);
+	before = test_rss_kib(mnt.pid);
 	for (size_t i = 0; i < count; i++)
 		scanners[i] = spawn_as(NOBODY, 20, scan_holders, sc);
 	/* Meanwhile another user is served at once. */
@@ -2405,7 +2388,7 @@ static void test_holders_scans_are_bounded_per_user(void)
 	took = now_ms() - start;
 	for (size_t i = 0; i < count; i++)
 		CU_ASSERT(wait_for(&scanners[i], 15000, NULL));
-	after = daemon_rss_kib(mnt.pid);
+	after = test_rss_kib(mnt.pid);
 	printf("\n    %zu scans of %d mappings: E2BIG %d, EAGAIN %d, other %d, slowest %ld ms; "
 	       "another user read in %ld ms; daemon VmRSS %ld -> %ld KiB ",
 	       count, MAPPED_PAGES / 2, sc->e2big, sc->eagain, sc->other, sc->slowest_ms, took,
@@ -2478,9 +2461,9 @@ static void test_directory_listings_are_charged_to_their_opener(void)
 	}
 	REQUIRE(made == LISTED_SEGMENTS);
 	snprintf(l->dir, sizeof(l->dir), "%s", mnt.dir);
-	before = daemon_rss_kib(mnt.pid);
+	before = test_rss_kib(mnt.pid);
 	CU_ASSERT_EQUAL(run_as(NOBODY, 30, hold_listings, l), 0);
-	after = daemon_rss_kib(mnt.pid);
+	after = test_rss_kib(mnt.pid);
 	printf("\n    nobody held %d listings of %d names, then %s; daemon VmRSS %ld -> %ld KiB ",
 	       l->opened, LISTED_SEGMENTS, strerror(l->err), before, after);
 	CU_ASSERT_EQUAL(l->err, EMFILE);

@@ -392,22 +392,6 @@ static long count_entries(const char *path)
 	return n;
 }
 
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kib = strtol(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return kib;
-}
-
 struct footprint {
 	long fds, segment_fds, segment_maps, rss_kib;
 };
@@ -441,7 +425,7 @@ static struct footprint footprint(void)
 			f.segment_maps++;
 	if (maps)
 		fclose(maps);
-	f.rss_kib = rss_kib(mnt.pid);
+	f.rss_kib = test_rss_kib(mnt.pid);
 	return f;
 }
 
