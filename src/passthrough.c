@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "passthrough_i.h"
 
@@ -72,9 +73,14 @@ void passthrough_status(char *buf, size_t size)
 	pthread_mutex_unlock(&why_lock);
 }
 
-void passthrough_registration_failed(int err)
+void passthrough_registration_failed(int err, int fd)
 {
+	struct stat st, dir;
 	char reason[96];
+
+	/* Any user can open an object the kernel will not stack on (hugetlb). */
+	if (fstat(fd, &st) < 0 || stat(PSHM_DIR, &dir) < 0 || st.st_dev != dir.st_dev)
+		return;
 
 	/*
 	 * Never going to work in this daemon: stop asking. (ELOOP: /dev/shm

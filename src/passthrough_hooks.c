@@ -310,7 +310,7 @@ int passthrough_register(fuse_req_t req, int fd)
 	if (id == 0)
 		return -EPROTO;
 	err = errno;
-	passthrough_registration_failed(err);
+	passthrough_registration_failed(err, fd);
 	return -err;
 }
 

@@ -19,8 +19,13 @@ bool passthrough_enabled(void);
 void passthrough_set_active(void);
 /* Off, and why (for the status line). */
 void passthrough_set_off(const char *why);
-/* Registering a backing file failed with err: off for good when it never will work. */
-void passthrough_registration_failed(int err);
+/*
+ * Registering fd as a backing file failed with err: off for good when it
+ * never will work, which a file of PSHM_DIR's own file system tells; a
+ * file elsewhere (a view's object: a hugetlb memfd, say) only goes
+ * without passthrough itself.
+ */
+void passthrough_registration_failed(int err, int fd);
 
 /*
  * The reply hooks (passthrough_hooks.c only), apart from libfuse for the

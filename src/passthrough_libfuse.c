@@ -60,7 +60,7 @@ int passthrough_register(fuse_req_t req, int fd)
 	if (id > 0)
 		return id;
 	err = errno ? errno : EPROTO;
-	passthrough_registration_failed(err);
+	passthrough_registration_failed(err, fd);
 	return -err;
 }
 

@@ -132,6 +132,28 @@ check "a stat right after ls -l and a growth is fresh" "6291456" "$(stat -c %s "
 check "security.* is not supported (so ls -l stops asking)" "Operation not supported" \
 	"$(getfattr -n security.selinux "$mnt/.memfd/$memfd" 2>&1 >/dev/null | sed 's/.*: //')"
 
+# An object the kernel will not take as a backing file (a hugetlb memfd,
+# no huge pages needed), opened by nobody: that open goes without
+# passthrough, and it stays on for everyone (it used to go off for good).
+if grep -q '^passthrough on' "$mnt/.ctl"; then
+	hready=$(mktemp /tmp/shmfs-views-ready-XXXXXX)
+	chmod 666 "$hready"
+	rm -f "$hready"
+	"${nobody[@]}" "$py" -c 'import os, sys, time
+fd = os.memfd_create("huge", os.MFD_HUGETLB)
+open(sys.argv[1], "w").write("%d\n" % os.getpid())
+time.sleep(60)' "$hready" &
+	for _ in $(seq 100); do [ -s "$hready" ] && break; sleep 0.05; done
+	hpid=$(cat "$hready")
+	rm -f "$hready"
+	holders+=("$hpid")
+	huge=$("${nobody[@]}" ls "$mnt/.memfd" | grep '^huge@' | head -1)
+	"${nobody[@]}" cat "$mnt/.memfd/${huge:-none}" >/dev/null 2>&1
+	check "a hugetlb memfd opened by nobody leaves passthrough on" "passthrough on" \
+		"$(grep '^passthrough' "$mnt/.ctl")"
+	kill "$hpid"
+fi
+
 # Another user sees none of root's; their own they do.
 check "nobody sees none of root's objects" "" \
 	"$("${nobody[@]}" ls "$mnt/.deleted" "$mnt/.memfd" "$mnt/.sysv" "$mnt/.shared-anon" 2>&1 | grep -v '^/\|^$')"

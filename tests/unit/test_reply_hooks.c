@@ -5,9 +5,11 @@
  */
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fuse.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "passthrough_i.h"
@@ -197,11 +199,32 @@ static void test_a_reply_that_cannot_carry_the_id_declines(void)
 	CU_ASSERT_EQUAL(declines, 3);
 }
 
-/* Registering on a descriptor that is no FUSE device: off for good, and why. */
-static void test_a_registration_that_cannot_work_turns_passthrough_off(void)
+/*
+ * A file outside /dev/shm's file system that the kernel will not take (a
+ * view's hugetlb memfd, say; here a pipe): that open goes without, and
+ * passthrough stays on for everyone else.
+ */
+static void test_a_registration_refused_for_a_foreign_file_leaves_passthrough_on(void)
 {
 	CU_ASSERT_TRUE_FATAL(passthrough_active());
 	CU_ASSERT_EQUAL(passthrough_register(NULL, requests[0]), -ENOTTY);
+	CU_ASSERT_TRUE(passthrough_active());
+	status_is("on");
+}
+
+/* Registering a segment of /dev/shm on a descriptor that is no FUSE device: off for good, and why. */
+static void test_a_registration_that_cannot_work_turns_passthrough_off(void)
+{
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), "/%s", test_unique_name("backing"));
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	shm_unlink(name);
+	CU_ASSERT_TRUE_FATAL(passthrough_active());
+	CU_ASSERT_EQUAL(passthrough_register(NULL, fd), -ENOTTY);
+	close(fd);
 	CU_ASSERT_FALSE(passthrough_active());
 	status_is("off: registering a backing file failed: Inappropriate ioctl for device");
 	CU_ASSERT_EQUAL(passthrough_register(NULL, requests[0]), -EOPNOTSUPP);
@@ -216,6 +239,7 @@ int main(void)
 		TEST(test_a_marked_create_reply_is_patched_after_the_entry),
 		TEST(test_unmarked_and_foreign_replies_are_left_alone),
 		TEST(test_a_reply_that_cannot_carry_the_id_declines),
+		TEST(test_a_registration_refused_for_a_foreign_file_leaves_passthrough_on),
 		TEST(test_a_registration_that_cannot_work_turns_passthrough_off),
 		TEST_END,
 	};
