@@ -469,10 +469,14 @@ ssize_t pshm_usage_by(const struct pshm_scan *scan, uid_t uid, int by, struct ps
  * PSHM_DIR's, with its mount point and bytes in use; with
  * PSHM_MOUNTS_ALL_NAMESPACES, then for those of every other mount
  * namespace a process of /proc is in (that the caller may look into), as
- * /proc/PID/root/MOUNT-POINT, PID a process in it. Each file system comes
- * once; none covered by another mount (no path reaches it to measure it)
- * and none below a FUSE mount (a path there could block). Stops at, and
- * returns, fn's first non-zero result; -EINVAL for unknown flags.
+ * /proc/PID/root/MOUNT-POINT, PID a process in it, at most 128 of them.
+ * mount_point is one printable word: space, backslash and control bytes
+ * as \ooo (as mountinfo writes them). Each file system comes once; none
+ * covered by another mount (no path reaches it to measure it), none below
+ * a FUSE mount and none of a namespace whose root is not on a mount its
+ * mountinfo shows (a path there could block); what is left out is part of
+ * what pshm_usage_of leaves unexplained. Stops at, and returns, fn's
+ * first non-zero result; -EINVAL for unknown flags, -ENOMEM.
  */
 int pshm_tmpfs_mounts(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
 		      void *ctx, unsigned flags, struct pshm_error *err);

@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,110 +36,294 @@ static unsigned long long used_bytes(const char *path)
 	return (unsigned long long)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
 }
 
-/* Decodes mountinfo's escapes (space, tab, newline and backslash as \ooo) in place. */
-static void unescape(char *s)
-{
-	for (char *in = s, *out = s;; in++) {
-		if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
-		    in[3] >= '0' && in[3] <= '7') {
-			*out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
-			in += 3;
-		} else if (!(*out++ = *in)) {
-			break;
-		}
-	}
-}
+/* At most this many tmpfs mounts of other mount namespaces are measured (the rest is unexplained). */
+#define OTHER_MOUNTS_MAX 128
 
-/* One mountinfo line's device, mount point (decoded) and type; false for a malformed one. */
-static bool parse_mount(const char *line, unsigned *major_no, unsigned *minor_no, char *point,
-			char *type)
-{
-	const char *dash = strstr(line, " - ");
+/* One line of a mountinfo, pointing into it. */
+struct mount_line {
+	long id;
+	unsigned major_no, minor_no;
+	const char *point; /* escaped as mountinfo writes it */
+	size_t point_len;
+	const char *type;
+	size_t type_len;
+};
 
-	if (!dash || sscanf(line, "%*d %*d %u:%u %*s %4095s", major_no, minor_no, point) != 3 ||
-	    sscanf(dash + 3, "%31s", type) != 1)
+/* Parses the mountinfo line [line, end), of any length: false for a malformed one. */
+static bool parse_mount(const char *line, const char *end, struct mount_line *m)
+{
+	const char *p = line, *q;
+	char *num_end;
+
+	m->id = strtol(p, &num_end, 10);
+	if (num_end == p || *num_end != ' ')
 		return false;
-	unescape(point);
+	(void)strtol(num_end + 1, &num_end, 10); /* the parent */
+	if (*num_end != ' ')
+		return false;
+	m->major_no = (unsigned)strtoul(num_end + 1, &num_end, 10);
+	if (*num_end != ':')
+		return false;
+	m->minor_no = (unsigned)strtoul(num_end + 1, &num_end, 10);
+	if (*num_end != ' ')
+		return false;
+	p = memchr(num_end + 1, ' ', (size_t)(end - num_end - 1)); /* after the root */
+	if (!p)
+		return false;
+	m->point = p + 1;
+	q = memchr(m->point, ' ', (size_t)(end - m->point));
+	if (!q)
+		return false;
+	m->point_len = (size_t)(q - m->point);
+	p = memmem(q, (size_t)(end - q), " - ", 3);
+	if (!p)
+		return false;
+	m->type = p + 3;
+	q = memchr(m->type, ' ', (size_t)(end - m->type));
+	m->type_len = (size_t)((q ? q : end) - m->type);
 	return true;
 }
 
-/* Whether point lies strictly below a FUSE mount of this mountinfo (a walk there could block). */
-static bool under_fuse(const char *info, const char *point)
+static bool type_is(const struct mount_line *m, const char *type)
 {
-	char line_point[PATH_MAX], type[32];
-	unsigned major_no, minor_no;
+	return m->type_len == strlen(type) && memcmp(m->type, type, m->type_len) == 0;
+}
+
+static bool type_is_fuse(const struct mount_line *m)
+{
+	return m->type_len >= 4 && memcmp(m->type, "fuse", 4) == 0;
+}
+
+/* The mount point decoded (mountinfo writes space, tab, newline, backslash as \ooo); free it. */
+static char *decode_point(const struct mount_line *m)
+{
+	char *out = malloc(m->point_len + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < m->point_len; i++) {
+		const char *in = m->point + i;
+
+		if (i + 3 < m->point_len && in[0] == '\\' && in[1] >= '0' && in[1] <= '3' &&
+		    in[2] >= '0' && in[2] <= '7' && in[3] >= '0' && in[3] <= '7') {
+			*o++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+			i += 3;
+		} else {
+			*o++ = *in;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* path as one printable word: space, backslash and control bytes as \ooo; free it. */
+static char *shown_path(const char *path)
+{
+	char *out = malloc(strlen(path) * 4 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++)
+		if (*c <= ' ' || *c == '\\' || *c == 0x7f)
+			o += sprintf(o, "\\%03o", *c);
+		else
+			*o++ = (char)*c;
+	*o = '\0';
+	return out;
+}
+
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The FUSE mount points of one mountinfo, decoded and sorted. */
+struct fuse_points {
+	char **points;
+	size_t count;
+	bool unknown; /* one could not be read: nothing there is measured */
+};
+
+static void fuse_points_free(struct fuse_points *f)
+{
+	for (size_t i = 0; i < f->count; i++)
+		free(f->points[i]);
+	free(f->points);
+}
+
+static int fuse_points_of(const char *info, struct fuse_points *ret)
+{
+	struct fuse_points f = { 0 };
+	size_t cap = 0;
 
 	for (const char *line = info, *end; *line; line = end + (*end != '\0')) {
-		char one[PATH_MAX + 512];
-		size_t len;
+		struct mount_line m;
+		char *point;
 
 		end = strchrnul(line, '\n');
-		len = (size_t)(end - line);
-		if (len >= sizeof(one))
+		if (!parse_mount(line, end, &m)) {
+			f.unknown = true;
 			continue;
-		memcpy(one, line, len);
-		one[len] = '\0';
-		if (!parse_mount(one, &major_no, &minor_no, line_point, type) ||
-		    strncmp(type, "fuse", 4) != 0)
+		}
+		if (!type_is_fuse(&m))
 			continue;
-		len = strlen(line_point);
-		if (strcmp(line_point, "/") == 0 ||
-		    (strncmp(point, line_point, len) == 0 && point[len] == '/'))
-			return true;
+		point = decode_point(&m);
+		if (point && f.count == cap) {
+			char **more = realloc(f.points, (cap ? cap * 2 : 8) * sizeof(*more));
+
+			if (more) {
+				f.points = more;
+				cap = cap ? cap * 2 : 8;
+			}
+		}
+		if (!point || f.count == cap) {
+			free(point);
+			fuse_points_free(&f);
+			return -ENOMEM;
+		}
+		f.points[f.count++] = point;
 	}
-	return false;
+	if (f.count > 1)
+		qsort(f.points, f.count, sizeof(*f.points), by_string);
+	*ret = f;
+	return 0;
+}
+
+/* Whether point lies strictly below one of f's FUSE mounts (a walk there could block). */
+static bool under_fuse(const struct fuse_points *f, const char *point)
+{
+	size_t len = strlen(point);
+	bool found = false;
+	char *prefix;
+
+	if (f->unknown)
+		return true;
+	if (!f->count || len <= 1)
+		return false;
+	prefix = malloc(len + 1);
+	if (!prefix)
+		return true;
+	/* Each directory above point: "/", then "/a", "/a/b", ... */
+	for (size_t i = 0; i < len && !found; i++) {
+		size_t prefix_len = i == 0 ? 1 : i;
+
+		if (point[i] != '/')
+			continue;
+		memcpy(prefix, point, prefix_len);
+		prefix[prefix_len] = '\0';
+		found = bsearch(&prefix, f->points, f->count, sizeof(*f->points), by_string) !=
+			NULL;
+	}
+	free(prefix);
+	return found;
 }
 
 struct mounts_walk {
 	int (*fn)(void *ctx, const char *mount_point, unsigned long long used);
 	void *ctx;
-	dev_t seen[256]; /* each file system once */
-	size_t seen_count;
+	dev_t *seen; /* each file system once */
+	size_t seen_count, seen_cap;
+	size_t other_count; /* measured in other namespaces */
 	dev_t shm_dir;
 };
+
+static bool seen_before(struct mounts_walk *w, dev_t dev)
+{
+	for (size_t i = 0; i < w->seen_count; i++)
+		if (w->seen[i] == dev)
+			return true;
+	return false;
+}
+
+static int remember(struct mounts_walk *w, dev_t dev)
+{
+	if (w->seen_count == w->seen_cap) {
+		size_t cap = w->seen_cap ? w->seen_cap * 2 : 16;
+		dev_t *more = realloc(w->seen, cap * sizeof(*more));
+
+		if (!more)
+			return -ENOMEM;
+		w->seen = more;
+		w->seen_cap = cap;
+	}
+	w->seen[w->seen_count++] = dev;
+	return 0;
+}
+
+/*
+ * Whether the root directory of a namespace's process (root: "/", or
+ * /proc/PID/root) is on a mount its mountinfo shows, and no FUSE one:
+ * a process chrooted inside a FUSE mount sees no line for it. Asked
+ * with AT_STATX_DONT_SYNC, which never waits on a FUSE daemon.
+ */
+static bool root_is_known(const char *root, const char *info)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, root, AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0 ||
+	    !(stx.stx_mask & STATX_MNT_ID))
+		return false;
+	for (const char *line = info, *end; *line; line = end + (*end != '\0')) {
+		struct mount_line m;
+
+		end = strchrnul(line, '\n');
+		if (parse_mount(line, end, &m) && m.id >= 0 &&
+		    (unsigned long long)m.id == stx.stx_mnt_id)
+			return !type_is_fuse(&m);
+	}
+	return false;
+}
 
 /*
  * Calls w->fn for each tmpfs of one mount namespace's mountinfo (info),
  * whose paths are reached under root ("" for this namespace's, or
- * /proc/PID/root): 0, or fn's first non-zero result.
+ * /proc/PID/root): 0, or fn's first non-zero result (-ENOMEM).
  */
-static int walk_mounts(struct mounts_walk *w, const char *root, char *info)
+static int walk_mounts(struct mounts_walk *w, const char *root, const char *info)
 {
-	for (char *line = info, *end; *line; line = end + (*end != '\0')) {
-		char point[PATH_MAX], type[32], path[PATH_MAX + 64];
-		unsigned major_no, minor_no;
-		bool again = false;
+	struct fuse_points fuse;
+	int r = fuse_points_of(info, &fuse);
+
+	if (r < 0)
+		return r;
+	if (!root_is_known(*root ? root : "/", info))
+		fuse.unknown = true; /* nothing is measured */
+	for (const char *line = info, *end; r == 0 && *line; line = end + (*end != '\0')) {
+		char *point = NULL, *path = NULL, *shown = NULL;
+		struct mount_line m;
 		struct stat at;
 		dev_t dev;
-		char saved;
-		int r;
 
 		end = strchrnul(line, '\n');
-		saved = *end;
-		*end = '\0';
-		if (!parse_mount(line, &major_no, &minor_no, point, type) ||
-		    (strcmp(type, "tmpfs") != 0 && strcmp(type, "devtmpfs") != 0)) {
-			*end = saved;
+		if (!parse_mount(line, end, &m) ||
+		    (!type_is(&m, "tmpfs") && !type_is(&m, "devtmpfs")))
 			continue;
+		dev = makedev(m.major_no, m.minor_no);
+		if (dev == w->shm_dir || seen_before(w, dev))
+			continue;
+		if (*root && w->other_count >= OTHER_MOUNTS_MAX)
+			break;
+		point = decode_point(&m);
+		if (point && !under_fuse(&fuse, point) &&
+		    asprintf(&path, "%s%s", root, strcmp(point, "/") == 0 && *root ? "" : point) >=
+			    0 &&
+		    /* A mount covered by another (the path reaches that one) cannot be measured. */
+		    stat(path, &at) == 0 && at.st_dev == dev) {
+			shown = shown_path(path);
+			r = shown ? remember(w, dev) : -ENOMEM;
+			if (r == 0) {
+				w->other_count += *root != '\0';
+				r = w->fn(w->ctx, shown, used_bytes(path));
+			}
+		} else if (!point) {
+			r = -ENOMEM;
 		}
-		*end = saved;
-		dev = makedev(major_no, minor_no);
-		for (size_t i = 0; i < w->seen_count; i++)
-			again |= w->seen[i] == dev;
-		if (again || dev == w->shm_dir || under_fuse(info, point))
-			continue;
-		snprintf(path, sizeof(path), "%s%s", root,
-			 strcmp(point, "/") == 0 && *root ? "" : point);
-		/* A mount covered by another (the path reaches that one) cannot be measured. */
-		if (stat(path, &at) < 0 || at.st_dev != dev)
-			continue;
-		if (w->seen_count < sizeof(w->seen) / sizeof(w->seen[0]))
-			w->seen[w->seen_count++] = dev;
-		r = w->fn(w->ctx, path, used_bytes(path));
-		if (r != 0)
-			return r;
+		free(shown);
+		free(path);
+		free(point);
 	}
-	return 0;
+	fuse_points_free(&fuse);
+	return r;
 }
 
 /* A whole file of /proc, NUL-terminated, into *ret (free it): 0, or -errno. */
@@ -179,7 +364,7 @@ static int walk_other_namespaces(struct mounts_walk *w)
 	if (!proc)
 		return 0;
 	self[n] = '\0';
-	while (r == 0 && (e = readdir(proc))) {
+	while (r == 0 && w->other_count < OTHER_MOUNTS_MAX && (e = readdir(proc))) {
 		unsigned long long id;
 		bool again = false;
 		char *info;
@@ -236,6 +421,9 @@ PSHM_EXPORT int pshm_tmpfs_mounts(int (*fn)(void *ctx, const char *mount_point,
 	free(info);
 	if (r == 0 && (flags & PSHM_MOUNTS_ALL_NAMESPACES))
 		r = walk_other_namespaces(&w);
+	free(w.seen);
+	if (r == -ENOMEM)
+		return pshm_fail(err, ENOMEM, "tmpfs mounts", NULL, -1, NULL);
 	return r;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -421,16 +422,19 @@ static int find_mount(void *ctx, const char *point, unsigned long long used)
 static void test_tmpfs_mounts_of_other_namespaces(void)
 {
 	static char chunk[64 << 10];
-	char dir[] = "/tmp/pshm-ns-XXXXXX", want[128], c;
+	char top[] = "/tmp/pshm-ns-XXXXXX", dir[64], want[128], c;
 	struct mount_seen m = { .want = want };
 	int ready[2];
 	pid_t pid;
 
-	CU_ASSERT_FATAL(mkdtemp(dir) != NULL && pipe(ready) == 0);
+	/* A name that must not break a line of usage: shown as one word. */
+	CU_ASSERT_FATAL(mkdtemp(top) != NULL && pipe(ready) == 0);
+	snprintf(dir, sizeof(dir), "%s/a b\nc", top);
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
 	pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
-		char path[64];
+		char path[128];
 		int fd;
 
 		close(ready[0]);
@@ -451,7 +455,7 @@ static void test_tmpfs_mounts_of_other_namespaces(void)
 	}
 	close(ready[1]);
 	CU_ASSERT(read(ready[0], &c, 1) == 1);
-	snprintf(want, sizeof(want), "/proc/%d/root%s", (int)pid, dir);
+	snprintf(want, sizeof(want), "/proc/%d/root%s/a\\040b\\012c", (int)pid, top);
 	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, 0, NULL), 0);
 	CU_ASSERT_EQUAL(m.found, 0); /* not this namespace's */
 	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, PSHM_MOUNTS_ALL_NAMESPACES, NULL), 0);
@@ -462,6 +466,7 @@ static void test_tmpfs_mounts_of_other_namespaces(void)
 	waitpid(pid, NULL, 0);
 	close(ready[0]);
 	rmdir(dir);
+	rmdir(top);
 }
 
 static void test_scan_refuses_unknown_kinds(void)
