@@ -437,8 +437,13 @@ static int sysv_file(int shmid, key_t key)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	err = errno;
 	shmdt(map);
+	/*
+	 * ENOENT here is no gone segment: the attach spans other than the
+	 * pages counted (SHM_HUGETLB rounds to huge pages). Then, as without
+	 * the capability, through attaches.
+	 */
 	if (fd < 0)
-		return -err;
+		return err == ENOENT ? -EOPNOTSUPP : -err;
 	/* The id may have been removed and given to another segment meanwhile. */
 	if (shmctl(shmid, IPC_STAT, &ds) < 0 || ds.shm_perm.__key != key) {
 		close(fd);
