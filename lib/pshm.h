@@ -481,6 +481,17 @@ ssize_t pshm_usage_by(const struct pshm_scan *scan, uid_t uid, int by, struct ps
 int pshm_tmpfs_mounts(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
 		      void *ctx, unsigned flags, struct pshm_error *err);
 
+/*
+ * Points options (mount_path, mount_id, mount_dev) at a shmfs mount of
+ * /proc/self/mountinfo, read from there and never through the mount: the
+ * FUSE mount on top at mount_point, or with mount_point NULL the first of
+ * type fuse.shmfs. Its mount point is copied into path (size bytes), which
+ * options then points to. Returns 1 when found, 0 when not (options
+ * untouched), or -errno.
+ */
+int pshm_shmfs_mount(const char *mount_point, struct pshm_scan_options *options, char *path,
+		     size_t size);
+
 #ifdef __cplusplus
 }
 #endif

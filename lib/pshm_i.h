@@ -14,6 +14,9 @@
 size_t pshm_scan_count(const struct pshm_scan *s);
 const struct pshm_object *pshm_scan_at(const struct pshm_scan *s, size_t i);
 
+/* A file system's bytes in use (statvfs), 0 when unknown (mounts.c, for usage.c). */
+unsigned long long pshm_used_bytes(const char *path);
+
 /* Fills err (when not NULL) and returns -code. name may be NULL. */
 int pshm_fail(struct pshm_error *err, int code, const char *op, const char *name, int fd,
 	      const char *reason);

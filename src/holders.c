@@ -23,64 +23,17 @@
  * (the mount shows segments' own numbers), a descriptor names the mount's
  * id and that number in /proc/PID/fdinfo.
  */
-static struct {
-	bool known;
-	char path[PATH_MAX]; /* the mount point, as /proc shows paths */
-	size_t path_len;
-	unsigned major_no, minor_no;
-	long mnt_id;
-} self_mount;
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
+static struct pshm_scan_options self_mount; /* mount_path NULL: not found */
+static char self_mount_path[PATH_MAX];
 
 const char *holders_mount_path(void)
 {
-	return self_mount.known ? self_mount.path : "";
+	return self_mount.mount_path ? self_mount.mount_path : "";
 }
 
 void holders_init(const char *mountpoint)
 {
-	FILE *info = fopen("/proc/self/mountinfo", "re");
-	char line[PATH_MAX * 2 + 256];
-
-	if (!info)
-		return;
-	/* The last FUSE mount on the mount point is the one on top: this one. */
-	while (fgets(line, sizeof(line), info)) {
-		char point[PATH_MAX];
-		const char *fstype = strstr(line, " - ");
-		unsigned major_no, minor_no;
-		long id;
-
-		if (!fstype || strncmp(fstype + 3, "fuse", 4) != 0 ||
-		    sscanf(line, "%ld %*d %u:%u %*s %4095s", &id, &major_no, &minor_no, point) != 4)
-			continue;
-		unescape(point);
-		if (strcmp(point, mountpoint) != 0)
-			continue;
-		snprintf(self_mount.path, sizeof(self_mount.path), "%s", point);
-		self_mount.path_len = strlen(self_mount.path);
-		self_mount.major_no = major_no;
-		self_mount.minor_no = minor_no;
-		self_mount.mnt_id = id;
-		self_mount.known = true;
-	}
-	fclose(info);
+	pshm_shmfs_mount(mountpoint, &self_mount, self_mount_path, sizeof(self_mount_path));
 }
 
 /*
@@ -157,9 +110,9 @@ static int scan(const struct creds *viewer, unsigned kinds, const struct stat *o
 {
 	uint64_t deadline = now_ms() + HOLDERS_SCAN_MS;
 	struct pshm_scan_options options = {
-		.mount_path = self_mount.known ? self_mount.path : NULL,
-		.mount_id = self_mount.mnt_id,
-		.mount_dev = makedev(self_mount.major_no, self_mount.minor_no),
+		.mount_path = self_mount.mount_path,
+		.mount_id = self_mount.mount_id,
+		.mount_dev = self_mount.mount_dev,
 		.skip_self = true,
 		.stop = scan_should_stop,
 		.stop_ctx = &deadline,

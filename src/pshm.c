@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysmacros.h>
 
 #include "pshm_cli_i.h"
 
@@ -153,45 +152,12 @@ static int bad_argument(const struct pshm_error *err)
 	return CLI_USAGE;
 }
 
-/* Decodes mountinfo's escapes (\ooo: space, tab, newline, backslash) in place. */
-static void unescape_mount_point(char *s)
-{
-	for (char *in = s, *out = s;; in++) {
-		if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
-		    in[3] >= '0' && in[3] <= '7') {
-			*out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
-			in += 3;
-		} else if (!(*out++ = *in)) {
-			break;
-		}
-	}
-}
-
 void cli_scan_options(struct pshm_scan_options *ret)
 {
 	static char point[PATH_MAX];
-	FILE *info = fopen("/proc/self/mountinfo", "re");
-	char line[PATH_MAX * 2 + 256];
 
 	*ret = (struct pshm_scan_options){ .skip_self = true };
-	if (!info)
-		return;
-	/* The first shmfs mount: read from mountinfo only, never through the mount. */
-	while (fgets(line, sizeof(line), info)) {
-		const char *type = strstr(line, " - ");
-		unsigned major_no, minor_no;
-		long id;
-
-		if (!type || strncmp(type + 3, "fuse.shmfs ", strlen("fuse.shmfs ")) != 0 ||
-		    sscanf(line, "%ld %*d %u:%u %*s %4095s", &id, &major_no, &minor_no, point) != 4)
-			continue;
-		unescape_mount_point(point);
-		ret->mount_path = point;
-		ret->mount_id = id;
-		ret->mount_dev = makedev(major_no, minor_no);
-		break;
-	}
-	fclose(info);
+	pshm_shmfs_mount(NULL, ret, point, sizeof(point));
 }
 
 int cli_check_name(const char *name)
