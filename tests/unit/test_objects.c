@@ -469,6 +469,18 @@ static void test_tmpfs_mounts_of_other_namespaces(void)
 	rmdir(top);
 }
 
+/* No FUSE mount at a path: not found, and the options are left as they were. */
+static void test_shmfs_mount_not_found_leaves_options_alone(void)
+{
+	struct pshm_scan_options options = { .skip_self = true, .mount_id = -7 };
+	char path[64] = "untouched";
+
+	CU_ASSERT_EQUAL(pshm_shmfs_mount("/proc", &options, path, sizeof(path)), 0);
+	CU_ASSERT_PTR_NULL(options.mount_path);
+	CU_ASSERT_EQUAL(options.mount_id, -7);
+	CU_ASSERT_STRING_EQUAL(path, "untouched");
+}
+
 static void test_scan_refuses_unknown_kinds(void)
 {
 	struct pshm_scan *scan = NULL;
@@ -495,6 +507,7 @@ int main(void)
 		TEST(test_scan_of_one_segment_finds_its_holders_alone),
 		TEST(test_usage_adds_up_by_process_and_by_owner),
 		TEST(test_tmpfs_mounts_of_other_namespaces),
+		TEST(test_shmfs_mount_not_found_leaves_options_alone),
 		TEST(test_scan_refuses_unknown_kinds),
 		TEST_END,
 	};
