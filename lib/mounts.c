@@ -278,10 +278,11 @@ static int walk_mounts(struct mounts_walk *w, const char *root, const char *info
 
 	if (r < 0)
 		return r;
-	if (!root_is_known(*root ? root : "/", info))
+	/* Another namespace's process may be chrooted inside a FUSE mount. */
+	if (*root && !root_is_known(root, info))
 		fuse.unknown = true; /* nothing is measured */
 	for (const char *line = info, *end; r == 0 && *line; line = end + (*end != '\0')) {
-		char *point = NULL, *path = NULL, *shown = NULL;
+		char *point, *path, *shown = NULL;
 		struct mount_line m;
 		struct stat at;
 		dev_t dev;
@@ -296,19 +297,28 @@ static int walk_mounts(struct mounts_walk *w, const char *root, const char *info
 		if (*root && w->other_count >= OTHER_MOUNTS_MAX)
 			break;
 		point = decode_point(&m);
-		if (point && !under_fuse(&fuse, point) &&
-		    asprintf(&path, "%s%s", root, strcmp(point, "/") == 0 && *root ? "" : point) >=
-			    0 &&
-		    /* A mount covered by another (the path reaches that one) cannot be measured. */
-		    stat(path, &at) == 0 && at.st_dev == dev) {
+		if (!point) {
+			r = -ENOMEM;
+			break;
+		}
+		if (under_fuse(&fuse, point)) {
+			free(point);
+			continue;
+		}
+		if (asprintf(&path, "%s%s", root, strcmp(point, "/") == 0 && *root ? "" : point) <
+		    0) {
+			free(point);
+			r = -ENOMEM;
+			break;
+		}
+		/* A mount covered by another (the path reaches that one) cannot be measured. */
+		if (stat(path, &at) == 0 && at.st_dev == dev) {
 			shown = shown_path(path);
 			r = shown ? remember(w, dev) : -ENOMEM;
 			if (r == 0) {
 				w->other_count += *root != '\0';
 				r = w->fn(w->ctx, shown, pshm_used_bytes(path));
 			}
-		} else if (!point) {
-			r = -ENOMEM;
 		}
 		free(shown);
 		free(path);
