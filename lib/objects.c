@@ -248,16 +248,23 @@ static int add_holder(struct pshm_scan *s, struct object *o, const struct pshm_h
 
 /*
  * Writes name into buf as a file name that is also one word of a .ctl
- * command: '/', '%' and space become %2F, %25 and %20, control bytes %XX.
+ * command: '/', '%' and space become %2F, %25 and %20, control bytes and
+ * bytes above 0x7e %XX. A name from a maps line has its newlines as \012
+ * (the kernel's escape there): decoded first, so that an object found
+ * through a mapping has the name it has through a descriptor.
  */
-static void escape_name(const char *name, size_t len, char *buf, size_t size)
+static void escape_name(const char *name, size_t len, bool from_maps, char *buf, size_t size)
 {
 	size_t out = 0;
 
 	for (size_t i = 0; i < len && out + 4 < size; i++) {
 		unsigned char c = (unsigned char)name[i];
 
-		if (c == '/' || c == '%' || c == ' ' || c < 0x20 || c == 0x7f)
+		if (from_maps && c == '\\' && i + 3 < len && memcmp(name + i + 1, "012", 3) == 0) {
+			c = '\n';
+			i += 3;
+		}
+		if (c == '/' || c == '%' || c == ' ' || c < 0x20 || c >= 0x7f)
 			out += (size_t)snprintf(buf + out, size - out, "%%%02X", c);
 		else
 			buf[out++] = (char)c;
@@ -269,11 +276,12 @@ static void escape_name(const char *name, size_t len, char *buf, size_t size)
  * Names a deleted segment or a memfd NAME@INODE, its name escaped, and
  * gives the path that opens it: 0, or -ENOMEM.
  */
-static int name_object(struct object *o, const char *name, size_t len, const char *path)
+static int name_object(struct object *o, const char *name, size_t len, bool from_maps,
+		       const char *path)
 {
 	char escaped[PSHM_OBJECT_NAME_MAX - 24], full[PSHM_OBJECT_NAME_MAX];
 
-	escape_name(name, len, escaped, sizeof(escaped));
+	escape_name(name, len, from_maps, escaped, sizeof(escaped));
 	/* Fits: the escaped part leaves room for "@" and any inode number. */
 	snprintf(full, sizeof(full), "%s@%ju", escaped, (uintmax_t)o->ino);
 	return set_text(o, full, path);
@@ -420,12 +428,12 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 		snprintf(path, sizeof(path), "/proc/%ld/fd/%s", p->pid, fd_name);
 		if (kind == PSHM_KIND_DELETED)
 			r = name_object(o, target + strlen(PSHM_DIR) + 1,
-					len - strlen(PSHM_DIR) - 1, path);
+					len - strlen(PSHM_DIR) - 1, false, path);
 		else
 			r = name_object(o, target + strlen(MEMFD_PREFIX),
 					(deleted(target, &len) ? len : (size_t)n) -
 						strlen(MEMFD_PREFIX),
-					path);
+					false, path);
 		if (r < 0)
 			return r;
 	}
@@ -618,12 +626,12 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 		snprintf(opens, sizeof(opens), "/proc/%ld/%s", p->pid, files);
 		if (kind == PSHM_KIND_DELETED && deleted(path, &len))
 			r = name_object(o, path + strlen(PSHM_DIR) + 1, len - strlen(PSHM_DIR) - 1,
-					opens);
+					true, opens);
 		else if (kind == PSHM_KIND_MEMFD)
 			r = name_object(o, path + strlen(MEMFD_PREFIX),
 					(deleted(path, &len) ? len : strlen(path)) -
 						strlen(MEMFD_PREFIX),
-					opens);
+					true, opens);
 		else
 			r = set_text(
 				o,

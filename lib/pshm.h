@@ -319,8 +319,9 @@ struct pshm_object {
 	unsigned kind;
 	/*
 	 * Unique within its kind: NAME for a segment, NAME@INODE for a deleted
-	 * segment or a memfd ('/', '%', space and control bytes as %XX), 0xKEY@SHMID
-	 * for a System V segment, INODE for a shared anonymous mapping.
+	 * segment or a memfd ('/', '%', space, control bytes and bytes above
+	 * 0x7e as %XX), 0xKEY@SHMID for a System V segment, INODE for a shared
+	 * anonymous mapping.
 	 */
 	const char *name; /* at most PSHM_OBJECT_NAME_MAX - 1 bytes; the scan's */
 	/*

@@ -179,6 +179,54 @@ static void test_scan_finds_a_memfd(void)
 	check_kind(PSHM_KIND_MEMFD, "scan/mem fd", "scan%2Fmem%20fd@");
 }
 
+/*
+ * A memfd named with UTF-8 and a newline, held by one process through a
+ * descriptor and by another only through a mapping (where the kernel
+ * writes the newline as \012): the same name both ways, bytes above 0x7e
+ * and the newline as %XX, so a .ctl command can name it.
+ */
+static void test_scan_names_a_memfd_alike_through_fd_and_mapping(void)
+{
+	static const char name[] = "caf\xc3\xa9\nx";
+	const char *want = "caf%C3%A9%0Ax@";
+	struct holder by_fd = hold(PSHM_KIND_MEMFD, name), by_map;
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	int ready[2];
+	char c;
+
+	CU_ASSERT_FATAL(pipe(ready) == 0);
+	by_map.shmid = -1;
+	by_map.pid = fork();
+	CU_ASSERT_FATAL(by_map.pid >= 0);
+	if (by_map.pid == 0) {
+		int fd = memfd_create(name, 0);
+		char *map = fd >= 0 && ftruncate(fd, SIZE) == 0
+				    ? mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+				    : MAP_FAILED;
+
+		if (map == MAP_FAILED)
+			_exit(1);
+		close(fd); /* held only through the mapping */
+		(void)!write(ready[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	CU_ASSERT(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+	close(ready[1]);
+	o = held_by(by_fd.pid, PSHM_KIND_MEMFD, &scan);
+	CU_ASSERT(o && strncmp(o->name, want, strlen(want)) == 0);
+	pshm_scan_free(scan);
+	o = held_by(by_map.pid, PSHM_KIND_MEMFD, &scan);
+	CU_ASSERT(o && strncmp(o->name, want, strlen(want)) == 0);
+	if (o && strncmp(o->name, want, strlen(want)) != 0)
+		printf("\n  through the mapping: %s\n", o->name);
+	pshm_scan_free(scan);
+	release(by_map);
+	release(by_fd);
+}
+
 static void test_scan_finds_a_system_v_segment(void)
 {
 	check_kind(PSHM_KIND_SYSV, NULL, "0x00000000@");
@@ -499,6 +547,7 @@ int main(void)
 	static const struct test_case cases[] = {
 		TEST(test_scan_finds_a_segment_unlinked_while_mapped),
 		TEST(test_scan_finds_a_memfd),
+		TEST(test_scan_names_a_memfd_alike_through_fd_and_mapping),
 		TEST(test_scan_finds_a_system_v_segment),
 		TEST(test_scan_finds_a_shared_anonymous_mapping),
 		TEST(test_scan_names_segments_and_their_holders),
