@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -68,6 +69,7 @@ struct pshm_scan {
 /* The process being scanned. */
 struct process {
 	long pid;
+	unsigned long long start_time;
 	uid_t uid;
 	gid_t gid;
 	char comm[16];
@@ -90,6 +92,7 @@ static bool owned_by(struct process *p, struct pshm_holder *h)
 		p->status_read = true;
 	}
 	h->uid = p->uid;
+	h->start_time = p->start_time;
 	memcpy(h->comm, p->comm, sizeof(h->comm));
 	return !p->gone;
 }
@@ -543,6 +546,52 @@ static bool parse_maps_line(const char *line, struct pshm_holder *h, unsigned *m
 	return true;
 }
 
+/*
+ * The devices of the kernel's own mounts that System V segments live on:
+ * its internal tmpfs, and the hugetlbfs of SHM_HUGETLB. Learnt once from
+ * objects made here (a memfd lives on the same internal mounts), never
+ * from a path: any process can map a file whose path reads like a
+ * segment's, with any small inode number (a tmpfs of its own, pivot_root
+ * in a user namespace), but not one on these devices.
+ */
+static struct {
+	pthread_once_t once;
+	dev_t shm, hugetlb; /* 0: unknown (no hugetlbfs) */
+} kernel_mounts = { .once = PTHREAD_ONCE_INIT };
+
+static dev_t memfd_device(unsigned flags)
+{
+	int fd = memfd_create("pshm-device", MFD_CLOEXEC | flags);
+	struct stat st;
+	dev_t dev = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0)
+		dev = st.st_dev;
+	close(fd);
+	return dev;
+}
+
+static void learn_kernel_mounts(void)
+{
+	kernel_mounts.shm = memfd_device(0);
+	kernel_mounts.hugetlb = memfd_device(MFD_HUGETLB);
+}
+
+/* Whether a System V mapping of this path is on the kernel's own mounts and of key. */
+static bool sysv_mapping(dev_t dev, const char *path, key_t key)
+{
+	unsigned path_key;
+	char end;
+
+	pthread_once(&kernel_mounts.once, learn_kernel_mounts);
+	if (!dev || (dev != kernel_mounts.shm && dev != kernel_mounts.hugetlb))
+		return false;
+	return sscanf(path, SYSV_PREFIX "%8x%c", &path_key, &end) == 2 && end == ' ' &&
+	       path_key == (unsigned)key;
+}
+
 /* The kind of a mapping by its path, or 0 for none of ours. */
 static unsigned mapping_kind(const struct pshm_scan *s, const char *path, const char *perms,
 			     dev_t dev)
@@ -599,6 +648,9 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 		 */
 		n = readlinkat(p->dir, "ns/ipc", ns, sizeof(ns) - 1);
 		if (n <= 0 || (ns[n] = '\0', strcmp(ns, s->ipc_ns) != 0))
+			return 0;
+		o = find((struct pshm_scan *)(s->parent ? s->parent : s), PSHM_KIND_SYSV, 0, ino);
+		if (!o || !sysv_mapping(dev, path, o->pub.key))
 			return 0;
 		o = found_before(s, PSHM_KIND_SYSV, 0, ino);
 		return o ? add_holder(s, o, h) : 0;
@@ -698,7 +750,34 @@ static int scan_maps(struct pshm_scan *s, struct process *p)
 	return r;
 }
 
-/* The process's real uid and command name, from its status. */
+/*
+ * When the process of the /proc/PID directory dir started (field 22 of
+ * its stat, after the command name, which may hold spaces and ')'): 0
+ * when it cannot be read.
+ */
+static unsigned long long start_time_at(int dir)
+{
+	char buf[1024];
+	unsigned long long start = 0;
+	int fd = openat(dir, "stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	const char *at;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	at = strrchr(buf, ')');
+	/* The 20th space after it starts field 22. */
+	for (int field = 0; at && field < 20; field++)
+		at = strchr(at + 1, ' ');
+	if (at && sscanf(at, " %llu", &start) != 1)
+		start = 0;
+	return start;
+}
+
+/* The process's real uid, gid, command name (from its status) and start time. */
 static int read_status(struct process *p)
 {
 	char buf[2048], *line;
@@ -726,6 +805,7 @@ static int read_status(struct process *p)
 	for (char *c = p->comm; *c; c++)
 		if (!isgraph((unsigned char)*c))
 			*c = '_';
+	p->start_time = start_time_at(p->dir);
 	return 0;
 }
 
@@ -1183,13 +1263,61 @@ PSHM_EXPORT void pshm_scan_free(struct pshm_scan *s)
 	free(s);
 }
 
-PSHM_EXPORT bool pshm_object_visible(const struct pshm_object *o, uid_t uid)
+PSHM_EXPORT bool pshm_process_readable(pid_t pid, unsigned long long start_time)
 {
-	if (uid == 0 || o->st.st_uid == uid)
+	char path[32];
+	int dir, fd;
+	bool same;
+
+	snprintf(path, sizeof(path), "/proc/%ld", (long)pid);
+	dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return false;
+	/*
+	 * The directory stays that process's even if the pid is reused: once
+	 * it is the one that started at start_time, fd below is its own.
+	 */
+	same = !start_time || start_time_at(dir) == start_time;
+	/*
+	 * What reading its descriptors takes: entering fd/ (its owner, the
+	 * process's effective uid, or root when it is not dumpable; hidepid=)
+	 * and ptrace_may_access(PTRACE_MODE_READ_FSCREDS), which each link
+	 * asks and opening environ asks for any process, with or without
+	 * descriptors: real, effective and saved ids, dumpable, capabilities.
+	 */
+	for (size_t i = 0; same && i < 2; i++) {
+		fd = openat(dir, i == 0 ? "fd" : "environ",
+			    O_RDONLY | O_CLOEXEC | (i == 0 ? O_DIRECTORY : 0));
+		same = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	close(dir);
+	return same;
+}
+
+PSHM_EXPORT bool pshm_holder_visible(const struct pshm_holder *h, const struct pshm_viewer *viewer)
+{
+	return !viewer->may_read || viewer->may_read(viewer->ctx, h->pid, h->start_time);
+}
+
+PSHM_EXPORT bool pshm_object_visible(const struct pshm_object *o, const struct pshm_viewer *viewer)
+{
+	pid_t last = -1;
+
+	if (viewer->uid == 0)
 		return true;
-	for (size_t i = 0; i < o->holder_count; i++)
-		if (o->holders[i].uid == uid)
+	if ((o->kind == PSHM_KIND_SEGMENT || o->kind == PSHM_KIND_SYSV) &&
+	    o->st.st_uid == viewer->uid)
+		return true;
+	/* A process's holders come together: one question each. */
+	for (size_t i = 0; i < o->holder_count; i++) {
+		if (o->holders[i].pid == last)
+			continue;
+		last = o->holders[i].pid;
+		if (pshm_holder_visible(&o->holders[i], viewer))
 			return true;
+	}
 	return false;
 }
 

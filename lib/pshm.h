@@ -308,6 +308,7 @@ const char *pshm_kind_name(unsigned kind);
 /* One process holding an object: through a descriptor, or a mapping (fd == -1). */
 struct pshm_holder {
 	pid_t pid;
+	unsigned long long start_time; /* when it started (/proc/PID/stat, clock ticks): who pid is */
 	uid_t uid;                     /* the process's real uid */
 	char comm[16];                 /* its command name, printable, no spaces */
 	int fd;                        /* the descriptor, or -1 */
@@ -404,10 +405,48 @@ unsigned pshm_scan_unreadable(const struct pshm_scan *s);
 /* Frees the scan and its objects; NULL is fine. */
 void pshm_scan_free(struct pshm_scan *s);
 /*
- * Whether a user sees an object as /proc would let them: root sees all;
- * others the objects they own or that one of their processes holds.
+ * Who looks at a scan, and how to ask whether they may read a process.
+ * What a user may see of another process is what /proc grants that user:
+ * ptrace_may_access(PTRACE_MODE_READ_FSCREDS), the kernel's rule (the
+ * viewer's fsuid and fsgid equal the target's real, effective and saved
+ * ids, the target is dumpable and has no capability the viewer lacks, or
+ * the viewer has CAP_SYS_PTRACE; LSMs and hidepid= may refuse more).
  */
-bool pshm_object_visible(const struct pshm_object *o, uid_t uid);
+struct pshm_viewer {
+	uid_t uid;
+	/*
+	 * Whether the viewer may read the process pid that started at
+	 * start_time, asked of the kernel (pshm_process_readable, in a thread
+	 * acting as the viewer); false when it is gone. NULL: the scan was
+	 * made by the viewer itself, so /proc let it read every holder it
+	 * found. Called once per holding process and object at most.
+	 */
+	bool (*may_read)(void *ctx, pid_t pid, unsigned long long start_time);
+	void *ctx;
+};
+
+/*
+ * Whether the calling thread may read process pid, the one that started
+ * at start_time (0: whichever has that pid now), as /proc decides: true
+ * when it may open /proc/PID/fd and /proc/PID/environ (the directory's
+ * owner, hidepid=, and ptrace_may_access(PTRACE_MODE_READ_FSCREDS): real,
+ * effective and saved ids, dumpability, capabilities). Gives the thread's own
+ * answer, so a daemon asks it in a thread that acts as its caller
+ * (fsuid, fsgid, groups, and none of the capabilities the caller lacks).
+ * False when the process is gone or its pid belongs to another now.
+ */
+bool pshm_process_readable(pid_t pid, unsigned long long start_time);
+/* Whether viewer may see holder h: viewer->may_read, or true without it. */
+bool pshm_holder_visible(const struct pshm_holder *h, const struct pshm_viewer *viewer);
+/*
+ * Whether viewer sees object o: root sees all; others a named or System V
+ * segment they own, and any object one of whose holders they may read
+ * (pshm_holder_visible). An object that lives only in processes (deleted
+ * segment, memfd, shared anonymous memory) is never visible by its owner
+ * alone: its holders might be processes the owner may not read (set-uid,
+ * non-dumpable).
+ */
+bool pshm_object_visible(const struct pshm_object *o, const struct pshm_viewer *viewer);
 /*
  * Opens the object itself (O_RDONLY or O_RDWR), through its path: for an
  * unlinked one through /proc, which only root and the holder's own user
@@ -433,36 +472,39 @@ struct pshm_usage {
 };
 
 /*
- * Adds up a scan's objects visible to uid (pshm_object_visible) by kind,
+ * Adds up a scan's objects visible to viewer (pshm_object_visible) by kind,
  * with the file systems that hold shared memory too, and the kernel's own
  * total (Shmem). What no line explains is
  *   shmem - shm_dir_used - tmpfs_used - bytes[memfd] - bytes[sysv] - bytes[shared-anon]
  * (segments, deleted and others' files in PSHM_DIR are in shm_dir_used).
- * tmpfs_used counts this mount namespace's file systems, and for uid 0
+ * tmpfs_used counts this mount namespace's file systems, and for root
  * every other namespace's too (PSHM_MOUNTS_ALL_NAMESPACES).
  * Returns: 0, or what reading /proc reports.
  */
-int pshm_usage_of(const struct pshm_scan *scan, uid_t uid, struct pshm_usage *ret,
+int pshm_usage_of(const struct pshm_scan *scan, const struct pshm_viewer *viewer,
+		  struct pshm_usage *ret,
 		  struct pshm_error *err);
 /* One line of a usage table, by owner or by holding process. */
 struct pshm_usage_row {
 	unsigned kind;                   /* PSHM_KIND_* */
-	long who;                        /* the owner's uid, or the holding process's pid */
+	long who; /* the owner's uid, or the holding process's pid (-1: processes not shown) */
 	char comm[16];                   /* by process: its command name; by owner: "" */
 	unsigned long long count, bytes; /* objects, and their allocated bytes */
 };
 #define PSHM_USAGE_BY_OWNER 1
 #define PSHM_USAGE_BY_PROCESS 2
 /*
- * A scan's objects visible to uid (pshm_object_visible), added up by kind
+ * A scan's objects visible to viewer (pshm_object_visible), added up by kind
  * and owner (PSHM_USAGE_BY_OWNER) or by kind and holding process
  * (PSHM_USAGE_BY_PROCESS: an object counts once for each process that
- * holds it), in the scan's order. Leaves pshm_scan_next's place alone.
+ * holds it, and its holders that viewer may not read, pshm_holder_visible,
+ * add up in one row per kind whose who is -1 and comm "-": counted, never
+ * named), in the scan's order. Leaves pshm_scan_next's place alone.
  * Returns: the number of rows with *ret (free it), -EINVAL for another
  * by, or -ENOMEM.
  */
-ssize_t pshm_usage_by(const struct pshm_scan *scan, uid_t uid, int by, struct pshm_usage_row **ret,
-		      struct pshm_error *err);
+ssize_t pshm_usage_by(const struct pshm_scan *scan, const struct pshm_viewer *viewer, int by,
+		      struct pshm_usage_row **ret, struct pshm_error *err);
 /* pshm_tmpfs_mounts: other mount namespaces' too (root: a container's /dev/shm). */
 #define PSHM_MOUNTS_ALL_NAMESPACES 1u
 /*

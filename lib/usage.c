@@ -27,8 +27,8 @@ static int add_tmpfs(void *ctx, const char *mount_point, unsigned long long used
 	return 0;
 }
 
-PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, uid_t uid, struct pshm_usage *ret,
-			      struct pshm_error *err)
+PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, const struct pshm_viewer *viewer,
+			      struct pshm_usage *ret, struct pshm_error *err)
 {
 	struct pshm_usage u = { 0 };
 	char line[256];
@@ -39,14 +39,15 @@ PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, uid_t uid, struct pshm_
 		const struct pshm_object *o = pshm_scan_at(s, i);
 		int k = kind_index(o->kind);
 
-		if (k < 0 || !pshm_object_visible(o, uid))
+		if (k < 0 || !pshm_object_visible(o, viewer))
 			continue;
 		u.count[k]++;
 		u.bytes[k] += (unsigned long long)o->st.st_blocks * 512;
 	}
 	u.shm_dir_used = pshm_used_bytes(PSHM_DIR);
 	/* Root sees everything: the tmpfs mounts of other mount namespaces too. */
-	r = pshm_tmpfs_mounts(add_tmpfs, &u.tmpfs_used, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0,
+	r = pshm_tmpfs_mounts(add_tmpfs, &u.tmpfs_used,
+			      viewer->uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0,
 			      err);
 	if (r < 0)
 		return r;
@@ -96,8 +97,8 @@ static int usage_add(struct pshm_usage_row **rows, size_t *count, size_t *capaci
 	return 0;
 }
 
-PSHM_EXPORT ssize_t pshm_usage_by(const struct pshm_scan *s, uid_t uid, int by,
-				  struct pshm_usage_row **ret, struct pshm_error *err)
+PSHM_EXPORT ssize_t pshm_usage_by(const struct pshm_scan *s, const struct pshm_viewer *viewer,
+				  int by, struct pshm_usage_row **ret, struct pshm_error *err)
 {
 	struct pshm_usage_row *rows = NULL;
 	size_t count = 0, capacity = 0;
@@ -108,22 +109,32 @@ PSHM_EXPORT ssize_t pshm_usage_by(const struct pshm_scan *s, uid_t uid, int by,
 	for (size_t i = 0; r == 0 && i < pshm_scan_count(s); i++) {
 		const struct pshm_object *o = pshm_scan_at(s, i);
 		unsigned long long bytes = (unsigned long long)o->st.st_blocks * 512;
+		bool hidden_counted = false;
 		long last = -1;
 
-		if (!pshm_object_visible(o, uid))
+		if (!pshm_object_visible(o, viewer))
 			continue;
 		if (by == PSHM_USAGE_BY_OWNER) {
 			r = usage_add(&rows, &count, &capacity, o->kind, (long)o->st.st_uid, NULL,
 				      bytes);
 			continue;
 		}
-		/* Holders come by process: an object counts once for each. */
+		/*
+		 * Holders come by process: an object counts once for each, and
+		 * those the viewer may not read once for all, unnamed.
+		 */
 		for (size_t h = 0; r == 0 && h < o->holder_count; h++) {
+			bool shown;
+
 			if (o->holders[h].pid == last)
 				continue;
 			last = o->holders[h].pid;
-			r = usage_add(&rows, &count, &capacity, o->kind, last, o->holders[h].comm,
-				      bytes);
+			shown = pshm_holder_visible(&o->holders[h], viewer);
+			if (!shown && hidden_counted)
+				continue;
+			hidden_counted |= !shown;
+			r = usage_add(&rows, &count, &capacity, o->kind, shown ? last : -1,
+				      shown ? o->holders[h].comm : "-", bytes);
 		}
 	}
 	if (r < 0) {

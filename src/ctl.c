@@ -195,14 +195,16 @@ static int run_object_holders(struct ctl_session *s, const char *path, unsigned 
 			      const char *name)
 {
 	struct holders_count count = { 0 };
+	struct holders_viewer viewer;
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
 	int r = holders_objects(ctl_opener(s), kind, &scan);
 
 	if (r < 0)
 		return scan_refused(s, r);
+	holders_viewer(&viewer, ctl_opener(s));
 	o = pshm_scan_find(scan, kind, name);
-	if (!o || !pshm_object_visible(o, ctl_opener(s)->uid))
+	if (!o || !pshm_object_visible(o, &viewer.pub))
 		r = ctl_fail(s, ENOENT, "%s: %s", path, strerror(ENOENT));
 	else if (!may_read(ctl_opener(s), &o->st))
 		r = ctl_fail(s, EACCES, "%s: not readable by uid %u", path,
@@ -276,13 +278,15 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 	ssize_t count = 0;
 	unsigned unreadable;
 	uid_t uid = ctl_opener(s)->uid;
+	struct holders_viewer viewer;
 	int r = holders_objects(ctl_opener(s), PSHM_KIND_ALL, &scan);
 
 	if (r < 0)
 		return scan_refused(s, r);
-	r = pshm_usage_of(scan, uid, &u, NULL);
+	holders_viewer(&viewer, ctl_opener(s));
+	r = pshm_usage_of(scan, &viewer.pub, &u, NULL);
 	if (r == 0 && cmd->by != CTL_USAGE_KIND) {
-		count = pshm_usage_by(scan, uid,
+		count = pshm_usage_by(scan, &viewer.pub,
 				      cmd->by == CTL_USAGE_USER ? PSHM_USAGE_BY_OWNER
 								: PSHM_USAGE_BY_PROCESS,
 				      &rows, NULL);
@@ -432,11 +436,13 @@ static int run_command(struct ctl_session *s, const struct ctl_command *cmd,
  */
 static void emit_kinds(struct ctl_session *s, uint64_t segments, uint64_t allocated)
 {
+	struct holders_viewer viewer;
 	struct pshm_scan *scan;
 	struct pshm_usage u;
 
+	holders_viewer(&viewer, ctl_opener(s));
 	if (holders_objects(ctl_opener(s), PSHM_KIND_ALL & ~PSHM_KIND_SEGMENT, &scan) == 0) {
-		if (pshm_usage_of(scan, ctl_opener(s)->uid, &u, NULL) == 0) {
+		if (pshm_usage_of(scan, &viewer.pub, &u, NULL) == 0) {
 			u.count[0] = segments;
 			u.bytes[0] = allocated;
 			for (int k = 0; k < PSHM_KINDS; k++)

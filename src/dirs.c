@@ -20,9 +20,11 @@ static struct dir_snapshot *snapshot_of(const struct fuse_file_info *fi)
 
 void dirs_open(fuse_req_t req, const struct view *dir, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct dir_snapshot *d = snapshot_new(dir, fuse_req_ctx(req)->uid);
-	int r = d ? dir_add(d, ".", ino, S_IFDIR, dir) : -ENOMEM;
+	struct dir_snapshot *d = NULL;
+	int r = snapshot_new(dir, fuse_req_ctx(req)->uid, &d);
 
+	if (r == 0)
+		r = dir_add(d, ".", ino, S_IFDIR, dir);
 	if (r == 0)
 		r = dir_add(d, "..", FUSE_ROOT_ID, S_IFDIR, &view_root);
 	if (r == 0)

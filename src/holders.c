@@ -37,41 +37,36 @@ void holders_init(const char *mountpoint)
 }
 
 /*
- * Whether viewer could read this process's maps itself: asked of the
- * kernel, by opening them as viewer (fsuid, fsgid, groups, and without
- * the daemon's CAP_SYS_PTRACE), so hidepid= and dumpability count too.
+ * Whether the viewer may read process pid, as the kernel answers a thread
+ * that acts as them (fsuid, fsgid, and none of the daemon's capabilities:
+ * creds_enter_viewer), with the answers of this viewer remembered.
  */
-static bool viewer_may_read(int pid_dir, const struct creds *viewer)
+static bool viewer_may_read(void *ctx, pid_t pid, unsigned long long start_time)
 {
-	int fd;
+	struct holders_viewer *v = ctx;
+	struct holders_seen *seen = &v->seen[(unsigned long)pid % HOLDERS_SEEN];
+	bool readable;
 
-	if (viewer->uid == 0 || !creds_switching())
-		return true;
-	if (creds_enter_viewer(viewer) < 0)
+	if (seen->pid == pid && seen->start_time == start_time)
+		return seen->readable;
+	if (creds_enter_viewer(&v->creds) < 0)
 		return false;
-	fd = openat(pid_dir, "maps", O_RDONLY | O_CLOEXEC);
+	readable = pshm_process_readable(pid, start_time);
 	creds_leave();
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
+	*seen = (struct holders_seen){ .pid = pid, .start_time = start_time, .readable = readable };
+	return readable;
 }
 
-bool holders_visible(long pid, const struct creds *viewer)
+void holders_viewer(struct holders_viewer *ret, const struct creds *viewer)
 {
-	char path[32];
-	bool visible;
-	int dir;
-
-	if (viewer->uid == 0 || !creds_switching())
-		return true;
-	snprintf(path, sizeof(path), "/proc/%ld", pid);
-	dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
-		return false;
-	visible = viewer_may_read(dir, viewer);
-	close(dir);
-	return visible;
+	ret->creds = (struct creds){ .uid = viewer->uid, .gid = viewer->gid, .pid = viewer->pid };
+	memset(ret->seen, 0, sizeof(ret->seen));
+	/* Root's callers may read every process; a daemon that is not root only its own. */
+	ret->pub = (struct pshm_viewer){
+		.uid = viewer->uid,
+		.may_read = viewer->uid == 0 || !creds_switching() ? NULL : viewer_may_read,
+		.ctx = ret,
+	};
 }
 
 static struct fuse_session *session; /* to stop scanning when the daemon stops */
@@ -164,16 +159,18 @@ void holders_describe(const struct pshm_object *o, const struct creds *viewer, h
 		      void *ctx, struct holders_count *count)
 {
 	char line[HOLDER_LINE_MAX];
+	struct holders_viewer v;
 	bool visible = false;
 	long last = -1;
 
+	holders_viewer(&v, viewer);
 	for (size_t i = 0; i < o->holder_count; i++) {
 		const struct pshm_holder *h = &o->holders[i];
 
 		/* A process's holders come together: one question to the kernel each. */
 		if (h->pid != last) {
 			last = h->pid;
-			visible = holders_visible(h->pid, viewer);
+			visible = pshm_holder_visible(h, &v.pub);
 			count->hidden += !visible;
 		}
 		if (!visible)

@@ -36,7 +36,7 @@ static struct {
 static const int limit_errno[LIMIT_KINDS] = {
 	[LIMIT_FDS] = EMFILE,        [LIMIT_ANON] = EDQUOT,  [LIMIT_CTL] = EMFILE,
 	[LIMIT_CTL_BYTES] = ENOBUFS, [LIMIT_SCANS] = EAGAIN, [LIMIT_DIR_BYTES] = EMFILE,
-	[LIMIT_WAITS] = EDQUOT,
+	[LIMIT_WAITS] = EDQUOT,      [LIMIT_DIRS] = EMFILE,
 };
 
 void limits_init(const struct limits_config *config, uint64_t fd_ceiling)
@@ -50,6 +50,7 @@ void limits_init(const struct limits_config *config, uint64_t fd_ceiling)
 	limits.max[LIMIT_SCANS] = LIMIT_SCANS_USER;
 	limits.max[LIMIT_DIR_BYTES] = LIMIT_DIR_USER_BYTES;
 	limits.max[LIMIT_WAITS] = config->wait_max;
+	limits.max[LIMIT_DIRS] = LIMIT_DIRS_USER;
 	limits.anon_bytes = config->anon_bytes;
 	limits.fds_for_anyone =
 		fd_ceiling > LIMIT_FD_RESERVE_DAEMON ? fd_ceiling - LIMIT_FD_RESERVE_DAEMON : 0;

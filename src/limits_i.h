@@ -18,6 +18,7 @@
 #define LIMIT_CTL_USER_BYTES (1u << 20)  /* unread .ctl replies of one user, all files */
 #define LIMIT_SCANS_USER 1               /* holders scans of one user at once */
 #define LIMIT_DIR_USER_BYTES (64u << 20) /* listings one user holds open (opendir) */
+#define LIMIT_DIRS_USER 128              /* directories one user holds open */
 /* Descriptors only the daemon's own work may use (scans, reopening). */
 #define LIMIT_FD_RESERVE_DAEMON 64
 /* And below that, descriptors only root (and the daemon's own user) may use. */
@@ -30,6 +31,7 @@ enum limit_kind {
 	LIMIT_CTL_BYTES, /* unread .ctl reply bytes */
 	LIMIT_SCANS,     /* holders scans running */
 	LIMIT_DIR_BYTES, /* directory listings held open */
+	LIMIT_DIRS,      /* directories held open */
 	LIMIT_WAITS,     /* unfinished .ctl waits */
 	LIMIT_KINDS
 };

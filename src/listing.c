@@ -28,7 +28,7 @@ static bool shadowed(const struct dir_snapshot *d, const char *name)
 }
 
 /* What a snapshot allocates is its owner's to hold: charged as it grows. */
-static int charge(struct dir_snapshot *d, size_t bytes)
+int dir_charge(struct dir_snapshot *d, size_t bytes)
 {
 	int r = limits_take(d->owner, LIMIT_DIR_BYTES, bytes);
 
@@ -51,7 +51,7 @@ int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 		size_t capacity = d->capacity ? d->capacity * 2 : 64;
 		struct dir_entry *e;
 
-		if (charge(d, (capacity - d->capacity) * sizeof(*e)) < 0)
+		if (dir_charge(d, (capacity - d->capacity) * sizeof(*e)) < 0)
 			return -EMFILE;
 		e = realloc(d->entries, capacity * sizeof(*e));
 		if (!e)
@@ -65,7 +65,7 @@ int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 
 		while (capacity < d->names_len + len)
 			capacity *= 2;
-		if (charge(d, capacity - d->names_capacity) < 0)
+		if (dir_charge(d, capacity - d->names_capacity) < 0)
 			return -EMFILE;
 		names = realloc(d->names, capacity);
 		if (!names)
@@ -83,12 +83,18 @@ int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 	return 0;
 }
 
-struct dir_snapshot *snapshot_new(const struct view *dir, uid_t owner)
+int snapshot_new(const struct view *dir, uid_t owner, struct dir_snapshot **ret)
 {
-	struct dir_snapshot *d = calloc(1, sizeof(*d));
+	struct dir_snapshot *d;
+	int r = limits_take(owner, LIMIT_DIRS, 1);
 
-	if (!d)
-		return NULL;
+	if (r < 0)
+		return r;
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		limits_give(owner, LIMIT_DIRS, 1);
+		return -ENOMEM;
+	}
 	d->dir = dir;
 	d->owner = owner;
 	pthread_mutex_lock(&snapshots.lock);
@@ -97,7 +103,8 @@ struct dir_snapshot *snapshot_new(const struct view *dir, uid_t owner)
 		d->next->prev = d;
 	snapshots.first = d;
 	pthread_mutex_unlock(&snapshots.lock);
-	return d;
+	*ret = d;
+	return 0;
 }
 
 void snapshot_free(struct dir_snapshot *d)
@@ -113,6 +120,7 @@ void snapshot_free(struct dir_snapshot *d)
 		d->next->prev = d->prev;
 	pthread_mutex_unlock(&snapshots.lock);
 	limits_give(d->owner, LIMIT_DIR_BYTES, d->charged);
+	limits_give(d->owner, LIMIT_DIRS, 1);
 	if (d->free_data)
 		d->free_data(d->data);
 	free(d->entries);

@@ -32,10 +32,11 @@ struct dir_snapshot {
 };
 
 /*
- * A new, empty snapshot of directory view dir for owner, whose listings
- * may hold LIMIT_DIR_USER_BYTES at most; NULL when out of memory.
+ * A new, empty snapshot of directory view dir for owner, who may hold
+ * LIMIT_DIRS_USER open and LIMIT_DIR_USER_BYTES of listings at most: 0
+ * with *ret, -EMFILE at the owner's limit, -ENOMEM.
  */
-struct dir_snapshot *snapshot_new(const struct view *dir, uid_t owner);
+int snapshot_new(const struct view *dir, uid_t owner, struct dir_snapshot **ret);
 void snapshot_free(struct dir_snapshot *d);
 /*
  * Adds an entry; view is the view it stands for, NULL for a node inside
@@ -44,6 +45,8 @@ void snapshot_free(struct dir_snapshot *d);
  */
 int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 	    const struct view *view);
+/* Charges bytes more to the owner's listings: 0, or -EMFILE at the limit. */
+int dir_charge(struct dir_snapshot *d, size_t bytes);
 /* Keeps data with the snapshot (for readdirplus), freed with it by free_data. */
 void dir_keep(struct dir_snapshot *d, void *data, void (*free_data)(void *data));
 /* Frees the snapshots still open (at exit). */

@@ -78,7 +78,10 @@ static int scan(unsigned kinds, struct pshm_scan **ret)
  */
 static bool visible(const struct pshm_object *o)
 {
-	return o->kind == PSHM_KIND_SEGMENT || pshm_object_visible(o, geteuid());
+	/* The scan ran with the caller's own rights: /proc let it read every holder it found. */
+	const struct pshm_viewer viewer = { .uid = geteuid() };
+
+	return o->kind == PSHM_KIND_SEGMENT || pshm_object_visible(o, &viewer);
 }
 
 /* The processes holding o: holders come grouped by process. */

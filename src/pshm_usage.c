@@ -99,6 +99,8 @@ int cmd_usage(int argc, char **argv)
 	struct mounts mounts = { 0 };
 	enum by by = BY_KIND;
 	uid_t uid = geteuid();
+	/* The scan runs with the caller's own rights: /proc let it read every holder it found. */
+	const struct pshm_viewer viewer = { .uid = uid };
 	bool json = false;
 	int c;
 
@@ -116,12 +118,12 @@ int cmd_usage(int argc, char **argv)
 	cli_scan_options(&scan_options);
 	if (pshm_scan_open(PSHM_KIND_ALL, &scan_options, &s, &err) < 0)
 		return cli_error(&err);
-	if (pshm_usage_of(s, uid, &u, &err) < 0) {
+	if (pshm_usage_of(s, &viewer, &u, &err) < 0) {
 		pshm_scan_free(s);
 		return cli_error(&err);
 	}
 	if (by != BY_KIND)
-		count = pshm_usage_by(s, uid,
+		count = pshm_usage_by(s, &viewer,
 				      by == BY_USER ? PSHM_USAGE_BY_OWNER : PSHM_USAGE_BY_PROCESS,
 				      &list, &err);
 	unreadable = pshm_scan_unreadable(s);

@@ -183,8 +183,25 @@ void holders_scan_end(const struct creds *viewer);
  * -ETIMEDOUT (HOLDERS_SCAN_MS passed, or the daemon is stopping).
  */
 int holders_objects(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret);
-/* Whether viewer could read /proc/PID/maps of process pid (the kernel is asked). */
-bool holders_visible(long pid, const struct creds *viewer);
+/* Answers of one viewer remembered, by pid (a listing asks of few processes, often). */
+#define HOLDERS_SEEN 64
+struct holders_seen {
+	pid_t pid;
+	unsigned long long start_time;
+	bool readable;
+};
+/*
+ * A caller as libpshm's viewer (pshm_object_visible, pshm_holder_visible):
+ * whether they may read a process is what /proc answers a daemon thread
+ * acting as them (creds_enter_viewer, pshm_process_readable), asked once
+ * per process. Valid while it is in scope, on one thread.
+ */
+struct holders_viewer {
+	struct pshm_viewer pub;
+	struct creds creds;
+	struct holders_seen seen[HOLDERS_SEEN];
+};
+void holders_viewer(struct holders_viewer *ret, const struct creds *viewer);
 /* Takes one line; < 0 to stop the scan (no room for more). */
 typedef int (*holders_emit_fn)(void *ctx, const char *line);
 struct holders_count {
@@ -195,7 +212,7 @@ struct holders_count {
 };
 /*
  * Emits "PID COMM fd N" and "PID COMM map START-END PERMS" for each
- * holder of o whose process viewer could read /proc/PID/maps of (the
+ * holder of o whose process viewer may read (pshm_holder_visible: the
  * kernel decides, as for viewer's own open), in process order; counts the
  * other processes in *count; stops (count->cut) when emit says no room.
  */

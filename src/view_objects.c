@@ -53,9 +53,21 @@ struct object_ref {
 	key_t key;
 	ino_t ino;
 	dev_t dev;
-	char path[64]; /* a holder's /proc link to the object, or "" */
-	char name[PSHM_OBJECT_NAME_MAX];
+	pid_t pid;                     /* the holder path leads through, or 0 */
+	unsigned long long start_time; /* and when it started */
+	char path[64];                 /* a holder's /proc link to the object, or "" */
+	char name[PSHM_OBJECT_NAME_MAX]; /* last: a listing keeps it cut to its length */
 };
+
+/*
+ * Most of what a listing keeps of an object (LISTED_SIZE of it): all
+ * that readdirplus and later lookups need to find it again.
+ */
+struct listed_object {
+	struct stat st;
+	struct object_ref ref;
+};
+#define LISTED_SIZE(name_len) (offsetof(struct listed_object, ref.name) + (name_len) + 1)
 
 static unsigned kind_of(const struct view *v);
 
@@ -86,8 +98,20 @@ static int scan_kind(fuse_req_t req, unsigned kind, struct pshm_scan **ret)
 	return holders_objects(&viewer, kind, ret);
 }
 
+/* The caller of req as a viewer of objects (pshm_object_visible). */
+static void viewer_of(fuse_req_t req, struct holders_viewer *ret)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct creds caller = { .uid = ctx->uid, .gid = ctx->gid, .pid = ctx->pid };
+
+	holders_viewer(ret, &caller);
+}
+
+/* Where o is: its path, and the holder that path leads through. */
 static void ref_of(const struct pshm_object *o, struct object_ref *ret)
 {
+	long pid;
+
 	*ret = (struct object_ref){ .kind = o->kind,
 				    .shmid = o->shmid,
 				    .key = o->key,
@@ -95,6 +119,31 @@ static void ref_of(const struct pshm_object *o, struct object_ref *ret)
 				    .dev = o->st.st_dev };
 	snprintf(ret->path, sizeof(ret->path), "%s", o->path);
 	snprintf(ret->name, sizeof(ret->name), "%s", o->name);
+	if (sscanf(o->path, "/proc/%ld/", &pid) != 1)
+		return;
+	for (size_t i = 0; i < o->holder_count; i++) {
+		if (o->holders[i].pid == (pid_t)pid) {
+			ret->pid = (pid_t)pid;
+			ret->start_time = o->holders[i].start_time;
+			return;
+		}
+	}
+}
+
+/*
+ * Whether viewer sees ref's object, whose status is st, without a scan:
+ * root; a System V segment's owner; anyone who may read the holder ref
+ * leads through (pshm_object_visible's rule, for one holder). False:
+ * maybe, through another holder; only a scan tells.
+ */
+static bool ref_visible(const struct holders_viewer *v, const struct object_ref *ref,
+			const struct stat *st)
+{
+	struct pshm_holder h = { .pid = ref->pid, .start_time = ref->start_time };
+
+	if (v->pub.uid == 0 || (ref->kind == PSHM_KIND_SYSV && st->st_uid == v->pub.uid))
+		return true;
+	return ref->pid > 0 && pshm_holder_visible(&h, &v->pub);
 }
 
 /* The entry of the object ref, whose status is st: 0 with *e and a kernel reference. */
@@ -125,9 +174,11 @@ static int entry_for(const struct view *v, const struct object_ref *ref, const s
 static int entry_of(fuse_req_t req, const struct view *v, const struct pshm_object *o,
 		    struct fuse_entry_param *e)
 {
+	struct holders_viewer viewer;
 	struct object_ref ref;
 
-	if (!pshm_object_visible(o, fuse_req_ctx(req)->uid))
+	viewer_of(req, &viewer);
+	if (!pshm_object_visible(o, &viewer.pub))
 		return -ENOENT;
 	ref_of(o, &ref);
 	return entry_for(v, &ref, &o->st, e);
@@ -139,12 +190,12 @@ static int fresh_stat(const struct object_ref *ref, struct stat *st);
  * A lookup answered without a scan: the kernel still knows the object's
  * node (a listing or an earlier lookup gave it), the holder it was found
  * through still holds it, and the caller may see it without asking who
- * else holds it (root, or its owner). False: scan.
+ * else holds it (ref_visible). False: scan.
  */
 static bool lookup_known(fuse_req_t req, const struct view *v, const char *name,
 			 struct fuse_entry_param *e, int *ret)
 {
-	uid_t uid = fuse_req_ctx(req)->uid;
+	struct holders_viewer viewer;
 	const char *digits = strrchr(name, '@');
 	struct object_ref ref;
 	unsigned long long ino;
@@ -159,28 +210,43 @@ static bool lookup_known(fuse_req_t req, const struct view *v, const char *name,
 	if (*end || errno)
 		return false;
 	if (!nodes_find_object(v, key_of(kind_of(v)), (ino_t)ino, &ref, sizeof(ref)) ||
-	    strcmp(ref.name, name) != 0 || fresh_stat(&ref, &st) < 0 ||
-	    (uid != 0 && st.st_uid != uid))
+	    strcmp(ref.name, name) != 0 || fresh_stat(&ref, &st) < 0)
+		return false;
+	viewer_of(req, &viewer);
+	if (!ref_visible(&viewer, &ref, &st))
 		return false;
 	*ret = entry_for(v, &ref, &st, e);
 	return true;
 }
 
 /*
- * A listing's scan, shared by its snapshot and its view's hint: the
- * latest listing of each view tells later lookups where an object was
- * (which holder's /proc link), so that `ls -l` after a plain readdir (the
- * kernel's readdirplus is adaptive) does not scan once per entry. Only a
- * hint: what a lookup answers comes from the object itself, now.
+ * What a listing keeps: of each object it shows (to its owner alone),
+ * where it is, so that readdirplus builds its entries without a scan and
+ * later lookups know which holder's /proc link to try. Charged to the
+ * owner's listings (dir_charge); the scan itself is freed at once, so an
+ * open directory holds what its owner sees, never the machine's objects.
+ * The latest listing of each view is also its view's hint, shared by
+ * reference: only where an object was; what a lookup answers comes from
+ * the object itself, now, for its own caller (ref_visible).
  */
-struct shared_scan {
-	struct pshm_scan *scan;
+struct listing {
 	unsigned refs;
+	uid_t owner;
+	size_t count, capacity;
+	size_t *offsets; /* into arena, of each listed_object, in name order */
+	char *arena;
+	size_t arena_len, arena_capacity;
 };
+
+/*
+ * The most a view's hint may hold (LISTED_SIZE per object): bigger
+ * listings serve their own readdirplus, and lookups elsewhere scan.
+ */
+#define HINT_BYTES_MAX (4u << 20)
 
 static struct {
 	pthread_mutex_t lock;
-	struct shared_scan *latest[PSHM_KINDS];
+	struct listing *latest[PSHM_KINDS];
 } hints = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static unsigned kind_index(unsigned kind)
@@ -188,37 +254,122 @@ static unsigned kind_index(unsigned kind)
 	return (unsigned)__builtin_ctz(kind);
 }
 
-static void shared_scan_put(struct shared_scan *ss)
+static size_t listing_bytes(const struct listing *l)
 {
-	if (ss && __atomic_sub_fetch(&ss->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-		pshm_scan_free(ss->scan);
-		free(ss);
+	return l->capacity * sizeof(*l->offsets) + l->arena_capacity;
+}
+
+static void listing_put(struct listing *l)
+{
+	if (l && __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		free(l->offsets);
+		free(l->arena);
+		free(l);
 	}
 }
 
-/* The latest listing's scan of kind, with a reference, or NULL. */
-static struct shared_scan *hint_get(unsigned kind)
+/* Grows what l holds by one object of name_len, charged to d's owner: 0, -EMFILE, -ENOMEM. */
+static int listing_reserve(struct listing *l, struct dir_snapshot *d, size_t name_len)
 {
-	struct shared_scan *ss;
+	size_t need = (LISTED_SIZE(name_len) + 7) & ~(size_t)7;
 
-	pthread_mutex_lock(&hints.lock);
-	ss = hints.latest[kind_index(kind)];
-	if (ss)
-		__atomic_add_fetch(&ss->refs, 1, __ATOMIC_ACQ_REL);
-	pthread_mutex_unlock(&hints.lock);
-	return ss;
+	if (l->count == l->capacity) {
+		size_t capacity = l->capacity ? l->capacity * 2 : 64;
+		size_t *offsets;
+
+		if (dir_charge(d, (capacity - l->capacity) * sizeof(*offsets)) < 0)
+			return -EMFILE;
+		offsets = realloc(l->offsets, capacity * sizeof(*offsets));
+		if (!offsets)
+			return -ENOMEM;
+		l->offsets = offsets;
+		l->capacity = capacity;
+	}
+	if (l->arena_len + need > l->arena_capacity) {
+		size_t capacity = l->arena_capacity ? l->arena_capacity * 2 : 16384;
+		char *arena;
+
+		while (capacity < l->arena_len + need)
+			capacity *= 2;
+		if (dir_charge(d, capacity - l->arena_capacity) < 0)
+			return -EMFILE;
+		arena = realloc(l->arena, capacity);
+		if (!arena)
+			return -ENOMEM;
+		l->arena = arena;
+		l->arena_capacity = capacity;
+	}
+	return 0;
 }
 
-/* ss (with a reference for the hint) is now the latest listing's scan of kind. */
-static void hint_set(unsigned kind, struct shared_scan *ss)
+/* Adds o (listed in name order) to l: 0, -EMFILE, -ENOMEM. */
+static int listing_add(struct listing *l, struct dir_snapshot *d, const struct pshm_object *o)
 {
-	struct shared_scan *old;
+	size_t name_len = strlen(o->name);
+	struct listed_object *lo;
+	struct object_ref ref;
+	int r = listing_reserve(l, d, name_len);
+
+	if (r < 0)
+		return r;
+	ref_of(o, &ref);
+	lo = (struct listed_object *)(l->arena + l->arena_len);
+	lo->st = o->st;
+	memcpy(&lo->ref, &ref, LISTED_SIZE(name_len) - offsetof(struct listed_object, ref));
+	l->offsets[l->count++] = l->arena_len;
+	l->arena_len += (LISTED_SIZE(name_len) + 7) & ~(size_t)7;
+	return 0;
+}
+
+/* The listed object called name into *ret_ref and *ret_st: true, or false when not listed. */
+static bool listing_find(const struct listing *l, const char *name, struct object_ref *ret_ref,
+			 struct stat *ret_st)
+{
+	size_t lo = 0, hi = l->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct listed_object *o =
+			(const struct listed_object *)(l->arena + l->offsets[mid]);
+		int c = strcmp(o->ref.name, name);
+
+		if (c == 0) {
+			memcpy(ret_ref, &o->ref,
+			       LISTED_SIZE(strlen(name)) - offsetof(struct listed_object, ref));
+			*ret_st = o->st;
+			return true;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* The latest listing of kind, with a reference, or NULL. */
+static struct listing *hint_get(unsigned kind)
+{
+	struct listing *l;
+
+	pthread_mutex_lock(&hints.lock);
+	l = hints.latest[kind_index(kind)];
+	if (l)
+		__atomic_add_fetch(&l->refs, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&hints.lock);
+	return l;
+}
+
+/* l (with a reference for the hint, or NULL) is now the hint of kind. */
+static void hint_set(unsigned kind, struct listing *l)
+{
+	struct listing *old;
 
 	pthread_mutex_lock(&hints.lock);
 	old = hints.latest[kind_index(kind)];
-	hints.latest[kind_index(kind)] = ss;
+	hints.latest[kind_index(kind)] = l;
 	pthread_mutex_unlock(&hints.lock);
-	shared_scan_put(old); /* maybe frees: memory only, outside the lock */
+	listing_put(old); /* maybe frees: memory only, outside the lock */
 }
 
 void view_objects_destroy(void)
@@ -231,21 +382,20 @@ void view_objects_destroy(void)
 static bool lookup_hinted(fuse_req_t req, const struct view *v, const char *name,
 			  struct fuse_entry_param *e, int *ret)
 {
-	uid_t uid = fuse_req_ctx(req)->uid;
-	struct shared_scan *ss = hint_get(kind_of(v));
-	const struct pshm_object *o = ss ? pshm_scan_find(ss->scan, kind_of(v), name) : NULL;
+	struct listing *l = hint_get(kind_of(v));
+	struct holders_viewer viewer;
 	struct object_ref ref;
 	struct stat st;
 	bool answered = false;
 
-	if (o) {
-		ref_of(o, &ref);
-		if (fresh_stat(&ref, &st) == 0 && (uid == 0 || st.st_uid == uid)) {
+	if (l && listing_find(l, name, &ref, &st) && fresh_stat(&ref, &st) == 0) {
+		viewer_of(req, &viewer);
+		if (ref_visible(&viewer, &ref, &st)) {
 			*ret = entry_for(v, &ref, &st, e);
 			answered = true;
 		}
 	}
-	shared_scan_put(ss);
+	listing_put(l);
 	return answered;
 }
 
@@ -267,43 +417,57 @@ static int objects_lookup(fuse_req_t req, const struct view *v, const char *name
 	return r;
 }
 
-/* The listing keeps its scan, so that readdirplus builds its entries from it. */
-static void free_scan(void *data)
+static void free_listing(void *data)
 {
-	shared_scan_put(data);
+	listing_put(data);
 }
 
+/* A fresh scan, of which the listing keeps what its opener may see, and nothing else. */
 static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapshot *d)
 {
-	uid_t uid = fuse_req_ctx(req)->uid;
+	struct listing *l = calloc(1, sizeof(*l));
+	struct holders_viewer viewer;
 	const struct pshm_object *o;
-	struct shared_scan *ss;
-	struct pshm_scan *scan;
-	int r = scan_kind(req, kind_of(v), &scan);
+	struct pshm_scan *scan = NULL;
+	int r = l ? scan_kind(req, kind_of(v), &scan) : -ENOMEM;
 
-	if (r < 0)
-		return r;
-	while (r == 0 && pshm_scan_next(scan, &o) > 0)
-		if (pshm_object_visible(o, uid))
-			r = dir_add(d, o->name, shown_ino(o->kind, o->st.st_ino), S_IFREG, NULL);
-	ss = r == 0 ? malloc(sizeof(*ss)) : NULL;
-	if (!ss) {
-		pshm_scan_free(scan);
-		return r < 0 ? r : -ENOMEM;
+	if (l)
+		l->refs = 1;
+	viewer_of(req, &viewer);
+	while (r == 0 && pshm_scan_next(scan, &o) > 0) {
+		if (!pshm_object_visible(o, &viewer.pub))
+			continue;
+		r = dir_add(d, o->name, shown_ino(o->kind, o->st.st_ino), S_IFREG, NULL);
+		if (r == 0)
+			r = listing_add(l, d, o);
 	}
-	*ss = (struct shared_scan){ .scan = scan, .refs = 2 };
-	dir_keep(d, ss, free_scan);
-	hint_set(kind_of(v), ss);
+	pshm_scan_free(scan);
+	if (r < 0) {
+		listing_put(l);
+		return r;
+	}
+	l->owner = viewer.pub.uid;
+	dir_keep(d, l, free_listing);
+	if (listing_bytes(l) <= HINT_BYTES_MAX) {
+		__atomic_add_fetch(&l->refs, 1, __ATOMIC_ACQ_REL);
+		hint_set(kind_of(v), l);
+	} else {
+		hint_set(kind_of(v), NULL);
+	}
 	return 0;
 }
 
+/* readdirplus's entry, from the listing, for its owner alone (others look up: their rights). */
 static int objects_lookup_listed(fuse_req_t req, const struct view *v, void *data, const char *name,
 				 struct fuse_entry_param *e)
 {
-	const struct shared_scan *ss = data;
-	const struct pshm_object *o = pshm_scan_find(ss->scan, kind_of(v), name);
+	const struct listing *l = data;
+	struct object_ref ref;
+	struct stat st;
 
-	return o ? entry_of(req, v, o, e) : -ENOENT;
+	if (fuse_req_ctx(req)->uid != l->owner || !listing_find(l, name, &ref, &st))
+		return -ENOENT;
+	return entry_for(v, &ref, &st, e);
 }
 
 /*
@@ -388,11 +552,50 @@ static int object_stat(fuse_req_t req, struct node *node, struct object_ref *ref
 	o = pshm_scan_find(scan, ref->kind, ref->name);
 	if (o && o->st.st_ino == ref->ino) {
 		*st = o->st;
-		snprintf(ref->path, sizeof(ref->path), "%s", o->path);
+		ref_of(o, ref);
 		nodes_set_object_data(node, ref, sizeof(*ref));
 	} else {
 		r = -ENOENT;
 	}
+	pshm_scan_free(scan);
+	return r;
+}
+
+/* A fresh scan's record of ref's object: 0 with *ret_scan (free it) and *ret, or -ENOENT. */
+static int scan_object(fuse_req_t req, const struct object_ref *ref, struct pshm_scan **ret_scan,
+		       const struct pshm_object **ret)
+{
+	int r = scan_kind(req, ref->kind, ret_scan);
+
+	if (r < 0)
+		return r;
+	*ret = pshm_scan_find(*ret_scan, ref->kind, ref->name);
+	if (!*ret || (*ret)->st.st_ino != ref->ino) {
+		pshm_scan_free(*ret_scan);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * Whether the caller of req sees ref's object (status st) now, decided
+ * as a lookup decides it: ref_visible, or else a fresh scan
+ * (pshm_object_visible). 0, -ENOENT, or what the scan reports.
+ */
+static int object_check(fuse_req_t req, const struct object_ref *ref, const struct stat *st)
+{
+	struct holders_viewer viewer;
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	int r;
+
+	viewer_of(req, &viewer);
+	if (ref_visible(&viewer, ref, st))
+		return 0;
+	r = scan_object(req, ref, &scan, &o);
+	if (r < 0)
+		return r;
+	r = pshm_object_visible(o, &viewer.pub) ? 0 : -ENOENT;
 	pshm_scan_free(scan);
 	return r;
 }
@@ -463,7 +666,14 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		return -EROFS; /* a view: the objects are their holders' to change */
+	/*
+	 * Decided for this opener, now, as a lookup is: a node the kernel
+	 * still has (an O_PATH descriptor reopened through /proc/self/fd)
+	 * proves nothing about who may see the object today.
+	 */
 	r = object_stat(req, node, &ref, &st);
+	if (r == 0)
+		r = object_check(req, &ref, &st);
 	if (r < 0)
 		return r;
 	r = limits_take(uid, LIMIT_FDS, 1);
@@ -545,6 +755,7 @@ static bool objects_node_read(fuse_req_t req, struct node *node, struct handle *
 static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 {
 	uid_t uid = fuse_req_ctx(req)->uid;
+	struct holders_viewer viewer;
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
 	struct shmid_ds ds;
@@ -554,7 +765,8 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 	if (r < 0)
 		return r;
 	o = pshm_scan_find(scan, PSHM_KIND_SYSV, name);
-	if (!o || !pshm_object_visible(o, uid))
+	viewer_of(req, &viewer);
+	if (!o || !pshm_object_visible(o, &viewer.pub))
 		r = -ENOENT;
 	else if (shmctl(o->shmid, IPC_STAT, &ds) < 0)
 		r = -ENOENT;
@@ -564,22 +776,6 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 		r = -errno;
 	pshm_scan_free(scan);
 	return r;
-}
-
-/* A fresh scan's record of ref's object: 0 with *ret_scan (free it) and *ret, or -ENOENT. */
-static int scan_object(fuse_req_t req, const struct object_ref *ref, struct pshm_scan **ret_scan,
-		       const struct pshm_object **ret)
-{
-	int r = scan_kind(req, ref->kind, ret_scan);
-
-	if (r < 0)
-		return r;
-	*ret = pshm_scan_find(*ret_scan, ref->kind, ref->name);
-	if (!*ret || (*ret)->st.st_ino != ref->ino) {
-		pshm_scan_free(*ret_scan);
-		return -ENOENT;
-	}
-	return 0;
 }
 
 /* An attribute's text being built: holders lines, up to its size. */
@@ -634,7 +830,8 @@ static int objects_node_xattr(fuse_req_t req, struct node *node, const char *nam
 	struct stat st;
 	int r = object_stat(req, node, &ref, &st);
 
-	(void)req;
+	if (r == 0)
+		r = object_check(req, &ref, &st);
 	if (r < 0)
 		return r;
 	if (strcmp(name, "kind") == 0)

@@ -171,9 +171,10 @@ nsysv=$("${nobody[@]}" ls "$mnt/.sysv" | grep "@$nshmid\$")
 check "nobody removes their own System V segment, as ipcrm lets them" "0 removed" \
 	"$("${nobody[@]}" rm "$mnt/.sysv/$nsysv"; echo "$? $(awk -v id="$nshmid" '$2 == id { print (length($3) > 3 && substr($3, 1, 1) == "1") ? "removed" : "kept " $3 }' /proc/sysvipc/shm)")"
 
-# The holder gone, its objects are gone.
+# The holder gone, its objects are gone. It is no child of this shell (it
+# was started in a process substitution): wait until it has exited.
 kill "$pid"
-wait "$pid" 2>/dev/null
+for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.01; done
 check "a deleted segment vanishes with its holder" "No such file or directory" \
 	"$(stat "$mnt/.deleted/$del" 2>&1 | sed 's/.*: //')"
 check "so does the memfd, and the shared mapping" "" \

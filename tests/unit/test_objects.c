@@ -32,6 +32,23 @@ struct holder {
 	int shmid;
 };
 
+/* Viewers: root; and uid 4242, told by the kernel it may read no process, or every one. */
+static bool read_none(void *ctx, pid_t pid, unsigned long long start_time)
+{
+	(void)ctx, (void)pid, (void)start_time;
+	return false;
+}
+
+static bool read_all(void *ctx, pid_t pid, unsigned long long start_time)
+{
+	(void)ctx, (void)pid, (void)start_time;
+	return true;
+}
+
+static const struct pshm_viewer root = { .uid = 0 };
+static const struct pshm_viewer blind_4242 = { .uid = 4242, .may_read = read_none };
+static const struct pshm_viewer sighted_4242 = { .uid = 4242, .may_read = read_all };
+
 /*
  * Starts a child that holds one object of kind (written "kind" at its
  * start) and waits; returns once the object exists.
@@ -144,9 +161,10 @@ static void check_kind(unsigned kind, const char *name, const char *name_start)
 		}
 	}
 	CU_ASSERT_TRUE(mapped);
-	CU_ASSERT_TRUE(pshm_object_visible(o, 0));
-	CU_ASSERT_TRUE(pshm_object_visible(o, getuid()));
-	CU_ASSERT_FALSE(pshm_object_visible(o, 4242));
+	CU_ASSERT_TRUE(pshm_object_visible(o, &(struct pshm_viewer){ .uid = 0 }));
+	CU_ASSERT_TRUE(pshm_object_visible(o, &(struct pshm_viewer){ .uid = 4242 }));
+	CU_ASSERT_FALSE(pshm_object_visible(o, &blind_4242));
+	CU_ASSERT_TRUE(pshm_object_visible(o, &sighted_4242));
 	/* The object itself, with what the holder wrote (System V has no path to open). */
 	fd = pshm_object_open(o, O_RDONLY, NULL);
 	if (kind == PSHM_KIND_SYSV) {
@@ -418,7 +436,7 @@ static void test_usage_adds_up_by_process_and_by_owner(void)
 	bool found = false;
 
 	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_MEMFD, NULL, &scan, NULL) == 0);
-	count = pshm_usage_by(scan, 0, PSHM_USAGE_BY_PROCESS, &rows, NULL);
+	count = pshm_usage_by(scan, &root, PSHM_USAGE_BY_PROCESS, &rows, NULL);
 	CU_ASSERT(count > 0);
 	for (ssize_t i = 0; i < count; i++)
 		if (rows[i].who == child.pid) {
@@ -432,8 +450,8 @@ static void test_usage_adds_up_by_process_and_by_owner(void)
 	CU_ASSERT(found);
 	free(rows);
 	/* By owner: the rows add up to what usage_of counts for the kind, each once. */
-	CU_ASSERT_FATAL(pshm_usage_of(scan, 0, &u, NULL) == 0);
-	count = pshm_usage_by(scan, 0, PSHM_USAGE_BY_OWNER, &rows, NULL);
+	CU_ASSERT_FATAL(pshm_usage_of(scan, &root, &u, NULL) == 0);
+	count = pshm_usage_by(scan, &root, PSHM_USAGE_BY_OWNER, &rows, NULL);
 	CU_ASSERT(count > 0);
 	for (ssize_t i = 0; i < count; i++) {
 		total_count += rows[i].count;
@@ -444,7 +462,7 @@ static void test_usage_adds_up_by_process_and_by_owner(void)
 	CU_ASSERT_EQUAL(total_count, u.count[2]);
 	CU_ASSERT_EQUAL(total_bytes, u.bytes[2]);
 	free(rows);
-	CU_ASSERT_EQUAL(pshm_usage_by(scan, 0, 0, &rows, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(pshm_usage_by(scan, &root, 0, &rows, NULL), -EINVAL);
 	pshm_scan_free(scan);
 	release(child);
 }
