@@ -308,10 +308,11 @@ const char *pshm_kind_name(unsigned kind);
 /* One process holding an object: through a descriptor, or a mapping (fd == -1). */
 struct pshm_holder {
 	pid_t pid;
-	unsigned long long start_time; /* when it started (/proc/PID/stat, clock ticks): who pid is */
-	uid_t uid;                     /* the process's real uid */
-	char comm[16];                 /* its command name, printable, no spaces */
-	int fd;                        /* the descriptor, or -1 */
+	unsigned long long
+		start_time; /* when it started (/proc/PID/stat, clock ticks): who pid is */
+	uid_t uid;          /* the process's real uid */
+	char comm[16];      /* its command name, printable, no spaces */
+	int fd;             /* the descriptor, or -1 */
 	unsigned long long start, end; /* the mapping's addresses */
 	char perms[5];                 /* the mapping's permissions, "rw-s" */
 };
@@ -482,13 +483,12 @@ struct pshm_usage {
  * Returns: 0, or what reading /proc reports.
  */
 int pshm_usage_of(const struct pshm_scan *scan, const struct pshm_viewer *viewer,
-		  struct pshm_usage *ret,
-		  struct pshm_error *err);
+		  struct pshm_usage *ret, struct pshm_error *err);
 /* One line of a usage table, by owner or by holding process. */
 struct pshm_usage_row {
-	unsigned kind;                   /* PSHM_KIND_* */
-	long who; /* the owner's uid, or the holding process's pid (-1: processes not shown) */
-	char comm[16];                   /* by process: its command name; by owner: "" */
+	unsigned kind; /* PSHM_KIND_* */
+	long who;      /* the owner's uid, or the holding process's pid (-1: processes not shown) */
+	char comm[16]; /* by process: its command name; by owner: "" */
 	unsigned long long count, bytes; /* objects, and their allocated bytes */
 };
 #define PSHM_USAGE_BY_OWNER 1

@@ -34,6 +34,8 @@ static struct {
 
 /* Whether this thread is switched, for creds_leave and the assertion in creds_enter. */
 static _Thread_local bool switched;
+/* Whether creds_enter set this thread's groups, for creds_leave to set them back. */
+static _Thread_local bool groups_set;
 /*
  * The effective capabilities this thread had before creds_enter_viewer
  * lowered them all (capset is per thread), to be raised again.
@@ -77,6 +79,14 @@ int creds_init(void)
 	self.uid = geteuid();
 	self.gid = getegid();
 	self.can_switch = self.uid == 0;
+	/*
+	 * Root needs no supplementary groups, and without them a caller
+	 * without any (most requests, see creds_of_req) is entered and left
+	 * without two setgroups calls. Before any thread: glibc's setgroups
+	 * sets every thread's anyway.
+	 */
+	if (self.can_switch)
+		(void)setgroups(0, NULL);
 	n = getgroups(CREDS_GROUPS_MAX, self.groups);
 	if (n < 0)
 		return -errno;
@@ -97,21 +107,37 @@ bool creds_is_daemon(uid_t uid)
 void creds_of_req(fuse_req_t req, struct creds *ret)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	int n;
 
 	ret->uid = ctx->uid;
 	ret->gid = ctx->gid;
 	ret->pid = ctx->pid;
 	ret->group_count = 0;
-	if (!self.can_switch || ret->uid == 0)
-		return; /* not needed: nothing to switch, or root's rights anyway */
+	/* Not needed: nothing to switch, or root's rights anyway. */
+	ret->groups_read = !self.can_switch || ret->uid == 0;
+}
+
+void creds_groups(fuse_req_t req, struct creds *c)
+{
+	int n;
+
+	if (c->groups_read)
+		return;
 	/*
 	 * The kernel sends no supplementary groups; libfuse reads them from
-	 * /proc/PID/task/PID/status. A caller gone meanwhile gets none: fewer
-	 * rights, never more.
+	 * /proc/PID/task/PID/status, now. A caller gone meanwhile gets none:
+	 * fewer rights, never more.
 	 */
-	n = fuse_req_getgroups(req, CREDS_GROUPS_MAX, ret->groups);
-	ret->group_count = n < 0 ? 0 : (n > CREDS_GROUPS_MAX ? CREDS_GROUPS_MAX : n);
+	n = fuse_req_getgroups(req, CREDS_GROUPS_MAX, c->groups);
+	c->group_count = n < 0 ? 0 : (n > CREDS_GROUPS_MAX ? CREDS_GROUPS_MAX : n);
+	c->groups_read = true;
+}
+
+bool creds_retry(fuse_req_t req, struct creds *c, int r)
+{
+	if ((r != -EACCES && r != -EPERM) || c->groups_read)
+		return false;
+	creds_groups(req, c);
+	return c->group_count > 0;
 }
 
 static int set_groups(int count, const gid_t *groups)
@@ -127,7 +153,9 @@ int creds_enter(const struct creds *c)
 		return 0;
 	if (switched)
 		return -EDEADLK; /* a bug: every enter has its leave */
-	r = set_groups(c->group_count, c->groups);
+	/* The daemon has no supplementary groups (creds_init): none to set for none. */
+	groups_set = c->group_count || self.group_count;
+	r = groups_set ? set_groups(c->group_count, c->groups) : 0;
 	if (r < 0)
 		return r;
 	switched = true;
@@ -172,7 +200,7 @@ void creds_leave(void)
 		return;
 	setfsuid(self.uid);
 	setfsgid(self.gid);
-	if (set_groups(self.group_count, self.groups) < 0 ||
+	if ((groups_set && set_groups(self.group_count, self.groups) < 0) ||
 	    (uid_t)setfsuid((uid_t)-1) != self.uid) {
 		/* A thread that cannot become the daemon again must not serve anyone. */
 		fuse_log(FUSE_LOG_ERR, "shmfs: cannot restore the daemon's credentials: %s\n",

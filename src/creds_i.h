@@ -17,6 +17,7 @@ struct creds {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	bool groups_read; /* groups is the caller's (creds_groups), not yet empty */
 	int group_count;
 	gid_t groups[CREDS_GROUPS_MAX];
 };
@@ -27,8 +28,25 @@ int creds_init(void);
 bool creds_switching(void);
 /* Whether uid has the daemon's own rights (root, or the user running it). */
 bool creds_is_daemon(uid_t uid);
-/* The caller of req, with supplementary groups when they matter. */
+/*
+ * The caller of req, without supplementary groups yet: an operation runs
+ * first as the caller's fsuid and fsgid alone, and again with the groups
+ * only when that was refused (creds_retry). Groups only ever add rights,
+ * so what is allowed without them is allowed, and does the same, with
+ * them; reading them costs a /proc read per request, which most requests
+ * do not need. Where groups change an outcome without an error (the
+ * set-gid bit kept or dropped on chmod, truncate, create), read them
+ * first: creds_groups.
+ */
 void creds_of_req(fuse_req_t req, struct creds *ret);
+/* Reads the caller's supplementary groups now, as the kernel has them for this request. */
+void creds_groups(fuse_req_t req, struct creds *c);
+/*
+ * After an operation as c that returned r: true when it was refused
+ * (-EACCES, -EPERM) before c's groups were read and the caller has some:
+ * they are read now, and the operation is to be run again.
+ */
+bool creds_retry(fuse_req_t req, struct creds *c, int r);
 /*
  * Makes this thread act as c for file access (nothing to do when the
  * daemon cannot switch, or c is the daemon). 0, or -errno with nothing

@@ -100,6 +100,8 @@ void segments_setattr(fuse_req_t req, struct node *node, struct stat *attr, int 
 	int fd, r;
 
 	creds_of_req(req, &caller);
+	/* A chmod, chown or truncate keeps or drops the set-gid bit by the caller's groups. */
+	creds_groups(req, &caller);
 	if (fi) {
 		fd = handle_of(fi)->fd;
 	} else {
@@ -191,10 +193,14 @@ static int open_as_caller(fuse_req_t req, struct node *node, int oflags, uid_t *
 	r = limits_take(caller.uid, LIMIT_FDS, 1);
 	if (r < 0)
 		return r;
-	r = creds_enter(&caller);
-	fd = r < 0 ? r : nodes_open(node, oflags);
-	if (r == 0)
-		creds_leave();
+	if (oflags & O_TRUNC)
+		creds_groups(req, &caller); /* a truncation may drop the set-gid bit */
+	do {
+		r = creds_enter(&caller);
+		fd = r < 0 ? r : nodes_open(node, oflags);
+		if (r == 0)
+			creds_leave();
+	} while (creds_retry(req, &caller, fd));
 	if (fd < 0)
 		limits_give(caller.uid, LIMIT_FDS, 1);
 	*ret_uid = caller.uid;
@@ -244,15 +250,20 @@ void segments_reply_open(fuse_req_t req, struct node *node, struct handle *h,
  * had called shm_open themselves. A name that is not a segment (a FIFO,
  * a directory) is taken: -EEXIST. Returns the descriptor or -errno.
  */
-static int create_segment(const struct creds *caller, const char *full, int oflags, mode_t mode)
+static int create_segment(fuse_req_t req, struct creds *caller, const char *full, int oflags,
+			  mode_t mode)
 {
 	int fd, r;
 
-	r = creds_enter(caller);
-	if (r < 0)
-		return r;
-	fd = pshm_open_ex(full, oflags, mode & 0777, NULL, NULL);
-	creds_leave();
+	if (oflags & O_TRUNC)
+		creds_groups(req, caller); /* a truncation may drop the set-gid bit */
+	do {
+		r = creds_enter(caller);
+		if (r < 0)
+			return r;
+		fd = pshm_open_ex(full, oflags, mode & 0777, NULL, NULL);
+		creds_leave();
+	} while (creds_retry(req, caller, fd));
 	return fd == -ENXIO ? -EEXIST : fd;
 }
 
@@ -271,7 +282,7 @@ void segments_create(fuse_req_t req, const char *full, mode_t mode, struct fuse_
 		fuse_reply_err(req, -r);
 		return;
 	}
-	fd = create_segment(&caller, full,
+	fd = create_segment(req, &caller, full,
 			    access_of(fi->flags) | O_CREAT | (fi->flags & (O_EXCL | O_TRUNC)),
 			    mode);
 	if (fd < 0) {
@@ -314,7 +325,7 @@ int segments_mknod(fuse_req_t req, const char *full, mode_t mode, struct fuse_en
 	int fd, r;
 
 	creds_of_req(req, &caller);
-	fd = create_segment(&caller, full, O_RDONLY | O_CREAT | O_EXCL, mode);
+	fd = create_segment(req, &caller, full, O_RDONLY | O_CREAT | O_EXCL, mode);
 	if (fd < 0)
 		return fd;
 	r = pshm_stat(fd, &st, NULL);

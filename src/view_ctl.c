@@ -47,6 +47,7 @@ static int ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	(void)ino;
 	creds_of_req(req, &opener);
+	creds_groups(req, &opener); /* the session acts as its opener later, without a request */
 	r = ctl_session_open(&opener, &s);
 	if (r < 0)
 		return r;

@@ -53,9 +53,9 @@ struct object_ref {
 	key_t key;
 	ino_t ino;
 	dev_t dev;
-	pid_t pid;                     /* the holder path leads through, or 0 */
-	unsigned long long start_time; /* and when it started */
-	char path[64];                 /* a holder's /proc link to the object, or "" */
+	pid_t pid;                       /* the holder path leads through, or 0 */
+	unsigned long long start_time;   /* and when it started */
+	char path[64];                   /* a holder's /proc link to the object, or "" */
 	char name[PSHM_OBJECT_NAME_MAX]; /* last: a listing keeps it cut to its length */
 };
 

@@ -120,11 +120,13 @@ static int root_unlink(fuse_req_t req, const struct view *v, const char *name)
 		return r;
 	creds_of_req(req, &caller);
 	keeper = nodes_keep(full, caller.uid);
-	r = creds_enter(&caller);
-	if (r == 0) {
-		r = pshm_unlink(full, NULL);
-		creds_leave();
-	}
+	do {
+		r = creds_enter(&caller);
+		if (r == 0) {
+			r = pshm_unlink(full, NULL);
+			creds_leave();
+		}
+	} while (creds_retry(req, &caller, r));
 	nodes_kept(keeper, r == 0);
 	return r;
 }
@@ -175,11 +177,13 @@ static int root_rename(fuse_req_t req, const char *name, const char *newname, un
 	if (!(flags & RENAME_NOREPLACE) && lstat(to_path, &st) == 0 && !S_ISREG(st.st_mode))
 		return -EEXIST;
 	creds_of_req(req, &caller);
-	r = creds_enter(&caller);
-	if (r < 0)
-		return r;
-	r = renameat2(AT_FDCWD, from_path, AT_FDCWD, to_path, flags) < 0 ? -errno : 0;
-	creds_leave();
+	do {
+		r = creds_enter(&caller);
+		if (r < 0)
+			return r;
+		r = renameat2(AT_FDCWD, from_path, AT_FDCWD, to_path, flags) < 0 ? -errno : 0;
+		creds_leave();
+	} while (creds_retry(req, &caller, r));
 	if (r == 0 && (flags & RENAME_EXCHANGE))
 		nodes_exchanged(from, to);
 	else if (r == 0)

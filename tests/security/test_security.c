@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -2826,6 +2827,54 @@ out:
 	end();
 }
 
+/*
+ * A caller in a group: the child is root with fsuid and fsgid 4242, so
+ * its requests come as uid 4242, and it can change its own supplementary
+ * groups between them (a raw setgroups: this thread alone). Returns a
+ * bit per open that succeeded: with the group, without, with again.
+ */
+static int open_with_and_without_group(const void *path)
+{
+	const gid_t group = 4300;
+	int result = 0;
+
+	setfsgid(OTHER);
+	setfsuid(OTHER);
+	for (int i = 0; i < 3; i++) {
+		int fd;
+
+		if (syscall(SYS_setgroups, i == 1 ? 0 : 1, &group) < 0)
+			return 100;
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			result |= 1 << i;
+			close(fd);
+		} else if (errno != EACCES) {
+			return 101;
+		}
+	}
+	return result;
+}
+
+static void test_a_callers_groups_count_as_they_are_at_each_request(void)
+{
+	const char *path = mount_path(&mnt, "grp-shared");
+	int r;
+
+	begin(10);
+	/* Owned by root and group 4300, writable by that group alone. */
+	REQUIRE(make_segment("grp-shared", 0660, 4096) == 0);
+	REQUIRE(chown("/dev/shm/grp-shared", 0, 4300) == 0);
+	r = run_as(0, 5, open_with_and_without_group, path);
+	/* Allowed in the group; refused at the very next request out of it; allowed again. */
+	CU_ASSERT_EQUAL(r, 1 << 0 | 1 << 2);
+	if (r != (1 << 0 | 1 << 2))
+		printf("\n    opens allowed: %#x (want 0x5) ", r);
+out:
+	remove_segment("grp-shared");
+	end();
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const full_args[] = { "-o", DAEMON_OPTIONS, NULL };
@@ -2851,6 +2900,7 @@ int main(int argc, char **argv)
 		TEST(test_waits_are_limited_per_user),
 		TEST(test_a_thousand_waits_and_a_kept_read_delay_no_one),
 		TEST(test_readers_and_summaries_of_one_user_park_no_thread),
+		TEST(test_a_callers_groups_count_as_they_are_at_each_request),
 		TEST_END,
 	};
 	const char *old = getenv("SECURITY_TEST_OLD_DAEMON");
