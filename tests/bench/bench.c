@@ -12,6 +12,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 #include <getopt.h>
+#include <grp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -240,6 +241,36 @@ static double create_stat_unlink(const struct system *s, const struct config *c,
 			die("unlink");
 	}
 	return (now() - t) * 1000;
+}
+
+/*
+ * create_stat_unlink as nobody, in a child: what a caller other than root
+ * pays a root daemon that acts as its caller (every mount is allow_other).
+ */
+static double create_stat_unlink_nobody(const struct system *s, const struct config *c, long count)
+{
+	double ms = -1;
+	int pipe_fds[2];
+	pid_t pid;
+
+	if (pipe(pipe_fds) < 0)
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(pipe_fds[0]);
+		if (setgroups(0, NULL) < 0 || setgid(TEST_NOBODY) < 0 || setuid(TEST_NOBODY) < 0)
+			die("become nobody");
+		ms = create_stat_unlink(s, c, count);
+		_exit(write(pipe_fds[1], &ms, sizeof(ms)) == sizeof(ms) ? 0 : 1);
+	}
+	close(pipe_fds[1]);
+	if (read(pipe_fds[0], &ms, sizeof(ms)) != sizeof(ms))
+		die("create+stat+unlink as nobody");
+	close(pipe_fds[0]);
+	waitpid(pid, NULL, 0);
+	return ms;
 }
 
 static void make_many(long count)
@@ -542,6 +573,11 @@ int main(int argc, char **argv)
 		  .run = list_long,
 		  .arg = 0,
 		  .chart_label = NULL },
+		{ .name = "create+stat+unlink as nobody",
+		  .unit = MS,
+		  .run = create_stat_unlink_nobody,
+		  .arg = 0,
+		  .chart_label = NULL },
 	};
 	const size_t nworkloads = sizeof(workloads) / sizeof(workloads[0]);
 	struct system systems[MAX_SYSTEMS] = {
@@ -603,6 +639,7 @@ int main(int argc, char **argv)
 	workloads[5].arg = c.meta;
 	workloads[6].arg = c.meta;
 	workloads[7].arg = c.meta_large;
+	workloads[8].arg = c.meta;
 	if (geteuid() != 0) {
 		fprintf(stderr, "bench: run as root (a private mount namespace and tmpfs)\n");
 		return 77;
@@ -619,9 +656,10 @@ int main(int argc, char **argv)
 	test_isolate_shm((size_t)c.size * 3 + (256 << 20));
 
 	/* The daemons: passthrough shows / (so /dev/shm under it), shmfs shows /dev/shm. */
-	static const char *const foreground[] = { NULL };
-	static const char *const cached[] = { "-o", "cache=on", NULL };
-	static const char *const daemon_io[] = { "-o", "passthrough=off", NULL };
+	/* allow_other: nobody's create+stat+unlink goes through the same mounts. */
+	static const char *const foreground[] = { "-o", "allow_other", NULL };
+	static const char *const cached[] = { "-o", "cache=on,allow_other", NULL };
+	static const char *const daemon_io[] = { "-o", "passthrough=off,allow_other", NULL };
 	if (mount_start(&systems[1].mount, c.passthrough, foreground) < 0 ||
 	    mount_start(&systems[2].mount, c.shmfs, foreground) < 0 ||
 	    mount_start(&systems[3].mount, c.shmfs, cached) < 0 ||
@@ -689,7 +727,8 @@ int main(int argc, char **argv)
 
 		if (!wl->count[0])
 			continue;
-		if (wl->run == create_stat_unlink || wl->run == list_long)
+		if (wl->run == create_stat_unlink || wl->run == create_stat_unlink_nobody ||
+		    wl->run == list_long)
 			snprintf(label, sizeof(label), "%s, %ld segments (ms)", wl->name, wl->arg);
 		else if (wl->run == seq_read && wl->arg < 65536)
 			snprintf(label, sizeof(label), "%s, %lld MiB (GB/s)", wl->name,
@@ -718,6 +757,14 @@ int main(int argc, char **argv)
 			median(workloads[7].samples[2], workloads[7].count[2]) /
 				median(workloads[6].samples[2], workloads[6].count[2]),
 			(double)c.meta_large / (double)c.meta);
+	if (workloads[5].count[2] && workloads[8].count[2])
+		print_both(md,
+			   "create+stat+unlink as nobody vs as root: %.2fx the time (shmfs), "
+			   "%.2fx (native).\n",
+			   median(workloads[8].samples[2], workloads[8].count[2]) /
+				   median(workloads[5].samples[2], workloads[5].count[2]),
+			   median(workloads[8].samples[0], workloads[8].count[0]) /
+				   median(workloads[5].samples[0], workloads[5].count[0]));
 	print_both(md, "\n| daemon memory (MiB) | passthrough | shmfs | shmfs cache=on "
 		       "| shmfs passthrough=off |\n");
 	print_both(md, "|---|---|---|---|---|\n");
