@@ -329,7 +329,8 @@ static int list_names(void)
 		count++;
 	}
 	pshm_iter_free(it);
-	if (r == 0) {
+	/* An empty PSHM_DIR leaves names NULL, which qsort may not be given even for 0. */
+	if (r == 0 && count) {
 		qsort(names, count, sizeof(*names), by_name);
 		for (size_t i = 0; i < count; i++)
 			puts(cli_name(names[i], text));
