@@ -44,20 +44,26 @@ int pshm_fail_parse(struct pshm_error *err, int code, const char *what, const ch
 
 PSHM_EXPORT int pshm_strerror(const struct pshm_error *err, char *buf, size_t len)
 {
+	/* What a caller named is written as pshm_name_escape writes it: one line, whatever it holds. */
+	char name[PSHM_NAME_ESCAPED_SIZE(sizeof(err->name) - 1)];
+	char word[PSHM_NAME_ESCAPED_SIZE(sizeof(err->word) - 1)];
 	const char *detail;
 	int n;
 
 	if (!err || !buf || len == 0)
 		return -EINVAL;
 	detail = err->reason ? err->reason : strerror(err->code);
-	if (err->what)
-		n = snprintf(buf, len, "%s %s: %s \"%s\"", err->op, err->what, detail, err->word);
-	else if (err->name[0])
-		n = snprintf(buf, len, "%s(\"%s\"): %s", err->op, err->name, detail);
-	else if (err->fd >= 0)
+	if (err->what) {
+		pshm_name_escape(err->word, word, sizeof(word));
+		n = snprintf(buf, len, "%s %s: %s \"%s\"", err->op, err->what, detail, word);
+	} else if (err->name[0]) {
+		pshm_name_escape(err->name, name, sizeof(name));
+		n = snprintf(buf, len, "%s(\"%s\"): %s", err->op, name, detail);
+	} else if (err->fd >= 0) {
 		n = snprintf(buf, len, "%s(fd %d): %s", err->op, err->fd, detail);
-	else
+	} else {
 		n = snprintf(buf, len, "%s: %s", err->op ? err->op : "pshm", detail);
+	}
 	if (n < 0)
 		return -EINVAL;
 	return (size_t)n < len ? n : -ENOSPC;

@@ -66,7 +66,9 @@ struct pshm_error {
  *   shm_open("/jobs"): Permission denied
  *   ftruncate(fd 4): No space left on device
  *   parse open flags: unknown word "rwdr"
- * into buf (always NUL-terminated when len > 0).
+ * into buf (always NUL-terminated when len > 0): one line, the name and
+ * the word written as pshm_name_escape writes them ("a\x0ab" for a name
+ * holding a newline).
  * Returns: the length of the text, or -ENOSPC when it was truncated to fit.
  */
 int pshm_strerror(const struct pshm_error *err, char *buf, size_t len);
@@ -170,6 +172,25 @@ int pshm_parse_size(const char *text, off_t *ret, struct pshm_error *err);
  * Returns: 0, -EINVAL (empty, ".", "..", contains '/'), or -ENAMETOOLONG.
  */
 int pshm_name_check(const char *name, struct pshm_error *err);
+
+/* The room pshm_name_escape needs for a name of n bytes, with the NUL. */
+#define PSHM_NAME_ESCAPED_SIZE(n) (4 * (n) + 1)
+
+/*
+ * Writes name for people and for tools that split lines and words: every
+ * byte outside printable ASCII 0x21..0x7e (space, tab, newline and the
+ * other control bytes, DEL, every byte from 0x80, valid UTF-8 or not) and
+ * the backslash itself as \xHH, two lowercase hex digits (as util-linux's
+ * lsblk and lsfd do); every other byte as it is. The text is one word with
+ * no control byte, it tells every name from every other, and
+ * printf '%b' gives the name back. buf (len bytes) is always
+ * NUL-terminated when len > 0; PSHM_NAME_ESCAPED_SIZE(strlen(name)) bytes
+ * always suffice.
+ * Returns: the length of the text, -ENOSPC when it was cut to fit (between
+ * two bytes of the name, never inside an escape), or -EINVAL when name or
+ * buf is NULL or len is 0.
+ */
+int pshm_name_escape(const char *name, char *buf, size_t len);
 
 /*
  * Opens (and with O_CREAT creates) the segment name, like shm_open(3).

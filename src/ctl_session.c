@@ -313,42 +313,70 @@ static void commit(struct ctl_session *s)
 	}
 }
 
+/*
+ * Writes text into line as one reply line, without its newline: at most
+ * room bytes, every byte outside printable ASCII 0x20..0x7e as %XX (the
+ * spelling of the views' names). Commands are printable ASCII, so what a
+ * command named comes back as it was written, usable in the next
+ * command; whatever else a reply holds (the mount's prefix, a name that
+ * got through), no control byte reaches the reader and one reply stays
+ * one line. Cut before an escape that does not fit. Returns the length.
+ */
+static size_t one_line(char *line, size_t room, const char *text)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		bool plain = *p >= 0x20 && *p <= 0x7e;
+
+		if (n + (plain ? 1 : 3) > room)
+			break;
+		if (plain) {
+			line[n++] = (char)*p;
+			continue;
+		}
+		line[n++] = '%';
+		line[n++] = hex[*p >> 4];
+		line[n++] = hex[*p & 0xf];
+	}
+	return n;
+}
+
 __attribute__((format(printf, 2, 3))) void ctl_emit(struct ctl_session *s, const char *fmt, ...)
 {
-	char line[CTL_LINE_MAX + 64];
+	char text[CTL_LINE_MAX + 64], line[CTL_LINE_MAX + 64];
 	va_list ap;
-	int n;
+	size_t n;
+	int r;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	r = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (r < 0)
 		return;
-	if ((size_t)n > sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
+	n = one_line(line, sizeof(line) - 1, text);
 	line[n++] = '\n';
-	emit_raw(s, line, (size_t)n, false);
+	emit_raw(s, line, n, false);
 }
 
 /* Replies "err ENAME message" (always delivered) and returns -code. */
 __attribute__((format(printf, 3, 4))) int ctl_fail(struct ctl_session *s, int code, const char *fmt,
 						   ...)
 {
-	char message[CTL_MESSAGE_MAX], line[CTL_MESSAGE_MAX + 32];
+	char message[CTL_MESSAGE_MAX], text[CTL_MESSAGE_MAX + 32], line[CTL_MESSAGE_MAX + 32];
 	const char *name = strerrorname_np(code);
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	n = snprintf(line, sizeof(line) - 1, "err %s %s", name ? name : "EIO", message);
-	if (n < 0)
+	if (snprintf(text, sizeof(text), "err %s %s", name ? name : "EIO", message) < 0)
 		return -code;
-	if ((size_t)n > sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
+	n = one_line(line, sizeof(line) - 1, text);
 	line[n++] = '\n';
-	emit_raw(s, line, (size_t)n, true);
+	emit_raw(s, line, n, true);
 	return -code;
 }
 
@@ -438,14 +466,15 @@ static void wait_done(struct waits_entry *e, int r)
 	}
 }
 
+/* text as a reply line (one_line), with its newline, in a new string. */
 static char *line_of(const char *text)
 {
-	size_t len = strlen(text);
-	char *line = malloc(len + 2);
+	size_t room = 3 * strlen(text), n;
+	char *line = malloc(room + 2);
 
 	if (line) {
-		memcpy(line, text, len);
-		memcpy(line + len, "\n", 2);
+		n = one_line(line, room, text);
+		memcpy(line + n, "\n", 2);
 	}
 	return line;
 }

@@ -126,9 +126,16 @@ int cli_usage(const char *fmt, ...)
 	return CLI_USAGE;
 }
 
+const char *cli_name(const char *name, char buf[CLI_NAME_TEXT])
+{
+	pshm_name_escape(name, buf, CLI_NAME_TEXT); /* cut between escapes at worst */
+	return buf;
+}
+
 int cli_error(const struct pshm_error *err)
 {
-	char text[PSHM_NAME_MAX + PSHM_WORD_MAX + 256];
+	char text[PSHM_NAME_ESCAPED_SIZE(PSHM_NAME_MAX + 1) +
+		  PSHM_NAME_ESCAPED_SIZE(PSHM_WORD_MAX) + 256];
 
 	pshm_strerror(err, text, sizeof(text)); /* truncated at worst, always terminated */
 	fprintf(stderr, "pshm: %s\n", text);

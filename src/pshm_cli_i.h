@@ -34,7 +34,17 @@ int cli_option(int argc, char **argv, const char *shortopts, const struct option
 /* "pshm CMD: MESSAGE" and the hint to --help on stderr. Returns CLI_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* "pshm: " and pshm_strerror(err) on stderr. Returns CLI_FAILED. */
+/* Room for any name pshm prints, escaped: a view's directory and an object's name. */
+#define CLI_NAME_TEXT PSHM_NAME_ESCAPED_SIZE(PSHM_OBJECT_NAME_MAX + 16)
+
+/*
+ * name as pshm's text output writes it (pshm_name_escape: \xHH for every
+ * byte outside 0x21..0x7e and the backslash) into buf; returns buf. One
+ * name is one word of one line, whoever chose it; --json keeps names exact.
+ */
+const char *cli_name(const char *name, char buf[CLI_NAME_TEXT]);
+
+/* "pshm: " and pshm_strerror(err) on stderr (names escaped). Returns CLI_FAILED. */
 int cli_error(const struct pshm_error *err);
 
 /*

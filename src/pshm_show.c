@@ -56,11 +56,14 @@ static unsigned kind_of_name(const char *name, const char **ret_base)
 /* Checks a name as on the mount: a segment's by libpshm's rules, a view's entry non-empty. */
 static int check_name(const char *name)
 {
+	char text[CLI_NAME_TEXT];
 	const char *base;
 
 	if (kind_of_name(name, &base) == PSHM_KIND_SEGMENT)
 		return cli_check_name(name);
-	return base[0] && !strchr(base, '/') ? 0 : cli_usage("no such entry: '%s'", name);
+	if (!base[0] || strchr(base, '/'))
+		return cli_usage("no such entry: '%s'", cli_name(name, text));
+	return 0;
 }
 
 static int scan(unsigned kinds, struct pshm_scan **ret)
@@ -209,7 +212,8 @@ static void mount_name(const struct pshm_object *o, char *buf, size_t len)
 
 static void print_long(const struct pshm_object *o)
 {
-	char mode[11], name[PSHM_OBJECT_NAME_MAX + 16], when[32], ub[16], gb[16];
+	char mode[11], name[PSHM_OBJECT_NAME_MAX + 16], text[CLI_NAME_TEXT], when[32], ub[16],
+		gb[16];
 
 	print_mode_string(o->st.st_mode, mode);
 	format_time(o->st.st_mtime, when, sizeof(when));
@@ -217,19 +221,20 @@ static void print_long(const struct pshm_object *o)
 	printf("%s %-8s %-8s %12jd %12llu %3zu %s %s\n", mode,
 	       user_name(o->st.st_uid, ub, sizeof(ub)), group_name(o->st.st_gid, gb, sizeof(gb)),
 	       (intmax_t)o->st.st_size, (unsigned long long)o->st.st_blocks * 512,
-	       holding_processes(o), when, name);
+	       holding_processes(o), when, cli_name(name, text));
 }
 
 static void print_stat(const struct pshm_object *o)
 {
-	char name[PSHM_OBJECT_NAME_MAX + 16], words[256], when[32], ub[16], gb[16];
+	char name[PSHM_OBJECT_NAME_MAX + 16], text[CLI_NAME_TEXT], words[256], when[32], ub[16],
+		gb[16];
 
 	mount_name(o, name, sizeof(name));
 	if (pshm_format_mode(o->st.st_mode & 0777, words, sizeof(words)) < 0)
 		words[0] = '\0';
-	printf("name: %s\nkind: %s\n", name, pshm_kind_name(o->kind));
+	printf("name: %s\nkind: %s\n", cli_name(name, text), pshm_kind_name(o->kind));
 	if (o->path[0])
-		printf("path: %s\n", o->path);
+		printf("path: %s\n", cli_name(o->path, text));
 	printf("size: %jd\nallocated: %llu\nmode: %04o (%s)\n", (intmax_t)o->st.st_size,
 	       (unsigned long long)o->st.st_blocks * 512, (unsigned)(o->st.st_mode & 07777), words);
 	printf("owner: %s (%u)\n", user_name(o->st.st_uid, ub, sizeof(ub)), (unsigned)o->st.st_uid);
@@ -303,7 +308,7 @@ static int list_names(void)
 	struct pshm_error err;
 	struct pshm_iter *it;
 	const char *name;
-	char **names = NULL;
+	char **names = NULL, text[CLI_NAME_TEXT];
 	size_t count = 0, cap = 0;
 	int r = pshm_iter_open(NULL, &it, &err);
 
@@ -327,10 +332,11 @@ static int list_names(void)
 		count++;
 	}
 	pshm_iter_free(it);
-	if (r == 0) {
+	/* An empty PSHM_DIR leaves names NULL, which qsort may not be given even for 0. */
+	if (r == 0 && count) {
 		qsort(names, count, sizeof(*names), by_name);
 		for (size_t i = 0; i < count; i++)
-			puts(names[i]);
+			puts(cli_name(names[i], text));
 	}
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
@@ -368,7 +374,7 @@ int cmd_ls(int argc, char **argv)
 		return CLI_FAILED;
 	array = json ? json_object_new_array() : NULL;
 	while (pshm_scan_next(s, &o) > 0) {
-		char name[PSHM_OBJECT_NAME_MAX + 16];
+		char name[PSHM_OBJECT_NAME_MAX + 16], text[CLI_NAME_TEXT];
 
 		if (!visible(o))
 			continue;
@@ -378,7 +384,7 @@ int cmd_ls(int argc, char **argv)
 			print_long(o);
 		} else {
 			mount_name(o, name, sizeof(name));
-			puts(name);
+			puts(cli_name(name, text));
 		}
 	}
 	pshm_scan_free(s);

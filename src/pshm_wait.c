@@ -174,24 +174,27 @@ static bool json_lines;
 static void emit(const char *event, const struct known *k, const struct known *old)
 {
 	struct json_object *j;
-	char mode[8], old_mode[8];
+	char mode[8], old_mode[8], text[CLI_NAME_TEXT];
+	const char *name;
 
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)k->mode);
 	snprintf(old_mode, sizeof(old_mode), "%04o", old ? (unsigned)old->mode : 0);
 	if (!json_lines) {
+		/* One event, one line: a name cannot forge another event. */
+		name = cli_name(k->name, text);
 		if (strcmp(event, "created") == 0)
-			printf("created %s %jd %s %u %u\n", k->name, (intmax_t)k->size, mode,
+			printf("created %s %jd %s %u %u\n", name, (intmax_t)k->size, mode,
 			       (unsigned)k->uid, (unsigned)k->gid);
 		else if (strcmp(event, "resized") == 0)
-			printf("resized %s %jd %jd\n", k->name, (intmax_t)k->size,
+			printf("resized %s %jd %jd\n", name, (intmax_t)k->size,
 			       (intmax_t)old->size);
 		else if (strcmp(event, "mode") == 0)
-			printf("mode %s %s %s\n", k->name, mode, old_mode);
+			printf("mode %s %s %s\n", name, mode, old_mode);
 		else if (strcmp(event, "owner") == 0)
-			printf("owner %s %u %u %u %u\n", k->name, (unsigned)k->uid,
-			       (unsigned)k->gid, (unsigned)old->uid, (unsigned)old->gid);
+			printf("owner %s %u %u %u %u\n", name, (unsigned)k->uid, (unsigned)k->gid,
+			       (unsigned)old->uid, (unsigned)old->gid);
 		else
-			printf("%s %s\n", event, k->name);
+			printf("%s %s\n", event, name);
 		fflush(stdout);
 		return;
 	}

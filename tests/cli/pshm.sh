@@ -99,6 +99,8 @@ done
 check "no command is a usage error" "2" "$(status "$pshm")"
 check "an unknown command is a usage error" "2" "$(status "$pshm" frobnicate)"
 check "an unknown option is a usage error" "2" "$(status "$pshm" ls --frobnicate)"
+check "ls of an empty /dev/shm: nothing, status 0" "0 lines, status 0" \
+	"$("$pshm" ls 2>&1 | wc -l) lines, status ${PIPESTATUS[0]}"
 
 # --- create, and what it made
 "$pshm" create jobs 1M --mode read-user,write-user,read-group
@@ -414,6 +416,99 @@ check "watch --json: one object per line" "created j 0 0600" \
 	"$(next_event | "$python" -c 'import json,sys; e=json.loads(sys.stdin.readline()); print(e["event"], e["name"], e["size"], e["mode"])')"
 kill "$watcher"
 exec {events}<&-
+
+# --- names that cannot lie: another user's names, as root sees them
+# Each holds what a terminal or a script reading lines would obey: escape
+# sequences (a window title, a clear screen), BEL, a newline before a
+# forged entry or watch event, a backslash, a space, a tab, DEL, bytes that
+# are not UTF-8. pshm writes every byte outside 0x21..0x7e and the
+# backslash as \xHH: one line is one entry, a name one field.
+lying=($'title\e]0;owned\a' $'clear\e[2J' $'x\nremoved jobs'
+	$'y\n-rw------- root root 1 0 0 2020-01-01 00:00:00 forged' 'back\slash' 'a space'
+	$'tab\there' $'del\x7f' $'bytes\x80\xff\xc3(')
+theirs=$(find /dev/shm -maxdepth 1 -user nobody -printf . | wc -c)
+for n in "${lying[@]}"; do as_nobody "$pshm" create "$n" 4K; done
+# The names as pshm must print them, one a line, from their bytes.
+escaped() {
+	"$python" -c '
+import os, sys
+for a in sys.argv[1:]:
+    print("".join(chr(b) if 0x21 <= b <= 0x7e and b != 0x5c else "\\x%02x" % b for b in os.fsencode(a)))' "$@"
+}
+# The lines of stdin holding a byte below 0x20 (tab included), DEL or above 0x7e.
+unsafe_lines() { LC_ALL=C grep -caP '[^\x20-\x7e]'; }
+segment_count() { find /dev/shm -maxdepth 1 -type f ! -name "sem.*" -printf . | wc -c; }
+json_count() { "$python" -c 'import json, sys; print(len(json.loads(sys.stdin.buffer.read().decode("utf-8", "surrogateescape"))))'; }
+check "the names were made, as nobody's" "$((theirs + ${#lying[@]}))" "$(find /dev/shm -maxdepth 1 -user nobody -printf . | wc -c)"
+out=$("$pshm" ls)
+check "ls: no control byte, DEL or byte above 0x7e" "0" "$(unsafe_lines <<<"$out")"
+check "ls: one line per segment" "$(segment_count)" "$(wc -l <<<"$out")"
+check "ls: each name escaped as \\xHH" "$(escaped "${lying[@]}" | sort)" \
+	"$(grep -Fxf <(escaped "${lying[@]}") <<<"$out" | sort)"
+out=$("$pshm" ls -l)
+check "ls -l: no control byte" "0" "$(unsafe_lines <<<"$out")"
+check "ls -l: one line per segment" "$(segment_count)" "$(wc -l <<<"$out")"
+check "ls -l: the name is the last field, escaped" "$(escaped "${lying[@]}" | sort)" \
+	"$(awk '{ print $NF }' <<<"$out" | grep -Fxf <(escaped "${lying[@]}") | sort)"
+out=$("$pshm" ls --all)
+check "ls --all: no control byte" "0" "$(unsafe_lines <<<"$out")"
+check "ls --all: one line per object" "$("$pshm" ls --all --json | json_count)" "$(wc -l <<<"$out")"
+check "ls --json: the exact names, byte for byte" "same" \
+	"$("$pshm" ls --json | "$python" -c '
+import json, os, sys
+names = {os.fsencode(o["name"]) for o in json.loads(sys.stdin.buffer.read().decode("utf-8", "surrogateescape"))}
+print("same" if names == set(os.listdir(b"/dev/shm")) else sorted(names ^ set(os.listdir(b"/dev/shm"))))')"
+stat_lines=$("$pshm" stat jobs | wc -l)
+for n in "${lying[@]}"; do
+	e=$(escaped "$n")
+	out=$("$pshm" stat "$n")
+	check "stat $e: no control byte, as many lines as any" "0 $stat_lines" \
+		"$(unsafe_lines <<<"$out") $(wc -l <<<"$out")"
+	check "stat $e: name and path escaped" "name: $e|path: /dev/shm/$e" \
+		"$(grep -E '^(name|path):' <<<"$out" | paste -sd'|')"
+	check "stat --json $e: the exact name" "same" \
+		"$("$pshm" stat --json "$n" | "$python" -c '
+import json, os, sys
+o = json.loads(sys.stdin.buffer.read().decode("utf-8", "surrogateescape"))[0]
+print("same" if os.fsencode(o["name"]) == os.fsencode(sys.argv[1]) else o["name"])' "$n")"
+done
+out=$("$pshm" stat $'nope\e[2J\nforged' 2>&1)
+check "stat of a missing name: one error line, escaped" \
+	'pshm: stat("nope\x1b[2J\x0aforged"): No such file or directory' "$out"
+holder "$python" "$work/holder.py" map "${lying[2]}"
+out=$("$pshm" holders "${lying[2]}")
+check "holders: no control byte, one line per descriptor or mapping" "0 yes" \
+	"$(unsafe_lines <<<"$out") $([ "$(wc -l <<<"$out")" -ge 2 ] &&
+		[ "$(wc -l <<<"$out")" = "$("$pshm" holders --json "${lying[2]}" |
+			"$python" -c 'import json, sys; print(len(json.load(sys.stdin)["holders"]))')" ] && echo yes)"
+"$pshm" chown "${lying[1]}" root
+"$pshm" chmod "${lying[1]}" 0600
+out=$(as_nobody "$pshm" holders "${lying[1]}" 2>&1)
+check "holders refused: one error line, escaped" \
+	'pshm: holders("clear\x1b[2J"): Permission denied' "$out"
+out=$("$pshm" usage)
+check "usage: no control byte, one line per fact" "0 $("$pshm" usage --json | "$python" -c '
+import json, sys
+u = json.load(sys.stdin)
+print(len(u["kinds"]) + len(u["tmpfs"]) + 3)')" "$(unsafe_lines <<<"$out") $(wc -l <<<"$out")"
+# watch: each name made and removed while it runs, then an end mark.
+start_watch
+for n in "${lying[@]}"; do "$pshm" rm "$n"; done
+for n in "${lying[@]}"; do as_nobody "$pshm" create "$n" 0; done
+"$pshm" create watch-end 0
+out=$(timeout 10 sed -u '/^created watch-end /q' <&"$events")
+kill "$watcher"
+exec {events}<&-
+check "watch: no control byte" "0" "$(unsafe_lines <<<"$out")"
+check "watch: one line per event" "$((2 * ${#lying[@]} + 1))" "$(wc -l <<<"$out")"
+check "watch: removed NAME, the name escaped" "$(escaped "${lying[@]}" | sed 's/^/removed /' | sort)" \
+	"$(grep '^removed ' <<<"$out" | sort)"
+check "watch: created NAME SIZE MODE UID GID, the name escaped" \
+	"$(escaped "${lying[@]}" | sed 's/$/ 0 0600 65534 65534/; s/^/created /' | sort)" \
+	"$(grep '^created ' <<<"$out" | grep -v watch-end | sort)"
+kill "${pids[-1]}"
+wait "${pids[-1]}" 2>/dev/null
+"$pshm" rm "${lying[@]}" watch-end
 
 # --- bad input changes nothing
 snapshot=$(ls -l --time-style=+%s /dev/shm)

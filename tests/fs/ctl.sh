@@ -101,6 +101,37 @@ check "the wait goes on after the signal; later replies come after it" "ok never
 exec 3>&-
 rm -f /dev/shm/jobs /dev/shm/never-made
 
+# Names in replies: one reply is one line of printable ASCII, and a name
+# comes back as the command wrote it, usable in the next command.
+unsafe_lines() { LC_ALL=C grep -caP '[^\x20-\x7e]'; }
+exec 3<>"$mnt/.ctl"
+out=$(printf 'wait x\033]0;owned\007 1\n' 2>&1 >&3)
+check "a command holding ESC or BEL fails its write" "Invalid argument" "${out##*: }"
+read -r -t 5 reply <&3
+check "its reply names the byte, never echoes it" \
+	"err EINVAL the line holds byte 0x1b: commands are printable ASCII" "$reply"
+echo 'wait back\slash%2541 5' >&3
+(sleep 0.1; truncate -s 0 '/dev/shm/back\slash%2541') &
+read -r -t 5 reply <&3
+wait
+check "wait echoes a name with \\ and % as written" 'ok back\slash%2541' "$reply"
+echo "holders ${reply#ok }" >&3
+check "and that name works in the next command" "ok" "$(timeout 1 cat <&3 | cut -d" " -f1)"
+exec 3>&-
+rm -f '/dev/shm/back\slash%2541'
+# Whatever else a reply holds is written %XX: here a prefix, the mounter's.
+mnt2=$(mktemp -d /tmp/shmfs-ctl-XXXXXX)
+if "$shmfs" -o "prefix=p"$'\033[2J\nq\t' "$mnt2"; then
+	out=$(cat "$mnt2/.ctl")
+	check "a prefix with ESC, a newline and a tab: one summary line, %XX" \
+		"prefix p%1B[2J%0Aq%09" "$(grep '^prefix ' <<<"$out")"
+	check "and no control byte in any line of the summary" "0" "$(unsafe_lines <<<"$out")"
+	umount "$mnt2"
+else
+	check "shmfs mounts with a prefix holding control bytes" "0" "$?"
+fi
+rmdir "$mnt2"
+
 # The worked example, as documented.
 out=$("$example" "$mnt" 2>&1)
 status=$?

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* libpshm unit tests: keyword parsing, formatting, sizes, error texts, README vocabulary. */
+/* libpshm unit tests: keyword parsing, formatting, sizes, error texts, escaped names, README vocabulary. */
 #include <CUnit/CUnit.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +315,88 @@ static void test_strerror_formats_and_truncates(void)
 	CU_ASSERT_EQUAL(pshm_strerror(NULL, buf, sizeof(buf)), -EINVAL);
 }
 
+static void test_strerror_escapes_name_and_word(void)
+{
+	struct pshm_error err = {
+		.code = EACCES, .op = "shm_open", .fd = -1, .name = "x\nremoved jobs"
+	};
+	char buf[128];
+
+	CU_ASSERT_EQUAL(pshm_strerror(&err, buf, sizeof(buf)),
+			(int)strlen("shm_open(\"x\\x0aremoved\\x20jobs\"): Permission denied"));
+	CU_ASSERT_STRING_EQUAL(buf, "shm_open(\"x\\x0aremoved\\x20jobs\"): Permission denied");
+	err = (struct pshm_error){ .code = EINVAL,
+				   .op = "parse",
+				   .what = "mode",
+				   .fd = -1,
+				   .reason = "unknown word",
+				   .word = "\033[2J" };
+	pshm_strerror(&err, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "parse mode: unknown word \"\\x1b[2J\"");
+}
+
+static void test_name_escape_writes_unsafe_bytes_as_hex(void)
+{
+	char name[2] = { 0 }, buf[8], expected[8];
+
+	/* Each byte alone: printable ASCII but the backslash as it is, the rest as \xHH. */
+	for (int byte = 1; byte < 256; byte++) {
+		bool plain = byte >= 0x21 && byte <= 0x7e && byte != '\\';
+
+		name[0] = (char)byte;
+		if (plain)
+			snprintf(expected, sizeof(expected), "%c", byte);
+		else
+			snprintf(expected, sizeof(expected), "\\x%02x", byte);
+		CU_ASSERT_EQUAL(pshm_name_escape(name, buf, sizeof(buf)), (int)strlen(expected));
+		CU_ASSERT_STRING_EQUAL(buf, expected);
+	}
+}
+
+static void test_name_escape_keeps_plain_names_and_tells_apart(void)
+{
+	char buf[PSHM_NAME_ESCAPED_SIZE(PSHM_NAME_MAX + 1)], name[PSHM_NAME_MAX + 2];
+
+	CU_ASSERT_EQUAL(pshm_name_escape("/jobs.v2@1%41", buf, sizeof(buf)), 13);
+	CU_ASSERT_STRING_EQUAL(buf, "/jobs.v2@1%41");
+	CU_ASSERT_EQUAL(pshm_name_escape("", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	pshm_name_escape("title\033]0;owned\a", buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "title\\x1b]0;owned\\x07");
+	pshm_name_escape("a b\tc", buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "a\\x20b\\x09c");
+	pshm_name_escape("bytes\x80\xff\xc3(", buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "bytes\\x80\\xff\\xc3(");
+	/* A name that spells an escape is not the byte it spells: its backslash is escaped. */
+	pshm_name_escape("a\\x0ab", buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "a\\x5cx0ab");
+	/* The longest name of the worst bytes fits the room the macro gives. */
+	memset(name, 0xff, PSHM_NAME_MAX + 1);
+	name[PSHM_NAME_MAX + 1] = '\0';
+	CU_ASSERT_EQUAL(pshm_name_escape(name, buf, sizeof(buf)), 4 * (PSHM_NAME_MAX + 1));
+	CU_ASSERT_EQUAL(strlen(buf), 4 * (PSHM_NAME_MAX + 1));
+}
+
+static void test_name_escape_truncates_between_escapes(void)
+{
+	char buf[8];
+
+	memset(buf, '#', sizeof(buf));
+	CU_ASSERT_EQUAL(pshm_name_escape("ab\n", buf, 7), 6);
+	CU_ASSERT_STRING_EQUAL(buf, "ab\\x0a");
+	CU_ASSERT_EQUAL(pshm_name_escape("ab\n", buf, 6), -ENOSPC);
+	CU_ASSERT_STRING_EQUAL(buf, "ab");
+	CU_ASSERT_EQUAL(pshm_name_escape("ab\n", buf, 3), -ENOSPC);
+	CU_ASSERT_STRING_EQUAL(buf, "ab");
+	CU_ASSERT_EQUAL(pshm_name_escape("ab", buf, 2), -ENOSPC);
+	CU_ASSERT_STRING_EQUAL(buf, "a");
+	CU_ASSERT_EQUAL(pshm_name_escape("ab", buf, 1), -ENOSPC);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	CU_ASSERT_EQUAL(pshm_name_escape("ab", buf, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pshm_name_escape(NULL, buf, sizeof(buf)), -EINVAL);
+	CU_ASSERT_EQUAL(pshm_name_escape("ab", NULL, sizeof(buf)), -EINVAL);
+}
+
 /*
  * The README documents the vocabulary in tables introduced by a marker line
  * "<!-- vocab:KIND -->": a header row, a separator row, then one row per
@@ -390,6 +473,10 @@ int main(int argc, char **argv)
 		TEST(test_format_reports_enospc_and_einval),
 		TEST(test_parse_size_suffixes_and_limits),
 		TEST(test_strerror_formats_and_truncates),
+		TEST(test_strerror_escapes_name_and_word),
+		TEST(test_name_escape_writes_unsafe_bytes_as_hex),
+		TEST(test_name_escape_keeps_plain_names_and_tells_apart),
+		TEST(test_name_escape_truncates_between_escapes),
 		TEST(test_readme_vocabulary_matches_tables),
 		TEST_END,
 	};
