@@ -17,6 +17,7 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -560,6 +561,62 @@ static void test_scan_refuses_unknown_kinds(void)
 	pshm_scan_free(NULL);
 }
 
+/* A child that sleeps until killed, non-dumpable when asked: its pid. */
+static pid_t sleeper(bool dumpable)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* A process that changed its uid is not dumpable, nor what it forks: say which. */
+		prctl(PR_SET_DUMPABLE, dumpable ? 1 : 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/*
+ * As uid 4242: root's process (arg) is not readable; its own is, unless
+ * non-dumpable. Returns a bit per wrong answer.
+ */
+static int readable_as_another_user(const void *arg)
+{
+	pid_t root_pid = *(const pid_t *)arg;
+	pid_t own = sleeper(true), hidden = sleeper(false);
+	int wrong = 0;
+
+	usleep(20000); /* the non-dumpable one has made itself so */
+	wrong |= pshm_process_readable(root_pid, 0) << 0;
+	wrong |= !pshm_process_readable(own, 0) << 1;
+	wrong |= pshm_process_readable(hidden, 0) << 2;
+	stop(own);
+	stop(hidden);
+	return wrong;
+}
+
+/* Whether a process may be read is the kernel's answer, for the process that started then. */
+static void test_process_readable_is_the_kernels_answer(void)
+{
+	pid_t child = sleeper(true), gone = sleeper(true);
+
+	CU_ASSERT_FATAL(child > 0 && gone > 0);
+	stop(gone);
+	CU_ASSERT_TRUE(pshm_process_readable(child, 0));
+	CU_ASSERT_FALSE(pshm_process_readable(gone, 0));
+	/* Another start time: the pid is someone else's now. */
+	CU_ASSERT_FALSE(pshm_process_readable(child, 1));
+	if (getuid() == 0)
+		CU_ASSERT_EQUAL(test_as_user(4242, 4242, readable_as_another_user, &child), 0);
+	stop(child);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -576,6 +633,7 @@ int main(void)
 		TEST(test_tmpfs_mounts_of_other_namespaces),
 		TEST(test_shmfs_mount_not_found_leaves_options_alone),
 		TEST(test_scan_refuses_unknown_kinds),
+		TEST(test_process_readable_is_the_kernels_answer),
 		TEST_END,
 	};
 
