@@ -1344,7 +1344,7 @@ PSHM_EXPORT int pshm_object_open(const struct pshm_object *o, int oflags, struct
 	return fd;
 }
 
-size_t pshm_scan_count(const struct pshm_scan *s)
+PSHM_EXPORT size_t pshm_scan_count(const struct pshm_scan *s)
 {
 	return s->count;
 }

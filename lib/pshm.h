@@ -424,6 +424,8 @@ const struct pshm_object *pshm_scan_find(const struct pshm_scan *s, unsigned kin
 					 const char *name);
 /* How many processes could not be read. */
 unsigned pshm_scan_unreadable(const struct pshm_scan *s);
+/* How many objects the scan found. */
+size_t pshm_scan_count(const struct pshm_scan *s);
 /* Frees the scan and its objects; NULL is fine. */
 void pshm_scan_free(struct pshm_scan *s);
 /*

@@ -11,7 +11,6 @@
 #define PSHM_EXPORT __attribute__((visibility("default")))
 
 /* A scan's objects by index, in pshm_scan_next's order (objects.c, for usage.c). */
-size_t pshm_scan_count(const struct pshm_scan *s);
 const struct pshm_object *pshm_scan_at(const struct pshm_scan *s, size_t i);
 
 /* A file system's bytes in use (statvfs), 0 when unknown (mounts.c, for usage.c). */

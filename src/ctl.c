@@ -212,7 +212,7 @@ static int run_object_holders(struct ctl_session *s, const char *path, unsigned 
 	else
 		holders_describe(o, ctl_opener(s), holders_emit, s, &count);
 	count.unreadable = pshm_scan_unreadable(scan);
-	pshm_scan_free(scan);
+	holders_scan_free(scan);
 	if (r == 0 && !ctl_overflowed(s))
 		emit_holders_end(s, &count);
 	return r;
@@ -293,7 +293,7 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 		r = count < 0 ? (int)count : 0;
 	}
 	unreadable = pshm_scan_unreadable(scan);
-	pshm_scan_free(scan);
+	holders_scan_free(scan);
 	if (r == 0)
 		r = anon_list(uid, &anons, &anon_count);
 	if (r < 0) {
@@ -449,7 +449,7 @@ static void emit_kinds(struct ctl_session *s, uint64_t segments, uint64_t alloca
 				ctl_emit(s, "%s %llu %llu", pshm_kind_name(1u << k), u.count[k],
 					 u.bytes[k]);
 		}
-		pshm_scan_free(scan);
+		holders_scan_free(scan);
 	}
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,21 @@ int holders_objects(const struct creds *viewer, unsigned kinds, struct pshm_scan
 	return scan(viewer, kinds, NULL, ret);
 }
 
+void holders_scan_free(struct pshm_scan *scan)
+{
+	bool big = scan && pshm_scan_count(scan) >= HOLDERS_TRIM_OBJECTS;
+
+	pshm_scan_free(scan);
+	/*
+	 * A scan's many small objects come from the arena of the worker
+	 * thread that made it, and glibc keeps freed arena memory: without a
+	 * trim, a user who opens a view repeatedly leaves the daemon each
+	 * worker's largest scan (measured: 30,000 objects, about 18 MB each).
+	 */
+	if (big)
+		malloc_trim(0);
+}
+
 int holders_scan_begin(const struct creds *viewer)
 {
 	unsigned running;
@@ -205,7 +221,7 @@ int holders_scan(const struct stat *st, const struct creds *viewer, holders_emit
 	if (pshm_scan_next(found, &o) > 0)
 		holders_describe(o, viewer, emit, ctx, &count);
 	count.unreadable = pshm_scan_unreadable(found);
-	pshm_scan_free(found);
+	holders_scan_free(found);
 	*ret = count;
 	return 0;
 }

@@ -183,6 +183,10 @@ void holders_scan_end(const struct creds *viewer);
  * -ETIMEDOUT (HOLDERS_SCAN_MS passed, or the daemon is stopping).
  */
 int holders_objects(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret);
+/* A scan this size or more is given back to the system when freed (malloc_trim). */
+#define HOLDERS_TRIM_OBJECTS 1024
+/* Frees a scan of holders_objects (NULL is fine), and gives a large one's memory back. */
+void holders_scan_free(struct pshm_scan *scan);
 /* Answers of one viewer remembered, by pid (a listing asks of few processes, often). */
 #define HOLDERS_SEEN 64
 struct holders_seen {

@@ -413,7 +413,7 @@ static int objects_lookup(fuse_req_t req, const struct view *v, const char *name
 		return r;
 	o = pshm_scan_find(scan, kind_of(v), name);
 	r = o ? entry_of(req, v, o, e) : -ENOENT;
-	pshm_scan_free(scan);
+	holders_scan_free(scan);
 	return r;
 }
 
@@ -441,7 +441,7 @@ static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapsho
 		if (r == 0)
 			r = listing_add(l, d, o);
 	}
-	pshm_scan_free(scan);
+	holders_scan_free(scan);
 	if (r < 0) {
 		listing_put(l);
 		return r;
@@ -557,7 +557,7 @@ static int object_stat(fuse_req_t req, struct node *node, struct object_ref *ref
 	} else {
 		r = -ENOENT;
 	}
-	pshm_scan_free(scan);
+	holders_scan_free(scan);
 	return r;
 }
 
@@ -571,7 +571,7 @@ static int scan_object(fuse_req_t req, const struct object_ref *ref, struct pshm
 		return r;
 	*ret = pshm_scan_find(*ret_scan, ref->kind, ref->name);
 	if (!*ret || (*ret)->st.st_ino != ref->ino) {
-		pshm_scan_free(*ret_scan);
+		holders_scan_free(*ret_scan);
 		return -ENOENT;
 	}
 	return 0;
@@ -596,7 +596,7 @@ static int object_check(fuse_req_t req, const struct object_ref *ref, const stru
 	if (r < 0)
 		return r;
 	r = pshm_object_visible(o, &viewer.pub) ? 0 : -ENOENT;
-	pshm_scan_free(scan);
+	holders_scan_free(scan);
 	return r;
 }
 
@@ -774,7 +774,7 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 		r = -EPERM;
 	else if (shmctl(o->shmid, IPC_RMID, NULL) < 0)
 		r = -errno;
-	pshm_scan_free(scan);
+	holders_scan_free(scan);
 	return r;
 }
 
@@ -813,7 +813,7 @@ static int holders_of(fuse_req_t req, const struct object_ref *ref, char *buf, s
 		return r;
 	buf[0] = '\0';
 	holders_describe(o, &viewer, attr_line, &t, &count);
-	pshm_scan_free(scan);
+	holders_scan_free(scan);
 	if (count.cut)
 		return -E2BIG;
 	if (count.hidden && (size_t)snprintf(buf + t.len, size - t.len, "%u other processes\n",
@@ -851,7 +851,7 @@ static int objects_node_xattr(fuse_req_t req, struct node *node, const char *nam
 		if (r < 0)
 			return r;
 		snprintf(buf, size, "%s", o->exec_mapped ? "yes" : "no");
-		pshm_scan_free(scan);
+		holders_scan_free(scan);
 	} else if (strcmp(name, "seals") == 0 && ref.kind == PSHM_KIND_MEMFD) {
 		int fd = open(ref.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		int seals = fd < 0 ? -1 : fcntl(fd, F_GET_SEALS);
