@@ -514,11 +514,15 @@ static void sysv_read(fuse_req_t req, int shmid, key_t key, size_t size, off_t o
 	len = data_span(req, r, r < 0 ? 0 : st.st_size, size, off);
 	if (!len)
 		return;
+	/* The buffer first: an attach is never left behind when there is none. */
 	buf = data_buffer(len);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	map = shmat(shmid, NULL, SHM_RDONLY);
-	if (!buf || map == (void *)-1) {
-		fuse_reply_err(req,
-			       buf ? (errno == EINVAL || errno == EIDRM ? ENOENT : errno) : ENOMEM);
+	if (map == (void *)-1) {
+		fuse_reply_err(req, errno == EINVAL || errno == EIDRM ? ENOENT : errno);
 		return;
 	}
 	r = guard_copy(buf, map + off, len);
