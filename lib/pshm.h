@@ -321,7 +321,9 @@ struct pshm_object {
 	 * Unique within its kind: NAME for a segment, NAME@INODE for a deleted
 	 * segment or a memfd ('/', '%', space, control bytes and bytes above
 	 * 0x7e as %XX), 0xKEY@SHMID for a System V segment, INODE for a shared
-	 * anonymous mapping.
+	 * anonymous mapping. A segment with several names (hard links in
+	 * PSHM_DIR) is one object per name, each with the same inode and the
+	 * same holders (a holder through any name holds them all).
 	 */
 	const char *name; /* at most PSHM_OBJECT_NAME_MAX - 1 bytes; the scan's */
 	/*
@@ -369,7 +371,8 @@ struct pshm_scan_options {
 	/*
 	 * At most this many holders (0: no limit), so that what processes
 	 * hold bounds what the scan allocates: past it, pshm_scan_open
-	 * returns -E2BIG (each worker counts its own, so a little more).
+	 * returns -E2BIG (each worker counts its own, so a little more; a
+	 * holder of a segment with several names counts once per name).
 	 */
 	size_t holders_max;
 };
