@@ -324,7 +324,8 @@ static int list_names(void)
 		count++;
 	}
 	pshm_iter_free(it);
-	if (r == 0) {
+	/* An empty directory leaves names NULL, which qsort must not be given. */
+	if (r == 0 && count) {
 		qsort(names, count, sizeof(*names), by_name);
 		for (size_t i = 0; i < count; i++)
 			puts(names[i]);
