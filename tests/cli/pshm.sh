@@ -252,6 +252,8 @@ check "usage as nobody says it could not read root's processes" "yes" \
 	"$(as_nobody "$pshm" usage | awk '$1 == "unreadable" && $2 > 0 { print "yes" }')"
 check "usage --json: the same count, as a number" "yes" \
 	"$(as_nobody "$pshm" usage --json | "$python" -c 'import json,sys; n = json.load(sys.stdin)["unreadable"]; print("yes" if isinstance(n, int) and n > 0 else n)')"
+check "usage --json: the walk of mount namespaces was complete" "False" \
+	"$("$pshm" usage --json | "$python" -c 'import json,sys; j = json.load(sys.stdin); print(j["tmpfs_partial"] if isinstance(j["tmpfs_namespaces"], int) else "no count")')"
 check "--by-user and --by-process together are a usage error" "2" \
 	"$(status "$pshm" usage --by-user --by-process)"
 

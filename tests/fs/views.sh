@@ -260,6 +260,25 @@ check "usage ends with what nothing explains, then ok" "unexplained ok" \
 	"$(tail -2 <<<"$after" | awk '{print $1}' | xargs)"
 check "usage by-process names the holder's four objects" "4" \
 	"$(exec 4<>"$mnt/.ctl"; echo "usage by-process" >&4; cat <&4 | awk -v p="$fpid" '$2 == p' | wc -l)"
+check "usage: a walk of a few mount namespaces is complete" "" "$(grep '^tmpfs-partial' <<<"$after")"
+# More mount namespaces than root's usage reads (256): the reply says the
+# tmpfs lines are partial, and how many namespaces it read.
+self_ns=$(readlink /proc/self/ns/mnt)
+many=()
+for _ in $(seq 257); do
+	unshare -m sleep 60 &
+	many+=($!)
+done
+holders+=("${many[@]}")
+for _ in $(seq 200); do
+	apart=0
+	for p in "${many[@]}"; do [ "$(readlink "/proc/$p/ns/mnt")" != "$self_ns" ] && apart=$((apart + 1)); done
+	[ "$apart" -eq 257 ] && break
+	sleep 0.05
+done
+check "usage: past 256 mount namespaces, tmpfs-partial says how many were read" "yes" \
+	"$(usage | awk '$1 == "tmpfs-partial" && $2 == "namespaces" && $3 > 0 && $3 <= 256 { print "yes" }')"
+kill "${many[@]}" 2>/dev/null
 check "the summary has a line per kind" "segment deleted memfd sysv shared-anon" \
 	"$(grep -E '^(segment|deleted|memfd|sysv|shared-anon) [0-9]+ [0-9]+$' "$mnt/.ctl" | awk '{print $1}' | xargs)"
 

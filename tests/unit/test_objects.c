@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "pshm.h"
+#include "pshm_i.h"
 #include "testutil.h"
 
 #define SIZE (3 << 20) /* not a size any other object here has */
@@ -590,17 +591,103 @@ static void test_tmpfs_mounts_of_other_namespaces(void)
 	close(ready[1]);
 	CU_ASSERT(read(ready[0], &c, 1) == 1);
 	snprintf(want, sizeof(want), "/proc/%d/root%s/a\\040b\\012c", (int)pid, top);
-	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, 0, NULL), 0);
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, 0, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(m.found, 0); /* not this namespace's */
-	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, PSHM_MOUNTS_ALL_NAMESPACES, NULL), 0);
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, PSHM_MOUNTS_ALL_NAMESPACES, NULL, NULL),
+			0);
 	CU_ASSERT_EQUAL(m.found, 1);
 	CU_ASSERT_EQUAL(m.used, 1u << 20);
-	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, 2, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, 2, NULL, NULL), -EINVAL);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	close(ready[0]);
 	rmdir(dir);
 	rmdir(top);
+}
+
+static int no_mount(void *ctx, const char *point, unsigned long long used)
+{
+	(void)ctx;
+	(void)point;
+	(void)used;
+	return 0;
+}
+
+/* Children each in a mount namespace of its own, until killed: how many started. */
+static size_t namespaces_held(pid_t *pids, size_t count)
+{
+	size_t started = 0;
+	int ready[2];
+	char c;
+
+	CU_ASSERT_FATAL(pipe(ready) == 0);
+	fflush(NULL);
+	for (; started < count; started++) {
+		pids[started] = fork();
+		if (pids[started] < 0)
+			break;
+		if (pids[started] == 0) {
+			close(ready[0]);
+			if (unshare(CLONE_NEWNS) < 0 || write(ready[1], "n", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+	}
+	close(ready[1]);
+	for (size_t i = 0; i < started; i++)
+		CU_ASSERT_EQUAL(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	return started;
+}
+
+static void namespaces_release(const pid_t *pids, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		kill(pids[i], SIGKILL);
+	for (size_t i = 0; i < count; i++)
+		waitpid(pids[i], NULL, 0);
+}
+
+/*
+ * Root's walk of other mount namespaces is bounded by a count and a time,
+ * and says when a bound stopped it: complete in the normal case, partial
+ * past PSHM_MOUNTS_NAMESPACES_MAX namespaces, and at any lowered bound.
+ */
+static void test_tmpfs_mounts_walk_of_namespaces_is_bounded(void)
+{
+	pid_t pids[PSHM_MOUNTS_NAMESPACES_MAX + 1];
+	struct pshm_mounts_walked walked = { .namespaces = 7, .partial = true };
+	size_t held = namespaces_held(pids, 3);
+
+	CU_ASSERT_EQUAL_FATAL(held, 3);
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(no_mount, NULL, 0, &walked, NULL), 0);
+	CU_ASSERT(walked.namespaces == 0 && !walked.partial); /* none asked for */
+	CU_ASSERT_EQUAL(
+		pshm_tmpfs_mounts(no_mount, NULL, PSHM_MOUNTS_ALL_NAMESPACES, &walked, NULL), 0);
+	CU_ASSERT_FALSE(walked.partial);
+	CU_ASSERT(walked.namespaces >= 3);
+	/* Two may be read of at least three: two are, and it says it stopped. */
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts_within(no_mount, NULL, PSHM_MOUNTS_ALL_NAMESPACES, 2,
+						 60000, &walked, NULL),
+			0);
+	CU_ASSERT(walked.namespaces == 2 && walked.partial);
+	/* No time at all: none read, and it says so. */
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts_within(no_mount, NULL, PSHM_MOUNTS_ALL_NAMESPACES, 1000,
+						 0, &walked, NULL),
+			0);
+	CU_ASSERT(walked.namespaces == 0 && walked.partial);
+
+	/* One namespace more than the public bound: partial, at most that many read. */
+	held += namespaces_held(pids + held, PSHM_MOUNTS_NAMESPACES_MAX + 1 - held);
+	CU_ASSERT_EQUAL(held, PSHM_MOUNTS_NAMESPACES_MAX + 1);
+	CU_ASSERT_EQUAL(
+		pshm_tmpfs_mounts(no_mount, NULL, PSHM_MOUNTS_ALL_NAMESPACES, &walked, NULL), 0);
+	CU_ASSERT_TRUE(walked.partial);
+	CU_ASSERT(walked.namespaces <= PSHM_MOUNTS_NAMESPACES_MAX);
+	if (walked.namespaces < PSHM_MOUNTS_NAMESPACES_MAX)
+		printf("\n    the time bound came first: %u namespaces read", walked.namespaces);
+	namespaces_release(pids, held);
 }
 
 /* No FUSE mount at a path: not found, and the options are left as they were. */
@@ -643,6 +730,7 @@ int main(void)
 		TEST(test_scan_of_one_segment_finds_its_holders_alone),
 		TEST(test_usage_adds_up_by_process_and_by_owner),
 		TEST(test_tmpfs_mounts_of_other_namespaces),
+		TEST(test_tmpfs_mounts_walk_of_namespaces_is_bounded),
 		TEST(test_shmfs_mount_not_found_leaves_options_alone),
 		TEST(test_scan_refuses_unknown_kinds),
 		TEST_END,
