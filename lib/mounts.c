@@ -9,12 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pshm_i.h"
@@ -217,7 +219,18 @@ struct mounts_walk {
 	size_t seen_count, seen_cap;
 	size_t other_count; /* measured in other namespaces */
 	dev_t shm_dir;
+	unsigned namespaces_max; /* other namespaces read at most */
+	uint64_t deadline_ms;    /* CLOCK_MONOTONIC: no other namespace read after it */
+	struct pshm_mounts_walked walked;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static bool seen_before(struct mounts_walk *w, dev_t dev)
 {
@@ -294,8 +307,10 @@ static int walk_mounts(struct mounts_walk *w, const char *root, const char *info
 		dev = makedev(m.major_no, m.minor_no);
 		if (dev == w->shm_dir || seen_before(w, dev))
 			continue;
-		if (*root && w->other_count >= OTHER_MOUNTS_MAX)
+		if (*root && w->other_count >= OTHER_MOUNTS_MAX) {
+			w->walked.partial = true; /* one more to measure, and no room */
 			break;
+		}
 		point = decode_point(&m);
 		if (!point) {
 			r = -ENOMEM;
@@ -350,7 +365,12 @@ static int read_whole(const char *path, char **ret)
 	return 0;
 }
 
-/* Every other mount namespace a process of /proc is in, each once, in process order. */
+/*
+ * Every other mount namespace a process of /proc is in, each once, in
+ * process order, until a bound stops the walk (w->walked.partial): as
+ * many namespaces as w->namespaces_max, or w->deadline_ms. Each
+ * namespace costs a whole mountinfo, and a machine may have thousands.
+ */
 static int walk_other_namespaces(struct mounts_walk *w)
 {
 	char self[64], ns[64], path[64], root[64];
@@ -366,13 +386,17 @@ static int walk_other_namespaces(struct mounts_walk *w)
 	if (!proc)
 		return 0;
 	self[n] = '\0';
-	while (r == 0 && w->other_count < OTHER_MOUNTS_MAX && (e = readdir(proc))) {
+	while (r == 0 && !w->walked.partial && (e = readdir(proc))) {
 		unsigned long long id;
 		bool again = false;
 		char *info;
 
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
+		if (now_ms() >= w->deadline_ms) {
+			w->walked.partial = true; /* processes left unlooked at */
+			break;
+		}
 		snprintf(path, sizeof(path), "/proc/%.20s/ns/mnt", e->d_name);
 		n = readlink(path, ns, sizeof(ns) - 1);
 		if (n <= 0 || (ns[n] = '\0', strcmp(ns, self) == 0) ||
@@ -382,6 +406,10 @@ static int walk_other_namespaces(struct mounts_walk *w)
 			again |= seen[i] == id;
 		if (again)
 			continue;
+		if (w->walked.namespaces >= w->namespaces_max) {
+			w->walked.partial = true; /* one namespace more than may be read */
+			break;
+		}
 		if (seen_count % 64 == 0) {
 			unsigned long long *more = realloc(seen, (seen_count + 64) * sizeof(*seen));
 
@@ -395,6 +423,7 @@ static int walk_other_namespaces(struct mounts_walk *w)
 		snprintf(path, sizeof(path), "/proc/%.20s/mountinfo", e->d_name);
 		if (read_whole(path, &info) < 0)
 			continue; /* exited */
+		w->walked.namespaces++;
 		snprintf(root, sizeof(root), "/proc/%.20s/root", e->d_name);
 		r = walk_mounts(w, root, info);
 		free(info);
@@ -404,11 +433,14 @@ static int walk_other_namespaces(struct mounts_walk *w)
 	return r;
 }
 
-PSHM_EXPORT int pshm_tmpfs_mounts(int (*fn)(void *ctx, const char *mount_point,
-					    unsigned long long used),
-				  void *ctx, unsigned flags, struct pshm_error *err)
+int pshm_tmpfs_mounts_within(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
+			     void *ctx, unsigned flags, unsigned namespaces_max, unsigned walk_ms,
+			     struct pshm_mounts_walked *ret_walked, struct pshm_error *err)
 {
-	struct mounts_walk w = { .fn = fn, .ctx = ctx };
+	struct mounts_walk w = { .fn = fn,
+				 .ctx = ctx,
+				 .namespaces_max = namespaces_max,
+				 .deadline_ms = now_ms() + walk_ms };
 	struct stat dir;
 	char *info;
 	int r;
@@ -426,7 +458,17 @@ PSHM_EXPORT int pshm_tmpfs_mounts(int (*fn)(void *ctx, const char *mount_point,
 	free(w.seen);
 	if (r == -ENOMEM)
 		return pshm_fail(err, ENOMEM, "tmpfs mounts", NULL, -1, NULL);
+	if (r == 0 && ret_walked)
+		*ret_walked = w.walked;
 	return r;
+}
+
+PSHM_EXPORT int
+pshm_tmpfs_mounts(int (*fn)(void *ctx, const char *mount_point, unsigned long long used), void *ctx,
+		  unsigned flags, struct pshm_mounts_walked *ret_walked, struct pshm_error *err)
+{
+	return pshm_tmpfs_mounts_within(fn, ctx, flags, PSHM_MOUNTS_NAMESPACES_MAX,
+					PSHM_MOUNTS_WALK_MS, ret_walked, err);
 }
 
 PSHM_EXPORT int pshm_shmfs_mount(const char *mount_point, struct pshm_scan_options *options,

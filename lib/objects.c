@@ -130,6 +130,20 @@ static struct object *find(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t 
 	return o;
 }
 
+/*
+ * The next object of o's identity after it, or NULL: a named segment with
+ * several names (hard links) is one object per name, all in one bucket.
+ */
+static struct object *same_after(const struct object *o)
+{
+	struct object *next = o->next;
+
+	while (next &&
+	       !(next->pub.kind == o->pub.kind && next->dev == o->dev && next->ino == o->ino))
+		next = next->next;
+	return next;
+}
+
 static int grow(struct pshm_scan *s)
 {
 	size_t count = s->bucket_count * 2;
@@ -167,15 +181,12 @@ static int insert(struct pshm_scan *s, struct object *o)
 	return 0;
 }
 
-/* The object of kind with identity dev/ino, added with st when new. NULL: out of memory. */
-static struct object *object_of(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t ino,
-				const struct stat *st)
+/* A new object of kind with identity dev/ino and status st. NULL: out of memory. */
+static struct object *object_new(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t ino,
+				 const struct stat *st)
 {
-	struct object *o = find(s, kind, dev, ino);
+	struct object *o = calloc(1, sizeof(*o));
 
-	if (o)
-		return o;
-	o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
 	o->pub.kind = kind;
@@ -189,6 +200,15 @@ static struct object *object_of(struct pshm_scan *s, unsigned kind, dev_t dev, i
 		return NULL;
 	}
 	return o;
+}
+
+/* The object of kind with identity dev/ino, added with st when new. NULL: out of memory. */
+static struct object *object_of(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t ino,
+				const struct stat *st)
+{
+	struct object *o = find(s, kind, dev, ino);
+
+	return o ? o : object_new(s, kind, dev, ino, st);
 }
 
 /*
@@ -350,10 +370,27 @@ static void fdinfo_of(int pid_dir, const char *fd_name, long *ret_mnt_id, ino_t 
 		*ret_ino = (ino_t)strtoull(p + 5, NULL, 10);
 }
 
-/* A named segment's object by identity (found by pshm_iter first), or NULL. */
+/*
+ * A named segment's object by identity (found by pshm_iter first), or
+ * NULL: the first of its names; hold_segment reaches them all.
+ */
 static struct object *segment_by_ino(struct pshm_scan *s, ino_t ino)
 {
 	return found_before(s, PSHM_KIND_SEGMENT, s->shm_dev, ino);
+}
+
+/*
+ * Adds h to segment o (or nothing for NULL) under each of its names, so
+ * that every name of a hard-linked file has the same holders. A worker
+ * has one copy per inode: merge_part adds its holders to each name.
+ */
+static int hold_segment(struct pshm_scan *s, struct object *o, const struct pshm_holder *h)
+{
+	int r = 0;
+
+	for (; o && r == 0; o = same_after(o))
+		r = add_holder(s, o, h);
+	return r;
 }
 
 /* A descriptor on target, for a scan of options.only: a holder of it, or not. */
@@ -402,7 +439,7 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 		if (mnt_id != s->options.mount_id || !owned_by(p, &h))
 			return 0;
 		o = segment_by_ino(s, ino);
-		return o ? add_holder(s, o, &h) : 0;
+		return hold_segment(s, o, &h);
 	}
 	if (strncmp(target, PSHM_DIR "/", strlen(PSHM_DIR) + 1) == 0)
 		kind = deleted(target, &len) ? PSHM_KIND_DELETED : PSHM_KIND_SEGMENT;
@@ -416,7 +453,7 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 	if (kind == PSHM_KIND_SEGMENT || (kind == PSHM_KIND_DELETED && st.st_nlink > 0)) {
 		/* " (deleted)" may be part of a real name: the link count decides. */
 		o = st.st_dev == s->shm_dev ? segment_by_ino(s, st.st_ino) : NULL;
-		return o ? add_holder(s, o, &h) : 0;
+		return hold_segment(s, o, &h);
 	}
 	if (kind == PSHM_KIND_DELETED && st.st_dev != s->shm_dev)
 		return 0; /* another tmpfs's file, not /dev/shm's */
@@ -629,13 +666,13 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 	}
 	if (s->options.mount_path && dev == s->options.mount_dev && in_mount(s, path)) {
 		o = segment_by_ino(s, ino); /* mapped through the mount */
-		return o && owned_by(p, h) ? add_holder(s, o, h) : 0;
+		return o && owned_by(p, h) ? hold_segment(s, o, h) : 0;
 	}
 	if (!kind || !(s->kinds & kind) || !owned_by(p, h))
 		return 0;
 	if (kind == PSHM_KIND_SEGMENT) {
 		o = segment_by_ino(s, ino);
-		return o ? add_holder(s, o, h) : 0;
+		return hold_segment(s, o, h);
 	}
 	if (kind == PSHM_KIND_SYSV) {
 		char ns[64];
@@ -670,7 +707,7 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 			st.st_size = (off_t)(h->end - h->start);
 		} else if (kind == PSHM_KIND_DELETED && st.st_nlink > 0) {
 			o = segment_by_ino(s, ino); /* a real name that ends in " (deleted)" */
-			return o ? add_holder(s, o, h) : 0;
+			return hold_segment(s, o, h);
 		}
 		o = object_of(s, kind, dev, ino, &st);
 		if (!o)
@@ -956,12 +993,14 @@ static int merge_part(struct pshm_scan *s, struct pshm_scan *part)
 			m = find(s, o->pub.kind, o->dev, o->ino);
 			if (!m && r == 0 && insert(s, o) == 0)
 				continue;
-			for (size_t h = 0; m && r == 0 && h < o->pub.holder_count; h++)
-				r = add_holder(s, m, &o->holders[h]);
-			if (m)
-				m->pub.exec_mapped |= o->pub.exec_mapped;
-			else
+			if (!m)
 				r = -ENOMEM;
+			/* Each object of that identity: every name of a hard-linked segment. */
+			for (; m; m = same_after(m)) {
+				for (size_t h = 0; r == 0 && h < o->pub.holder_count; h++)
+					r = add_holder(s, m, &o->holders[h]);
+				m->pub.exec_mapped |= o->pub.exec_mapped;
+			}
 			object_free(o);
 		}
 	}
@@ -1070,8 +1109,9 @@ static int scan_segments(struct pshm_scan *s, struct pshm_error *err)
 
 	if (r < 0)
 		return r;
+	/* One object per name: the names of a hard-linked file share an inode. */
 	while ((r = pshm_iter_next(it, &name, &st, err)) > 0) {
-		struct object *o = object_of(s, PSHM_KIND_SEGMENT, st.st_dev, st.st_ino, &st);
+		struct object *o = object_new(s, PSHM_KIND_SEGMENT, st.st_dev, st.st_ino, &st);
 		char path[sizeof(PSHM_DIR) + PSHM_NAME_MAX + 1];
 
 		snprintf(path, sizeof(path), PSHM_DIR "/%s", name);

@@ -344,7 +344,9 @@ struct pshm_object {
 	 * Unique within its kind: NAME for a segment, NAME@INODE for a deleted
 	 * segment or a memfd ('/', '%', space, control bytes and bytes above
 	 * 0x7e as %XX), 0xKEY@SHMID for a System V segment, INODE for a shared
-	 * anonymous mapping.
+	 * anonymous mapping. A segment with several names (hard links in
+	 * PSHM_DIR) is one object per name, each with the same inode and the
+	 * same holders (a holder through any name holds them all).
 	 */
 	const char *name; /* at most PSHM_OBJECT_NAME_MAX - 1 bytes; the scan's */
 	/*
@@ -392,7 +394,8 @@ struct pshm_scan_options {
 	/*
 	 * At most this many holders (0: no limit), so that what processes
 	 * hold bounds what the scan allocates: past it, pshm_scan_open
-	 * returns -E2BIG (each worker counts its own, so a little more).
+	 * returns -E2BIG (each worker counts its own, so a little more; a
+	 * holder of a segment with several names counts once per name).
 	 */
 	size_t holders_max;
 };
@@ -502,7 +505,7 @@ struct pshm_usage {
  *   shmem - shm_dir_used - tmpfs_used - bytes[memfd] - bytes[sysv] - bytes[shared-anon]
  * (segments, deleted and others' files in PSHM_DIR are in shm_dir_used).
  * tmpfs_used counts this mount namespace's file systems, and for root
- * every other namespace's too (PSHM_MOUNTS_ALL_NAMESPACES).
+ * other namespaces' too, within that walk's bounds (pshm_tmpfs_mounts).
  * Returns: 0, or what reading /proc reports.
  */
 int pshm_usage_of(const struct pshm_scan *scan, const struct pshm_viewer *viewer,
@@ -530,22 +533,36 @@ ssize_t pshm_usage_by(const struct pshm_scan *scan, const struct pshm_viewer *vi
 		      struct pshm_usage_row **ret, struct pshm_error *err);
 /* pshm_tmpfs_mounts: other mount namespaces' too (root: a container's /dev/shm). */
 #define PSHM_MOUNTS_ALL_NAMESPACES 1u
+/* The bounds of that walk: other namespaces whose mountinfo is read, and its time. */
+#define PSHM_MOUNTS_NAMESPACES_MAX 256
+#define PSHM_MOUNTS_WALK_MS 2000
+/* How far pshm_tmpfs_mounts went through other mount namespaces. */
+struct pshm_mounts_walked {
+	unsigned namespaces; /* other mount namespaces whose mountinfo was read */
+	bool partial;        /* a bound stopped the walk: some tmpfs mounts went unmeasured */
+};
 /*
  * Calls fn for each tmpfs and devtmpfs mounted in this mount namespace but
  * PSHM_DIR's, with its mount point and bytes in use; with
  * PSHM_MOUNTS_ALL_NAMESPACES, then for those of every other mount
  * namespace a process of /proc is in (that the caller may look into), as
  * /proc/PID/root/MOUNT-POINT, PID a process in it, at most 128 of them.
- * mount_point is one printable word: space, backslash and control bytes
- * as \ooo (as mountinfo writes them). Each file system comes once; none
- * covered by another mount (no path reaches it to measure it), none below
- * a FUSE mount and none of a namespace whose root is not on a mount its
- * mountinfo shows (a path there could block); what is left out is part of
- * what pshm_usage_of leaves unexplained. Stops at, and returns, fn's
- * first non-zero result; -EINVAL for unknown flags, -ENOMEM.
+ * That walk is bounded: it reads at most PSHM_MOUNTS_NAMESPACES_MAX other
+ * namespaces' mountinfo and starts none after PSHM_MOUNTS_WALK_MS ms;
+ * when a bound (or the 128) stops it, ret_walked->partial says so, with
+ * the number of namespaces read (ret_walked may be NULL; it is filled on
+ * success only). mount_point is one printable word: space, backslash and
+ * control bytes as \ooo (as mountinfo writes them). Each file system comes
+ * once; none covered by another mount (no path reaches it to measure it),
+ * none below a FUSE mount and none of a namespace whose root is not on a
+ * mount its mountinfo shows (a path there could block); what is left out
+ * is part of what pshm_usage_of leaves unexplained. fn returns 0, or
+ * non-zero to stop the walk. Returns: 0, fn's first non-zero result,
+ * -EINVAL for unknown flags, or -ENOMEM.
  */
 int pshm_tmpfs_mounts(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
-		      void *ctx, unsigned flags, struct pshm_error *err);
+		      void *ctx, unsigned flags, struct pshm_mounts_walked *ret_walked,
+		      struct pshm_error *err);
 
 /*
  * Points options (mount_path, mount_id, mount_dev) at a shmfs mount of

@@ -16,6 +16,16 @@ const struct pshm_object *pshm_scan_at(const struct pshm_scan *s, size_t i);
 /* A file system's bytes in use (statvfs), 0 when unknown (mounts.c, for usage.c). */
 unsigned long long pshm_used_bytes(const char *path);
 
+/*
+ * pshm_tmpfs_mounts with its bounds on other mount namespaces given: at
+ * most namespaces_max of them read, none after walk_ms (mounts.c; the
+ * public call passes PSHM_MOUNTS_NAMESPACES_MAX and PSHM_MOUNTS_WALK_MS,
+ * the unit tests lower them).
+ */
+int pshm_tmpfs_mounts_within(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
+			     void *ctx, unsigned flags, unsigned namespaces_max, unsigned walk_ms,
+			     struct pshm_mounts_walked *ret_walked, struct pshm_error *err);
+
 /* Fills err (when not NULL) and returns -code. name may be NULL. */
 int pshm_fail(struct pshm_error *err, int code, const char *op, const char *name, int fd,
 	      const char *reason);

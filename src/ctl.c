@@ -272,6 +272,7 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 	struct pshm_usage_row *rows = NULL;
 	struct anon_info *anons = NULL;
 	unsigned long long anon_bytes = 0;
+	struct pshm_mounts_walked walked = { 0 };
 	struct pshm_scan *scan;
 	struct pshm_usage u;
 	size_t anon_count = 0;
@@ -320,7 +321,10 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 				 u.bytes[k]);
 	ctl_emit(s, "anonymous %zu %llu", anon_count, anon_bytes);
 	ctl_emit(s, "tmpfs " PSHM_DIR " %llu", u.shm_dir_used);
-	pshm_tmpfs_mounts(emit_tmpfs, s, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, NULL);
+	pshm_tmpfs_mounts(emit_tmpfs, s, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, &walked, NULL);
+	/* The walk of other mount namespaces stopped at a bound: tmpfs lines are missing. */
+	if (walked.partial)
+		ctl_emit(s, "tmpfs-partial namespaces %u", walked.namespaces);
 	ctl_emit(s, "unreadable %u", unreadable);
 	ctl_emit(s, "shmem %llu", u.shmem);
 	ctl_emit(s, "unexplained %lld", u.unexplained);

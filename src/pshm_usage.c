@@ -89,6 +89,7 @@ int cmd_usage(int argc, char **argv)
 		{ 0 },
 	};
 	struct pshm_scan_options scan_options;
+	struct pshm_mounts_walked walked = { 0 };
 	struct json_object *j = NULL, *rows = NULL;
 	struct pshm_usage_row *list = NULL;
 	ssize_t count = 0;
@@ -141,8 +142,12 @@ int cmd_usage(int argc, char **argv)
 		printf("tmpfs " PSHM_DIR " %llu\n", u.shm_dir_used);
 	else
 		add_mount(&mounts, PSHM_DIR, u.shm_dir_used);
-	pshm_tmpfs_mounts(add_mount, &mounts, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, NULL);
+	pshm_tmpfs_mounts(add_mount, &mounts, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, &walked,
+			  NULL);
 	if (!json) {
+		/* The walk of other mount namespaces stopped at a bound: tmpfs lines are missing. */
+		if (walked.partial)
+			printf("tmpfs-partial namespaces %u\n", walked.namespaces);
 		printf("unreadable %u\n", unreadable);
 		printf("shmem %llu\n", u.shmem);
 		printf("unexplained %lld\n", u.unexplained);
@@ -154,6 +159,8 @@ int cmd_usage(int argc, char **argv)
 					       : "processes",
 			       rows);
 	json_object_object_add(j, "tmpfs", mounts.array);
+	json_object_object_add(j, "tmpfs_partial", json_object_new_boolean(walked.partial));
+	json_object_object_add(j, "tmpfs_namespaces", json_object_new_int64(walked.namespaces));
 	json_object_object_add(j, "unreadable", json_object_new_int64(unreadable));
 	json_object_object_add(j, "shmem", json_object_new_int64((int64_t)u.shmem));
 	json_object_object_add(j, "unexplained", json_object_new_int64(u.unexplained));

@@ -724,11 +724,15 @@ static void sysv_read(fuse_req_t req, int shmid, key_t key, size_t size, off_t o
 	len = data_span(req, r, r < 0 ? 0 : st.st_size, size, off);
 	if (!len)
 		return;
+	/* The buffer first: an attach is never left behind when there is none. */
 	buf = data_buffer(len);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	map = shmat(shmid, NULL, SHM_RDONLY);
-	if (!buf || map == (void *)-1) {
-		fuse_reply_err(req,
-			       buf ? (errno == EINVAL || errno == EIDRM ? ENOENT : errno) : ENOMEM);
+	if (map == (void *)-1) {
+		fuse_reply_err(req, errno == EINVAL || errno == EIDRM ? ENOENT : errno);
 		return;
 	}
 	r = guard_copy(buf, map + off, len);
@@ -822,6 +826,52 @@ static int holders_of(fuse_req_t req, const struct object_ref *ref, char *buf, s
 	return 0;
 }
 
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020 /* Linux 6.3 */
+#endif
+
+/* The seals of F_GET_SEALS by name, in bit order. */
+static const struct {
+	unsigned bit;
+	const char *name;
+} seal_names[] = {
+	{ F_SEAL_SEAL, "seal" },
+	{ F_SEAL_SHRINK, "shrink" },
+	{ F_SEAL_GROW, "grow" },
+	{ F_SEAL_WRITE, "write" },
+	{ F_SEAL_FUTURE_WRITE, "future-write" },
+	{ F_SEAL_EXEC, "exec" },
+};
+
+/*
+ * seals as "none" or their names joined by commas, a bit without a name
+ * as hex ("0x40"), into buf (size > 0; cut short past it). Each name goes
+ * in with its own separator: nothing is taken back, so no index can fall
+ * before buf, whatever bits are set.
+ */
+static void format_seals(unsigned seals, char *buf, size_t size)
+{
+	size_t len = 0;
+	int n;
+
+	buf[0] = '\0';
+	if (!seals) {
+		snprintf(buf, size, "none");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(seal_names) / sizeof(seal_names[0]); i++) {
+		if (!(seals & seal_names[i].bit))
+			continue;
+		seals &= ~seal_names[i].bit;
+		n = snprintf(buf + len, size - len, "%s%s", len ? "," : "", seal_names[i].name);
+		if (n < 0 || (size_t)n >= size - len)
+			return;
+		len += (size_t)n;
+	}
+	if (seals)
+		snprintf(buf + len, size - len, "%s%#x", len ? "," : "", seals);
+}
+
 /* The facts of an object entry, for user.shmfs.*; -ENODATA for an attribute it lacks. */
 static int objects_node_xattr(fuse_req_t req, struct node *node, const char *name, char *buf,
 			      size_t size)
@@ -860,12 +910,7 @@ static int objects_node_xattr(fuse_req_t req, struct node *node, const char *nam
 			close(fd);
 		if (seals < 0)
 			return -ENOENT;
-		snprintf(buf, size, "%s%s%s%s%s%s", seals ? "" : "none",
-			 seals & F_SEAL_SEAL ? "seal," : "", seals & F_SEAL_SHRINK ? "shrink," : "",
-			 seals & F_SEAL_GROW ? "grow," : "", seals & F_SEAL_WRITE ? "write," : "",
-			 seals & F_SEAL_FUTURE_WRITE ? "future-write," : "");
-		if (seals && buf[strlen(buf) - 1] == ',')
-			buf[strlen(buf) - 1] = '\0';
+		format_seals((unsigned)seals, buf, size);
 	} else {
 		return -ENODATA;
 	}

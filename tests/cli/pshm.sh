@@ -203,6 +203,23 @@ check "ls -l counts one holding process" "1" "$("$pshm" ls -l | awk '$NF == "job
 check "holders of a segment nobody holds: nothing" "" "$("$pshm" holders state 2>/dev/null)"
 check "holders of a missing segment: status 1" "1" "$(status "$pshm" holders nope)"
 
+# A segment with two names (a hard link): each name its own entry, one
+# inode, the same holders (a scan once kept only the last name it walked).
+"$pshm" create zz_a 4096 --mode 0644
+ln /dev/shm/zz_a /dev/shm/zz_b
+holder "$python" "$work/holder.py" map zz_a
+linker=${pids[-1]}
+check "ls -l lists both names of a hard link, each held by its process" "1 zz_a 1 zz_b" \
+	"$("$pshm" ls -l | awk '$NF == "zz_a" || $NF == "zz_b" { print $6, $NF }' | xargs)"
+check "stat finds both names, with one inode" \
+	"zz_a $(stat -c %i /dev/shm/zz_a) zz_b $(stat -c %i /dev/shm/zz_b)" \
+	"$("$pshm" stat --json zz_a zz_b | "$python" -c 'import json,sys; print(*[f"{o['"'"'name'"'"']} {o['"'"'inode'"'"']}" for o in json.load(sys.stdin)])')"
+check "holders of the other name: the same process" "$linker" \
+	"$("$pshm" holders zz_b 2>/dev/null | awk '{ print $1 }' | sort -u)"
+kill "$linker"
+"$pshm" rm zz_a
+"$pshm" rm zz_b
+
 # --- the other kinds (--all), as the mount's views name them
 # Names of this run's own: /proc is the machine's, other runs may hold a "jit" too.
 jit=jit-$$ gone=gone-$$ mine=mine-$$
@@ -237,6 +254,8 @@ check "usage as nobody says it could not read root's processes" "yes" \
 	"$(as_nobody "$pshm" usage | awk '$1 == "unreadable" && $2 > 0 { print "yes" }')"
 check "usage --json: the same count, as a number" "yes" \
 	"$(as_nobody "$pshm" usage --json | "$python" -c 'import json,sys; n = json.load(sys.stdin)["unreadable"]; print("yes" if isinstance(n, int) and n > 0 else n)')"
+check "usage --json: the walk of mount namespaces was complete" "False" \
+	"$("$pshm" usage --json | "$python" -c 'import json,sys; j = json.load(sys.stdin); print(j["tmpfs_partial"] if isinstance(j["tmpfs_namespaces"], int) else "no count")')"
 check "--by-user and --by-process together are a usage error" "2" \
 	"$(status "$pshm" usage --by-user --by-process)"
 

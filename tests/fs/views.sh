@@ -132,6 +132,34 @@ check "a stat right after ls -l and a growth is fresh" "6291456" "$(stat -c %s "
 check "security.* is not supported (so ls -l stops asking)" "Operation not supported" \
 	"$(getfattr -n security.selinux "$mnt/.memfd/$memfd" 2>&1 >/dev/null | sed 's/.*: //')"
 
+# Seals, each by name. A memfd sealed against exec alone (MFD_NOEXEC_SEAL,
+# Linux 6.3) has no other seal to list: its value once came out empty,
+# after a byte read (and maybe written) before the daemon's buffer.
+sready=$(mktemp /tmp/shmfs-views-ready-XXXXXX)
+rm -f "$sready"
+"$py" -c 'import fcntl, os, sys, time
+MFD_NOEXEC_SEAL, F_SEAL_FUTURE_WRITE = 0x0008, 0x0010
+noexec = os.memfd_create("noexec", MFD_NOEXEC_SEAL)
+every = os.memfd_create("every-seal", os.MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL)
+fcntl.fcntl(every, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW |
+            fcntl.F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | fcntl.F_SEAL_SEAL)
+open(sys.argv[1], "w").write("%d %#x\n" % (os.getpid(), fcntl.fcntl(noexec, fcntl.F_GET_SEALS)))
+time.sleep(60)' "$sready" &
+for _ in $(seq 100); do [ -s "$sready" ] && break; sleep 0.05; done
+read -r spid sseals <"$sready"
+rm -f "$sready"
+holders+=("$spid")
+check "MFD_NOEXEC_SEAL gives F_SEAL_EXEC alone (Linux 6.3+)" "0x20" "${sseals:-}"
+check "user.shmfs.seals of a memfd sealed against exec alone" "exec" \
+	"$(getfattr --absolute-names --only-values -n user.shmfs.seals "$mnt/.memfd/$(entry .memfd '^noexec@')" 2>&1)"
+check "user.shmfs.seals names every seal" "seal,shrink,grow,write,future-write,exec" \
+	"$(getfattr --absolute-names --only-values -n user.shmfs.seals "$mnt/.memfd/$(entry .memfd '^every-seal@')" 2>&1)"
+check "user.shmfs.seals of a memfd made without sealing" "seal" \
+	"$(getfattr --absolute-names --only-values -n user.shmfs.seals "$mnt/.memfd/$memfd" 2>&1)"
+check "listxattr of that memfd lists seals, and the daemon lives" "user.shmfs.seals=\"exec\"" \
+	"$(getfattr --absolute-names -d -m - "$mnt/.memfd/$(entry .memfd '^noexec@')" 2>&1 | grep '^user.shmfs.seals=')"
+kill "$spid"
+
 # An object the kernel will not take as a backing file (a hugetlb memfd,
 # no huge pages needed), opened by nobody: that open goes without
 # passthrough, and it stays on for everyone (it used to go off for good).
@@ -171,10 +199,11 @@ nsysv=$("${nobody[@]}" ls "$mnt/.sysv" | grep "@$nshmid\$")
 check "nobody removes their own System V segment, as ipcrm lets them" "0 removed" \
 	"$("${nobody[@]}" rm "$mnt/.sysv/$nsysv"; echo "$? $(awk -v id="$nshmid" '$2 == id { print (length($3) > 3 && substr($3, 1, 1) == "1") ? "removed" : "kept " $3 }' /proc/sysvipc/shm)")"
 
-# The holder gone, its objects are gone. It is no child of this shell (it
-# was started in a process substitution): wait until it has exited.
+# The holder gone, its objects are gone.
 kill "$pid"
-for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.01; done
+# Not this shell's child (start_holder ran in a process substitution), so
+# wait cannot wait for it: look until /proc has it no more.
+for _ in $(seq 100); do [ -e "/proc/$pid" ] || break; sleep 0.05; done
 check "a deleted segment vanishes with its holder" "No such file or directory" \
 	"$(stat "$mnt/.deleted/$del" 2>&1 | sed 's/.*: //')"
 check "so does the memfd, and the shared mapping" "" \
@@ -233,6 +262,25 @@ check "usage ends with what nothing explains, then ok" "unexplained ok" \
 	"$(tail -2 <<<"$after" | awk '{print $1}' | xargs)"
 check "usage by-process names the holder's four objects" "4" \
 	"$(exec 4<>"$mnt/.ctl"; echo "usage by-process" >&4; cat <&4 | awk -v p="$fpid" '$2 == p' | wc -l)"
+check "usage: a walk of a few mount namespaces is complete" "" "$(grep '^tmpfs-partial' <<<"$after")"
+# More mount namespaces than root's usage reads (256): the reply says the
+# tmpfs lines are partial, and how many namespaces it read.
+self_ns=$(readlink /proc/self/ns/mnt)
+many=()
+for _ in $(seq 257); do
+	unshare -m sleep 60 &
+	many+=($!)
+done
+holders+=("${many[@]}")
+for _ in $(seq 200); do
+	apart=0
+	for p in "${many[@]}"; do [ "$(readlink "/proc/$p/ns/mnt")" != "$self_ns" ] && apart=$((apart + 1)); done
+	[ "$apart" -eq 257 ] && break
+	sleep 0.05
+done
+check "usage: past 256 mount namespaces, tmpfs-partial says how many were read" "yes" \
+	"$(usage | awk '$1 == "tmpfs-partial" && $2 == "namespaces" && $3 > 0 && $3 <= 256 { print "yes" }')"
+kill "${many[@]}" 2>/dev/null
 check "the summary has a line per kind" "segment deleted memfd sysv shared-anon" \
 	"$(grep -E '^(segment|deleted|memfd|sysv|shared-anon) [0-9]+ [0-9]+$' "$mnt/.ctl" | awk '{print $1}' | xargs)"
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "pshm.h"
+#include "pshm_i.h"
 #include "testutil.h"
 
 #define SIZE (3 << 20) /* not a size any other object here has */
@@ -282,6 +283,85 @@ static void test_scan_names_segments_and_their_holders(void)
 	pshm_unlink(name, NULL);
 }
 
+/*
+ * A segment with two names (a hard link): each name its own object, with
+ * the one inode, each held by the process that holds the file under
+ * either name; and a scan of that inode alone finds the same holders.
+ */
+static void test_scan_finds_each_name_of_a_hard_linked_segment(void)
+{
+	char first[128], second[128], path[2][160], c;
+	const struct pshm_object *a, *b;
+	struct pshm_scan *scan;
+	struct stat st;
+	int ready[2], fd;
+	pid_t pid;
+
+	snprintf(first, sizeof(first), "%s", test_unique_name("link-a"));
+	snprintf(second, sizeof(second), "%s", test_unique_name("link-b"));
+	snprintf(path[0], sizeof(path[0]), "/dev/shm/%s", first);
+	snprintf(path[1], sizeof(path[1]), "/dev/shm/%s", second);
+	fd = pshm_open(first, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, SIZE) == 0 && fstat(fd, &st) == 0);
+	CU_ASSERT_FATAL(link(path[0], path[1]) == 0);
+	CU_ASSERT_FATAL(pipe(ready) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		/* One descriptor, by the second name, and a mapping through it. */
+		int other = close(fd) == 0 ? open(path[1], O_RDONLY) : -1;
+		void *map =
+			other < 0 ? MAP_FAILED : mmap(NULL, SIZE, PROT_READ, MAP_SHARED, other, 0);
+
+		if (map == MAP_FAILED || write(ready[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	CU_ASSERT_FATAL(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_SEGMENT,
+				       &(struct pshm_scan_options){ .skip_self = true }, &scan,
+				       NULL) == 0);
+	a = pshm_scan_find(scan, PSHM_KIND_SEGMENT, first);
+	b = pshm_scan_find(scan, PSHM_KIND_SEGMENT, second);
+	CU_ASSERT_PTR_NOT_NULL(a);
+	CU_ASSERT_PTR_NOT_NULL(b);
+	CU_ASSERT(a != b);
+	if (a && b) {
+		CU_ASSERT_STRING_EQUAL(a->name, first);
+		CU_ASSERT_STRING_EQUAL(b->name, second);
+		CU_ASSERT_STRING_EQUAL(a->path, path[0]);
+		CU_ASSERT_STRING_EQUAL(b->path, path[1]);
+		CU_ASSERT(a->st.st_ino == st.st_ino && b->st.st_ino == st.st_ino);
+		/* The child's descriptor and its mapping, under each name. */
+		CU_ASSERT_EQUAL(a->holder_count, 2);
+		CU_ASSERT_EQUAL(b->holder_count, 2);
+		for (size_t i = 0; i < a->holder_count; i++)
+			CU_ASSERT_EQUAL(a->holders[i].pid, pid);
+		for (size_t i = 0; i < b->holder_count; i++)
+			CU_ASSERT_EQUAL(b->holders[i].pid, pid);
+	}
+	pshm_scan_free(scan);
+	/* The scan of that inode alone: the same two holders, once. */
+	CU_ASSERT_FATAL(
+		pshm_scan_open(PSHM_KIND_SEGMENT,
+			       &(struct pshm_scan_options){ .only = &st, .skip_self = true }, &scan,
+			       NULL) == 0);
+	CU_ASSERT_EQUAL(pshm_scan_next(scan, &a), 1);
+	CU_ASSERT_EQUAL(a->holder_count, 2);
+	CU_ASSERT_EQUAL(pshm_scan_next(scan, &a), 0);
+	pshm_scan_free(scan);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(fd);
+	pshm_unlink(first, NULL);
+	pshm_unlink(second, NULL);
+}
+
 /* A name of the longest kind: the path that opens it is whole, not cut short. */
 static void test_scan_opens_a_segment_of_the_longest_name(void)
 {
@@ -325,10 +405,10 @@ static void test_scan_of_many_processes_adds_up_every_holder_once(void)
 	const char *name = test_unique_name("many");
 	char *anon = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int fd = pshm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL), ready[2];
-	const struct pshm_object *seg, *shared = NULL, *o;
+	const struct pshm_object *seg, *linked, *shared = NULL, *o;
 	struct pshm_scan *scan;
 	pid_t pids[MANY];
-	char anon_name[32];
+	char anon_name[32], path[2][160];
 	size_t started = 0, ordered = 1;
 	struct stat st;
 	char c;
@@ -355,6 +435,10 @@ static void test_scan_of_many_processes_adds_up_every_holder_once(void)
 	CU_ASSERT_EQUAL_FATAL(started, MANY);
 
 	CU_ASSERT_FATAL(fstat(fd, &st) == 0);
+	/* A second name: every worker's holders reach both. */
+	snprintf(path[0], sizeof(path[0]), "/dev/shm/%s", name);
+	snprintf(path[1], sizeof(path[1]), "/dev/shm/%s-link", name);
+	CU_ASSERT_FATAL(link(path[0], path[1]) == 0);
 	CU_ASSERT_FATAL(
 		pshm_scan_open(PSHM_KIND_SEGMENT | PSHM_KIND_SHARED_ANON, NULL, &scan, NULL) == 0);
 	seg = pshm_scan_find(scan, PSHM_KIND_SEGMENT, name);
@@ -364,6 +448,8 @@ static void test_scan_of_many_processes_adds_up_every_holder_once(void)
 	for (size_t i = 1; i < seg->holder_count; i++)
 		ordered &= seg->holders[i - 1].pid < seg->holders[i].pid;
 	CU_ASSERT_EQUAL(ordered, 1);
+	linked = pshm_scan_find(scan, PSHM_KIND_SEGMENT, path[1] + strlen("/dev/shm/"));
+	CU_ASSERT(linked && linked != seg && linked->holder_count == MANY + 1);
 	while (pshm_scan_next(scan, &o) > 0)
 		if (o->kind == PSHM_KIND_SHARED_ANON && o->st.st_size == SIZE) {
 			CU_ASSERT_PTR_NULL(shared); /* one object, however many found it */
@@ -382,6 +468,7 @@ static void test_scan_of_many_processes_adds_up_every_holder_once(void)
 	munmap(anon, SIZE);
 	close(fd);
 	pshm_unlink(name, NULL);
+	unlink(path[1]);
 }
 
 /* A scan of one segment's holders: through its old name once unlinked, and bounded. */
@@ -523,17 +610,103 @@ static void test_tmpfs_mounts_of_other_namespaces(void)
 	close(ready[1]);
 	CU_ASSERT(read(ready[0], &c, 1) == 1);
 	snprintf(want, sizeof(want), "/proc/%d/root%s/a\\040b\\012c", (int)pid, top);
-	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, 0, NULL), 0);
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, 0, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(m.found, 0); /* not this namespace's */
-	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, PSHM_MOUNTS_ALL_NAMESPACES, NULL), 0);
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, PSHM_MOUNTS_ALL_NAMESPACES, NULL, NULL),
+			0);
 	CU_ASSERT_EQUAL(m.found, 1);
 	CU_ASSERT_EQUAL(m.used, 1u << 20);
-	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, 2, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(find_mount, &m, 2, NULL, NULL), -EINVAL);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	close(ready[0]);
 	rmdir(dir);
 	rmdir(top);
+}
+
+static int no_mount(void *ctx, const char *point, unsigned long long used)
+{
+	(void)ctx;
+	(void)point;
+	(void)used;
+	return 0;
+}
+
+/* Children each in a mount namespace of its own, until killed: how many started. */
+static size_t namespaces_held(pid_t *pids, size_t count)
+{
+	size_t started = 0;
+	int ready[2];
+	char c;
+
+	CU_ASSERT_FATAL(pipe(ready) == 0);
+	fflush(NULL);
+	for (; started < count; started++) {
+		pids[started] = fork();
+		if (pids[started] < 0)
+			break;
+		if (pids[started] == 0) {
+			close(ready[0]);
+			if (unshare(CLONE_NEWNS) < 0 || write(ready[1], "n", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+	}
+	close(ready[1]);
+	for (size_t i = 0; i < started; i++)
+		CU_ASSERT_EQUAL(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	return started;
+}
+
+static void namespaces_release(const pid_t *pids, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		kill(pids[i], SIGKILL);
+	for (size_t i = 0; i < count; i++)
+		waitpid(pids[i], NULL, 0);
+}
+
+/*
+ * Root's walk of other mount namespaces is bounded by a count and a time,
+ * and says when a bound stopped it: complete in the normal case, partial
+ * past PSHM_MOUNTS_NAMESPACES_MAX namespaces, and at any lowered bound.
+ */
+static void test_tmpfs_mounts_walk_of_namespaces_is_bounded(void)
+{
+	pid_t pids[PSHM_MOUNTS_NAMESPACES_MAX + 1];
+	struct pshm_mounts_walked walked = { .namespaces = 7, .partial = true };
+	size_t held = namespaces_held(pids, 3);
+
+	CU_ASSERT_EQUAL_FATAL(held, 3);
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts(no_mount, NULL, 0, &walked, NULL), 0);
+	CU_ASSERT(walked.namespaces == 0 && !walked.partial); /* none asked for */
+	CU_ASSERT_EQUAL(
+		pshm_tmpfs_mounts(no_mount, NULL, PSHM_MOUNTS_ALL_NAMESPACES, &walked, NULL), 0);
+	CU_ASSERT_FALSE(walked.partial);
+	CU_ASSERT(walked.namespaces >= 3);
+	/* Two may be read of at least three: two are, and it says it stopped. */
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts_within(no_mount, NULL, PSHM_MOUNTS_ALL_NAMESPACES, 2,
+						 60000, &walked, NULL),
+			0);
+	CU_ASSERT(walked.namespaces == 2 && walked.partial);
+	/* No time at all: none read, and it says so. */
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts_within(no_mount, NULL, PSHM_MOUNTS_ALL_NAMESPACES, 1000,
+						 0, &walked, NULL),
+			0);
+	CU_ASSERT(walked.namespaces == 0 && walked.partial);
+
+	/* One namespace more than the public bound: partial, at most that many read. */
+	held += namespaces_held(pids + held, PSHM_MOUNTS_NAMESPACES_MAX + 1 - held);
+	CU_ASSERT_EQUAL(held, PSHM_MOUNTS_NAMESPACES_MAX + 1);
+	CU_ASSERT_EQUAL(
+		pshm_tmpfs_mounts(no_mount, NULL, PSHM_MOUNTS_ALL_NAMESPACES, &walked, NULL), 0);
+	CU_ASSERT_TRUE(walked.partial);
+	CU_ASSERT(walked.namespaces <= PSHM_MOUNTS_NAMESPACES_MAX);
+	if (walked.namespaces < PSHM_MOUNTS_NAMESPACES_MAX)
+		printf("\n    the time bound came first: %u namespaces read", walked.namespaces);
+	namespaces_release(pids, held);
 }
 
 /* No FUSE mount at a path: not found, and the options are left as they were. */
@@ -626,11 +799,13 @@ int main(void)
 		TEST(test_scan_finds_a_system_v_segment),
 		TEST(test_scan_finds_a_shared_anonymous_mapping),
 		TEST(test_scan_names_segments_and_their_holders),
+		TEST(test_scan_finds_each_name_of_a_hard_linked_segment),
 		TEST(test_scan_opens_a_segment_of_the_longest_name),
 		TEST(test_scan_of_many_processes_adds_up_every_holder_once),
 		TEST(test_scan_of_one_segment_finds_its_holders_alone),
 		TEST(test_usage_adds_up_by_process_and_by_owner),
 		TEST(test_tmpfs_mounts_of_other_namespaces),
+		TEST(test_tmpfs_mounts_walk_of_namespaces_is_bounded),
 		TEST(test_shmfs_mount_not_found_leaves_options_alone),
 		TEST(test_scan_refuses_unknown_kinds),
 		TEST(test_process_readable_is_the_kernels_answer),
