@@ -119,7 +119,7 @@ check "create without --exclusive opens and sizes; 0 is a size" "4096 0" \
 	"$(stat -c %s /dev/shm/state) $(stat -c %s /dev/shm/empty)"
 
 # --- bash completion, as bash-completion loads it
-completion=$here/../../src/pshm.bash-completion
+completion=$here/../../src/pshm/pshm.bash-completion
 complete_words() {
 	bash -c '. /usr/share/bash-completion/bash_completion; . "$1"; shift
 		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
