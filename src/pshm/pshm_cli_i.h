@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* pshm: what the command's files share: exit statuses, messages, options, JSON output. */
+/* pshm: what the command's files share (cli.c): exit statuses, messages, options, JSON output. */
 #ifndef PSHM_CLI_I_H
 #define PSHM_CLI_I_H
 
@@ -17,6 +17,17 @@ enum {
 	CLI_TIMEOUT = 124,
 	CLI_CANNOT_RUN = 127,
 };
+
+/* A subcommand: its name, what runs it, and its help. */
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis; /* what follows "pshm NAME" */
+	const char *help;     /* what it does, and its options */
+};
+
+/* Runs c (argv[0] is "pshm NAME"), which the helpers below then speak for. */
+int cli_run(const struct cli_command *c, int argc, char **argv);
 
 /* The option every subcommand has; its getopt value. */
 #define CLI_HELP_OPTION                        \
