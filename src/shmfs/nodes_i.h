@@ -40,34 +40,13 @@ struct handle {
 	size_t map_len;
 };
 
-/*
- * A segment the kernel knows by a node id: identified by its tmpfs device
- * and inode number, found by the name it was last looked up under.
- * Everything here is under the table lock, read and written by nodes.c.
- */
-struct node {
-	struct node *hash_next;
-	ino_t ino;
-	dev_t dev;              /* with ino: the segment's identity */
-	uint64_t anon_id;       /* an anonymous segment's id, or 0 for a named one */
-	uint64_t generation;    /* fixed for the node's life: the kernel checks it */
-	uint64_t nlookup;       /* the kernel's references (lookup minus forget) */
-	struct handle *handles; /* open files, newest first */
-	struct handle *keeper;  /* unlinked through the mount while known: the segment */
-	char *name;             /* full segment name, prefix included, no '/' */
-	struct node *name_next; /* in the name index, when it holds the claim on name */
-	bool name_indexed;
-	bool name_cached;               /* the kernel may hold name's entry for a while */
-	bool name_gone;                 /* open, and its name was seen to mean something else */
-	struct other_name *other_names; /* more names it may hold (renamed or linked outside) */
-	int backing_id;                 /* registered for passthrough, or 0 */
-	unsigned backing_users;         /* open files that use backing_id */
-	bool backing_busy;              /* a first open is registering it */
-	/* An entry of a view that is not a segment (nodes_get_object), or NULL; fixed. */
-	const struct view *view;
-	void *view_data; /* what that view keeps with it (a copy, replaced on each lookup) */
-	size_t view_data_len;
-};
+/* A node of the table: its fields are the table's (nodes_table_i.h). */
+struct node;
+
+/* What the kernel checks with a node id; fixed for the node's life. */
+uint64_t nodes_generation(const struct node *node);
+/* The view of an object node (nodes_get_object), or NULL for a segment; fixed. */
+const struct view *nodes_view(const struct node *node);
 
 int nodes_init(const struct nodes_config *config);
 /* Frees every node and handle (at unmount; no other thread runs). */

@@ -22,7 +22,7 @@ void segments_fill_entry(const struct shmfs *fs, struct fuse_entry_param *e, str
 {
 	*e = (struct fuse_entry_param){
 		.ino = (fuse_ino_t)(uintptr_t)node,
-		.generation = node->generation,
+		.generation = nodes_generation(node),
 		.attr = *st,
 		.attr_timeout = shmfs_attr_timeout(fs),
 		.entry_timeout = nodes_lend_entry(node),
@@ -307,7 +307,7 @@ void segments_create(fuse_req_t req, const char *full, mode_t mode, struct fuse_
 	}
 	nodes_attach(node, h);
 	e.ino = (fuse_ino_t)(uintptr_t)node;
-	e.generation = node->generation;
+	e.generation = nodes_generation(node);
 	e.attr_timeout = e.entry_timeout = shmfs_attr_timeout(fs);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	set_open_mode(req, &(struct open_reply){ node, h }, fi);

@@ -96,7 +96,7 @@ void view_objects_destroy(void);
 /* The view of a node's entry when it is not a segment's, or NULL (fixed for its life). */
 static inline const struct view *node_view(const struct node *node)
 {
-	return node->view;
+	return nodes_view(node);
 }
 
 /* views.c: the table of views and what the operations ask of it. */

@@ -162,7 +162,7 @@ static int entry_for(const struct view *v, const struct object_ref *ref, const s
 	 * trip; any later stat by path gets them fresh from its own lookup.
 	 */
 	*e = (struct fuse_entry_param){ .ino = (fuse_ino_t)(uintptr_t)node,
-					.generation = node->generation,
+					.generation = nodes_generation(node),
 					.attr = *st,
 					.attr_timeout = OBJECT_ATTR_TIMEOUT };
 	e->attr.st_mode = S_IFREG | (st->st_mode & 0777);

@@ -144,7 +144,7 @@ static void object_get(fuse_req_t req, struct node *node, const char *name, size
 		return;
 	}
 	buf = malloc(HOLDERS_BYTES_MAX + 1);
-	r = buf ? node->view->node_xattr(req, node, name + prefix, buf, HOLDERS_BYTES_MAX + 1)
+	r = buf ? nodes_view(node)->node_xattr(req, node, name + prefix, buf, HOLDERS_BYTES_MAX + 1)
 		: -ENOMEM;
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -161,7 +161,8 @@ static void object_list(fuse_req_t req, struct node *node, size_t size)
 	for (size_t i = 0; i < sizeof(object_names) / sizeof(object_names[0]); i++) {
 		/* holders: always there, and not worth a scan to list. */
 		if (strcmp(object_names[i], "holders") != 0 &&
-		    node->view->node_xattr(req, node, object_names[i], value, sizeof(value)) < 0)
+		    nodes_view(node)->node_xattr(req, node, object_names[i], value, sizeof(value)) <
+			    0)
 			continue;
 		text_add(&t, XATTR_PREFIX, strlen(XATTR_PREFIX));
 		text_add(&t, object_names[i], strlen(object_names[i]) + 1);
@@ -194,7 +195,7 @@ void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size)
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	if (node->view) {
+	if (nodes_view(node)) {
 		object_get(req, node, name, size);
 		return;
 	}
@@ -214,7 +215,7 @@ void xattr_list(fuse_req_t req, struct node *node, size_t size)
 	struct stat st;
 	int r;
 
-	if (node && node->view) {
+	if (node && nodes_view(node)) {
 		object_list(req, node, size);
 		return;
 	}
