@@ -415,6 +415,83 @@ static int fd_holds_only(struct pshm_scan *s, struct process *p, int fd_dir, con
 	return owned_by(p, h) ? add_holder(s, s->only, h) : 0;
 }
 
+/*
+ * The devices of the kernel's own mounts, where memfds, shared anonymous
+ * memory and System V segments live: its internal tmpfs, and the internal
+ * hugetlbfs of each huge page size. Learnt once from objects made here (a
+ * memfd lives on the same internal mounts), never from a path: any
+ * process can open or map a file whose path reads like one of these, with
+ * any small inode number (a tmpfs of its own, pivot_root in a user
+ * namespace), but not one on these devices.
+ */
+#define HUGE_PAGE_SIZES_MAX 8
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26 /* linux/memfd.h */
+#endif
+static struct {
+	pthread_once_t once;
+	dev_t shm;
+	dev_t hugetlb[HUGE_PAGE_SIZES_MAX]; /* 0: none (no hugetlbfs, or fewer sizes) */
+} kernel_mounts = { .once = PTHREAD_ONCE_INIT };
+
+static dev_t memfd_device(unsigned flags)
+{
+	int fd = memfd_create("pshm-device", MFD_CLOEXEC | flags);
+	struct stat st;
+	dev_t dev = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0)
+		dev = st.st_dev;
+	close(fd);
+	return dev;
+}
+
+static void learn_kernel_mounts(void)
+{
+	DIR *sizes = opendir("/sys/kernel/mm/hugepages");
+	struct dirent *de;
+	size_t n = 0;
+
+	kernel_mounts.shm = memfd_device(0);
+	kernel_mounts.hugetlb[n] = memfd_device(MFD_HUGETLB); /* the default size */
+	n += kernel_mounts.hugetlb[n] != 0;
+	/* Each size has its own internal mount: hugepages-2048kB is 1 << 21, MFD_HUGE_2MB. */
+	while (sizes && n < HUGE_PAGE_SIZES_MAX && (de = readdir(sizes))) {
+		unsigned long long kib;
+		unsigned shift = 0;
+		dev_t dev;
+		bool known = false;
+
+		if (sscanf(de->d_name, "hugepages-%llukB", &kib) != 1 || !kib)
+			continue;
+		while ((1ull << shift) < kib * 1024)
+			shift++;
+		dev = memfd_device(MFD_HUGETLB | (shift << MFD_HUGE_SHIFT));
+		for (size_t i = 0; i < n; i++)
+			known |= kernel_mounts.hugetlb[i] == dev;
+		if (dev && !known)
+			kernel_mounts.hugetlb[n++] = dev;
+	}
+	if (sizes)
+		closedir(sizes);
+}
+
+/* Whether dev is one of the kernel's own shm or hugetlbfs mounts. */
+static bool on_kernel_mount(dev_t dev)
+{
+	pthread_once(&kernel_mounts.once, learn_kernel_mounts);
+	if (!dev)
+		return false;
+	if (dev == kernel_mounts.shm)
+		return true;
+	for (size_t i = 0; i < HUGE_PAGE_SIZES_MAX; i++)
+		if (kernel_mounts.hugetlb[i] == dev)
+			return true;
+	return false;
+}
+
 static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const char *fd_name)
 {
 	char target[PATH_MAX];
@@ -457,6 +534,8 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 	}
 	if (kind == PSHM_KIND_DELETED && st.st_dev != s->shm_dev)
 		return 0; /* another tmpfs's file, not /dev/shm's */
+	if (kind == PSHM_KIND_MEMFD && !on_kernel_mount(st.st_dev))
+		return 0; /* a file of a tmpfs of someone's, named like a memfd */
 	o = find(s, kind, st.st_dev, st.st_ino);
 	if (!o) {
 		char path[64];
@@ -583,47 +662,13 @@ static bool parse_maps_line(const char *line, struct pshm_holder *h, unsigned *m
 	return true;
 }
 
-/*
- * The devices of the kernel's own mounts that System V segments live on:
- * its internal tmpfs, and the hugetlbfs of SHM_HUGETLB. Learnt once from
- * objects made here (a memfd lives on the same internal mounts), never
- * from a path: any process can map a file whose path reads like a
- * segment's, with any small inode number (a tmpfs of its own, pivot_root
- * in a user namespace), but not one on these devices.
- */
-static struct {
-	pthread_once_t once;
-	dev_t shm, hugetlb; /* 0: unknown (no hugetlbfs) */
-} kernel_mounts = { .once = PTHREAD_ONCE_INIT };
-
-static dev_t memfd_device(unsigned flags)
-{
-	int fd = memfd_create("pshm-device", MFD_CLOEXEC | flags);
-	struct stat st;
-	dev_t dev = 0;
-
-	if (fd < 0)
-		return 0;
-	if (fstat(fd, &st) == 0)
-		dev = st.st_dev;
-	close(fd);
-	return dev;
-}
-
-static void learn_kernel_mounts(void)
-{
-	kernel_mounts.shm = memfd_device(0);
-	kernel_mounts.hugetlb = memfd_device(MFD_HUGETLB);
-}
-
 /* Whether a System V mapping of this path is on the kernel's own mounts and of key. */
 static bool sysv_mapping(dev_t dev, const char *path, key_t key)
 {
 	unsigned path_key;
 	char end;
 
-	pthread_once(&kernel_mounts.once, learn_kernel_mounts);
-	if (!dev || (dev != kernel_mounts.shm && dev != kernel_mounts.hugetlb))
+	if (!on_kernel_mount(dev))
 		return false;
 	return sscanf(path, SYSV_PREFIX "%8x%c", &path_key, &end) == 2 && end == ' ' &&
 	       path_key == (unsigned)key;
@@ -637,6 +682,9 @@ static unsigned mapping_kind(const struct pshm_scan *s, const char *path, const 
 
 	if (strncmp(path, PSHM_DIR "/", strlen(PSHM_DIR) + 1) == 0 && dev == s->shm_dev)
 		return deleted(path, &len) ? PSHM_KIND_DELETED : PSHM_KIND_SEGMENT;
+	/* The others live on the kernel's own mounts: a path alone can be anyone's file. */
+	if (!on_kernel_mount(dev))
+		return 0;
 	if (strncmp(path, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) == 0)
 		return PSHM_KIND_MEMFD;
 	if (strncmp(path, SYSV_PREFIX, strlen(SYSV_PREFIX)) == 0 && deleted(path, &len))

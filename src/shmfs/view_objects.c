@@ -550,7 +550,7 @@ static int object_stat(fuse_req_t req, struct node *node, struct object_ref *ref
 	if (r < 0)
 		return r;
 	o = pshm_scan_find(scan, ref->kind, ref->name);
-	if (o && o->st.st_ino == ref->ino) {
+	if (o && o->st.st_ino == ref->ino && o->st.st_dev == ref->dev) {
 		*st = o->st;
 		ref_of(o, ref);
 		nodes_set_object_data(node, ref, sizeof(*ref));
@@ -569,8 +569,9 @@ static int scan_object(fuse_req_t req, const struct object_ref *ref, struct pshm
 
 	if (r < 0)
 		return r;
+	/* The same object: its name, and its identity (another may have the name and inode). */
 	*ret = pshm_scan_find(*ret_scan, ref->kind, ref->name);
-	if (!*ret || (*ret)->st.st_ino != ref->ino) {
+	if (!*ret || (*ret)->st.st_ino != ref->ino || (*ret)->st.st_dev != ref->dev) {
 		holders_scan_free(*ret_scan);
 		return -ENOENT;
 	}

@@ -8,6 +8,7 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -790,6 +791,84 @@ static void test_process_readable_is_the_kernels_answer(void)
 	stop(child);
 }
 
+/*
+ * A child that holds, by a descriptor and a shared mapping each, files of
+ * a tmpfs of its own whose paths read like a memfd's and a shared
+ * anonymous mapping's ("/memfd:fake (deleted)", "/dev/zero (deleted)"):
+ * the tmpfs detached, so the paths are from its root. Writes what its
+ * descriptor's link reads to fd, then waits.
+ */
+static int hold_look_alikes(int fd)
+{
+	char dir[] = "/tmp/pshm-fake-XXXXXX", path[PATH_MAX], link[PATH_MAX] = "";
+	int memfd, zero;
+	ssize_t n;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    !mkdtemp(dir) || mount("tmpfs", dir, "tmpfs", 0, "size=1m") < 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/memfd:fake", dir);
+	memfd = open(path, O_RDWR | O_CREAT, 0600);
+	snprintf(path, sizeof(path), "%s/dev", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/dev/zero", dir);
+	zero = open(path, O_RDWR | O_CREAT, 0600);
+	if (memfd < 0 || zero < 0 || ftruncate(memfd, 4096) < 0 || ftruncate(zero, 4096) < 0 ||
+	    mmap(NULL, 4096, PROT_READ, MAP_SHARED, memfd, 0) == MAP_FAILED ||
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, zero, 0) == MAP_FAILED)
+		return 1;
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/memfd:fake", dir);
+	unlink(path);
+	umount2(dir, MNT_DETACH);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0)
+		link[n] = '\0';
+	if (write(fd, link, strlen(link) + 1) < 0)
+		return 1;
+	pause();
+	return 0;
+}
+
+/* Only the kernel's own objects are memfds and shared anonymous memory, whatever a path says. */
+static void test_scan_ignores_files_named_like_kernel_objects(void)
+{
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	char link[PATH_MAX] = "";
+	int pipe_fds[2];
+	pid_t child;
+	ssize_t n;
+
+	if (getuid() != 0) {
+		printf("\n    skipped: mounting a tmpfs takes root ");
+		return;
+	}
+	CU_ASSERT_FATAL(pipe(pipe_fds) == 0);
+	child = fork();
+	CU_ASSERT_FATAL(child >= 0);
+	if (child == 0) {
+		close(pipe_fds[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(hold_look_alikes(pipe_fds[1]));
+	}
+	close(pipe_fds[1]);
+	n = read(pipe_fds[0], link, sizeof(link) - 1);
+	close(pipe_fds[0]);
+	/* The look-alike reads like a memfd, or the test proves nothing. */
+	CU_ASSERT(n > 0 && strcmp(link, "/memfd:fake (deleted)") == 0);
+	if (n <= 0 || strcmp(link, "/memfd:fake (deleted)") != 0)
+		printf("\n    the look-alike's link reads \"%s\" ", link);
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_MEMFD | PSHM_KIND_SHARED_ANON | PSHM_KIND_SYSV,
+				       NULL, &scan, NULL) == 0);
+	while (pshm_scan_next(scan, &o) > 0)
+		for (size_t i = 0; i < o->holder_count; i++)
+			CU_ASSERT_NOT_EQUAL(o->holders[i].pid, child);
+	pshm_scan_free(scan);
+	stop(child);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -809,6 +888,7 @@ int main(void)
 		TEST(test_shmfs_mount_not_found_leaves_options_alone),
 		TEST(test_scan_refuses_unknown_kinds),
 		TEST(test_process_readable_is_the_kernels_answer),
+		TEST(test_scan_ignores_files_named_like_kernel_objects),
 		TEST_END,
 	};
 
