@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shmfs: the control file's commands (anon, free, list, holders, usage,
- * wait, help) and its status summary, each run with the rights of the session's
- * opener; the protocol is ctl_session.c's.
+ * wait, help) and its status summary, each run with the rights of the
+ * file's opener. They know nothing of sessions: each writes its reply
+ * into the emit context it is handed (ctl_emit.c), and runs without any
+ * lock of the session, however long its scan of /proc takes.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,10 +20,11 @@
 
 static int holders_emit(void *ctx, const char *line)
 {
-	struct ctl_session *s = ctx;
+	struct ctl_emit *e = ctx;
 
-	ctl_emit(s, "%s", line);
-	return ctl_overflowed(s) ? -1 : 0; /* no room: the reply becomes ENOBUFS (run_line) */
+	ctl_emit_line(e, "%s", line);
+	return ctl_emit_overflowed(e) ? -1
+				      : 0; /* no room: the reply becomes ENOBUFS (the session's) */
 }
 
 /* Whether the opener may read a segment with status st, as the kernel would judge. */
@@ -45,81 +48,84 @@ static bool may_read(const struct creds *c, const struct stat *st)
  * only where it works. .anon/ID through the mount works for everyone the
  * segment's mode allows.
  */
-static void proc_path(const struct ctl_session *s, uint64_t id, char *buf, size_t size)
+static void proc_path(const struct ctl_emit *e, uint64_t id, char *buf, size_t size)
 {
-	if (!creds_is_daemon(ctl_opener(s)->uid) || anon_proc_path(id, buf, size) < 0)
+	if (!creds_is_daemon(ctl_emit_opener(e)->uid) || anon_proc_path(id, buf, size) < 0)
 		snprintf(buf, size, "-");
 }
 
-static int anon_refused(struct ctl_session *s, const struct ctl_command *cmd, int r,
+static int anon_refused(struct ctl_emit *e, const struct ctl_command *cmd, int r,
 			const struct pshm_error *err)
 {
 	char why[PSHM_NAME_MAX + 128];
 
-	uid_t uid = ctl_opener(s)->uid;
+	uid_t uid = ctl_emit_opener(e)->uid;
 
 	if (r == -EDQUOT && limits_held(uid, LIMIT_ANON) >= limits_max(LIMIT_ANON))
-		return ctl_fail(s, EDQUOT,
-				"uid %u has %" PRIu64 " anonymous segments, the limit (anon_max)",
-				(unsigned)uid, limits_max(LIMIT_ANON));
+		return ctl_emit_fail(e, EDQUOT,
+				     "uid %u has %" PRIu64
+				     " anonymous segments, the limit (anon_max)",
+				     (unsigned)uid, limits_max(LIMIT_ANON));
 	if (r == -EDQUOT)
-		return ctl_fail(s, EDQUOT,
-				"%jd more bytes would pass the %" PRIu64
-				" bytes of anonymous segments uid %u may have (anon_bytes)",
-				(intmax_t)cmd->size, limits_anon_bytes(), (unsigned)uid);
+		return ctl_emit_fail(e, EDQUOT,
+				     "%jd more bytes would pass the %" PRIu64
+				     " bytes of anonymous segments uid %u may have (anon_bytes)",
+				     (intmax_t)cmd->size, limits_anon_bytes(), (unsigned)uid);
 	if (r == -EMFILE && limits_held(uid, LIMIT_FDS) >= limits_max(LIMIT_FDS) &&
 	    !creds_is_daemon(uid))
-		return ctl_fail(s, EMFILE,
-				"uid %u holds %" PRIu64 " descriptors, the limit (user_fds)",
-				(unsigned)uid, limits_max(LIMIT_FDS));
+		return ctl_emit_fail(e, EMFILE,
+				     "uid %u holds %" PRIu64 " descriptors, the limit (user_fds)",
+				     (unsigned)uid, limits_max(LIMIT_FDS));
 	if (r == -EMFILE || r == -ENFILE)
-		return ctl_fail(s, -r, "the daemon is out of descriptors: %s", strerror(-r));
+		return ctl_emit_fail(e, -r, "the daemon is out of descriptors: %s", strerror(-r));
 	/* libpshm says which call failed, on what. */
 	if (err->code != -r || pshm_strerror(err, why, sizeof(why)) < 0)
 		snprintf(why, sizeof(why), "%s", strerror(-r));
-	return ctl_fail(s, -r, "cannot create a segment of %jd bytes: %s", (intmax_t)cmd->size,
-			why);
+	return ctl_emit_fail(e, -r, "cannot create a segment of %jd bytes: %s", (intmax_t)cmd->size,
+			     why);
 }
 
-static int run_anon(struct ctl_session *s, const struct ctl_command *cmd)
+static int run_anon(struct ctl_emit *e, const struct ctl_command *cmd)
 {
 	struct pshm_error err = { 0 };
 	char path[64];
 	uint64_t id;
 	int fd, r;
 
-	r = anon_create(cmd->size, cmd->mode, ctl_opener(s), cmd->hold ? s : NULL, &id, &fd, &err);
+	r = anon_create(cmd->size, cmd->mode, ctl_emit_opener(e),
+			cmd->hold ? ctl_emit_holder(e) : NULL, &id, &fd, &err);
 	if (r < 0)
-		return anon_refused(s, cmd, r, &err);
-	proc_path(s, id, path, sizeof(path));
-	ctl_emit(s, "ok %" PRIu64 " %jd " ANON_DIR_NAME "/%" PRIu64 " %s", id, (intmax_t)cmd->size,
-		 id, path);
+		return anon_refused(e, cmd, r, &err);
+	proc_path(e, id, path, sizeof(path));
+	ctl_emit_line(e, "ok %" PRIu64 " %jd " ANON_DIR_NAME "/%" PRIu64 " %s", id,
+		      (intmax_t)cmd->size, id, path);
 	return 0;
 }
 
-static int run_free(struct ctl_session *s, const struct ctl_command *cmd)
+static int run_free(struct ctl_emit *e, const struct ctl_command *cmd)
 {
-	int r = anon_free(cmd->id, ctl_opener(s)->uid);
+	int r = anon_free(cmd->id, ctl_emit_opener(e)->uid);
 
 	if (r == -ENOENT)
-		return ctl_fail(s, ENOENT, "no anonymous segment %" PRIu64, cmd->id);
+		return ctl_emit_fail(e, ENOENT, "no anonymous segment %" PRIu64, cmd->id);
 	if (r == -EPERM)
-		return ctl_fail(s, EPERM, "anonymous segment %" PRIu64 " is not yours", cmd->id);
-	ctl_emit(s, "ok");
+		return ctl_emit_fail(e, EPERM, "anonymous segment %" PRIu64 " is not yours",
+				     cmd->id);
+	ctl_emit_line(e, "ok");
 	return 0;
 }
 
-static void emit_anon(struct ctl_session *s, const struct anon_info *a, const char *lead)
+static void emit_anon(struct ctl_emit *e, const struct anon_info *a, const char *lead)
 {
 	char path[64];
 
-	proc_path(s, a->id, path, sizeof(path));
-	ctl_emit(s, "%s%" PRIu64 " %jd %04o %u " ANON_DIR_NAME "/%" PRIu64 " %s%s", lead, a->id,
-		 (intmax_t)a->st.st_size, a->st.st_mode & 07777, (unsigned)a->st.st_uid, a->id,
-		 path, a->held ? " hold" : "");
+	proc_path(e, a->id, path, sizeof(path));
+	ctl_emit_line(e, "%s%" PRIu64 " %jd %04o %u " ANON_DIR_NAME "/%" PRIu64 " %s%s", lead,
+		      a->id, (intmax_t)a->st.st_size, a->st.st_mode & 07777, (unsigned)a->st.st_uid,
+		      a->id, path, a->held ? " hold" : "");
 }
 
-static int emit_anons(struct ctl_session *s, uid_t caller, const char *lead)
+static int emit_anons(struct ctl_emit *e, uid_t caller, const char *lead)
 {
 	struct anon_info *list;
 	size_t n;
@@ -128,13 +134,13 @@ static int emit_anons(struct ctl_session *s, uid_t caller, const char *lead)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++)
-		emit_anon(s, &list[i], lead);
+		emit_anon(e, &list[i], lead);
 	free(list);
 	return 0;
 }
 
 /* The last line of a holders reply: ok, what was hidden, and why it may be partial. */
-static void emit_holders_end(struct ctl_session *s, const struct holders_count *count)
+static void emit_holders_end(struct ctl_emit *e, const struct holders_count *count)
 {
 	char line[256] = "ok";
 	size_t len = 2;
@@ -160,7 +166,7 @@ static void emit_holders_end(struct ctl_session *s, const struct holders_count *
 	if (count->cut)
 		snprintf(line + len, sizeof(line) - len,
 			 "%spartial: more holders than a reply holds", sep);
-	ctl_emit(s, "%s", line);
+	ctl_emit_line(e, "%s", line);
 }
 
 /* The directories of other shared memory, for holders of their entries. */
@@ -175,50 +181,50 @@ static const struct {
 };
 
 /* A scan that could not run, or stopped: the reply says why. */
-static int scan_refused(struct ctl_session *s, int r)
+static int scan_refused(struct ctl_emit *e, int r)
 {
 	if (r == -EAGAIN)
-		return ctl_fail(s, EAGAIN,
-				"a scan of uid %u is running, or %d of other users are: try again",
-				(unsigned)ctl_opener(s)->uid, HOLDERS_SCANS_MAX);
+		return ctl_emit_fail(
+			e, EAGAIN,
+			"a scan of uid %u is running, or %d of other users are: try again",
+			(unsigned)ctl_emit_opener(e)->uid, HOLDERS_SCANS_MAX);
 	if (r == -ETIMEDOUT)
-		return ctl_fail(s, ETIMEDOUT, "the scan of /proc stopped after %d ms",
-				HOLDERS_SCAN_MS);
+		return ctl_emit_fail(e, ETIMEDOUT, "the scan of /proc stopped after %d ms",
+				     HOLDERS_SCAN_MS);
 	if (r == -E2BIG)
-		return ctl_fail(s, E2BIG, "the scan of /proc found more than %d holders",
-				HOLDERS_MAX);
-	return ctl_fail(s, -r, "cannot scan /proc: %s", strerror(-r));
+		return ctl_emit_fail(e, E2BIG, "the scan of /proc found more than %d holders",
+				     HOLDERS_MAX);
+	return ctl_emit_fail(e, -r, "cannot scan /proc: %s", strerror(-r));
 }
 
 /* holders of an entry of .deleted, .memfd, .sysv or .shared-anon: from libpshm's scan. */
-static int run_object_holders(struct ctl_session *s, const char *path, unsigned kind,
-			      const char *name)
+static int run_object_holders(struct ctl_emit *e, const char *path, unsigned kind, const char *name)
 {
 	struct holders_count count = { 0 };
 	struct holders_viewer viewer;
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
-	int r = holders_objects(ctl_opener(s), kind, &scan);
+	int r = holders_objects(ctl_emit_opener(e), kind, &scan);
 
 	if (r < 0)
-		return scan_refused(s, r);
-	holders_viewer(&viewer, ctl_opener(s));
+		return scan_refused(e, r);
+	holders_viewer(&viewer, ctl_emit_opener(e));
 	o = pshm_scan_find(scan, kind, name);
 	if (!o || !pshm_object_visible(o, &viewer.pub))
-		r = ctl_fail(s, ENOENT, "%s: %s", path, strerror(ENOENT));
-	else if (!may_read(ctl_opener(s), &o->st))
-		r = ctl_fail(s, EACCES, "%s: not readable by uid %u", path,
-			     (unsigned)ctl_opener(s)->uid);
+		r = ctl_emit_fail(e, ENOENT, "%s: %s", path, strerror(ENOENT));
+	else if (!may_read(ctl_emit_opener(e), &o->st))
+		r = ctl_emit_fail(e, EACCES, "%s: not readable by uid %u", path,
+				  (unsigned)ctl_emit_opener(e)->uid);
 	else
-		holders_describe(o, ctl_opener(s), holders_emit, s, &count);
+		holders_describe(o, ctl_emit_opener(e), holders_emit, e, &count);
 	count.unreadable = pshm_scan_unreadable(scan);
 	holders_scan_free(scan);
-	if (r == 0 && !ctl_overflowed(s))
-		emit_holders_end(s, &count);
+	if (r == 0 && !ctl_emit_overflowed(e))
+		emit_holders_end(e, &count);
 	return r;
 }
 
-static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
+static int run_holders(struct ctl_emit *e, const struct ctl_command *cmd,
 		       const struct ctl_context *context)
 {
 	char full[PSHM_NAME_MAX + 1];
@@ -230,7 +236,7 @@ static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
 		size_t len = strlen(object_dirs[i].dir);
 
 		if (strncmp(cmd->name, object_dirs[i].dir, len) == 0)
-			return run_object_holders(s, cmd->name, object_dirs[i].kind,
+			return run_object_holders(e, cmd->name, object_dirs[i].kind,
 						  cmd->name + len);
 	}
 	if (cmd->id) {
@@ -241,22 +247,22 @@ static int run_holders(struct ctl_session *s, const struct ctl_command *cmd,
 			r = pshm_stat_name(full, &st, NULL);
 	}
 	if (r < 0)
-		return ctl_fail(s, -r, "%s: %s", cmd->name, strerror(-r));
-	if (!may_read(ctl_opener(s), &st))
-		return ctl_fail(s, EACCES, "%s: not readable by uid %u", cmd->name,
-				(unsigned)ctl_opener(s)->uid);
-	r = holders_scan(&st, ctl_opener(s), holders_emit, s, &count);
+		return ctl_emit_fail(e, -r, "%s: %s", cmd->name, strerror(-r));
+	if (!may_read(ctl_emit_opener(e), &st))
+		return ctl_emit_fail(e, EACCES, "%s: not readable by uid %u", cmd->name,
+				     (unsigned)ctl_emit_opener(e)->uid);
+	r = holders_scan(&st, ctl_emit_opener(e), holders_emit, e, &count);
 	if (r < 0)
-		return scan_refused(s, r);
-	if (ctl_overflowed(s))
-		return 0; /* run_line replies ENOBUFS */
-	emit_holders_end(s, &count);
+		return scan_refused(e, r);
+	if (ctl_emit_overflowed(e))
+		return 0; /* the session replies ENOBUFS */
+	emit_holders_end(e, &count);
 	return 0;
 }
 
 static int emit_tmpfs(void *ctx, const char *mount_point, unsigned long long used)
 {
-	ctl_emit(ctx, "tmpfs %s %llu", mount_point, used);
+	ctl_emit_line(ctx, "tmpfs %s %llu", mount_point, used);
 	return 0;
 }
 
@@ -267,7 +273,7 @@ static int emit_tmpfs(void *ctx, const char *mount_point, unsigned long long use
  * hold memory, and last what nothing explains: Shmem of /proc/meminfo
  * less all the rest. The opener sees what /proc lets them.
  */
-static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
+static int run_usage(struct ctl_emit *e, const struct ctl_command *cmd)
 {
 	struct pshm_usage_row *rows = NULL;
 	struct anon_info *anons = NULL;
@@ -278,13 +284,13 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 	size_t anon_count = 0;
 	ssize_t count = 0;
 	unsigned unreadable;
-	uid_t uid = ctl_opener(s)->uid;
+	uid_t uid = ctl_emit_opener(e)->uid;
 	struct holders_viewer viewer;
-	int r = holders_objects(ctl_opener(s), PSHM_KIND_ALL, &scan);
+	int r = holders_objects(ctl_emit_opener(e), PSHM_KIND_ALL, &scan);
 
 	if (r < 0)
-		return scan_refused(s, r);
-	holders_viewer(&viewer, ctl_opener(s));
+		return scan_refused(e, r);
+	holders_viewer(&viewer, ctl_emit_opener(e));
 	r = pshm_usage_of(scan, &viewer.pub, &u, NULL);
 	if (r == 0 && cmd->by != CTL_USAGE_KIND) {
 		count = pshm_usage_by(scan, &viewer.pub,
@@ -299,7 +305,7 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 		r = anon_list(uid, &anons, &anon_count);
 	if (r < 0) {
 		free(rows);
-		return ctl_fail(s, -r, "cannot add up shared memory: %s", strerror(-r));
+		return ctl_emit_fail(e, -r, "cannot add up shared memory: %s", strerror(-r));
 	}
 	for (size_t i = 0; i < anon_count; i++)
 		anon_bytes += (unsigned long long)anons[i].st.st_blocks * 512;
@@ -308,27 +314,27 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
 		const struct pshm_usage_row *row = &rows[i];
 
 		if (cmd->by == CTL_USAGE_USER)
-			ctl_emit(s, "%s %ld %llu %llu", pshm_kind_name(row->kind), row->who,
-				 row->count, row->bytes);
+			ctl_emit_line(e, "%s %ld %llu %llu", pshm_kind_name(row->kind), row->who,
+				      row->count, row->bytes);
 		else
-			ctl_emit(s, "%s %ld %s %llu %llu", pshm_kind_name(row->kind), row->who,
-				 row->comm, row->count, row->bytes);
+			ctl_emit_line(e, "%s %ld %s %llu %llu", pshm_kind_name(row->kind), row->who,
+				      row->comm, row->count, row->bytes);
 	}
 	free(rows);
 	if (cmd->by == CTL_USAGE_KIND)
 		for (int k = 0; k < PSHM_KINDS; k++)
-			ctl_emit(s, "%s %llu %llu", pshm_kind_name(1u << k), u.count[k],
-				 u.bytes[k]);
-	ctl_emit(s, "anonymous %zu %llu", anon_count, anon_bytes);
-	ctl_emit(s, "tmpfs " PSHM_DIR " %llu", u.shm_dir_used);
-	pshm_tmpfs_mounts(emit_tmpfs, s, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, &walked, NULL);
+			ctl_emit_line(e, "%s %llu %llu", pshm_kind_name(1u << k), u.count[k],
+				      u.bytes[k]);
+	ctl_emit_line(e, "anonymous %zu %llu", anon_count, anon_bytes);
+	ctl_emit_line(e, "tmpfs " PSHM_DIR " %llu", u.shm_dir_used);
+	pshm_tmpfs_mounts(emit_tmpfs, e, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, &walked, NULL);
 	/* The walk of other mount namespaces stopped at a bound: tmpfs lines are missing. */
 	if (walked.partial)
-		ctl_emit(s, "tmpfs-partial namespaces %u", walked.namespaces);
-	ctl_emit(s, "unreadable %u", unreadable);
-	ctl_emit(s, "shmem %llu", u.shmem);
-	ctl_emit(s, "unexplained %lld", u.unexplained);
-	ctl_emit(s, "ok");
+		ctl_emit_line(e, "tmpfs-partial namespaces %u", walked.namespaces);
+	ctl_emit_line(e, "unreadable %u", unreadable);
+	ctl_emit_line(e, "shmem %llu", u.shmem);
+	ctl_emit_line(e, "unexplained %lld", u.unexplained);
+	ctl_emit_line(e, "ok");
 	return 0;
 }
 
@@ -338,23 +344,24 @@ static int run_usage(struct ctl_session *s, const struct ctl_command *cmd)
  * "err ETIMEDOUT" after TIMEOUT seconds; without TIMEOUT until the file
  * is closed. The reply comes in its place: later replies wait behind it.
  */
-static int run_wait(struct ctl_session *s, const struct ctl_command *cmd,
+static int run_wait(struct ctl_emit *e, const struct ctl_command *cmd,
 		    const struct ctl_context *context)
 {
 	char full[PSHM_NAME_MAX + 1], ok_line[PSHM_NAME_MAX + 8], late_line[PSHM_NAME_MAX + 96];
 	uint64_t deadline = WAITS_FOREVER;
-	uid_t uid = ctl_opener(s)->uid;
+	uid_t uid = ctl_emit_opener(e)->uid;
 	/* A leading '/' is optional, as for shm_open; the watch sees names without it. */
 	const char *name = cmd->name + (cmd->name[0] == '/');
 	int r = context->segment_name(context->prefix, name, full);
 
 	if (r == -ENOENT)
-		return ctl_fail(s, EINVAL, "%s: a semaphore's name; the mount shows segments only",
-				name);
+		return ctl_emit_fail(e, EINVAL,
+				     "%s: a semaphore's name; the mount shows segments only", name);
 	if (r < 0)
-		return ctl_fail(s, -r, "%s: %s", name, strerror(-r));
+		return ctl_emit_fail(e, -r, "%s: %s", name, strerror(-r));
 	if (context->own_entry && context->own_entry(name))
-		return ctl_fail(s, EINVAL, "%s is the mount's own entry, never a segment", name);
+		return ctl_emit_fail(e, EINVAL, "%s is the mount's own entry, never a segment",
+				     name);
 	snprintf(ok_line, sizeof(ok_line), "ok %s", name);
 	if (cmd->timeout_ms >= 0) {
 		/* The clock counts whole milliseconds: one more, so a wait never ends early. */
@@ -363,46 +370,47 @@ static int run_wait(struct ctl_session *s, const struct ctl_command *cmd,
 			 "err ETIMEDOUT %s did not appear within %" PRId64 ".%03" PRId64 " s", name,
 			 cmd->timeout_ms / 1000, cmd->timeout_ms % 1000);
 	}
-	r = ctl_reply_when(s, full, deadline, ok_line, cmd->timeout_ms >= 0 ? late_line : NULL);
+	r = ctl_emit_later(e, full, deadline, ok_line, cmd->timeout_ms >= 0 ? late_line : NULL);
 	if (r == -EDQUOT)
-		return ctl_fail(s, EDQUOT,
-				"uid %u has %" PRIu64 " waits unfinished, the limit (wait_max)",
-				(unsigned)uid, limits_max(LIMIT_WAITS));
+		return ctl_emit_fail(
+			e, EDQUOT, "uid %u has %" PRIu64 " waits unfinished, the limit (wait_max)",
+			(unsigned)uid, limits_max(LIMIT_WAITS));
 	if (r == -ENOBUFS)
-		return ctl_fail(
-			s, ENOBUFS,
+		return ctl_emit_fail(
+			e, ENOBUFS,
 			"no room for the reply in what may wait unread (%d bytes a file, %u a "
 			"user): read the replies first",
 			CTL_OUTPUT_MAX, LIMIT_CTL_USER_BYTES);
 	if (r == -ESHUTDOWN)
-		return ctl_fail(s, ESHUTDOWN, "the daemon is stopping");
+		return ctl_emit_fail(e, ESHUTDOWN, "the daemon is stopping");
 	if (r < 0)
-		return ctl_fail(s, -r, "cannot wait: %s", strerror(-r));
+		return ctl_emit_fail(e, -r, "cannot wait: %s", strerror(-r));
 	return 0;
 }
 
-static void emit_help(struct ctl_session *s)
+static void emit_help(struct ctl_emit *e)
 {
-	ctl_emit(s, "anon SIZE [MODE] [hold]  create an anonymous segment (hold: freed when this "
-		    "file is closed)");
-	ctl_emit(s, "free ID                   release anonymous segment ID");
-	ctl_emit(s, "list                      your anonymous segments: ID SIZE MODE UID PATH "
-		    "PROC-PATH [hold]");
-	ctl_emit(s, "holders NAME              who has NAME (a segment, .anon/ID, "
-		    ".memfd/NAME@INODE...) "
-		    "open or mapped");
-	ctl_emit(s,
-		 "usage [by-user|by-process] where shared memory goes: by kind, owner or holder, "
-		 "and what nothing explains");
-	ctl_emit(s,
-		 "wait NAME [TIMEOUT]       reply ok NAME once segment NAME exists (later "
-		 "replies wait behind it), err ETIMEDOUT after TIMEOUT seconds (at most %d)",
-		 CTL_WAIT_MAX_S);
-	ctl_emit(s, "help                      this text");
-	ctl_emit(s, "ok");
+	ctl_emit_line(e,
+		      "anon SIZE [MODE] [hold]  create an anonymous segment (hold: freed when this "
+		      "file is closed)");
+	ctl_emit_line(e, "free ID                   release anonymous segment ID");
+	ctl_emit_line(e, "list                      your anonymous segments: ID SIZE MODE UID PATH "
+			 "PROC-PATH [hold]");
+	ctl_emit_line(e, "holders NAME              who has NAME (a segment, .anon/ID, "
+			 ".memfd/NAME@INODE...) "
+			 "open or mapped");
+	ctl_emit_line(
+		e, "usage [by-user|by-process] where shared memory goes: by kind, owner or holder, "
+		   "and what nothing explains");
+	ctl_emit_line(e,
+		      "wait NAME [TIMEOUT]       reply ok NAME once segment NAME exists (later "
+		      "replies wait behind it), err ETIMEDOUT after TIMEOUT seconds (at most %d)",
+		      CTL_WAIT_MAX_S);
+	ctl_emit_line(e, "help                      this text");
+	ctl_emit_line(e, "ok");
 }
 
-static int run_command(struct ctl_session *s, const struct ctl_command *cmd,
+static int run_command(struct ctl_emit *e, const struct ctl_command *cmd,
 		       const struct ctl_context *context)
 {
 	int r;
@@ -411,26 +419,26 @@ static int run_command(struct ctl_session *s, const struct ctl_command *cmd,
 	case CTL_NONE:
 		return 0; /* an empty line is no command */
 	case CTL_ANON:
-		return run_anon(s, cmd);
+		return run_anon(e, cmd);
 	case CTL_FREE:
-		return run_free(s, cmd);
+		return run_free(e, cmd);
 	case CTL_LIST:
-		r = emit_anons(s, ctl_opener(s)->uid, "");
+		r = emit_anons(e, ctl_emit_opener(e)->uid, "");
 		if (r < 0)
-			return ctl_fail(s, -r, "cannot list: %s", strerror(-r));
-		ctl_emit(s, "ok");
+			return ctl_emit_fail(e, -r, "cannot list: %s", strerror(-r));
+		ctl_emit_line(e, "ok");
 		return 0;
 	case CTL_HOLDERS:
-		return run_holders(s, cmd, context);
+		return run_holders(e, cmd, context);
 	case CTL_HELP:
-		emit_help(s);
+		emit_help(e);
 		return 0;
 	case CTL_USAGE:
-		return run_usage(s, cmd);
+		return run_usage(e, cmd);
 	case CTL_WAIT:
-		return run_wait(s, cmd, context);
+		return run_wait(e, cmd, context);
 	}
-	return ctl_fail(s, EINVAL, "unknown command");
+	return ctl_emit_fail(e, EINVAL, "unknown command");
 }
 
 /*
@@ -438,27 +446,26 @@ static int run_command(struct ctl_session *s, const struct ctl_command *cmd,
  * now. Named segments are counted by the walk of /dev/shm (segments,
  * allocated): the scan need not hold an object for each.
  */
-static void emit_kinds(struct ctl_session *s, uint64_t segments, uint64_t allocated)
+static void emit_kinds(struct ctl_emit *e, uint64_t segments, uint64_t allocated)
 {
 	struct holders_viewer viewer;
 	struct pshm_scan *scan;
 	struct pshm_usage u;
 
-	holders_viewer(&viewer, ctl_opener(s));
-	if (holders_objects(ctl_opener(s), PSHM_KIND_ALL & ~PSHM_KIND_SEGMENT, &scan) == 0) {
+	holders_viewer(&viewer, ctl_emit_opener(e));
+	if (holders_objects(ctl_emit_opener(e), PSHM_KIND_ALL & ~PSHM_KIND_SEGMENT, &scan) == 0) {
 		if (pshm_usage_of(scan, &viewer.pub, &u, NULL) == 0) {
 			u.count[0] = segments;
 			u.bytes[0] = allocated;
 			for (int k = 0; k < PSHM_KINDS; k++)
-				ctl_emit(s, "%s %llu %llu", pshm_kind_name(1u << k), u.count[k],
-					 u.bytes[k]);
+				ctl_emit_line(e, "%s %llu %llu", pshm_kind_name(1u << k),
+					      u.count[k], u.bytes[k]);
 		}
 		holders_scan_free(scan);
 	}
 }
 
-/* The status summary a fresh .ctl answers with. */
-static void emit_summary(struct ctl_session *s, const struct ctl_context *context)
+void ctl_cmd_summary(struct ctl_emit *e, const struct ctl_context *context)
 {
 	uint64_t segments = 0, bytes = 0, allocated = 0, anon_bytes = 0;
 	struct anon_info *list;
@@ -469,28 +476,29 @@ static void emit_summary(struct ctl_session *s, const struct ctl_context *contex
 	const char *name;
 	size_t n;
 
-	ctl_emit(s, "version %s", SHMFS_VERSION);
-	ctl_emit(s, "pid %ld", (long)getpid());
-	ctl_emit(s, "prefix %s", context->prefix[0] ? context->prefix : "-");
+	ctl_emit_line(e, "version %s", SHMFS_VERSION);
+	ctl_emit_line(e, "pid %ld", (long)getpid());
+	ctl_emit_line(e, "prefix %s", context->prefix[0] ? context->prefix : "-");
 	passthrough_status(data_path, sizeof(data_path));
-	ctl_emit(s, "passthrough %s", data_path);
-	ctl_emit(s, "libfuse %s passthrough=%s", fuse_pkgversion(), passthrough_implementation());
+	ctl_emit_line(e, "passthrough %s", data_path);
+	ctl_emit_line(e, "libfuse %s passthrough=%s", fuse_pkgversion(),
+		      passthrough_implementation());
 	if (statvfs(PSHM_DIR, &sv) == 0) {
-		ctl_emit(s, "shm-size %" PRIu64, (uint64_t)sv.f_blocks * sv.f_frsize);
-		ctl_emit(s, "shm-used %" PRIu64,
-			 (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);
-		ctl_emit(s, "shm-free %" PRIu64, (uint64_t)sv.f_bavail * sv.f_frsize);
+		ctl_emit_line(e, "shm-size %" PRIu64, (uint64_t)sv.f_blocks * sv.f_frsize);
+		ctl_emit_line(e, "shm-used %" PRIu64,
+			      (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);
+		ctl_emit_line(e, "shm-free %" PRIu64, (uint64_t)sv.f_bavail * sv.f_frsize);
 	}
 	/*
 	 * The rest reads /dev/shm and /proc whole: a scan, in the opener's
 	 * one scan slot, so one user opening many files at once keeps one
 	 * daemon thread busy, not all of them.
 	 */
-	if (holders_scan_begin(ctl_opener(s)) < 0) {
-		ctl_emit(s,
-			 "partial: a scan of uid %u is running: segments, anonymous segments "
-			 "and kinds left out",
-			 (unsigned)ctl_opener(s)->uid);
+	if (holders_scan_begin(ctl_emit_opener(e)) < 0) {
+		ctl_emit_line(e,
+			      "partial: a scan of uid %u is running: segments, anonymous segments "
+			      "and kinds left out",
+			      (unsigned)ctl_emit_opener(e)->uid);
 		return;
 	}
 	if (pshm_iter_open(context->prefix, &it, NULL) == 0) {
@@ -501,50 +509,27 @@ static void emit_summary(struct ctl_session *s, const struct ctl_context *contex
 		}
 		pshm_iter_free(it);
 	}
-	holders_scan_end(ctl_opener(s));
-	ctl_emit(s, "segments %" PRIu64, segments);
-	ctl_emit(s, "segments-bytes %" PRIu64, bytes);
+	holders_scan_end(ctl_emit_opener(e));
+	ctl_emit_line(e, "segments %" PRIu64, segments);
+	ctl_emit_line(e, "segments-bytes %" PRIu64, bytes);
 	if (anon_list(ANON_ALL, &list, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++)
 		anon_bytes += (uint64_t)list[i].st.st_size;
 	free(list);
-	ctl_emit(s, "anonymous %zu", n);
-	ctl_emit(s, "anonymous-bytes %" PRIu64, anon_bytes);
-	emit_kinds(s, segments, allocated);
+	ctl_emit_line(e, "anonymous %zu", n);
+	ctl_emit_line(e, "anonymous-bytes %" PRIu64, anon_bytes);
+	emit_kinds(e, segments, allocated);
 	/* The totals are everyone's; the segments listed only the opener's own. */
-	emit_anons(s, ctl_opener(s)->uid, "anon ");
+	emit_anons(e, ctl_emit_opener(e)->uid, "anon ");
 }
 
-/* Parses and runs one line for ctl_session_write. */
-static int run_line(void *ctx, struct ctl_session *s, char *line, size_t len)
+int ctl_cmd_run(struct ctl_emit *e, char *line, size_t len, const struct ctl_context *context)
 {
 	char message[CTL_MESSAGE_MAX];
 	struct ctl_command cmd;
 
 	if (ctl_parse(line, len, &cmd, message, sizeof(message)) < 0)
-		return ctl_fail(s, EINVAL, "%s", message);
-	return run_command(s, &cmd, ctx);
-}
-
-static void summary(void *ctx, struct ctl_session *s)
-{
-	emit_summary(s, ctx);
-}
-
-ssize_t ctl_write(struct ctl_session *s, const char *buf, size_t len,
-		  const struct ctl_context *context)
-{
-	return ctl_session_write(s, buf, len, run_line, (void *)context);
-}
-
-void ctl_read(fuse_req_t req, struct ctl_session *s, size_t size, int flags,
-	      const struct ctl_context *context)
-{
-	ctl_session_read(req, s, size, flags, summary, (void *)context);
-}
-
-void ctl_poll(fuse_req_t req, struct ctl_session *s, struct fuse_pollhandle *ph)
-{
-	ctl_session_poll(req, s, ph);
+		return ctl_emit_fail(e, EINVAL, "%s", message);
+	return run_command(e, &cmd, context);
 }

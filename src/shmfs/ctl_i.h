@@ -1,60 +1,92 @@
 /* SPDX-License-Identifier: MIT */
-/* shmfs: a control file session (ctl_session.c), for the commands (ctl.c). */
+/*
+ * shmfs: the control file below its sessions (ctl_session.c): the emit
+ * context a command replies through (ctl_emit.c), and the commands
+ * (ctl.c). Calls go one way: session -> commands -> emit context; the
+ * emit context reaches the session only through the ops it was given.
+ */
 #ifndef CTL_I_H
 #define CTL_I_H
 
 #include "shmfs_i.h"
 
-/* Runs one complete line of s (NUL-terminable at len): 0, or -errno after replying. */
-typedef int (*ctl_run_fn)(void *ctx, struct ctl_session *s, char *line, size_t len);
-/* Emits the status summary into a fresh session. */
-typedef void (*ctl_summary_fn)(void *ctx, struct ctl_session *s);
+struct ctl_emit;
+
+/* What the session behind an emit context does for it; owner is the session, opaque here. */
+struct ctl_emit_ops {
+	/*
+	 * Room for len more bytes of the reply (error: a last error line,
+	 * which may pass the file's limit by CTL_ERROR_ROOM): 0, charged to
+	 * the opener until taken or given back; -ENOBUFS past the file's or
+	 * the opener's limit.
+	 */
+	int (*charge)(void *owner, size_t len, bool error);
+	/* Gives back the charge of len bytes. */
+	void (*uncharge)(void *owner, size_t len);
+	/*
+	 * ctl_emit_later, with its lines escaped and ended (copied, not
+	 * kept): takes e's lines so far first, then holds the place of the
+	 * reply that comes later.
+	 */
+	int (*later)(void *owner, struct ctl_emit *e, const char *segment, uint64_t deadline_ms,
+		     const char *ok_line, const char *late_line);
+};
 
 /*
- * Takes len bytes a client wrote: each complete line runs (run), one
- * reply at a time; for about CTL_WRITE_SLICE_MS, then the bytes taken are
- * returned (a short write). -errno of the first command that failed, or
- * -ENOBUFS when no reply would fit.
+ * One command's reply while it is written: made by the session, written
+ * by the command, taken by the session when the command is done. Its
+ * lines are charged as they come (ops->charge), so a reply too large for
+ * what may wait unread is known before it is queued.
  */
-ssize_t ctl_session_write(struct ctl_session *s, const char *buf, size_t len, ctl_run_fn run,
-			  void *ctx);
+struct ctl_emit {
+	const struct ctl_emit_ops *ops;
+	void *owner;                /* ops' */
+	const struct creds *opener; /* whose rights the command has */
+	char *text;                 /* the lines so far: text[0..len), charged */
+	size_t len, cap;
+	bool overflow; /* a line did not fit: the reply is to be dropped whole */
+};
+
+/* ctl_emit.c: for the session. */
+void ctl_emit_init(struct ctl_emit *e, const struct ctl_emit_ops *ops, void *owner,
+		   const struct creds *opener);
+/* The session took e's lines with their charge: e is empty again. */
+void ctl_emit_taken(struct ctl_emit *e);
+/* Drops e's lines, giving back their charge, and the overflow. */
+void ctl_emit_drop(struct ctl_emit *e);
+/* Frees e's buffer (its lines taken or dropped before). */
+void ctl_emit_free(struct ctl_emit *e);
+
+/* ctl_emit.c: for the commands. */
 /*
- * Replies to the read req of size bytes (flags: the file's, O_NONBLOCK
- * among them) with what may be read now (or, before any command, the
- * summary; or the end: nothing is awaited). When only an unfinished wait
- * is ahead, the request is kept and answered when its reply comes; EAGAIN
- * instead with O_NONBLOCK, EINTR when the reader gets a signal (the wait
- * goes on), EBUSY when another read is kept already, ENOTCONN when the
- * daemon stops.
+ * A reply line (a newline is added), every byte outside printable ASCII
+ * written %XX; dropped, with e overflowed, when it does not fit.
  */
-void ctl_session_read(fuse_req_t req, struct ctl_session *s, size_t size, int flags,
-		      ctl_summary_fn summary, void *ctx);
+__attribute__((format(printf, 2, 3))) void ctl_emit_line(struct ctl_emit *e, const char *fmt, ...);
+/* Replies "err ENAME message" (room kept for it past the file's limit) and returns -code. */
+__attribute__((format(printf, 3, 4))) int ctl_emit_fail(struct ctl_emit *e, int code,
+							const char *fmt, ...);
 /*
- * Replies to a poll: readable when a read would not wait, always writable
- * (a write never waits; ENOBUFS tells when replies must be read first).
- * ph, when given, is kept (a previous one destroyed) and notified once
- * when a reply comes.
- */
-void ctl_session_poll(fuse_req_t req, struct ctl_session *s, struct fuse_pollhandle *ph);
-/*
- * A reply that comes later, in this command's place: ok_line when the
+ * A reply that comes later, in this command's place: ok_text when the
  * segment (its name in /dev/shm) is there, at once if it is already,
- * late_line at deadline_ms (CLOCK_MONOTONIC; WAITS_FOREVER: only the
- * session's end ends it). Replies after it wait behind it. 0; -EDQUOT at
- * the opener's limit of waits, -ENOBUFS when its reply would not fit
- * what may wait unread, -ESHUTDOWN when the daemon stops, -ENOMEM.
+ * late_text at deadline_ms (CLOCK_MONOTONIC; WAITS_FOREVER: only the
+ * file's end ends it). Replies after it wait behind it. 0; -EDQUOT at the
+ * opener's limit of waits, -ENOBUFS when its reply would not fit what may
+ * wait unread, -ESHUTDOWN when the daemon stops, -ENOMEM.
  */
-int ctl_reply_when(struct ctl_session *s, const char *segment, uint64_t deadline_ms,
-		   const char *ok_line, const char *late_line);
+int ctl_emit_later(struct ctl_emit *e, const char *segment, uint64_t deadline_ms,
+		   const char *ok_text, const char *late_text);
+/* Whose rights the command has: the opener's. */
+const struct creds *ctl_emit_opener(const struct ctl_emit *e);
+/* What holds a "hold" segment (anon_create): the open file, opaque. */
+const void *ctl_emit_holder(const struct ctl_emit *e);
+/* Whether the command had more to say than the room left. */
+bool ctl_emit_overflowed(const struct ctl_emit *e);
 
-/* A reply line (a newline is added); dropped, with the session overflowed, if it does not fit. */
-__attribute__((format(printf, 2, 3))) void ctl_emit(struct ctl_session *s, const char *fmt, ...);
-/* Replies "err ENAME message" and returns -code. */
-__attribute__((format(printf, 3, 4))) int ctl_fail(struct ctl_session *s, int code, const char *fmt,
-						   ...);
-/* Whose rights the commands have: the opener's. */
-const struct creds *ctl_opener(const struct ctl_session *s);
-/* Whether the command being run had more to say than the room left. */
-bool ctl_overflowed(const struct ctl_session *s);
+/* ctl.c: the commands, as e's opener; they know nothing of sessions. */
+/* Parses and runs one line (NUL-terminable at len): 0, or -errno after replying "err ...". */
+int ctl_cmd_run(struct ctl_emit *e, char *line, size_t len, const struct ctl_context *context);
+/* The status summary a fresh file answers with. */
+void ctl_cmd_summary(struct ctl_emit *e, const struct ctl_context *context);
 
 #endif /* CTL_I_H */

@@ -2,7 +2,8 @@
 /*
  * shmfs: .ctl, the control file, as a view: one inode per user (the
  * kernel serialises writes to an inode, so one user's long command never
- * delays another's), each open a session of ctl.c with the opener's rights.
+ * delays another's), each open a session (ctl_session.c) with the opener's
+ * rights.
  */
 #include <errno.h>
 #include <linux/fuse.h>
@@ -80,23 +81,23 @@ static int ctl_reply_open(fuse_req_t req, const struct fuse_file_info *fi)
 /* fi->flags are the file's (O_NONBLOCK among them): the kernel sends them with each read. */
 static void ctl_read_view(fuse_req_t req, struct fuse_file_info *fi, size_t size)
 {
-	ctl_read(req, session_of(fi), size, fi->flags, &shmfs_of(req)->ctl);
+	ctl_session_read(req, session_of(fi), size, fi->flags, &shmfs_of(req)->ctl);
 }
 
 static void ctl_poll_view(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
 {
-	ctl_poll(req, session_of(fi), ph);
+	ctl_session_poll(req, session_of(fi), ph);
 }
 
 static ssize_t ctl_write_view(fuse_req_t req, struct fuse_file_info *fi, const char *buf,
 			      size_t size)
 {
-	return ctl_write(session_of(fi), buf, size, &shmfs_of(req)->ctl);
+	return ctl_session_write(session_of(fi), buf, size, &shmfs_of(req)->ctl);
 }
 
 static void ctl_release(struct fuse_file_info *fi)
 {
-	ctl_close(session_of(fi));
+	ctl_session_close(session_of(fi));
 }
 
 /* "echo cmd > .ctl" truncates first: nothing to truncate (times may come along). */
