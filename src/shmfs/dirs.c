@@ -88,7 +88,7 @@ static void plus_entry(fuse_req_t req, const struct dir_snapshot *d, const struc
 		*e = (struct fuse_entry_param){ .attr = { .st_ino = de->ino,
 							  .st_mode = de->type } };
 	else if (!de->view)
-		*ret_node = (struct node *)(uintptr_t)e->ino;
+		*ret_node = node_of_ino(e->ino);
 }
 
 /*

@@ -214,6 +214,7 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
 		free(node);
 		return NULL;
 	}
+	assert(((uintptr_t)node & (NODES_INO_ALIGN - 1)) == 0); /* see nodes_ino */
 	node->ino = st->st_ino;
 	node->dev = st->st_dev;
 	node->anon_id = anon_id;

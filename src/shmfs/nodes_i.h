@@ -8,6 +8,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -42,6 +43,24 @@ struct handle {
 
 /* A node of the table: its fields are the table's (nodes_table_i.h). */
 struct node;
+
+/*
+ * Node ids. A node of the table is known to the kernel by its address,
+ * which malloc aligns to NODES_INO_ALIGN, so its low bits are 0; every
+ * other id (a view's: the root 1, .anon 3, the object views 7 to 13,
+ * .ctl UID << 8 | 5) has one of them set, so the two never meet. The one
+ * place a node becomes an id and back.
+ */
+#define NODES_INO_ALIGN 16
+_Static_assert(_Alignof(max_align_t) >= NODES_INO_ALIGN, "malloc must align nodes to 16");
+static inline fuse_ino_t nodes_ino(const struct node *node)
+{
+	return (fuse_ino_t)(uintptr_t)node;
+}
+static inline struct node *node_of_ino(fuse_ino_t ino)
+{
+	return (struct node *)(uintptr_t)ino;
+}
 
 /* What the kernel checks with a node id; fixed for the node's life. */
 uint64_t nodes_generation(const struct node *node);

@@ -16,7 +16,7 @@
 
 static struct node *node_of(fuse_ino_t ino)
 {
-	return (struct node *)(uintptr_t)ino;
+	return node_of_ino(ino);
 }
 
 static struct handle *handle_of(const struct fuse_file_info *fi)

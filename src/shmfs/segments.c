@@ -21,7 +21,7 @@ void segments_fill_entry(const struct shmfs *fs, struct fuse_entry_param *e, str
 			 const struct stat *st)
 {
 	*e = (struct fuse_entry_param){
-		.ino = (fuse_ino_t)(uintptr_t)node,
+		.ino = nodes_ino(node),
 		.generation = nodes_generation(node),
 		.attr = *st,
 		.attr_timeout = shmfs_attr_timeout(fs),
@@ -306,7 +306,7 @@ void segments_create(fuse_req_t req, const char *full, mode_t mode, struct fuse_
 		return;
 	}
 	nodes_attach(node, h);
-	e.ino = (fuse_ino_t)(uintptr_t)node;
+	e.ino = nodes_ino(node);
 	e.generation = nodes_generation(node);
 	e.attr_timeout = e.entry_timeout = shmfs_attr_timeout(fs);
 	fi->fh = (uint64_t)(uintptr_t)h;

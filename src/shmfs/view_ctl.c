@@ -13,9 +13,9 @@
 #include "view_i.h"
 
 /*
- * Node ids of .ctl: the user's uid with a tag in the low byte. Segments'
- * node ids are addresses (16-byte aligned), and the root and .anon are
- * 1 and 3, so none of them has this low byte.
+ * Node ids of .ctl: the user's uid with a tag in the low byte. Nodes'
+ * ids are 16-byte aligned addresses (nodes_ino), and the root and .anon
+ * are 1 and 3, so none of them has this low byte.
  */
 #define CTL_INO_TAG 0x5
 

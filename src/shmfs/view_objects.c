@@ -161,7 +161,7 @@ static int entry_for(const struct view *v, const struct object_ref *ref, const s
 	 * serve the stat that follows this lookup without a second round
 	 * trip; any later stat by path gets them fresh from its own lookup.
 	 */
-	*e = (struct fuse_entry_param){ .ino = (fuse_ino_t)(uintptr_t)node,
+	*e = (struct fuse_entry_param){ .ino = nodes_ino(node),
 					.generation = nodes_generation(node),
 					.attr = *st,
 					.attr_timeout = OBJECT_ATTR_TIMEOUT };
