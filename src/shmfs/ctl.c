@@ -142,31 +142,12 @@ static int emit_anons(struct ctl_emit *e, uid_t caller, const char *lead)
 /* The last line of a holders reply: ok, what was hidden, and why it may be partial. */
 static void emit_holders_end(struct ctl_emit *e, const struct holders_count *count)
 {
-	char line[256] = "ok";
-	size_t len = 2;
-	const char *sep = " ";
+	char tail[256];
 
-	if (count->hidden) {
-		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%u other processes", sep,
-					count->hidden);
-		sep = "; ";
-	}
-	if (count->unreadable) {
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-					"%spartial: %u processes could not be read", sep,
-					count->unreadable);
-		sep = "; ";
-	}
-	if (count->stopped) {
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-					"%spartial: the scan stopped after %d ms", sep,
-					HOLDERS_SCAN_MS);
-		sep = "; ";
-	}
-	if (count->cut)
-		snprintf(line + len, sizeof(line) - len,
-			 "%spartial: more holders than a reply holds", sep);
-	ctl_emit_line(e, "%s", line);
+	holders_tail(count, "; ", false, tail, sizeof(tail));
+	ctl_emit_line(e, "ok%s%s%s%s", tail[0] ? " " : "", tail,
+		      count->cut ? (tail[0] ? "; " : " ") : "",
+		      count->cut ? "partial: more holders than a reply holds" : "");
 }
 
 /* The directories of other shared memory, for holders of their entries. */

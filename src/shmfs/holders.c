@@ -203,6 +203,28 @@ void holders_describe(const struct pshm_object *o, const struct creds *viewer, h
 	}
 }
 
+size_t holders_tail(const struct holders_count *count, const char *sep, bool end, char *buf,
+		    size_t size)
+{
+	char parts[3][64];
+	size_t n = 0, len = 0;
+
+	if (count->hidden)
+		snprintf(parts[n++], sizeof(parts[0]), "%u other processes", count->hidden);
+	if (count->unreadable)
+		snprintf(parts[n++], sizeof(parts[0]), "partial: %u processes could not be read",
+			 count->unreadable);
+	if (count->stopped)
+		snprintf(parts[n++], sizeof(parts[0]), "partial: the scan stopped after %d ms",
+			 HOLDERS_SCAN_MS);
+	if (size)
+		buf[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", parts[i],
+					i + 1 < n || end ? sep : "");
+	return len < size ? len : size;
+}
+
 int holders_scan(const struct stat *st, const struct creds *viewer, holders_emit_fn emit, void *ctx,
 		 struct holders_count *ret)
 {

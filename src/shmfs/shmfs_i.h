@@ -223,6 +223,14 @@ struct holders_count {
 void holders_describe(const struct pshm_object *o, const struct creds *viewer, holders_emit_fn emit,
 		      void *ctx, struct holders_count *count);
 /*
+ * What a description of holders leaves to say, in count's order: "N other
+ * processes", "partial: N processes could not be read", "partial: the scan
+ * stopped after MS ms", separated by sep (and ended by it too when end),
+ * into buf; "" when nothing. The length written (cut at size).
+ */
+size_t holders_tail(const struct holders_count *count, const char *sep, bool end, char *buf,
+		    size_t size);
+/*
  * The holders of the segment whose status is st (named, or anonymous:
  * unlinked), through its names and this mount, described for viewer
  * (holders_describe) after a scan (count->stopped when it stopped).

@@ -821,10 +821,8 @@ static int holders_of(fuse_req_t req, const struct object_ref *ref, char *buf, s
 	holders_scan_free(scan);
 	if (count.cut)
 		return -E2BIG;
-	if (count.hidden && (size_t)snprintf(buf + t.len, size - t.len, "%u other processes\n",
-					     count.hidden) >= size - t.len)
-		return -E2BIG;
-	return 0;
+	return holders_tail(&count, "\n", true, buf + t.len, size - t.len) >= size - t.len ? -E2BIG
+											   : 0;
 }
 
 #ifndef F_SEAL_EXEC

@@ -97,20 +97,7 @@ static int compute(fuse_req_t req, struct node *node, const char *name, struct t
 			return r;
 		if (count.cut || t->len > HOLDERS_BYTES_MAX)
 			return t->failed ? -ENOMEM : -E2BIG; /* more than an attribute holds */
-		if (count.hidden) {
-			snprintf(buf, sizeof(buf), "%u other processes\n", count.hidden);
-			text_add(t, buf, strlen(buf));
-		}
-		if (count.unreadable) {
-			snprintf(buf, sizeof(buf), "partial: %u processes could not be read\n",
-				 count.unreadable);
-			text_add(t, buf, strlen(buf));
-		}
-		if (count.stopped) {
-			snprintf(buf, sizeof(buf), "partial: the scan stopped after %d ms\n",
-				 HOLDERS_SCAN_MS);
-			text_add(t, buf, strlen(buf));
-		}
+		text_add(t, buf, holders_tail(&count, "\n", true, buf, sizeof(buf)));
 		return t->failed ? -ENOMEM : 0;
 	} else {
 		return -ENODATA;
