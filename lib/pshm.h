@@ -484,6 +484,29 @@ bool pshm_object_visible(const struct pshm_object *o, const struct pshm_viewer *
  */
 int pshm_object_open(const struct pshm_object *o, int oflags, struct pshm_error *err);
 
+/*
+ * The status of System V segment shmid now (shmctl(IPC_STAT), and its
+ * resident pages from /proc/sysvipc/shm), mapped onto a file's as the
+ * scan maps it (pshm_object.st), as long as its key is key: an id is
+ * given to another segment once its own is removed.
+ * Returns: 0 with *ret, -ENOENT when there is no segment shmid of key, or
+ * what shmctl reports (-EACCES without read permission on it).
+ */
+int pshm_sysv_stat(int shmid, key_t key, struct stat *ret, struct pshm_error *err);
+/*
+ * Opens System V segment shmid's own memory for reading, as long as its
+ * key is key: attached read-only just long enough to open the attach's
+ * /proc/self/map_files entry (which takes CAP_SYS_ADMIN), then detached,
+ * so its attachments are back to what they were. Reading the descriptor
+ * allocates nothing (a read through an attach allocates every page of a
+ * hole it touches). The descriptor is close-on-exec.
+ * Returns: the descriptor, -ENOENT when there is no segment shmid of key
+ * (or it went meanwhile), -EOPNOTSUPP when the attach is not of the size
+ * counted (SHM_HUGETLB), or what shmctl, shmat and open report (-EACCES,
+ * -EPERM without the capability).
+ */
+int pshm_sysv_open(int shmid, key_t key, struct pshm_error *err);
+
 /* How many kinds there are: PSHM_KIND_* is 1 << index, index < PSHM_KINDS. */
 #define PSHM_KINDS 5
 

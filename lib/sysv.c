@@ -2,10 +2,12 @@
 /*
  * libpshm: System V shared memory, in one place (as util-linux keeps it in
  * ipcutils.c): the segments of /proc/sysvipc/shm for the scan, a segment's
- * status from shmid_ds (one mapping onto struct stat), and which mappings
- * are a segment's.
+ * status from shmid_ds (one mapping onto struct stat, for the scan and
+ * pshm_sysv_stat alike), its own memory opened through an attach, and
+ * which mappings are a segment's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +109,87 @@ int sysv_scan(struct pshm_scan *s)
 	free(line);
 	fclose(f);
 	return r;
+}
+
+/*
+ * A segment's resident bytes, as the scan counts them (shmctl has no such
+ * field; /proc/sysvipc/shm has): 0 when it is not there.
+ */
+static long long resident(int shmid)
+{
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	struct segment seg = { 0 };
+	char *line = NULL;
+	size_t size = 0;
+	bool found = false;
+
+	if (!f)
+		return 0;
+	while (!found && getline(&line, &size, f) > 0)
+		found = parse_line(line, &seg) && seg.shmid == shmid;
+	free(line);
+	fclose(f);
+	return found ? seg.rss : 0;
+}
+
+/* shmctl(IPC_STAT) of shmid, as long as it is key's: 0, -ENOENT, or -errno. */
+static int status(int shmid, key_t key, struct shmid_ds *ret)
+{
+	if (shmctl(shmid, IPC_STAT, ret) < 0)
+		return errno == EINVAL || errno == EIDRM ? -ENOENT : -errno;
+	if (ret->shm_perm.__key != key)
+		return -ENOENT; /* removed, and its id given to another */
+	return 0;
+}
+
+PSHM_EXPORT int pshm_sysv_stat(int shmid, key_t key, struct stat *ret, struct pshm_error *err)
+{
+	struct shmid_ds ds;
+	int r = status(shmid, key, &ds);
+
+	if (r < 0)
+		return pshm_fail(err, -r, "shmctl", NULL, -1,
+				 r == -ENOENT ? "no segment of that id and key" : NULL);
+	stat_of(shmid, &ds, resident(shmid), ret);
+	return 0;
+}
+
+PSHM_EXPORT int pshm_sysv_open(int shmid, key_t key, struct pshm_error *err)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct shmid_ds ds;
+	char path[64];
+	char *map;
+	int fd, e, r = status(shmid, key, &ds);
+
+	if (r < 0)
+		return pshm_fail(err, -r, "shmctl", NULL, -1,
+				 r == -ENOENT ? "no segment of that id and key" : NULL);
+	map = shmat(shmid, NULL, SHM_RDONLY);
+	if (map == (void *)-1)
+		return pshm_fail(err, errno == EINVAL || errno == EIDRM ? ENOENT : errno, "shmat",
+				 NULL, -1, NULL);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)map,
+		 (unsigned long)map +
+			 (ds.shm_segsz + (size_t)page - 1) / (size_t)page * (size_t)page);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	e = errno;
+	shmdt(map);
+	/*
+	 * ENOENT here is no gone segment: the attach spans other than the
+	 * pages counted (SHM_HUGETLB rounds to huge pages).
+	 */
+	if (fd < 0)
+		return pshm_fail(err, e == ENOENT ? EOPNOTSUPP : e, "open", path, -1,
+				 e == ENOENT ? "the attach is not of the size counted" : NULL);
+	/* The id may have been removed and given to another segment meanwhile. */
+	r = status(shmid, key, &ds);
+	if (r < 0) {
+		close(fd);
+		return pshm_fail(err, -r, "shmctl", NULL, -1,
+				 r == -ENOENT ? "no segment of that id and key" : NULL);
+	}
+	return fd;
 }
 
 /*

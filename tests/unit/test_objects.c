@@ -252,6 +252,74 @@ static void test_scan_finds_a_system_v_segment(void)
 	check_kind(PSHM_KIND_SYSV, NULL, "0x00000000@");
 }
 
+/* A System V segment's status by id is the scan's, and only while the id is its key's. */
+static void test_sysv_stat_is_the_scans_status(void)
+{
+	struct holder h = hold(PSHM_KIND_SYSV, NULL);
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	struct pshm_error err;
+	struct stat st;
+
+	o = held_by(h.pid, PSHM_KIND_SYSV, &scan);
+	CU_ASSERT_PTR_NOT_NULL(o);
+	if (o) {
+		CU_ASSERT_EQUAL(pshm_sysv_stat(h.shmid, o->key, &st, &err), 0);
+		CU_ASSERT_EQUAL(st.st_mode, o->st.st_mode);
+		CU_ASSERT_EQUAL(st.st_ino, o->st.st_ino);
+		CU_ASSERT_EQUAL(st.st_nlink, 1);
+		CU_ASSERT_EQUAL(st.st_nlink, o->st.st_nlink);
+		CU_ASSERT_EQUAL(st.st_uid, o->st.st_uid);
+		CU_ASSERT_EQUAL(st.st_gid, o->st.st_gid);
+		CU_ASSERT_EQUAL(st.st_size, SIZE);
+		CU_ASSERT_EQUAL(st.st_blocks, o->st.st_blocks);
+		CU_ASSERT(st.st_blocks > 0); /* the holder wrote a page */
+		CU_ASSERT_EQUAL(st.st_blksize, o->st.st_blksize);
+		CU_ASSERT_EQUAL(st.st_atime, o->st.st_atime);
+		CU_ASSERT_EQUAL(st.st_mtime, o->st.st_mtime);
+		CU_ASSERT_EQUAL(st.st_ctime, o->st.st_ctime);
+		/* Another key: the id was given to another segment. */
+		CU_ASSERT_EQUAL(pshm_sysv_stat(h.shmid, o->key + 1, &st, &err), -ENOENT);
+		CU_ASSERT_EQUAL(err.code, ENOENT);
+	}
+	pshm_scan_free(scan);
+	release(h);
+	CU_ASSERT_EQUAL(pshm_sysv_stat(h.shmid, 0, &st, NULL), -ENOENT);
+	CU_ASSERT_EQUAL(pshm_sysv_stat(-1, 0, &st, NULL), -ENOENT);
+}
+
+/* A System V segment's own memory, opened without leaving an attachment behind. */
+static void test_sysv_open_reads_its_memory_without_attaching(void)
+{
+	int shmid = shmget(IPC_PRIVATE, SIZE, IPC_CREAT | 0600), fd;
+	struct shmid_ds ds;
+	char text[5] = "";
+	char *map;
+
+	CU_ASSERT_FATAL(shmid >= 0);
+	map = shmat(shmid, NULL, 0);
+	CU_ASSERT_FATAL(map != (void *)-1);
+	memcpy(map, "head", 4);
+	memcpy(map + SIZE - 4, "tail", 4);
+	shmdt(map);
+	CU_ASSERT_EQUAL(pshm_sysv_open(shmid, 1, NULL), -ENOENT);
+	fd = pshm_sysv_open(shmid, IPC_PRIVATE, NULL);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0) {
+		CU_ASSERT_EQUAL(pread(fd, text, 4, 0), 4);
+		CU_ASSERT_STRING_EQUAL(text, "head");
+		CU_ASSERT_EQUAL(pread(fd, text, 4, SIZE - 4), 4);
+		CU_ASSERT_STRING_EQUAL(text, "tail");
+		CU_ASSERT(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		CU_ASSERT_EQUAL(write(fd, "x", 1), -1); /* read-only */
+		close(fd);
+	}
+	CU_ASSERT_EQUAL(shmctl(shmid, IPC_STAT, &ds), 0);
+	CU_ASSERT_EQUAL(ds.shm_nattch, 0);
+	shmctl(shmid, IPC_RMID, NULL);
+	CU_ASSERT_EQUAL(pshm_sysv_open(shmid, IPC_PRIVATE, NULL), -ENOENT);
+}
+
 static void test_scan_finds_a_shared_anonymous_mapping(void)
 {
 	check_kind(PSHM_KIND_SHARED_ANON, NULL, "");
@@ -797,6 +865,8 @@ int main(void)
 		TEST(test_scan_finds_a_memfd),
 		TEST(test_scan_names_a_memfd_alike_through_fd_and_mapping),
 		TEST(test_scan_finds_a_system_v_segment),
+		TEST(test_sysv_stat_is_the_scans_status),
+		TEST(test_sysv_open_reads_its_memory_without_attaching),
 		TEST(test_scan_finds_a_shared_anonymous_mapping),
 		TEST(test_scan_names_segments_and_their_holders),
 		TEST(test_scan_finds_each_name_of_a_hard_linked_segment),
