@@ -18,20 +18,31 @@
 
 #define INITIAL_BUCKETS 256
 
+/* Each kind: its name, and the directory a shmfs mount shows its objects in. */
+static const struct {
+	unsigned kind;
+	const char *name, *dir;
+} kinds[] = {
+	{ PSHM_KIND_SEGMENT, "segment", NULL },
+	{ PSHM_KIND_DELETED, "deleted", PSHM_KIND_DELETED_DIR },
+	{ PSHM_KIND_MEMFD, "memfd", PSHM_KIND_MEMFD_DIR },
+	{ PSHM_KIND_SYSV, "sysv", PSHM_KIND_SYSV_DIR },
+	{ PSHM_KIND_SHARED_ANON, "shared-anon", PSHM_KIND_SHARED_ANON_DIR },
+};
+
 PSHM_EXPORT const char *pshm_kind_name(unsigned kind)
 {
-	switch (kind) {
-	case PSHM_KIND_SEGMENT:
-		return "segment";
-	case PSHM_KIND_DELETED:
-		return "deleted";
-	case PSHM_KIND_MEMFD:
-		return "memfd";
-	case PSHM_KIND_SYSV:
-		return "sysv";
-	case PSHM_KIND_SHARED_ANON:
-		return "shared-anon";
-	}
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].kind == kind)
+			return kinds[i].name;
+	return NULL;
+}
+
+PSHM_EXPORT const char *pshm_kind_dir(unsigned kind)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].kind == kind)
+			return kinds[i].dir;
 	return NULL;
 }
 
@@ -210,8 +221,8 @@ int objects_add_holder(struct pshm_scan *s, struct object *o, const struct pshm_
 }
 
 /*
- * Writes name into buf as a file name that is also one word of a .ctl
- * command: '/', '%' and space become %2F, %25 and %20, control bytes and
+ * Writes name into buf as a file name that is also one word of a line of
+ * text: '/', '%' and space become %2F, %25 and %20, control bytes and
  * bytes above 0x7e %XX. A name from a maps line has its newlines as \012
  * (the kernel's escape there): decoded first, so that an object found
  * through a mapping has the name it has through a descriptor.

@@ -140,15 +140,20 @@ static bool in_mount(const struct pshm_scan *s, const char *path)
 
 /*
  * Whether path is a file of this scan's shmfs mount that may be a
- * segment: anything under it but its control file and .anon directory.
+ * segment: anything under it but the mount's own entries
+ * (options.mount_skip).
  */
 static bool under_mount(const struct pshm_scan *s, const char *path)
 {
 	size_t len = s->options.mount_path ? strlen(s->options.mount_path) : 0;
 	const char *rest = path + len + 1;
 
-	return len && strncmp(path, s->options.mount_path, len) == 0 && path[len] == '/' &&
-	       strcmp(rest, ".ctl") != 0 && strcmp(rest, ".anon") != 0;
+	if (!len || strncmp(path, s->options.mount_path, len) != 0 || path[len] != '/')
+		return false;
+	for (const char *const *skip = s->options.mount_skip; skip && *skip; skip++)
+		if (strcmp(rest, *skip) == 0)
+			return false;
+	return true;
 }
 
 /* fdinfo of a descriptor: its mount id and inode (-1/0 when unknown). */

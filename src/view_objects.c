@@ -904,18 +904,16 @@ static int objects_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 		.node_xattr = objects_node_xattr,         \
 	}
 
-OBJECT_VIEW(view_deleted, ".deleted", deleted_ino, deleted_is, NULL);
-OBJECT_VIEW(view_memfd, ".memfd", memfd_ino, memfd_is, NULL);
-OBJECT_VIEW(view_sysv, ".sysv", sysv_ino, sysv_is, sysv_unlink);
-OBJECT_VIEW(view_shared_anon, ".shared-anon", shared_anon_ino, shared_anon_is, NULL);
+OBJECT_VIEW(view_deleted, PSHM_KIND_DELETED_DIR, deleted_ino, deleted_is, NULL);
+OBJECT_VIEW(view_memfd, PSHM_KIND_MEMFD_DIR, memfd_ino, memfd_is, NULL);
+OBJECT_VIEW(view_sysv, PSHM_KIND_SYSV_DIR, sysv_ino, sysv_is, sysv_unlink);
+OBJECT_VIEW(view_shared_anon, PSHM_KIND_SHARED_ANON_DIR, shared_anon_ino, shared_anon_is, NULL);
 
+/* The kind a view shows: the one libpshm names its directory after. */
 static unsigned kind_of(const struct view *v)
 {
-	if (v == &view_deleted)
-		return PSHM_KIND_DELETED;
-	if (v == &view_memfd)
-		return PSHM_KIND_MEMFD;
-	if (v == &view_sysv)
-		return PSHM_KIND_SYSV;
+	for (unsigned kind = PSHM_KIND_DELETED; kind & PSHM_KIND_ALL; kind <<= 1)
+		if (strcmp(v->name, pshm_kind_dir(kind)) == 0)
+			return kind;
 	return PSHM_KIND_SHARED_ANON;
 }

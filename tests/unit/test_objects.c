@@ -580,6 +580,64 @@ static void test_scan_of_one_segment_finds_its_holders_alone(void)
 	release(child);
 }
 
+/* The holders of one segment through a mount (here a bind of /dev/shm), by the mount's id. */
+static size_t holders_through(const char *mount_point, long mount_id, const struct stat *st,
+			      const char *const *skip)
+{
+	struct pshm_scan_options options = { .mount_path = mount_point,
+					     .mount_id = mount_id,
+					     .mount_dev = st->st_dev,
+					     .only = st,
+					     .mount_skip = skip };
+	const struct pshm_object *o = NULL;
+	struct pshm_scan *scan;
+	size_t count = 0;
+
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_SEGMENT, &options, &scan, NULL) == 0);
+	if (pshm_scan_next(scan, &o) > 0)
+		count = o->holder_count;
+	pshm_scan_free(scan);
+	return count;
+}
+
+/* A name the scan's options say is the mount's own is never taken for the segment. */
+static void test_scan_of_one_segment_skips_the_mounts_own_names(void)
+{
+	const char *name = test_unique_name("own");
+	const char *const skip[] = { "other", name, NULL };
+	char dir[] = "/tmp/pshm-own-XXXXXX", path[256], info[1024], *at;
+	int fd = pshm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL), info_fd;
+	long mount_id = -1;
+	struct stat st;
+	ssize_t n;
+
+	CU_ASSERT_FATAL(fd >= 0 && fstat(fd, &st) == 0);
+	close(fd);
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	CU_ASSERT_FATAL(mount("/dev/shm", dir, NULL, MS_BIND, NULL) == 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	info_fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = info_fd < 0 ? -1 : read(info_fd, info, sizeof(info) - 1);
+	if (info_fd >= 0)
+		close(info_fd);
+	CU_ASSERT_FATAL(n > 0);
+	info[n] = '\0';
+	at = strstr(info, "mnt_id:");
+	CU_ASSERT_FATAL(at != NULL);
+	mount_id = strtol(at + 7, NULL, 10);
+	/* Found through the mount by its id, unless its name is the mount's own. */
+	CU_ASSERT_EQUAL(holders_through(dir, mount_id, &st, NULL), 1);
+	CU_ASSERT_EQUAL(holders_through(dir, mount_id, &st, skip + 2), 1);
+	CU_ASSERT_EQUAL(holders_through(dir, mount_id, &st, skip), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(umount(dir), 0);
+	rmdir(dir);
+	pshm_unlink(name, NULL);
+}
+
 /* Usage by holding process and by owner: the memfd a child holds, to the page. */
 static void test_usage_adds_up_by_process_and_by_owner(void)
 {
@@ -799,6 +857,14 @@ static void test_scan_refuses_unknown_kinds(void)
 	CU_ASSERT_PTR_NULL(scan);
 	CU_ASSERT_STRING_EQUAL(pshm_kind_name(PSHM_KIND_SHARED_ANON), "shared-anon");
 	CU_ASSERT_PTR_NULL(pshm_kind_name(3));
+	/* The mount's directories, one per kind but the named segments (the top itself). */
+	CU_ASSERT_PTR_NULL(pshm_kind_dir(PSHM_KIND_SEGMENT));
+	CU_ASSERT_STRING_EQUAL(pshm_kind_dir(PSHM_KIND_DELETED), ".deleted");
+	CU_ASSERT_STRING_EQUAL(pshm_kind_dir(PSHM_KIND_MEMFD), ".memfd");
+	CU_ASSERT_STRING_EQUAL(pshm_kind_dir(PSHM_KIND_SYSV), PSHM_KIND_SYSV_DIR);
+	CU_ASSERT_STRING_EQUAL(pshm_kind_dir(PSHM_KIND_SHARED_ANON), ".shared-anon");
+	CU_ASSERT_PTR_NULL(pshm_kind_dir(3));
+	CU_ASSERT_PTR_NULL(pshm_kind_dir(1u << PSHM_KINDS));
 	pshm_scan_free(NULL);
 }
 
@@ -873,6 +939,7 @@ int main(void)
 		TEST(test_scan_opens_a_segment_of_the_longest_name),
 		TEST(test_scan_of_many_processes_adds_up_every_holder_once),
 		TEST(test_scan_of_one_segment_finds_its_holders_alone),
+		TEST(test_scan_of_one_segment_skips_the_mounts_own_names),
 		TEST(test_usage_adds_up_by_process_and_by_owner),
 		TEST(test_tmpfs_mounts_of_other_namespaces),
 		TEST(test_tmpfs_mounts_walk_of_namespaces_is_bounded),
