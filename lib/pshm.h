@@ -326,6 +326,22 @@ int pshm_stat_name(const char *name, struct stat *ret, struct pshm_error *err);
 /* "segment", "deleted", "memfd", "sysv", "shared-anon"; NULL for anything else. */
 const char *pshm_kind_name(unsigned kind);
 
+/*
+ * The directory at the top of a shmfs mount that shows the objects of a
+ * kind (the named segments are the top itself), as constants for static
+ * tables; pshm_kind_dir gives them by kind.
+ */
+#define PSHM_KIND_DELETED_DIR ".deleted"
+#define PSHM_KIND_MEMFD_DIR ".memfd"
+#define PSHM_KIND_SYSV_DIR ".sysv"
+#define PSHM_KIND_SHARED_ANON_DIR ".shared-anon"
+
+/*
+ * ".deleted", ".memfd", ".sysv", ".shared-anon" (PSHM_KIND_*_DIR); NULL
+ * for PSHM_KIND_SEGMENT and anything else.
+ */
+const char *pshm_kind_dir(unsigned kind);
+
 /* One process holding an object: through a descriptor, or a mapping (fd == -1). */
 struct pshm_holder {
 	pid_t pid;
@@ -386,7 +402,7 @@ struct pshm_scan_options {
 	 * Only the segment with this status's identity (st_dev, st_ino),
 	 * named or not, or NULL: the scan is then of its holders alone, found
 	 * through any name it has or had and through the mount (any file
-	 * there but its control file .ctl and its .anon directory), and
+	 * there but the mount's own entries, mount_skip), and
 	 * yields that one object: of kind PSHM_KIND_SEGMENT (st_nlink > 0) or
 	 * PSHM_KIND_DELETED, with this status and no name; kinds is ignored.
 	 */
@@ -398,6 +414,13 @@ struct pshm_scan_options {
 	 * holder of a segment with several names counts once per name).
 	 */
 	size_t holders_max;
+	/*
+	 * The names at the top of the mount (mount_path) that are the
+	 * mount's own entries, never a segment, NULL-terminated, or NULL for
+	 * none: with only, a file open or mapped by one of these names is not
+	 * taken for the segment, whatever inode number the mount shows it with.
+	 */
+	const char *const *mount_skip;
 };
 
 struct pshm_scan;
@@ -483,6 +506,29 @@ bool pshm_object_visible(const struct pshm_object *o, const struct pshm_viewer *
  * what open reports.
  */
 int pshm_object_open(const struct pshm_object *o, int oflags, struct pshm_error *err);
+
+/*
+ * The status of System V segment shmid now (shmctl(IPC_STAT), and its
+ * resident pages from /proc/sysvipc/shm), mapped onto a file's as the
+ * scan maps it (pshm_object.st), as long as its key is key: an id is
+ * given to another segment once its own is removed.
+ * Returns: 0 with *ret, -ENOENT when there is no segment shmid of key, or
+ * what shmctl reports (-EACCES without read permission on it).
+ */
+int pshm_sysv_stat(int shmid, key_t key, struct stat *ret, struct pshm_error *err);
+/*
+ * Opens System V segment shmid's own memory for reading, as long as its
+ * key is key: attached read-only just long enough to open the attach's
+ * /proc/self/map_files entry (which takes CAP_SYS_ADMIN), then detached,
+ * so its attachments are back to what they were. Reading the descriptor
+ * allocates nothing (a read through an attach allocates every page of a
+ * hole it touches). The descriptor is close-on-exec.
+ * Returns: the descriptor, -ENOENT when there is no segment shmid of key
+ * (or it went meanwhile), -EOPNOTSUPP when the attach is not of the size
+ * counted (SHM_HUGETLB), or what shmctl, shmat and open report (-EACCES,
+ * -EPERM without the capability).
+ */
+int pshm_sysv_open(int shmid, key_t key, struct pshm_error *err);
 
 /* How many kinds there are: PSHM_KIND_* is 1 << index, index < PSHM_KINDS. */
 #define PSHM_KINDS 5

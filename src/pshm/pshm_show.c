@@ -17,36 +17,16 @@
 
 #include "pshm_cli_i.h"
 
-/* The mount's directories of the kinds other than named segments. */
-static const struct {
-	const char *dir;
-	unsigned kind;
-} views[] = {
-	{ ".deleted/", PSHM_KIND_DELETED },
-	{ ".memfd/", PSHM_KIND_MEMFD },
-	{ ".sysv/", PSHM_KIND_SYSV },
-	{ ".shared-anon/", PSHM_KIND_SHARED_ANON },
-};
-
-#define VIEW_COUNT (sizeof(views) / sizeof(views[0]))
-
-static const char *view_of(unsigned kind)
-{
-	for (size_t i = 0; i < VIEW_COUNT; i++)
-		if (views[i].kind == kind)
-			return views[i].dir;
-	return "";
-}
-
 /* A name as on the mount: its kind and its name within the kind ('/' leading a segment dropped). */
 static unsigned kind_of_name(const char *name, const char **ret_base)
 {
-	for (size_t i = 0; i < VIEW_COUNT; i++) {
-		size_t len = strlen(views[i].dir);
+	for (unsigned kind = 1; kind & PSHM_KIND_ALL; kind <<= 1) {
+		const char *dir = pshm_kind_dir(kind);
+		size_t len = dir ? strlen(dir) : 0;
 
-		if (strncmp(name, views[i].dir, len) == 0) {
-			*ret_base = name + len;
-			return views[i].kind;
+		if (len && strncmp(name, dir, len) == 0 && name[len] == '/') {
+			*ret_base = name + len + 1;
+			return kind;
 		}
 	}
 	*ret_base = name[0] == '/' ? name + 1 : name;
@@ -207,7 +187,9 @@ static void format_time(time_t t, char *buf, size_t len)
 /* A name as on the mount: a segment bare, another kind under its view's directory. */
 static void mount_name(const struct pshm_object *o, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s", view_of(o->kind), o->name);
+	const char *dir = pshm_kind_dir(o->kind);
+
+	snprintf(buf, len, "%s%s%s", dir ? dir : "", dir ? "/" : "", o->name);
 }
 
 static void print_long(const struct pshm_object *o)

@@ -150,17 +150,6 @@ static void emit_holders_end(struct ctl_emit *e, const struct holders_count *cou
 		      count->cut ? "partial: more holders than a reply holds" : "");
 }
 
-/* The directories of other shared memory, for holders of their entries. */
-static const struct {
-	const char *dir;
-	unsigned kind;
-} object_dirs[] = {
-	{ ".deleted/", PSHM_KIND_DELETED },
-	{ ".memfd/", PSHM_KIND_MEMFD },
-	{ ".sysv/", PSHM_KIND_SYSV },
-	{ ".shared-anon/", PSHM_KIND_SHARED_ANON },
-};
-
 /* A scan that could not run, or stopped: the reply says why. */
 static int scan_refused(struct ctl_emit *e, int r)
 {
@@ -213,12 +202,13 @@ static int run_holders(struct ctl_emit *e, const struct ctl_command *cmd,
 	struct stat st;
 	int r;
 
-	for (size_t i = 0; i < sizeof(object_dirs) / sizeof(object_dirs[0]); i++) {
-		size_t len = strlen(object_dirs[i].dir);
+	/* An entry of the directories of other shared memory: libpshm names them. */
+	for (unsigned kind = 1; kind & PSHM_KIND_ALL; kind <<= 1) {
+		const char *dir = pshm_kind_dir(kind);
+		size_t len = dir ? strlen(dir) : 0;
 
-		if (strncmp(cmd->name, object_dirs[i].dir, len) == 0)
-			return run_object_holders(e, cmd->name, object_dirs[i].kind,
-						  cmd->name + len);
+		if (len && strncmp(cmd->name, dir, len) == 0 && cmd->name[len] == '/')
+			return run_object_holders(e, cmd->name, kind, cmd->name + len + 1);
 	}
 	if (cmd->id) {
 		r = anon_stat(cmd->id, &st);

@@ -100,6 +100,9 @@ static bool scan_should_stop(void *ctx)
 	return now_ms() > *deadline || (session && fuse_session_exited(session));
 }
 
+/* The mount's own entries that may show a segment's inode number: never a segment. */
+static const char *const mount_own[] = { CTL_NAME, ANON_DIR_NAME, NULL };
+
 /* libpshm's scan, as the daemon makes it: this mount counts, the daemon does not. */
 static int scan(const struct creds *viewer, unsigned kinds, const struct stat *only,
 		struct pshm_scan **ret)
@@ -114,6 +117,7 @@ static int scan(const struct creds *viewer, unsigned kinds, const struct stat *o
 		.stop_ctx = &deadline,
 		.only = only,
 		.holders_max = HOLDERS_MAX,
+		.mount_skip = mount_own,
 	};
 	int r = holders_scan_begin(viewer);
 

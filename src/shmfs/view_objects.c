@@ -471,60 +471,13 @@ static int objects_lookup_listed(fuse_req_t req, const struct view *v, void *dat
 }
 
 /*
- * A System V segment's resident bytes, as the scan counts them (shmctl
- * has no such field; /proc/sysvipc/shm has): its allocated blocks.
- */
-static blkcnt_t sysv_blocks(int shmid)
-{
-	FILE *f = fopen("/proc/sysvipc/shm", "re");
-	long long rss = 0;
-	char line[512];
-	int id;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %lld", &id,
-			   &rss) == 2 &&
-		    id == shmid)
-			break;
-		else
-			rss = 0;
-	fclose(f);
-	return (blkcnt_t)(rss / 512);
-}
-
-/* A System V segment's status now (shmctl), as the scan gives it; -ENOENT when key is not its. */
-static int sysv_stat(int shmid, key_t key, struct stat *st)
-{
-	struct shmid_ds ds;
-
-	if (shmctl(shmid, IPC_STAT, &ds) < 0)
-		return errno == EINVAL || errno == EIDRM ? -ENOENT : -errno;
-	if (ds.shm_perm.__key != key)
-		return -ENOENT; /* removed, and its id given to another */
-	*st = (struct stat){ .st_mode = S_IFREG | (ds.shm_perm.mode & 0777),
-			     .st_ino = (ino_t)shmid,
-			     .st_nlink = (nlink_t)ds.shm_nattch,
-			     .st_uid = ds.shm_perm.uid,
-			     .st_gid = ds.shm_perm.gid,
-			     .st_size = (off_t)ds.shm_segsz,
-			     .st_blocks = sysv_blocks(shmid),
-			     .st_blksize = 4096 };
-	st->st_atim.tv_sec = ds.shm_atime;
-	st->st_mtim.tv_sec = ds.shm_dtime ? ds.shm_dtime : ds.shm_ctime;
-	st->st_ctim.tv_sec = ds.shm_ctime;
-	return 0;
-}
-
-/*
  * The status of ref's object now, through the holder's /proc link it was
  * found through (System V: shmctl): -ENOENT when that holder let go.
  */
 static int fresh_stat(const struct object_ref *ref, struct stat *st)
 {
 	if (ref->kind == PSHM_KIND_SYSV)
-		return sysv_stat(ref->shmid, ref->key, st);
+		return pshm_sysv_stat(ref->shmid, ref->key, st, NULL);
 	if (ref->path[0] && stat(ref->path, st) == 0 && st->st_ino == ref->ino &&
 	    st->st_dev == ref->dev)
 		return 0;
@@ -614,48 +567,6 @@ static int objects_node_getattr(fuse_req_t req, struct node *node, struct stat *
 	return r;
 }
 
-/*
- * A descriptor of a System V segment's own memory file, so that reads
- * allocate nothing (a read through an attach faults in, and so
- * allocates, every page of a hole): attached read-only just long enough
- * to open the attach's /proc/self/map_files entry (CAP_SYS_ADMIN), then
- * detached, so nattch is back to what it was. -ENOENT when the segment of
- * that key is gone; another -errno when it cannot be opened so.
- */
-static int sysv_file(int shmid, key_t key)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	struct shmid_ds ds;
-	char path[64];
-	char *map;
-	int fd, err;
-
-	if (shmctl(shmid, IPC_STAT, &ds) < 0 || ds.shm_perm.__key != key)
-		return -ENOENT;
-	map = shmat(shmid, NULL, SHM_RDONLY);
-	if (map == (void *)-1)
-		return errno == EINVAL || errno == EIDRM ? -ENOENT : -errno;
-	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)map,
-		 (unsigned long)map +
-			 (ds.shm_segsz + (size_t)page - 1) / (size_t)page * (size_t)page);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	err = errno;
-	shmdt(map);
-	/*
-	 * ENOENT here is no gone segment: the attach spans other than the
-	 * pages counted (SHM_HUGETLB rounds to huge pages). Then, as without
-	 * the capability, through attaches.
-	 */
-	if (fd < 0)
-		return err == ENOENT ? -EOPNOTSUPP : -err;
-	/* The id may have been removed and given to another segment meanwhile. */
-	if (shmctl(shmid, IPC_STAT, &ds) < 0 || ds.shm_perm.__key != key) {
-		close(fd);
-		return -ENOENT;
-	}
-	return fd;
-}
-
 /* Opens the object for reading: a handle on it (System V: none, see objects_node_read). */
 static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file_info *fi,
 			     struct handle **ret)
@@ -681,7 +592,11 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 	if (r < 0)
 		return r;
 	if (ref.kind == PSHM_KIND_SYSV) {
-		fd = sysv_file(ref.shmid, ref.key);
+		/*
+		 * Its own memory file, so that reads allocate nothing (a read
+		 * through an attach allocates every page of a hole it touches).
+		 */
+		fd = pshm_sysv_open(ref.shmid, ref.key, NULL);
 		if (fd == -ENOENT) {
 			limits_give(uid, LIMIT_FDS, 1);
 			return -ENOENT;
@@ -710,7 +625,7 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 
 /*
  * A System V segment read through a read-only attach of the daemon's,
- * detached at once, when sysv_file cannot open it (a daemon without
+ * detached at once, when pshm_sysv_open cannot open it (a daemon without
  * CAP_SYS_ADMIN): nattch seen by others is back to what it was after
  * each read, and the copy is guarded against the segment going away, but
  * the pages of a hole it reads are allocated.
@@ -720,7 +635,7 @@ static void sysv_read(fuse_req_t req, int shmid, key_t key, size_t size, off_t o
 	struct stat st;
 	char *buf, *map;
 	size_t len;
-	int r = sysv_stat(shmid, key, &st);
+	int r = pshm_sysv_stat(shmid, key, &st, NULL);
 
 	len = data_span(req, r, r < 0 ? 0 : st.st_size, size, off);
 	if (!len)
@@ -988,18 +903,16 @@ static int objects_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 		.node_xattr = objects_node_xattr,         \
 	}
 
-OBJECT_VIEW(view_deleted, ".deleted", deleted_ino, deleted_is, NULL);
-OBJECT_VIEW(view_memfd, ".memfd", memfd_ino, memfd_is, NULL);
-OBJECT_VIEW(view_sysv, ".sysv", sysv_ino, sysv_is, sysv_unlink);
-OBJECT_VIEW(view_shared_anon, ".shared-anon", shared_anon_ino, shared_anon_is, NULL);
+OBJECT_VIEW(view_deleted, PSHM_KIND_DELETED_DIR, deleted_ino, deleted_is, NULL);
+OBJECT_VIEW(view_memfd, PSHM_KIND_MEMFD_DIR, memfd_ino, memfd_is, NULL);
+OBJECT_VIEW(view_sysv, PSHM_KIND_SYSV_DIR, sysv_ino, sysv_is, sysv_unlink);
+OBJECT_VIEW(view_shared_anon, PSHM_KIND_SHARED_ANON_DIR, shared_anon_ino, shared_anon_is, NULL);
 
+/* The kind a view shows: the one libpshm names its directory after. */
 static unsigned kind_of(const struct view *v)
 {
-	if (v == &view_deleted)
-		return PSHM_KIND_DELETED;
-	if (v == &view_memfd)
-		return PSHM_KIND_MEMFD;
-	if (v == &view_sysv)
-		return PSHM_KIND_SYSV;
+	for (unsigned kind = PSHM_KIND_DELETED; kind & PSHM_KIND_ALL; kind <<= 1)
+		if (strcmp(v->name, pshm_kind_dir(kind)) == 0)
+			return kind;
 	return PSHM_KIND_SHARED_ANON;
 }

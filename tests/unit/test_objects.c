@@ -253,6 +253,74 @@ static void test_scan_finds_a_system_v_segment(void)
 	check_kind(PSHM_KIND_SYSV, NULL, "0x00000000@");
 }
 
+/* A System V segment's status by id is the scan's, and only while the id is its key's. */
+static void test_sysv_stat_is_the_scans_status(void)
+{
+	struct holder h = hold(PSHM_KIND_SYSV, NULL);
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	struct pshm_error err;
+	struct stat st;
+
+	o = held_by(h.pid, PSHM_KIND_SYSV, &scan);
+	CU_ASSERT_PTR_NOT_NULL(o);
+	if (o) {
+		CU_ASSERT_EQUAL(pshm_sysv_stat(h.shmid, o->key, &st, &err), 0);
+		CU_ASSERT_EQUAL(st.st_mode, o->st.st_mode);
+		CU_ASSERT_EQUAL(st.st_ino, o->st.st_ino);
+		CU_ASSERT_EQUAL(st.st_nlink, 1);
+		CU_ASSERT_EQUAL(st.st_nlink, o->st.st_nlink);
+		CU_ASSERT_EQUAL(st.st_uid, o->st.st_uid);
+		CU_ASSERT_EQUAL(st.st_gid, o->st.st_gid);
+		CU_ASSERT_EQUAL(st.st_size, SIZE);
+		CU_ASSERT_EQUAL(st.st_blocks, o->st.st_blocks);
+		CU_ASSERT(st.st_blocks > 0); /* the holder wrote a page */
+		CU_ASSERT_EQUAL(st.st_blksize, o->st.st_blksize);
+		CU_ASSERT_EQUAL(st.st_atime, o->st.st_atime);
+		CU_ASSERT_EQUAL(st.st_mtime, o->st.st_mtime);
+		CU_ASSERT_EQUAL(st.st_ctime, o->st.st_ctime);
+		/* Another key: the id was given to another segment. */
+		CU_ASSERT_EQUAL(pshm_sysv_stat(h.shmid, o->key + 1, &st, &err), -ENOENT);
+		CU_ASSERT_EQUAL(err.code, ENOENT);
+	}
+	pshm_scan_free(scan);
+	release(h);
+	CU_ASSERT_EQUAL(pshm_sysv_stat(h.shmid, 0, &st, NULL), -ENOENT);
+	CU_ASSERT_EQUAL(pshm_sysv_stat(-1, 0, &st, NULL), -ENOENT);
+}
+
+/* A System V segment's own memory, opened without leaving an attachment behind. */
+static void test_sysv_open_reads_its_memory_without_attaching(void)
+{
+	int shmid = shmget(IPC_PRIVATE, SIZE, IPC_CREAT | 0600), fd;
+	struct shmid_ds ds;
+	char text[5] = "";
+	char *map;
+
+	CU_ASSERT_FATAL(shmid >= 0);
+	map = shmat(shmid, NULL, 0);
+	CU_ASSERT_FATAL(map != (void *)-1);
+	memcpy(map, "head", 4);
+	memcpy(map + SIZE - 4, "tail", 4);
+	shmdt(map);
+	CU_ASSERT_EQUAL(pshm_sysv_open(shmid, 1, NULL), -ENOENT);
+	fd = pshm_sysv_open(shmid, IPC_PRIVATE, NULL);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0) {
+		CU_ASSERT_EQUAL(pread(fd, text, 4, 0), 4);
+		CU_ASSERT_STRING_EQUAL(text, "head");
+		CU_ASSERT_EQUAL(pread(fd, text, 4, SIZE - 4), 4);
+		CU_ASSERT_STRING_EQUAL(text, "tail");
+		CU_ASSERT(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		CU_ASSERT_EQUAL(write(fd, "x", 1), -1); /* read-only */
+		close(fd);
+	}
+	CU_ASSERT_EQUAL(shmctl(shmid, IPC_STAT, &ds), 0);
+	CU_ASSERT_EQUAL(ds.shm_nattch, 0);
+	shmctl(shmid, IPC_RMID, NULL);
+	CU_ASSERT_EQUAL(pshm_sysv_open(shmid, IPC_PRIVATE, NULL), -ENOENT);
+}
+
 static void test_scan_finds_a_shared_anonymous_mapping(void)
 {
 	check_kind(PSHM_KIND_SHARED_ANON, NULL, "");
@@ -513,6 +581,64 @@ static void test_scan_of_one_segment_finds_its_holders_alone(void)
 	release(child);
 }
 
+/* The holders of one segment through a mount (here a bind of /dev/shm), by the mount's id. */
+static size_t holders_through(const char *mount_point, long mount_id, const struct stat *st,
+			      const char *const *skip)
+{
+	struct pshm_scan_options options = { .mount_path = mount_point,
+					     .mount_id = mount_id,
+					     .mount_dev = st->st_dev,
+					     .only = st,
+					     .mount_skip = skip };
+	const struct pshm_object *o = NULL;
+	struct pshm_scan *scan;
+	size_t count = 0;
+
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_SEGMENT, &options, &scan, NULL) == 0);
+	if (pshm_scan_next(scan, &o) > 0)
+		count = o->holder_count;
+	pshm_scan_free(scan);
+	return count;
+}
+
+/* A name the scan's options say is the mount's own is never taken for the segment. */
+static void test_scan_of_one_segment_skips_the_mounts_own_names(void)
+{
+	const char *name = test_unique_name("own");
+	const char *const skip[] = { "other", name, NULL };
+	char dir[] = "/tmp/pshm-own-XXXXXX", path[256], info[1024], *at;
+	int fd = pshm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL), info_fd;
+	long mount_id = -1;
+	struct stat st;
+	ssize_t n;
+
+	CU_ASSERT_FATAL(fd >= 0 && fstat(fd, &st) == 0);
+	close(fd);
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	CU_ASSERT_FATAL(mount("/dev/shm", dir, NULL, MS_BIND, NULL) == 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	info_fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = info_fd < 0 ? -1 : read(info_fd, info, sizeof(info) - 1);
+	if (info_fd >= 0)
+		close(info_fd);
+	CU_ASSERT_FATAL(n > 0);
+	info[n] = '\0';
+	at = strstr(info, "mnt_id:");
+	CU_ASSERT_FATAL(at != NULL);
+	mount_id = strtol(at + 7, NULL, 10);
+	/* Found through the mount by its id, unless its name is the mount's own. */
+	CU_ASSERT_EQUAL(holders_through(dir, mount_id, &st, NULL), 1);
+	CU_ASSERT_EQUAL(holders_through(dir, mount_id, &st, skip + 2), 1);
+	CU_ASSERT_EQUAL(holders_through(dir, mount_id, &st, skip), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(umount(dir), 0);
+	rmdir(dir);
+	pshm_unlink(name, NULL);
+}
+
 /* Usage by holding process and by owner: the memfd a child holds, to the page. */
 static void test_usage_adds_up_by_process_and_by_owner(void)
 {
@@ -732,6 +858,14 @@ static void test_scan_refuses_unknown_kinds(void)
 	CU_ASSERT_PTR_NULL(scan);
 	CU_ASSERT_STRING_EQUAL(pshm_kind_name(PSHM_KIND_SHARED_ANON), "shared-anon");
 	CU_ASSERT_PTR_NULL(pshm_kind_name(3));
+	/* The mount's directories, one per kind but the named segments (the top itself). */
+	CU_ASSERT_PTR_NULL(pshm_kind_dir(PSHM_KIND_SEGMENT));
+	CU_ASSERT_STRING_EQUAL(pshm_kind_dir(PSHM_KIND_DELETED), ".deleted");
+	CU_ASSERT_STRING_EQUAL(pshm_kind_dir(PSHM_KIND_MEMFD), ".memfd");
+	CU_ASSERT_STRING_EQUAL(pshm_kind_dir(PSHM_KIND_SYSV), PSHM_KIND_SYSV_DIR);
+	CU_ASSERT_STRING_EQUAL(pshm_kind_dir(PSHM_KIND_SHARED_ANON), ".shared-anon");
+	CU_ASSERT_PTR_NULL(pshm_kind_dir(3));
+	CU_ASSERT_PTR_NULL(pshm_kind_dir(1u << PSHM_KINDS));
 	pshm_scan_free(NULL);
 }
 
@@ -876,12 +1010,15 @@ int main(void)
 		TEST(test_scan_finds_a_memfd),
 		TEST(test_scan_names_a_memfd_alike_through_fd_and_mapping),
 		TEST(test_scan_finds_a_system_v_segment),
+		TEST(test_sysv_stat_is_the_scans_status),
+		TEST(test_sysv_open_reads_its_memory_without_attaching),
 		TEST(test_scan_finds_a_shared_anonymous_mapping),
 		TEST(test_scan_names_segments_and_their_holders),
 		TEST(test_scan_finds_each_name_of_a_hard_linked_segment),
 		TEST(test_scan_opens_a_segment_of_the_longest_name),
 		TEST(test_scan_of_many_processes_adds_up_every_holder_once),
 		TEST(test_scan_of_one_segment_finds_its_holders_alone),
+		TEST(test_scan_of_one_segment_skips_the_mounts_own_names),
 		TEST(test_usage_adds_up_by_process_and_by_owner),
 		TEST(test_tmpfs_mounts_of_other_namespaces),
 		TEST(test_tmpfs_mounts_walk_of_namespaces_is_bounded),

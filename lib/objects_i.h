@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpshm's scan, inside: a scan's state and its table of objects
+ * (objects.c), shared by the files that fill it: scan.c runs a scan,
+ * sysv.c adds System V segments, procs.c walks the processes and
+ * process.c reads one.
+ */
+#ifndef OBJECTS_I_H
+#define OBJECTS_I_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "pshm_i.h"
+
+struct object {
+	struct pshm_object pub;
+	struct object *next; /* in its hash bucket */
+	dev_t dev;
+	ino_t ino;
+	size_t holder_capacity;
+	struct pshm_holder *holders;
+	char *text; /* pub.name and pub.path, one allocation of their own length */
+};
+
+struct pshm_scan {
+	unsigned kinds;
+	char ipc_ns[64]; /* this process's IPC namespace: System V ids are only unique in one */
+	struct pshm_scan_options options;
+	dev_t shm_dev; /* PSHM_DIR's device */
+	struct object **buckets;
+	size_t bucket_count, count;
+	struct object **order; /* for pshm_scan_next, built at the end */
+	size_t next;
+	unsigned unreadable;
+	char *buf; /* for whole files of /proc: maps, directories */
+	size_t buf_size;
+	/*
+	 * A worker's part of a scan: its own table of what its processes
+	 * hold; named and System V segments are the parent's, found there
+	 * and copied in as they are held (procs.c adds them up).
+	 */
+	const struct pshm_scan *parent;
+	struct object *only; /* options.only's object, or NULL */
+	size_t holder_total; /* holders added, for options.holders_max */
+};
+
+/* A new scan with an empty table and nothing else set: NULL when out of memory. */
+struct pshm_scan *objects_scan_new(void);
+
+/* Room for at least size bytes in the scan's buffer: 0, or -ENOMEM. */
+int objects_reserve(struct pshm_scan *s, size_t size);
+
+/* The object of kind with identity dev/ino in s's table, or NULL. */
+struct object *objects_find(const struct pshm_scan *s, unsigned kind, dev_t dev, ino_t ino);
+
+/*
+ * The next object of o's identity after it, or NULL: a named segment with
+ * several names (hard links) is one object per name, all in one bucket.
+ */
+struct object *objects_same_after(const struct object *o);
+
+/* Puts o into s's table: 0, or -ENOMEM. */
+int objects_insert(struct pshm_scan *s, struct object *o);
+
+/* A new object of kind with identity dev/ino and status st. NULL: out of memory. */
+struct object *objects_new(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t ino,
+			   const struct stat *st);
+
+/* The object of kind with identity dev/ino, added with st when new. NULL: out of memory. */
+struct object *objects_of(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t ino,
+			  const struct stat *st);
+
+/*
+ * An object the scan found before the processes (a named or System V
+ * segment), or NULL; in a worker, its own copy of the parent's.
+ */
+struct object *objects_found_before(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t ino);
+
+/* Frees o, which no table holds any more. */
+void objects_free(struct object *o);
+
+/* Names o and gives the path that opens it: 0, or -ENOMEM. */
+int objects_set_text(struct object *o, const char *name, const char *path);
+
+/*
+ * Names a deleted segment or a memfd NAME@INODE, its name escaped (a name
+ * from a maps line has its newlines as \012), and gives the path that
+ * opens it: 0, or -ENOMEM.
+ */
+int objects_name(struct object *o, const char *name, size_t len, bool from_maps, const char *path);
+
+/* Adds h to o's holders: 0, -E2BIG past options.holders_max, or -ENOMEM. */
+int objects_add_holder(struct pshm_scan *s, struct object *o, const struct pshm_holder *h);
+
+#endif /* OBJECTS_I_H */

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpshm: System V shared memory, in one place (as util-linux keeps it in
+ * ipcutils.c): the segments of /proc/sysvipc/shm for the scan, a segment's
+ * status from shmid_ds (one mapping onto struct stat, for the scan and
+ * pshm_sysv_stat alike), its own memory opened through an attach, and
+ * which mappings are a segment's.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "sysv_i.h"
+
+/* One segment as a line of /proc/sysvipc/shm gives it: shmctl(IPC_STAT)'s, and its resident bytes. */
+struct segment {
+	int shmid;
+	struct shmid_ds ds;
+	long long rss;
+};
+
+/* A line of /proc/sysvipc/shm: false for the header, or anything else. */
+static bool parse_line(const char *line, struct segment *ret)
+{
+	long long key, atime, dtime, ctime, swap;
+	unsigned long long bytes;
+	unsigned long nattch;
+	unsigned perms, uid, gid, cuid, cgid;
+	int shmid, cpid, lpid;
+
+	if (sscanf(line, "%lld %d %o %llu %d %d %lu %u %u %u %u %lld %lld %lld %lld %lld", &key,
+		   &shmid, &perms, &bytes, &cpid, &lpid, &nattch, &uid, &gid, &cuid, &cgid, &atime,
+		   &dtime, &ctime, &ret->rss, &swap) != 16)
+		return false;
+	ret->shmid = shmid;
+	ret->ds = (struct shmid_ds){ .shm_segsz = (size_t)bytes,
+				     .shm_atime = (time_t)atime,
+				     .shm_dtime = (time_t)dtime,
+				     .shm_ctime = (time_t)ctime,
+				     .shm_cpid = (pid_t)cpid,
+				     .shm_lpid = (pid_t)lpid,
+				     .shm_nattch = (shmatt_t)nattch };
+	ret->ds.shm_perm.__key = (key_t)key;
+	ret->ds.shm_perm.mode = (unsigned short)perms;
+	ret->ds.shm_perm.uid = uid;
+	ret->ds.shm_perm.gid = gid;
+	ret->ds.shm_perm.cuid = cuid;
+	ret->ds.shm_perm.cgid = cgid;
+	return true;
+}
+
+/* A segment's status as a file's: the one mapping of shmid_ds onto struct stat. */
+static void stat_of(int shmid, const struct shmid_ds *ds, long long rss, struct stat *ret)
+{
+	*ret = (struct stat){ .st_mode = S_IFREG | (ds->shm_perm.mode & 0777),
+			      .st_ino = (ino_t)shmid,
+			      .st_nlink = (nlink_t)ds->shm_nattch, /* its attachments, as links */
+			      .st_uid = ds->shm_perm.uid,
+			      .st_gid = ds->shm_perm.gid,
+			      .st_size = (off_t)ds->shm_segsz,
+			      .st_blocks = (blkcnt_t)(rss / 512),
+			      .st_blksize = 4096 };
+	ret->st_atim.tv_sec = ds->shm_atime; /* the last attach */
+	/* The last detach, or creation. */
+	ret->st_mtim.tv_sec = ds->shm_dtime ? ds->shm_dtime : ds->shm_ctime;
+	ret->st_ctim.tv_sec = ds->shm_ctime; /* the last change */
+}
+
+int sysv_scan(struct pshm_scan *s)
+{
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	char *line = NULL;
+	size_t size = 0;
+	int r = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno; /* no System V IPC in this kernel */
+	while (r == 0 && getline(&line, &size, f) > 0) {
+		struct segment seg;
+		struct object *o;
+		struct stat st;
+		char name[32];
+
+		if (!parse_line(line, &seg))
+			continue; /* the header */
+		stat_of(seg.shmid, &seg.ds, seg.rss, &st);
+		o = objects_of(s, PSHM_KIND_SYSV, 0, (ino_t)seg.shmid, &st);
+		if (!o) {
+			r = -ENOMEM;
+			break;
+		}
+		o->pub.shmid = seg.shmid;
+		o->pub.key = seg.ds.shm_perm.__key;
+		o->pub.nattch = seg.ds.shm_nattch;
+		snprintf(name, sizeof(name), "0x%08x@%d", (unsigned)seg.ds.shm_perm.__key,
+			 seg.shmid);
+		if (objects_set_text(o, name, "") < 0) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
+/*
+ * A segment's resident bytes, as the scan counts them (shmctl has no such
+ * field; /proc/sysvipc/shm has): 0 when it is not there.
+ */
+static long long resident(int shmid)
+{
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	struct segment seg = { 0 };
+	char *line = NULL;
+	size_t size = 0;
+	bool found = false;
+
+	if (!f)
+		return 0;
+	while (!found && getline(&line, &size, f) > 0)
+		found = parse_line(line, &seg) && seg.shmid == shmid;
+	free(line);
+	fclose(f);
+	return found ? seg.rss : 0;
+}
+
+/* shmctl(IPC_STAT) of shmid, as long as it is key's: 0, -ENOENT, or -errno. */
+static int status(int shmid, key_t key, struct shmid_ds *ret)
+{
+	if (shmctl(shmid, IPC_STAT, ret) < 0)
+		return errno == EINVAL || errno == EIDRM ? -ENOENT : -errno;
+	if (ret->shm_perm.__key != key)
+		return -ENOENT; /* removed, and its id given to another */
+	return 0;
+}
+
+PSHM_EXPORT int pshm_sysv_stat(int shmid, key_t key, struct stat *ret, struct pshm_error *err)
+{
+	struct shmid_ds ds;
+	int r = status(shmid, key, &ds);
+
+	if (r < 0)
+		return pshm_fail(err, -r, "shmctl", NULL, -1,
+				 r == -ENOENT ? "no segment of that id and key" : NULL);
+	stat_of(shmid, &ds, resident(shmid), ret);
+	return 0;
+}
+
+PSHM_EXPORT int pshm_sysv_open(int shmid, key_t key, struct pshm_error *err)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct shmid_ds ds;
+	char path[64];
+	char *map;
+	int fd, e, r = status(shmid, key, &ds);
+
+	if (r < 0)
+		return pshm_fail(err, -r, "shmctl", NULL, -1,
+				 r == -ENOENT ? "no segment of that id and key" : NULL);
+	map = shmat(shmid, NULL, SHM_RDONLY);
+	if (map == (void *)-1)
+		return pshm_fail(err, errno == EINVAL || errno == EIDRM ? ENOENT : errno, "shmat",
+				 NULL, -1, NULL);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)map,
+		 (unsigned long)map +
+			 (ds.shm_segsz + (size_t)page - 1) / (size_t)page * (size_t)page);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	e = errno;
+	shmdt(map);
+	/*
+	 * ENOENT here is no gone segment: the attach spans other than the
+	 * pages counted (SHM_HUGETLB rounds to huge pages).
+	 */
+	if (fd < 0)
+		return pshm_fail(err, e == ENOENT ? EOPNOTSUPP : e, "open", path, -1,
+				 e == ENOENT ? "the attach is not of the size counted" : NULL);
+	/* The id may have been removed and given to another segment meanwhile. */
+	r = status(shmid, key, &ds);
+	if (r < 0) {
+		close(fd);
+		return pshm_fail(err, -r, "shmctl", NULL, -1,
+				 r == -ENOENT ? "no segment of that id and key" : NULL);
+	}
+	return fd;
+}
+
+/*
+ * The devices of the kernel's own mounts, where memfds, shared anonymous
+ * memory and System V segments live: its internal tmpfs, and the internal
+ * hugetlbfs of each huge page size. Learnt once from objects made here (a
+ * memfd lives on the same internal mounts), never from a path: any
+ * process can open or map a file whose path reads like one of these, with
+ * any small inode number (a tmpfs of its own, pivot_root in a user
+ * namespace), but not one on these devices. Process-wide, as the
+ * kernel's mounts are: written once, under pthread_once.
+ */
+#define HUGE_PAGE_SIZES_MAX 8
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26 /* linux/memfd.h */
+#endif
+static struct {
+	pthread_once_t once;
+	dev_t shm;
+	dev_t hugetlb[HUGE_PAGE_SIZES_MAX]; /* 0: none (no hugetlbfs, or fewer sizes) */
+} kernel_mounts = { .once = PTHREAD_ONCE_INIT };
+
+static dev_t memfd_device(unsigned flags)
+{
+	int fd = memfd_create("pshm-device", MFD_CLOEXEC | flags);
+	struct stat st;
+	dev_t dev = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0)
+		dev = st.st_dev;
+	close(fd);
+	return dev;
+}
+
+static void learn_kernel_mounts(void)
+{
+	DIR *sizes = opendir("/sys/kernel/mm/hugepages");
+	struct dirent *de;
+	size_t n = 0;
+
+	kernel_mounts.shm = memfd_device(0);
+	kernel_mounts.hugetlb[n] = memfd_device(MFD_HUGETLB); /* the default size */
+	n += kernel_mounts.hugetlb[n] != 0;
+	/* Each size has its own internal mount: hugepages-2048kB is 1 << 21, MFD_HUGE_2MB. */
+	while (sizes && n < HUGE_PAGE_SIZES_MAX && (de = readdir(sizes))) {
+		unsigned long long kib;
+		unsigned shift = 0;
+		bool known = false;
+		dev_t dev;
+
+		if (sscanf(de->d_name, "hugepages-%llukB", &kib) != 1 || !kib)
+			continue;
+		while ((1ull << shift) < kib * 1024)
+			shift++;
+		dev = memfd_device(MFD_HUGETLB | (shift << MFD_HUGE_SHIFT));
+		for (size_t i = 0; i < n; i++)
+			known |= kernel_mounts.hugetlb[i] == dev;
+		if (dev && !known)
+			kernel_mounts.hugetlb[n++] = dev;
+	}
+	if (sizes)
+		closedir(sizes);
+}
+
+bool sysv_kernel_device(dev_t dev)
+{
+	pthread_once(&kernel_mounts.once, learn_kernel_mounts);
+	if (!dev)
+		return false;
+	if (dev == kernel_mounts.shm)
+		return true;
+	for (size_t i = 0; i < HUGE_PAGE_SIZES_MAX; i++)
+		if (kernel_mounts.hugetlb[i] == dev)
+			return true;
+	return false;
+}
+
+bool sysv_mapping(dev_t dev, const char *path, key_t key)
+{
+	unsigned path_key;
+	char end;
+
+	if (!sysv_kernel_device(dev))
+		return false;
+	return sscanf(path, SYSV_PREFIX "%8x%c", &path_key, &end) == 2 && end == ' ' &&
+	       path_key == (unsigned)key;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* libpshm's System V segments, inside: what the scan asks of sysv.c. */
+#ifndef SYSV_I_H
+#define SYSV_I_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "objects_i.h"
+
+/* How a System V segment's mapping starts its path in /proc/PID/maps: "/SYSV0000002a (deleted)". */
+#define SYSV_PREFIX "/SYSV"
+
+/*
+ * Adds every System V segment of /proc/sysvipc/shm (this IPC namespace's)
+ * to s, with its status as a file's: 0, -ENOMEM, or what reading
+ * it reports (0 when the kernel has no System V IPC).
+ */
+int sysv_scan(struct pshm_scan *s);
+
+/*
+ * Whether dev is one of the kernel's own shm or hugetlbfs mounts, where
+ * memfds, shared anonymous memory and System V segments live (learnt from
+ * memfds made here, once per process).
+ */
+bool sysv_kernel_device(dev_t dev);
+
+/*
+ * Whether a mapping of device dev and this path (from /proc/PID/maps) is
+ * a System V segment's of key: on the kernel's own mounts, never a file
+ * whose path only reads like one.
+ */
+bool sysv_mapping(dev_t dev, const char *path, key_t key);
+
+#endif /* SYSV_I_H */
