@@ -7,15 +7,12 @@
  *   .sysv/         System V segments, 0xKEY@SHMID
  *   .shared-anon/  shared anonymous mappings, INODE
  *
- * Visibility mirrors /proc: a user sees an object they own or one of
- * their processes holds; root sees all. Every listing is a fresh scan.
- * A lookup or stat goes through the /proc link of the holder the object
- * was found through (System V: shmctl), and scans again only when that
- * holder let go or (lookup) the caller sees the object only because one
- * of their processes holds it; so a vanished object is ENOENT, and
- * `ls -l` costs one scan, not one per entry. Reads go to the object itself (passthrough where the
- * kernel allows, else through the daemon); a System V segment is read
- * through a read-only shmat, detached after each read.
+ * A user sees an object one of whose holders /proc lets them read (or a
+ * System V segment they own); root sees all. A listing is a fresh scan,
+ * of which it keeps only what its opener sees; a lookup or an open finds
+ * the object again through object_refs.c, for its own caller, now. Reads
+ * go to the object itself (passthrough where the kernel allows, else
+ * through the daemon); a System V segment through its memory file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +26,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "view_i.h"
+#include "object_refs_i.h"
 
 /* Fixed node ids of the four directories: odd, small, none with .ctl's low byte. */
 #define DELETED_INO 7
@@ -46,111 +43,14 @@
  */
 #define OBJECT_ATTR_TIMEOUT 0.01
 
-/* What a node of these views knows of its object (kept with the node, see nodes_get_object). */
-struct object_ref {
-	unsigned kind;
-	int shmid;
-	key_t key;
-	ino_t ino;
-	dev_t dev;
-	pid_t pid;                       /* the holder path leads through, or 0 */
-	unsigned long long start_time;   /* and when it started */
-	char path[64];                   /* a holder's /proc link to the object, or "" */
-	char name[PSHM_OBJECT_NAME_MAX]; /* last: a listing keeps it cut to its length */
-};
-
-/*
- * Most of what a listing keeps of an object (LISTED_SIZE of it): all
- * that readdirplus and later lookups need to find it again.
- */
-struct listed_object {
-	struct stat st;
-	struct object_ref ref;
-};
-#define LISTED_SIZE(name_len) (offsetof(struct listed_object, ref.name) + (name_len) + 1)
-
 static unsigned kind_of(const struct view *v);
-
-/*
- * The inode number an object shows: its own, but a System V segment's is
- * its id, which may be 0, which readdir takes for no entry at all.
- */
-static ino_t shown_ino(unsigned kind, ino_t ino)
-{
-	return kind == PSHM_KIND_SYSV ? ino + 1 : ino;
-}
-
-/* The node table's key for an object of kind: a device no segment has. */
-static dev_t key_of(unsigned kind)
-{
-	return makedev(0xfff, kind);
-}
-
-/*
- * A scan of one kind for the caller of req, leaving the daemon out (its
- * own are .anon's), bounded like every scan: one per user at a time
- * (-EAGAIN), a deadline (-ETIMEDOUT).
- */
-static int scan_kind(fuse_req_t req, unsigned kind, struct pshm_scan **ret)
-{
-	struct creds viewer = { .uid = fuse_req_ctx(req)->uid, .gid = fuse_req_ctx(req)->gid };
-
-	return holders_objects(&viewer, kind, ret);
-}
-
-/* The caller of req as a viewer of objects (pshm_object_visible). */
-static void viewer_of(fuse_req_t req, struct holders_viewer *ret)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct creds caller = { .uid = ctx->uid, .gid = ctx->gid, .pid = ctx->pid };
-
-	holders_viewer(ret, &caller);
-}
-
-/* Where o is: its path, and the holder that path leads through. */
-static void ref_of(const struct pshm_object *o, struct object_ref *ret)
-{
-	long pid;
-
-	*ret = (struct object_ref){ .kind = o->kind,
-				    .shmid = o->shmid,
-				    .key = o->key,
-				    .ino = o->st.st_ino,
-				    .dev = o->st.st_dev };
-	snprintf(ret->path, sizeof(ret->path), "%s", o->path);
-	snprintf(ret->name, sizeof(ret->name), "%s", o->name);
-	if (sscanf(o->path, "/proc/%ld/", &pid) != 1)
-		return;
-	for (size_t i = 0; i < o->holder_count; i++) {
-		if (o->holders[i].pid == (pid_t)pid) {
-			ret->pid = (pid_t)pid;
-			ret->start_time = o->holders[i].start_time;
-			return;
-		}
-	}
-}
-
-/*
- * Whether viewer sees ref's object, whose status is st, without a scan:
- * root; a System V segment's owner; anyone who may read the holder ref
- * leads through (pshm_object_visible's rule, for one holder). False:
- * maybe, through another holder; only a scan tells.
- */
-static bool ref_visible(const struct holders_viewer *v, const struct object_ref *ref,
-			const struct stat *st)
-{
-	struct pshm_holder h = { .pid = ref->pid, .start_time = ref->start_time };
-
-	if (v->pub.uid == 0 || (ref->kind == PSHM_KIND_SYSV && st->st_uid == v->pub.uid))
-		return true;
-	return ref->pid > 0 && pshm_holder_visible(&h, &v->pub);
-}
 
 /* The entry of the object ref, whose status is st: 0 with *e and a kernel reference. */
 static int entry_for(const struct view *v, const struct object_ref *ref, const struct stat *st,
 		     struct fuse_entry_param *e)
 {
-	struct node *node = nodes_get_object(v, key_of(ref->kind), ref->ino, ref, sizeof(*ref), 1);
+	struct node *node =
+		nodes_get_object(v, objects_key_of(ref->kind), ref->ino, ref, sizeof(*ref), 1);
 
 	if (!node)
 		return -ENOMEM;
@@ -166,7 +66,7 @@ static int entry_for(const struct view *v, const struct object_ref *ref, const s
 					.attr = *st,
 					.attr_timeout = OBJECT_ATTR_TIMEOUT };
 	e->attr.st_mode = S_IFREG | (st->st_mode & 0777);
-	e->attr.st_ino = shown_ino(ref->kind, st->st_ino);
+	e->attr.st_ino = objects_shown_ino(ref->kind, st->st_ino);
 	return 0;
 }
 
@@ -177,14 +77,12 @@ static int entry_of(fuse_req_t req, const struct view *v, const struct pshm_obje
 	struct holders_viewer viewer;
 	struct object_ref ref;
 
-	viewer_of(req, &viewer);
+	objects_viewer_of(req, &viewer);
 	if (!pshm_object_visible(o, &viewer.pub))
 		return -ENOENT;
-	ref_of(o, &ref);
+	object_ref_of(o, &ref);
 	return entry_for(v, &ref, &o->st, e);
 }
-
-static int fresh_stat(const struct object_ref *ref, struct stat *st);
 
 /*
  * A lookup answered without a scan: the kernel still knows the object's
@@ -209,11 +107,11 @@ static bool lookup_known(fuse_req_t req, const struct view *v, const char *name,
 	ino = strtoull(digits, &end, 10);
 	if (*end || errno)
 		return false;
-	if (!nodes_find_object(v, key_of(kind_of(v)), (ino_t)ino, &ref, sizeof(ref)) ||
-	    strcmp(ref.name, name) != 0 || fresh_stat(&ref, &st) < 0)
+	if (!nodes_find_object(v, objects_key_of(kind_of(v)), (ino_t)ino, &ref, sizeof(ref)) ||
+	    strcmp(ref.name, name) != 0 || object_fresh_stat(&ref, &st) < 0)
 		return false;
-	viewer_of(req, &viewer);
-	if (!ref_visible(&viewer, &ref, &st))
+	objects_viewer_of(req, &viewer);
+	if (!object_ref_visible(&viewer, &ref, &st))
 		return false;
 	*ret = entry_for(v, &ref, &st, e);
 	return true;
@@ -312,7 +210,7 @@ static int listing_add(struct listing *l, struct dir_snapshot *d, const struct p
 
 	if (r < 0)
 		return r;
-	ref_of(o, &ref);
+	object_ref_of(o, &ref);
 	lo = (struct listed_object *)(l->arena + l->arena_len);
 	lo->st = o->st;
 	memcpy(&lo->ref, &ref, LISTED_SIZE(name_len) - offsetof(struct listed_object, ref));
@@ -388,9 +286,9 @@ static bool lookup_hinted(fuse_req_t req, const struct view *v, const char *name
 	struct stat st;
 	bool answered = false;
 
-	if (l && listing_find(l, name, &ref, &st) && fresh_stat(&ref, &st) == 0) {
-		viewer_of(req, &viewer);
-		if (ref_visible(&viewer, &ref, &st)) {
+	if (l && listing_find(l, name, &ref, &st) && object_fresh_stat(&ref, &st) == 0) {
+		objects_viewer_of(req, &viewer);
+		if (object_ref_visible(&viewer, &ref, &st)) {
 			*ret = entry_for(v, &ref, &st, e);
 			answered = true;
 		}
@@ -408,7 +306,7 @@ static int objects_lookup(fuse_req_t req, const struct view *v, const char *name
 
 	if (lookup_known(req, v, name, e, &r) || lookup_hinted(req, v, name, e, &r))
 		return r;
-	r = scan_kind(req, kind_of(v), &scan);
+	r = objects_scan_kind(req, kind_of(v), &scan);
 	if (r < 0)
 		return r;
 	o = pshm_scan_find(scan, kind_of(v), name);
@@ -429,15 +327,15 @@ static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapsho
 	struct holders_viewer viewer;
 	const struct pshm_object *o;
 	struct pshm_scan *scan = NULL;
-	int r = l ? scan_kind(req, kind_of(v), &scan) : -ENOMEM;
+	int r = l ? objects_scan_kind(req, kind_of(v), &scan) : -ENOMEM;
 
 	if (l)
 		l->refs = 1;
-	viewer_of(req, &viewer);
+	objects_viewer_of(req, &viewer);
 	while (r == 0 && pshm_scan_next(scan, &o) > 0) {
 		if (!pshm_object_visible(o, &viewer.pub))
 			continue;
-		r = dir_add(d, o->name, shown_ino(o->kind, o->st.st_ino), S_IFREG, NULL);
+		r = dir_add(d, o->name, objects_shown_ino(o->kind, o->st.st_ino), S_IFREG, NULL);
 		if (r == 0)
 			r = listing_add(l, d, o);
 	}
@@ -470,90 +368,6 @@ static int objects_lookup_listed(fuse_req_t req, const struct view *v, void *dat
 	return entry_for(v, &ref, &st, e);
 }
 
-/*
- * The status of ref's object now, through the holder's /proc link it was
- * found through (System V: shmctl): -ENOENT when that holder let go.
- */
-static int fresh_stat(const struct object_ref *ref, struct stat *st)
-{
-	if (ref->kind == PSHM_KIND_SYSV)
-		return pshm_sysv_stat(ref->shmid, ref->key, st, NULL);
-	if (ref->path[0] && stat(ref->path, st) == 0 && st->st_ino == ref->ino &&
-	    st->st_dev == ref->dev)
-		return 0;
-	return -ENOENT;
-}
-
-/*
- * The object's status now: through the holder's /proc link, and when
- * that holder let go, through another one found by a fresh scan (the
- * node's reference is updated); -ENOENT when no one holds it any more.
- */
-static int object_stat(fuse_req_t req, struct node *node, struct object_ref *ref, struct stat *st)
-{
-	const struct pshm_object *o;
-	struct pshm_scan *scan;
-	int r;
-
-	nodes_object_data(node, ref, sizeof(*ref));
-	r = fresh_stat(ref, st);
-	if (r == 0 || ref->kind == PSHM_KIND_SYSV)
-		return r;
-	r = scan_kind(req, ref->kind, &scan);
-	if (r < 0)
-		return r;
-	o = pshm_scan_find(scan, ref->kind, ref->name);
-	if (o && o->st.st_ino == ref->ino && o->st.st_dev == ref->dev) {
-		*st = o->st;
-		ref_of(o, ref);
-		nodes_set_object_data(node, ref, sizeof(*ref));
-	} else {
-		r = -ENOENT;
-	}
-	holders_scan_free(scan);
-	return r;
-}
-
-/* A fresh scan's record of ref's object: 0 with *ret_scan (free it) and *ret, or -ENOENT. */
-static int scan_object(fuse_req_t req, const struct object_ref *ref, struct pshm_scan **ret_scan,
-		       const struct pshm_object **ret)
-{
-	int r = scan_kind(req, ref->kind, ret_scan);
-
-	if (r < 0)
-		return r;
-	/* The same object: its name, and its identity (another may have the name and inode). */
-	*ret = pshm_scan_find(*ret_scan, ref->kind, ref->name);
-	if (!*ret || (*ret)->st.st_ino != ref->ino || (*ret)->st.st_dev != ref->dev) {
-		holders_scan_free(*ret_scan);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-/*
- * Whether the caller of req sees ref's object (status st) now, decided
- * as a lookup decides it: ref_visible, or else a fresh scan
- * (pshm_object_visible). 0, -ENOENT, or what the scan reports.
- */
-static int object_check(fuse_req_t req, const struct object_ref *ref, const struct stat *st)
-{
-	struct holders_viewer viewer;
-	const struct pshm_object *o;
-	struct pshm_scan *scan;
-	int r;
-
-	viewer_of(req, &viewer);
-	if (ref_visible(&viewer, ref, st))
-		return 0;
-	r = scan_object(req, ref, &scan, &o);
-	if (r < 0)
-		return r;
-	r = pshm_object_visible(o, &viewer.pub) ? 0 : -ENOENT;
-	holders_scan_free(scan);
-	return r;
-}
-
 static int objects_node_getattr(fuse_req_t req, struct node *node, struct stat *st)
 {
 	struct object_ref ref;
@@ -562,7 +376,7 @@ static int objects_node_getattr(fuse_req_t req, struct node *node, struct stat *
 	(void)req;
 	if (r == 0) {
 		st->st_mode = S_IFREG | (st->st_mode & 0777);
-		st->st_ino = shown_ino(ref.kind, st->st_ino);
+		st->st_ino = objects_shown_ino(ref.kind, st->st_ino);
 	}
 	return r;
 }
@@ -679,13 +493,13 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
 	struct shmid_ds ds;
-	int r = scan_kind(req, PSHM_KIND_SYSV, &scan);
+	int r = objects_scan_kind(req, PSHM_KIND_SYSV, &scan);
 
 	(void)v;
 	if (r < 0)
 		return r;
 	o = pshm_scan_find(scan, PSHM_KIND_SYSV, name);
-	viewer_of(req, &viewer);
+	objects_viewer_of(req, &viewer);
 	if (!o || !pshm_object_visible(o, &viewer.pub))
 		r = -ENOENT;
 	else if (shmctl(o->shmid, IPC_STAT, &ds) < 0)
@@ -696,139 +510,6 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 		r = -errno;
 	holders_scan_free(scan);
 	return r;
-}
-
-/* An attribute's text being built: holders lines, up to its size. */
-struct attr_text {
-	char *buf;
-	size_t size, len;
-};
-
-static int attr_line(void *ctx, const char *line)
-{
-	struct attr_text *t = ctx;
-	int n = snprintf(t->buf + t->len, t->size - t->len, "%s\n", line);
-
-	if (n < 0 || (size_t)n >= t->size - t->len)
-		return -1;
-	t->len += (size_t)n;
-	return 0;
-}
-
-/*
- * Its holders, one line each ("PID COMM fd N", "PID COMM map START-END
- * PERMS"), for the processes the caller could read /proc/PID/maps of; the
- * others counted ("N other processes"). -E2BIG past size.
- */
-static int holders_of(fuse_req_t req, const struct object_ref *ref, char *buf, size_t size)
-{
-	struct creds viewer = { .uid = fuse_req_ctx(req)->uid, .gid = fuse_req_ctx(req)->gid };
-	struct attr_text t = { .buf = buf, .size = size };
-	struct holders_count count = { 0 };
-	const struct pshm_object *o;
-	struct pshm_scan *scan;
-	int r = scan_object(req, ref, &scan, &o);
-
-	if (r < 0)
-		return r;
-	buf[0] = '\0';
-	holders_describe(o, &viewer, attr_line, &t, &count);
-	holders_scan_free(scan);
-	if (count.cut)
-		return -E2BIG;
-	return holders_tail(&count, "\n", true, buf + t.len, size - t.len) >= size - t.len ? -E2BIG
-											   : 0;
-}
-
-#ifndef F_SEAL_EXEC
-#define F_SEAL_EXEC 0x0020 /* Linux 6.3 */
-#endif
-
-/* The seals of F_GET_SEALS by name, in bit order. */
-static const struct {
-	unsigned bit;
-	const char *name;
-} seal_names[] = {
-	{ F_SEAL_SEAL, "seal" },
-	{ F_SEAL_SHRINK, "shrink" },
-	{ F_SEAL_GROW, "grow" },
-	{ F_SEAL_WRITE, "write" },
-	{ F_SEAL_FUTURE_WRITE, "future-write" },
-	{ F_SEAL_EXEC, "exec" },
-};
-
-/*
- * seals as "none" or their names joined by commas, a bit without a name
- * as hex ("0x40"), into buf (size > 0; cut short past it). Each name goes
- * in with its own separator: nothing is taken back, so no index can fall
- * before buf, whatever bits are set.
- */
-static void format_seals(unsigned seals, char *buf, size_t size)
-{
-	size_t len = 0;
-	int n;
-
-	buf[0] = '\0';
-	if (!seals) {
-		snprintf(buf, size, "none");
-		return;
-	}
-	for (size_t i = 0; i < sizeof(seal_names) / sizeof(seal_names[0]); i++) {
-		if (!(seals & seal_names[i].bit))
-			continue;
-		seals &= ~seal_names[i].bit;
-		n = snprintf(buf + len, size - len, "%s%s", len ? "," : "", seal_names[i].name);
-		if (n < 0 || (size_t)n >= size - len)
-			return;
-		len += (size_t)n;
-	}
-	if (seals)
-		snprintf(buf + len, size - len, "%s%#x", len ? "," : "", seals);
-}
-
-/* The facts of an object entry, for user.shmfs.*; -ENODATA for an attribute it lacks. */
-static int objects_node_xattr(fuse_req_t req, struct node *node, const char *name, char *buf,
-			      size_t size)
-{
-	struct object_ref ref;
-	struct stat st;
-	int r = object_stat(req, node, &ref, &st);
-
-	if (r == 0)
-		r = object_check(req, &ref, &st);
-	if (r < 0)
-		return r;
-	if (strcmp(name, "kind") == 0)
-		snprintf(buf, size, "%s", pshm_kind_name(ref.kind));
-	else if (strcmp(name, "path") == 0 && ref.path[0] &&
-		 creds_is_daemon(fuse_req_ctx(req)->uid))
-		snprintf(buf, size, "%s", ref.path);
-	else if (strcmp(name, "allocated") == 0)
-		snprintf(buf, size, "%" PRIu64, (uint64_t)st.st_blocks * 512);
-	else if (strcmp(name, "holders") == 0)
-		return holders_of(req, &ref, buf, size);
-	else if (strcmp(name, "exec-mapped") == 0 && ref.kind == PSHM_KIND_MEMFD) {
-		const struct pshm_object *o;
-		struct pshm_scan *scan;
-
-		r = scan_object(req, &ref, &scan, &o);
-		if (r < 0)
-			return r;
-		snprintf(buf, size, "%s", o->exec_mapped ? "yes" : "no");
-		holders_scan_free(scan);
-	} else if (strcmp(name, "seals") == 0 && ref.kind == PSHM_KIND_MEMFD) {
-		int fd = open(ref.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		int seals = fd < 0 ? -1 : fcntl(fd, F_GET_SEALS);
-
-		if (fd >= 0)
-			close(fd);
-		if (seals < 0)
-			return -ENOENT;
-		format_seals((unsigned)seals, buf, size);
-	} else {
-		return -ENODATA;
-	}
-	return 0;
 }
 
 static fuse_ino_t deleted_ino(fuse_req_t req)
@@ -900,7 +581,7 @@ static int objects_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 		.node_getattr = objects_node_getattr,     \
 		.node_open = objects_node_open,           \
 		.node_read = objects_node_read,           \
-		.node_xattr = objects_node_xattr,         \
+		.node_xattr = view_objects_xattr,         \
 	}
 
 OBJECT_VIEW(view_deleted, PSHM_KIND_DELETED_DIR, deleted_ino, deleted_is, NULL);
