@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "anon_i.h"
 #include "shmfs_i.h"
 
 struct anon {

@@ -14,8 +14,12 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "anon_i.h"
 #include "ctl_i.h"
 #include "ctl_parse_i.h"
+#include "ctl_session_i.h"
+#include "holders_i.h"
+#include "passthrough_i.h"
 #include "waits_i.h"
 
 static int holders_emit(void *ctx, const char *line)

@@ -29,9 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anon_i.h"
 #include "ctl_i.h"
 #include "ctl_parse_i.h"
 #include "ctl_queue_i.h"
+#include "ctl_session_i.h"
 #include "waits_i.h"
 
 struct ctl_wait {

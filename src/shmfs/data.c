@@ -12,7 +12,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "data_i.h"
+#include "guard_i.h"
 #include "shmfs_i.h"
+#include "splice_i.h"
 
 /* A per-thread buffer for replies, freed when the thread ends. */
 static pthread_key_t buffer_key;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_i.h"
 #include "dirs_i.h"
 #include "listing_i.h"
 

@@ -8,6 +8,7 @@
 #include <linux/fuse.h>
 #include <unistd.h>
 
+#include "inval_i.h"
 #include "shmfs_i.h"
 
 #define NOTIFY_INC_EPOCH 8 /* FUSE_NOTIFY_INC_EPOCH, 7.44: newer than Debian 12's header */

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "guard_i.h"
 #include "shmfs_i.h"
 
 /*

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "holders_i.h"
 #include "shmfs_i.h"
 
 /*

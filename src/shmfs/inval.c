@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include "inval_i.h"
 #include "shmfs_i.h"
 
 #define EPOCH_MINOR 44 /* FUSE_NOTIFY_INC_EPOCH: protocol 7.44 */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ctl_parse_i.h"
+#include "names_i.h"
 #include "shmfs_i.h"
 
 int names_segment(const char *prefix, const char *name, char buf[PSHM_NAME_MAX + 1])

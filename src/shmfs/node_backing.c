@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "nodes_table_i.h"
+#include "passthrough_i.h"
 
 int nodes_backing_get(struct node *node, int fd, fuse_req_t req)
 {

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "anon_i.h"
+#include "inval_i.h"
 #include "nodes_table_i.h"
 
 double nodes_lend_entry(struct node *node)

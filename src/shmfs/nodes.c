@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "inval_i.h"
 #include "nodes_table_i.h"
+#include "passthrough_i.h"
 
 uint64_t nodes_generation(const struct node *node)
 {

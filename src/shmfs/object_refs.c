@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "holders_i.h"
 #include "object_refs_i.h"
 
 /*

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "holders_i.h"
 #include "view_i.h"
 
 /* What a node of these views knows of its object (kept with the node, see nodes_get_object). */

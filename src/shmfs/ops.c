@@ -11,8 +11,14 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "data_i.h"
 #include "dirs_i.h"
+#include "inval_i.h"
+#include "ops_i.h"
+#include "passthrough_i.h"
+#include "segments_i.h"
 #include "view_i.h"
+#include "xattr_i.h"
 
 static struct node *node_of(fuse_ino_t ino)
 {

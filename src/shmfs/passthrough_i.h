@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shmfs: passthrough's pieces, between its common part (passthrough.c)
- * and the one implementation a build has: passthrough_hooks.c (libfuse
+ * shmfs: passthrough: what the rest of the daemon calls, then its pieces,
+ * between its common part (passthrough.c) and the one implementation a
+ * build has: passthrough_hooks.c (libfuse
  * before 3.17: reply patching) or passthrough_libfuse.c (libfuse's API).
  */
 #ifndef PASSTHROUGH_I_H
@@ -10,6 +11,33 @@
 #include <sys/uio.h>
 
 #include "shmfs_i.h"
+
+/* passthrough*.c: the kernel serving open files' data from the segment (see there). */
+/*
+ * On the mounted session, before the loop: enabled, or why not (for the
+ * status line). 0 or -errno (passthrough is then off).
+ */
+int passthrough_setup(struct fuse_session *se, bool enabled, const char *why_off);
+/* At INIT: asks for passthrough when the kernel offers it. */
+void passthrough_init(struct fuse_conn_info *conn);
+/* Whether the kernel accepted passthrough and registering still works. */
+bool passthrough_active(void);
+/* "on", or "off: " and why, for the status summary. */
+void passthrough_status(char *buf, size_t size);
+/* Which implementation this build has: "native" (libfuse 3.17+) or "hooks" (before). */
+const char *passthrough_implementation(void);
+/* Registers the segment open as fd as a backing file: its id, or -errno. */
+int passthrough_register(fuse_req_t req, int fd);
+/* Closes a backing id; req, the request being handled, or NULL once it has been replied to. */
+void passthrough_unregister(fuse_req_t req, int id);
+/*
+ * The OPEN or CREATE reply this thread sends next (with fi) is to name
+ * backing_id. If it cannot (the reply is not one the hooks know), it keeps
+ * direct I/O and declined(ctx) is called before it is sent, while the open
+ * file is still the handler's: passthrough fails closed.
+ */
+void passthrough_mark(struct fuse_file_info *fi, int backing_id, void (*declined)(void *ctx),
+		      void *ctx);
 
 /* The common part, which the implementation calls: set up on or off (and why). */
 void passthrough_state_init(bool on, const char *why_off);

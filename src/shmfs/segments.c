@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "anon_i.h"
+#include "passthrough_i.h"
+#include "segments_i.h"
 #include "shmfs_i.h"
 
 static struct handle *handle_of(const struct fuse_file_info *fi)

@@ -12,8 +12,17 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "anon_i.h"
+#include "ctl_session_i.h"
 #include "dirs_i.h"
+#include "guard_i.h"
+#include "holders_i.h"
+#include "inval_i.h"
+#include "names_i.h"
+#include "ops_i.h"
+#include "passthrough_i.h"
 #include "shmfs_i.h"
+#include "splice_i.h"
 #include "view_i.h"
 #include "waits_i.h"
 

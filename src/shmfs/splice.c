@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "shmfs_i.h"
+#include "splice_i.h"
 
 /*
  * libfuse's splice path wants room in its pipe for the data, the header

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "anon_i.h"
+#include "names_i.h"
+#include "segments_i.h"
 #include "view_i.h"
 
 #define ANON_DIR_INO 3

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "ctl_session_i.h"
 #include "view_i.h"
 
 /*

@@ -26,6 +26,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "data_i.h"
+#include "guard_i.h"
+#include "holders_i.h"
 #include "object_refs_i.h"
 
 /* Fixed node ids of the four directories: odd, small, none with .ctl's low byte. */

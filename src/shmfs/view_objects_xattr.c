@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "holders_i.h"
 #include "object_refs_i.h"
 
 /* An attribute's text being built: holders lines, up to its size. */

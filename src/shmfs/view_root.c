@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "names_i.h"
+#include "segments_i.h"
 #include "view_i.h"
 
 static fuse_ino_t root_ino(fuse_req_t req)

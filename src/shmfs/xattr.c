@@ -8,7 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "anon_i.h"
+#include "holders_i.h"
 #include "view_i.h"
+#include "xattr_i.h"
 
 #define XATTR_PREFIX "user.shmfs."
 

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "guard_i.h"
 #include "shmfs_i.h"
 #include "testutil.h"
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "nodes_table_i.h" /* white box: the references the kernel holds */
+#include "passthrough_i.h"
 #include "testutil.h"
 
 static const struct nodes_config config = { .cache = false };
