@@ -34,8 +34,8 @@
 struct process {
 	long pid;
 	unsigned long long start_time;
-	uid_t uid;
-	gid_t gid;
+	uid_t uid, uids[3]; /* real; real, effective, saved */
+	gid_t gid, gids[3];
 	char comm[16];
 	int dir;          /* /proc/PID */
 	bool status_read; /* uid and comm, read when it first holds something */
@@ -82,11 +82,13 @@ static int read_status(struct process *p)
 		return -ENOENT;
 	buf[n] = '\0';
 	line = strstr(buf, "\nUid:");
-	if (!line || sscanf(line + 5, "%u", &p->uid) != 1)
+	if (!line || sscanf(line + 5, "%u %u %u", &p->uids[0], &p->uids[1], &p->uids[2]) != 3)
 		return -ENOENT;
 	line = strstr(buf, "\nGid:");
-	if (!line || sscanf(line + 5, "%u", &p->gid) != 1)
+	if (!line || sscanf(line + 5, "%u %u %u", &p->gids[0], &p->gids[1], &p->gids[2]) != 3)
 		return -ENOENT;
+	p->uid = p->uids[0];
+	p->gid = p->gids[0];
 	snprintf(p->comm, sizeof(p->comm), "?");
 	if (strncmp(buf, "Name:\t", 6) == 0) {
 		size_t len = strcspn(buf + 6, "\n");
@@ -478,6 +480,22 @@ static int scan_maps(struct pshm_scan *s, struct process *p)
 }
 
 /* One process: its descriptors and mappings; 0, or -ENOMEM. */
+/*
+ * Whether /proc could let the scan's reader read p at all: all its uids
+ * and gids are the reader's (read from its status, kept for its holders).
+ */
+static bool may_be_read(const struct pshm_scan *s, struct process *p)
+{
+	p->gone = read_status(p) < 0;
+	p->status_read = true;
+	if (p->gone)
+		return false;
+	for (int i = 0; i < 3; i++)
+		if (p->uids[i] != s->options.reader_uid || p->gids[i] != s->options.reader_gid)
+			return false;
+	return true;
+}
+
 int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds)
 {
 	char name[24];
@@ -488,6 +506,10 @@ int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds)
 	p.dir = openat(proc_dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p.dir < 0)
 		return 0; /* exited meanwhile */
+	if (s->options.readers_only && !s->only && !may_be_read(s, &p)) {
+		close(p.dir);
+		return 0;
+	}
 	fds = need_fds ? scan_fds(s, &p) : 0;
 	maps = fds == -ENOMEM || fds == -E2BIG ? fds : scan_maps(s, &p);
 	close(p.dir);

@@ -415,6 +415,18 @@ struct pshm_scan_options {
 	 */
 	size_t holders_max;
 	/*
+	 * With readers_only: read only the processes whose real, effective
+	 * and saved uids are all reader_uid and gids all reader_gid, the
+	 * ones /proc could let that user read (ptrace's rule needs that much
+	 * of a caller without CAP_SYS_PTRACE; the kernel still decides the
+	 * rest, pshm_holder_visible). A scan for such a user then never
+	 * reads, holds or waits on another user's processes, however many
+	 * mappings they have. Ignored with only.
+	 */
+	bool readers_only;
+	uid_t reader_uid;
+	gid_t reader_gid;
+	/*
 	 * The names at the top of the mount (mount_path) that are the
 	 * mount's own entries, never a segment, NULL-terminated, or NULL for
 	 * none: with only, a file open or mapped by one of these names is not

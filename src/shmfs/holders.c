@@ -106,7 +106,7 @@ static const char *const mount_own[] = { CTL_NAME, ANON_DIR_NAME, NULL };
 
 /* libpshm's scan, as the daemon makes it: this mount counts, the daemon does not. */
 static int scan(const struct creds *viewer, unsigned kinds, const struct stat *only,
-		struct pshm_scan **ret)
+		bool readers_only, struct pshm_scan **ret)
 {
 	uint64_t deadline = now_ms() + HOLDERS_SCAN_MS;
 	struct pshm_scan_options options = {
@@ -119,6 +119,10 @@ static int scan(const struct creds *viewer, unsigned kinds, const struct stat *o
 		.only = only,
 		.holders_max = HOLDERS_MAX,
 		.mount_skip = mount_own,
+		/* Root's callers may read every process: nothing to leave out. */
+		.readers_only = readers_only && !creds_is_daemon(viewer->uid),
+		.reader_uid = viewer->uid,
+		.reader_gid = viewer->gid,
 	};
 	int r = holders_scan_begin(viewer);
 
@@ -131,7 +135,12 @@ static int scan(const struct creds *viewer, unsigned kinds, const struct stat *o
 
 int holders_objects(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret)
 {
-	return scan(viewer, kinds, NULL, ret);
+	return scan(viewer, kinds, NULL, false, ret);
+}
+
+int holders_objects_readable(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret)
+{
+	return scan(viewer, kinds, NULL, true, ret);
 }
 
 void holders_scan_free(struct pshm_scan *scan)
@@ -236,7 +245,7 @@ int holders_scan(const struct stat *st, const struct creds *viewer, holders_emit
 	struct holders_count count = { 0 };
 	const struct pshm_object *o;
 	struct pshm_scan *found;
-	int r = scan(viewer, PSHM_KIND_SEGMENT, st, &found);
+	int r = scan(viewer, PSHM_KIND_SEGMENT, st, false, &found);
 
 	if (r == -ETIMEDOUT) {
 		count.stopped = true; /* nothing to say but that */

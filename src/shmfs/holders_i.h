@@ -29,6 +29,13 @@ void holders_scan_end(const struct creds *viewer);
  * -ETIMEDOUT (HOLDERS_SCAN_MS passed, or the daemon is stopping).
  */
 int holders_objects(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret);
+/*
+ * holders_objects of the processes viewer could be let read alone (all
+ * their uids and gids viewer's: readers_only), for the views: what other
+ * users' processes hold neither costs nor stops a listing or lookup of
+ * theirs. Root's callers: every process.
+ */
+int holders_objects_readable(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret);
 /* A scan this size or more is given back to the system when freed (malloc_trim). */
 #define HOLDERS_TRIM_OBJECTS 1024
 /* Frees a scan of holders_objects (NULL is fine), and gives a large one's memory back. */

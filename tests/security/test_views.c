@@ -1302,6 +1302,79 @@ out:
 	shared_free(l, sizeof(*l));
 }
 
+/* As a user with one shared mapping of their own: lists .shared-anon, finds it there. */
+static int list_own_mapping(const void *dir)
+{
+	char path[PATH_MAX], want[32];
+	struct stat st;
+	struct dirent *de;
+	bool found = false;
+	void *own = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	DIR *d;
+
+	if (own == MAP_FAILED)
+		return 100;
+	/* Its inode, as its maps line gives it. */
+	{
+		FILE *f = fopen("/proc/self/maps", "re");
+		char line[512];
+		unsigned long start, ino = 0;
+
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "%lx-%*x %*s %*s %*s %lu", &start, &ino) == 2 &&
+			    start == (unsigned long)own)
+				break;
+		if (f)
+			fclose(f);
+		snprintf(want, sizeof(want), "%lu", ino);
+	}
+	snprintf(path, sizeof(path), "%s/.shared-anon", (const char *)dir);
+	d = opendir(path);
+	if (!d)
+		return errno;
+	while ((de = readdir(d)))
+		found |= strcmp(de->d_name, want) == 0;
+	closedir(d);
+	if (!found)
+		return 101;
+	snprintf(path, sizeof(path), "%s/.shared-anon/%s", (const char *)dir, want);
+	return stat(path, &st) < 0 ? errno : 0;
+}
+
+/*
+ * Another user's processes, however many mappings they hold (more than a
+ * scan may collect, HOLDERS_MAX), neither stop nor slow a user's listing
+ * and lookup of their own: the views read only the processes the caller
+ * could be let read.
+ */
+static void test_other_users_mappings_never_stop_a_listing(void)
+{
+	struct mappings *m[3] = { NULL };
+	pid_t holders[3] = { -1, -1, -1 };
+	long before;
+	int r;
+
+	for (int i = 0; i < 3; i++) {
+		m[i] = shared_new(sizeof(*m[i]));
+		REQUIRE(m[i]);
+		holders[i] = spawn_as(VICTIM, 180, hold_mappings, m[i]);
+		REQUIRE(holders[i] > 0);
+	}
+	for (int i = 0; i < 3; i++)
+		REQUIRE(wait_flag(&m[i]->ready, 1, 30000));
+	/* 90,000 holders of .shared-anon: past what one scan collects. */
+	before = now_ms();
+	r = run_as(ATTACKER, 20, list_own_mapping, mnt.dir);
+	printf("\n    4243 holds 3 x %ld mappings; 4242 lists and finds its own: %s (%ld ms) ",
+	       m[0]->maps_lines, r ? strerror(r > 99 ? ENOENT : r) : "ok", now_ms() - before);
+	CU_ASSERT_EQUAL(r, 0);
+out:
+	for (int i = 0; i < 3; i++) {
+		finish(&holders[i]);
+		shared_free(m[i], sizeof(*m[i]));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const args[] = { "-o", "allow_other", NULL };
@@ -1314,6 +1387,7 @@ int main(int argc, char **argv)
 		TEST(test_views_hide_an_undumpable_holder),
 		TEST(test_a_user_holds_at_most_128_open_directories),
 		TEST(test_open_view_directories_keep_only_what_their_opener_sees),
+		TEST(test_other_users_mappings_never_stop_a_listing),
 		TEST(test_usage_by_process_hides_what_holders_hides),
 		TEST(test_an_open_decides_visibility_again),
 		TEST(test_a_forged_sysv_mapping_holds_no_segment),
