@@ -95,9 +95,12 @@ static int read_status(struct process *p)
 
 		snprintf(p->comm, sizeof(p->comm), "%.*s", (int)len, buf + 6);
 	}
-	/* A command name is the process's to choose: keep it one word of text. */
+	/*
+	 * A command name is the process's to choose: keep it one word of text
+	 * that no reader takes for an escape (no backslash).
+	 */
 	for (char *c = p->comm; *c; c++)
-		if (!isgraph((unsigned char)*c))
+		if (!isgraph((unsigned char)*c) || *c == '\\')
 			*c = '_';
 	p->start_time = process_start_time(p->dir);
 	return 0;

@@ -348,7 +348,7 @@ struct pshm_holder {
 	unsigned long long
 		start_time; /* when it started (/proc/PID/stat, clock ticks): who pid is */
 	uid_t uid;          /* the process's real uid */
-	char comm[16];      /* its command name, printable, no spaces */
+	char comm[16];      /* its command name: one word, no backslash ("_" for them) */
 	int fd;             /* the descriptor, or -1 */
 	unsigned long long start, end; /* the mapping's addresses */
 	char perms[5];                 /* the mapping's permissions, "rw-s" */
