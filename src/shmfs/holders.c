@@ -135,11 +135,6 @@ static int scan(const struct creds *viewer, unsigned kinds, const struct stat *o
 
 int holders_objects(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret)
 {
-	return scan(viewer, kinds, NULL, false, ret);
-}
-
-int holders_objects_readable(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret)
-{
 	return scan(viewer, kinds, NULL, true, ret);
 }
 

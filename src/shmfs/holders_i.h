@@ -26,16 +26,12 @@ void holders_scan_end(const struct creds *viewer);
 /*
  * libpshm's scan of kinds (the daemon left out) for viewer, in a scan slot
  * and bounded like a holders scan: 0 with *ret, -EAGAIN (no slot),
- * -ETIMEDOUT (HOLDERS_SCAN_MS passed, or the daemon is stopping).
+ * -ETIMEDOUT (HOLDERS_SCAN_MS passed, or the daemon is stopping). For a
+ * viewer other than root, of the processes they could be let read alone
+ * (all their uids and gids the viewer's: readers_only), so that what other
+ * users' processes hold neither costs nor stops a scan of theirs.
  */
 int holders_objects(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret);
-/*
- * holders_objects of the processes viewer could be let read alone (all
- * their uids and gids viewer's: readers_only), for the views: what other
- * users' processes hold neither costs nor stops a listing or lookup of
- * theirs. Root's callers: every process.
- */
-int holders_objects_readable(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret);
 /* A scan this size or more is given back to the system when freed (malloc_trim). */
 #define HOLDERS_TRIM_OBJECTS 1024
 /* Frees a scan of holders_objects (NULL is fine), and gives a large one's memory back. */

@@ -41,7 +41,7 @@ int objects_scan_kind(fuse_req_t req, unsigned kind, struct pshm_scan **ret)
 {
 	struct creds viewer = { .uid = fuse_req_ctx(req)->uid, .gid = fuse_req_ctx(req)->gid };
 
-	return holders_objects_readable(&viewer, kind, ret);
+	return holders_objects(&viewer, kind, ret);
 }
 
 /* The caller of req as a viewer of objects (pshm_object_visible). */

@@ -678,6 +678,20 @@ static void test_usage_adds_up_by_process_and_by_owner(void)
 	CU_ASSERT_EQUAL(total_bytes, u.bytes[2]);
 	free(rows);
 	CU_ASSERT_EQUAL(pshm_usage_by(scan, &root, 0, &rows, NULL), -EINVAL);
+	/* Holders the viewer may not read: counted in one row per kind, never named. */
+	count = pshm_usage_by(scan, &(struct pshm_viewer){ .uid = 0, .may_read = read_none },
+			      PSHM_USAGE_BY_PROCESS, &rows, NULL);
+	found = false;
+	for (ssize_t i = 0; i < count; i++) {
+		CU_ASSERT(rows[i].who == -1);
+		if (rows[i].who == -1 && rows[i].kind == PSHM_KIND_MEMFD) {
+			found = true;
+			CU_ASSERT_STRING_EQUAL(rows[i].comm, "-");
+			CU_ASSERT(rows[i].count >= 1);
+		}
+	}
+	CU_ASSERT(count > 0 && found);
+	free(rows);
 	pshm_scan_free(scan);
 	release(child);
 }
