@@ -503,14 +503,28 @@ int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds)
 {
 	char name[24];
 	struct process p = { .pid = pid };
+	struct stat st;
 	int fds, maps;
 
 	snprintf(name, sizeof(name), "%ld", pid);
+	/*
+	 * For one reader: /proc/PID belongs to the process's effective ids
+	 * (root's when it is not dumpable), which must be the reader's; one
+	 * stat, so that another user's thousands of processes cost little.
+	 * Those not read are counted as processes the reader cannot read.
+	 */
+	if (s->options.readers_only && !s->only &&
+	    (fstatat(proc_dir, name, &st, 0) < 0 || st.st_uid != s->options.reader_uid ||
+	     st.st_gid != s->options.reader_gid)) {
+		s->unreadable++;
+		return 0;
+	}
 	p.dir = openat(proc_dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p.dir < 0)
 		return 0; /* exited meanwhile */
 	if (s->options.readers_only && !s->only && !may_be_read(s, &p)) {
 		close(p.dir);
+		s->unreadable++;
 		return 0;
 	}
 	fds = need_fds ? scan_fds(s, &p) : 0;

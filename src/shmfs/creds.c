@@ -36,6 +36,8 @@ static struct {
 static _Thread_local bool switched;
 /* Whether creds_enter set this thread's groups, for creds_leave to set them back. */
 static _Thread_local bool groups_set;
+/* Whether creds_enter_viewer made this thread's effective ids the caller's. */
+static _Thread_local bool viewer_ids;
 /*
  * The effective capabilities this thread had before creds_enter_viewer
  * lowered them all (capset is per thread), to be raised again.
@@ -45,19 +47,26 @@ static _Thread_local struct {
 	struct __user_cap_data_struct saved[2];
 } caps;
 
+/* This thread's capabilities, kept to be raised again by creds_leave. */
+static int save_capabilities(void)
+{
+	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3,
+						   .pid = 0 };
+
+	return syscall(SYS_capget, &header, caps.saved) < 0 ? -errno : 0;
+}
+
 static int lower_capabilities(void)
 {
 	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3,
 						   .pid = 0 };
 	struct __user_cap_data_struct data[2];
 
-	if (syscall(SYS_capget, &header, caps.saved) < 0)
-		return -errno;
 	memcpy(data, caps.saved, sizeof(data));
 	data[0].effective = data[1].effective = 0;
+	caps.lowered = true; /* raised again whatever capset did */
 	if (syscall(SYS_capset, &header, data) < 0)
 		return -errno;
-	caps.lowered = true;
 	return 0;
 }
 
@@ -175,15 +184,32 @@ int creds_enter_viewer(const struct creds *c)
 
 	if (!self.can_switch || c->uid == 0)
 		return 0;
+	/*
+	 * The daemon's own capabilities, before the fsuid switch drops the
+	 * file ones: what creds_leave raises again (once the effective ids
+	 * are root's, a later fsuid switch to root would not).
+	 */
+	r = save_capabilities();
+	if (r < 0)
+		return r;
 	r = creds_enter(c);
 	if (r < 0 || !switched)
 		return r;
 	/*
-	 * The fsuid switch keeps CAP_SYS_PTRACE, CAP_SYS_ADMIN and
-	 * CAP_PERFMON, each enough for /proc to let a thread read any
-	 * process's maps. An unprivileged caller has none at all.
+	 * The fsuid switch keeps the effective ids root's, and with them
+	 * CAP_SYS_PTRACE, CAP_SYS_ADMIN and CAP_PERFMON (each enough for
+	 * /proc to let a thread read any process) and the capabilities root
+	 * has in every user namespace it owns. An unprivileged caller has
+	 * none of them: the effective ids become the caller's too (raw system
+	 * calls: this thread alone; the saved ids stay root's, to come back),
+	 * which also clears the effective capabilities, cleared once more.
 	 */
-	r = lower_capabilities();
+	viewer_ids = true;
+	if (syscall(SYS_setresgid, (gid_t)-1, c->gid, (gid_t)-1) < 0 ||
+	    syscall(SYS_setresuid, (uid_t)-1, c->uid, (uid_t)-1) < 0)
+		r = -errno;
+	if (r == 0)
+		r = lower_capabilities();
 	if (r < 0)
 		creds_leave();
 	return r;
@@ -191,6 +217,14 @@ int creds_enter_viewer(const struct creds *c)
 
 void creds_leave(void)
 {
+	/* Effective ids first: back to root's, the capabilities can be raised. */
+	if (viewer_ids && (syscall(SYS_setresuid, (uid_t)-1, self.uid, (uid_t)-1) < 0 ||
+			   syscall(SYS_setresgid, (gid_t)-1, self.gid, (gid_t)-1) < 0)) {
+		fuse_log(FUSE_LOG_ERR, "shmfs: cannot restore the daemon's ids: %s\n",
+			 strerror(errno));
+		abort();
+	}
+	viewer_ids = false;
 	if (caps.lowered && raise_capabilities() < 0) {
 		fuse_log(FUSE_LOG_ERR, "shmfs: cannot restore the daemon's capabilities: %s\n",
 			 strerror(errno));

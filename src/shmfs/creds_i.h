@@ -55,11 +55,12 @@ bool creds_retry(fuse_req_t req, struct creds *c, int r);
  */
 int creds_enter(const struct creds *c);
 /*
- * creds_enter for a caller other than root, and also without any
- * effective capability (the fsuid switch keeps CAP_SYS_PTRACE,
- * CAP_SYS_ADMIN and CAP_PERFMON, each enough for /proc), so that /proc
- * judges this thread as it would judge c: opening /proc/PID/maps then
- * succeeds only where c's own would.
+ * creds_enter for a caller other than root, with the caller's effective
+ * uid and gid too (raw setresuid/setresgid: this thread alone; the saved
+ * ids stay root's) and without any effective capability, so that /proc
+ * judges this thread as it would judge the caller's own process: root's
+ * effective uid keeps every capability in the user namespaces root owns,
+ * and the fsuid switch keeps CAP_SYS_PTRACE, CAP_SYS_ADMIN and CAP_PERFMON.
  */
 int creds_enter_viewer(const struct creds *c);
 /* Back to the daemon's own credentials (aborts if that fails: never serve as someone else). */

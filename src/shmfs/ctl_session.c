@@ -97,7 +97,7 @@ int ctl_session_open(const struct creds *opener, struct ctl_session **ret)
  * first: that waits for one running on another thread (it holds the
  * request's lock), so none runs after the reply.
  */
-static void answer(fuse_req_t req, const char *buf, size_t len, int err)
+static void answer_reply(fuse_req_t req, const char *buf, size_t len, int err)
 {
 	fuse_req_interrupt_func(req, NULL, NULL);
 	if (err)
@@ -144,7 +144,7 @@ static void close_session(struct ctl_session *s, int reader_err)
 	 * is left only when the daemon stops.
 	 */
 	if (reader)
-		answer(reader, NULL, 0, reader_err);
+		answer_reply(reader, NULL, 0, reader_err);
 	if (ph)
 		fuse_pollhandle_destroy(ph);
 	/* Anonymous segments made with "hold" die with the descriptor that made them. */
@@ -216,7 +216,7 @@ static void deliver_locked(struct ctl_session *s, struct delivery *d)
 static void deliver(struct delivery *d)
 {
 	if (d->reader)
-		answer(d->reader, d->buf, d->len, 0);
+		answer_reply(d->reader, d->buf, d->len, 0);
 	free(d->buf);
 	if (d->ph) {
 		fuse_lowlevel_notify_poll(d->ph);
@@ -469,7 +469,7 @@ static __thread fuse_req_t registering;
 /*
  * A signal came to the process whose read is kept: the read ends with
  * EINTR, the waits stay. Runs on a libfuse thread that holds the request's
- * lock, so it replies itself (never through answer(), which takes it).
+ * lock, so it replies itself (never through answer_reply(), which takes it).
  */
 static void reader_interrupted(fuse_req_t req, void *data)
 {
@@ -532,8 +532,8 @@ static void summarize(struct ctl_session *s, struct ctl_queue_entry *slot,
 	deliver(&d);
 }
 
-void ctl_session_read(fuse_req_t req, struct ctl_session *s, size_t size, int flags,
-		      const struct ctl_context *context)
+void ctl_session_read_reply(fuse_req_t req, struct ctl_session *s, size_t size, int flags,
+			    const struct ctl_context *context)
 {
 	struct ctl_queue_entry *slot = NULL;
 	char *buf;
@@ -576,11 +576,11 @@ void ctl_session_read(fuse_req_t req, struct ctl_session *s, size_t size, int fl
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (now)
-		answer(req, buf, len, err);
+		answer_reply(req, buf, len, err);
 	free(buf);
 }
 
-void ctl_session_poll(fuse_req_t req, struct ctl_session *s, struct fuse_pollhandle *ph)
+void ctl_session_poll_reply(fuse_req_t req, struct ctl_session *s, struct fuse_pollhandle *ph)
 {
 	struct fuse_pollhandle *old = NULL;
 	bool readable;

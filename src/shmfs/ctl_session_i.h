@@ -38,14 +38,14 @@ ssize_t ctl_session_write(struct ctl_session *s, const char *buf, size_t len,
  * a signal (the wait goes on), EBUSY when another read is kept already,
  * ENOTCONN when the daemon stops.
  */
-void ctl_session_read(fuse_req_t req, struct ctl_session *s, size_t size, int flags,
-		      const struct ctl_context *context);
+void ctl_session_read_reply(fuse_req_t req, struct ctl_session *s, size_t size, int flags,
+			    const struct ctl_context *context);
 /*
  * Replies to a poll: readable when a read would not wait, always writable
  * (a write never waits; ENOBUFS tells when replies must be read first).
  * ph, when given, is kept (a previous one destroyed) and notified once
  * when a reply comes.
  */
-void ctl_session_poll(fuse_req_t req, struct ctl_session *s, struct fuse_pollhandle *ph);
+void ctl_session_poll_reply(fuse_req_t req, struct ctl_session *s, struct fuse_pollhandle *ph);
 
 #endif /* CTL_SESSION_I_H */

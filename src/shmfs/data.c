@@ -144,7 +144,7 @@ static ssize_t copy_out(struct handle *h, char *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
-size_t data_span(fuse_req_t req, int r, off_t size_now, size_t size, off_t off)
+size_t data_span_or_reply(fuse_req_t req, int r, off_t size_now, size_t size, off_t off)
 {
 	if (r < 0) {
 		fuse_reply_err(req, -r);
@@ -157,7 +157,7 @@ size_t data_span(fuse_req_t req, int r, off_t size_now, size_t size, off_t off)
 	return (uint64_t)(size_now - off) < size ? (size_t)(size_now - off) : size;
 }
 
-void data_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+void data_read_reply(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
 	struct stat st;
 	size_t len;
@@ -167,7 +167,7 @@ void data_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 
 	/* Never trust a cached size: another process may have resized the segment. */
 	r = pshm_stat(h->fd, &st, NULL);
-	len = data_span(req, r, r < 0 ? 0 : st.st_size, size, off);
+	len = data_span_or_reply(req, r, r < 0 ? 0 : st.st_size, size, off);
 	if (!len)
 		return;
 	/* Most reads: the kernel copies the segment's pages straight to the reader. */
@@ -194,7 +194,7 @@ void data_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		fuse_reply_buf(req, buf, (size_t)n);
 }
 
-void data_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off)
+void data_write_reply(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off)
 {
 	struct stat st;
 	ssize_t n;

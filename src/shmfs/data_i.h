@@ -6,14 +6,14 @@
 #include "shmfs_i.h"
 
 /* data.c: reading and writing an open segment file through the daemon. */
-void data_read(fuse_req_t req, struct handle *h, size_t size, off_t off);
-void data_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off);
+void data_read_reply(fuse_req_t req, struct handle *h, size_t size, off_t off);
+void data_write_reply(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off);
 /*
  * The bytes a read of size at off gets from an object of size_now (or an
  * error r < 0 of finding it out): their count, or 0 once it replied itself
  * (the error, or an empty read at or past the end).
  */
-size_t data_span(fuse_req_t req, int r, off_t size_now, size_t size, off_t off);
+size_t data_span_or_reply(fuse_req_t req, int r, off_t size_now, size_t size, off_t off);
 /* A per-thread buffer of at least size bytes for replies (freed when the thread ends). */
 char *data_buffer(size_t size);
 

@@ -19,7 +19,8 @@ static struct dir_snapshot *snapshot_of(const struct fuse_file_info *fi)
 	return (struct dir_snapshot *)(uintptr_t)fi->fh;
 }
 
-void dirs_open(fuse_req_t req, const struct view *dir, fuse_ino_t ino, struct fuse_file_info *fi)
+void dirs_open_reply(fuse_req_t req, const struct view *dir, fuse_ino_t ino,
+		     struct fuse_file_info *fi)
 {
 	struct dir_snapshot *d = NULL;
 	int r = snapshot_new(dir, fuse_req_ctx(req)->uid, &d);
@@ -42,7 +43,7 @@ void dirs_open(fuse_req_t req, const struct view *dir, fuse_ino_t ino, struct fu
 		snapshot_free(d);
 }
 
-void dirs_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+void dirs_read_reply(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct dir_snapshot *d = snapshot_of(fi);
 	char *buf = data_buffer(size);
@@ -97,15 +98,20 @@ static void plus_entry(fuse_req_t req, const struct dir_snapshot *d, const struc
  * entries, and ls -l asks only for each one's attributes (which are
  * checked then, see nodes_stat), not for a lookup first.
  */
-void dirs_readplus(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+void dirs_readplus_reply(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct dir_snapshot *d = snapshot_of(fi);
-	char *buf = data_buffer(size);
+	/*
+	 * Its own buffer, not the thread's (data_buffer): each entry is a
+	 * lookup, which may one day need that one, and would free it under us.
+	 */
+	char *buf = calloc(1, size);
 	/* An entry takes more than 64 bytes: room for every node one reply can carry. */
 	struct node **sent = malloc((size / 64 + 1) * sizeof(*sent));
 	size_t used = 0, count = 0;
 
 	if (!buf || !sent) {
+		free(buf);
 		free(sent);
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -132,9 +138,10 @@ void dirs_readplus(fuse_req_t req, size_t size, off_t off, struct fuse_file_info
 		while (count)
 			nodes_forget(sent[--count], 1);
 	free(sent);
+	free(buf);
 }
 
-void dirs_release(fuse_req_t req, struct fuse_file_info *fi)
+void dirs_release_reply(fuse_req_t req, struct fuse_file_info *fi)
 {
 	snapshot_free(snapshot_of(fi));
 	fuse_reply_err(req, 0);

@@ -6,10 +6,11 @@
 #include "view_i.h"
 
 /* opendir of directory view dir (node id ino): a fresh snapshot, and the reply. */
-void dirs_open(fuse_req_t req, const struct view *dir, fuse_ino_t ino, struct fuse_file_info *fi);
-void dirs_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
-void dirs_readplus(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
-void dirs_release(fuse_req_t req, struct fuse_file_info *fi);
+void dirs_open_reply(fuse_req_t req, const struct view *dir, fuse_ino_t ino,
+		     struct fuse_file_info *fi);
+void dirs_read_reply(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
+void dirs_readplus_reply(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
+void dirs_release_reply(fuse_req_t req, struct fuse_file_info *fi);
 /* Frees the listings still open (at exit). */
 void dirs_destroy_all(void);
 

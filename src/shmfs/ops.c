@@ -100,7 +100,7 @@ static void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	if (!v && node_view(node_of(ino))) {
 		r = node_view(node_of(ino))->node_getattr(req, node_of(ino), &st);
 	} else if (!v) {
-		segments_getattr(req, node_of(ino), fi);
+		segments_getattr_reply(req, node_of(ino), fi);
 		return;
 	} else {
 		r = v->getattr(req, ino, &st);
@@ -123,7 +123,7 @@ static void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 		return;
 	}
 	if (!v) {
-		segments_setattr(req, node_of(ino), attr, to_set, fi);
+		segments_setattr_reply(req, node_of(ino), attr, to_set, fi);
 		return;
 	}
 	/* The shm directory itself, and the mount's own entries, are not ours to change. */
@@ -171,7 +171,7 @@ static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (!v) {
-		segments_open(req, node_of(ino), fi);
+		segments_open_reply(req, node_of(ino), fi);
 		return;
 	}
 	r = v->open ? v->open(req, ino, fi) : -EISDIR;
@@ -189,8 +189,8 @@ static void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!v) {
 		const struct view *nv = node_view(node_of(ino));
 
-		if (!nv || !nv->node_read(req, node_of(ino), handle_of(fi), size, off))
-			data_read(req, handle_of(fi), size, off);
+		if (!nv || !nv->node_read_reply(req, node_of(ino), handle_of(fi), size, off))
+			data_read_reply(req, handle_of(fi), size, off);
 		return;
 	}
 	v->read(req, fi, size);
@@ -222,7 +222,7 @@ static void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	ssize_t n;
 
 	if (!v) {
-		data_write(req, handle_of(fi), buf, size, off);
+		data_write_reply(req, handle_of(fi), buf, size, off);
 		return;
 	}
 	n = v->write(req, fi, buf, size);
@@ -237,7 +237,7 @@ static void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	const struct view *v = views_of(ino);
 
 	if (!v) {
-		segments_release(req, node_of(ino), fi);
+		segments_release_reply(req, node_of(ino), fi);
 		return;
 	}
 	v->release(fi);
@@ -253,10 +253,10 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		fuse_reply_err(req, ENOTDIR);
 	else if (views_named(dir, name))
 		fuse_reply_err(req, EEXIST); /* a view shadows a segment of its name */
-	else if (!dir->create)
+	else if (!dir->create_reply)
 		fuse_reply_err(req, EPERM);
 	else
-		dir->create(req, name, mode, fi);
+		dir->create_reply(req, name, mode, fi);
 }
 
 static void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -353,27 +353,27 @@ static void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	if (!dir)
 		fuse_reply_err(req, ENOTDIR);
 	else
-		dirs_open(req, dir, ino, fi);
+		dirs_open_reply(req, dir, ino, fi);
 }
 
 static void ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
 	(void)ino;
-	dirs_read(req, size, off, fi);
+	dirs_read_reply(req, size, off, fi);
 }
 
 static void ops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			    struct fuse_file_info *fi)
 {
 	(void)ino;
-	dirs_readplus(req, size, off, fi);
+	dirs_readplus_reply(req, size, off, fi);
 }
 
 static void ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	dirs_release(req, fi);
+	dirs_release_reply(req, fi);
 }
 
 static void ops_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -389,12 +389,12 @@ static void ops_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	xattr_get(req, views_of(ino) ? NULL : node_of(ino), name, size);
+	xattr_get_reply(req, views_of(ino) ? NULL : node_of(ino), name, size);
 }
 
 static void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	xattr_list(req, views_of(ino) ? NULL : node_of(ino), size);
+	xattr_list_reply(req, views_of(ino) ? NULL : node_of(ino), size);
 }
 
 static void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,

@@ -49,7 +49,7 @@ int segments_entry(const struct shmfs *fs, const char *full, uint64_t anon_id,
 	return 0;
 }
 
-void segments_getattr(fuse_req_t req, struct node *node, struct fuse_file_info *fi)
+void segments_getattr_reply(fuse_req_t req, struct node *node, struct fuse_file_info *fi)
 {
 	struct stat st;
 	int r = fi ? pshm_stat(handle_of(fi)->fd, &st, NULL) : nodes_stat(node, &st);
@@ -94,8 +94,8 @@ static int apply_setattr(int fd, const struct stat *attr, int to_set)
 	return r;
 }
 
-void segments_setattr(fuse_req_t req, struct node *node, struct stat *attr, int to_set,
-		      struct fuse_file_info *fi)
+void segments_setattr_reply(fuse_req_t req, struct node *node, struct stat *attr, int to_set,
+			    struct fuse_file_info *fi)
 {
 	bool resize = to_set & FUSE_SET_ATTR_SIZE;
 	struct creds caller;
@@ -210,7 +210,7 @@ static int open_as_caller(fuse_req_t req, struct node *node, int oflags, uid_t *
 	return fd;
 }
 
-void segments_open(fuse_req_t req, struct node *node, struct fuse_file_info *fi)
+void segments_open_reply(fuse_req_t req, struct node *node, struct fuse_file_info *fi)
 {
 	struct handle *h;
 	uid_t uid;
@@ -270,7 +270,7 @@ static int create_segment(fuse_req_t req, struct creds *caller, const char *full
 	return fd == -ENXIO ? -EEXIST : fd;
 }
 
-void segments_create(fuse_req_t req, const char *full, mode_t mode, struct fuse_file_info *fi)
+void segments_create_reply(fuse_req_t req, const char *full, mode_t mode, struct fuse_file_info *fi)
 {
 	const struct shmfs *fs = shmfs_of(req);
 	struct fuse_entry_param e = { 0 };
@@ -347,7 +347,7 @@ int segments_mknod(fuse_req_t req, const char *full, mode_t mode, struct fuse_en
  * nothing to sync, and leaving them out (ENOSYS) spares every close(2) and
  * fsync(2) a round trip, as the kernel then stops asking.
  */
-void segments_release(fuse_req_t req, struct node *node, struct fuse_file_info *fi)
+void segments_release_reply(fuse_req_t req, struct node *node, struct fuse_file_info *fi)
 {
 	nodes_release(node, handle_of(fi), req);
 	fuse_reply_err(req, 0);

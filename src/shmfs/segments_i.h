@@ -12,10 +12,10 @@ void segments_fill_entry(const struct shmfs *fs, struct fuse_entry_param *e, str
 /* The entry of the named segment full or anonymous segment anon_id: 0 with *e and a reference. */
 int segments_entry(const struct shmfs *fs, const char *full, uint64_t anon_id,
 		   struct fuse_entry_param *e);
-void segments_getattr(fuse_req_t req, struct node *node, struct fuse_file_info *fi);
-void segments_setattr(fuse_req_t req, struct node *node, struct stat *attr, int to_set,
-		      struct fuse_file_info *fi);
-void segments_open(fuse_req_t req, struct node *node, struct fuse_file_info *fi);
+void segments_getattr_reply(fuse_req_t req, struct node *node, struct fuse_file_info *fi);
+void segments_setattr_reply(fuse_req_t req, struct node *node, struct stat *attr, int to_set,
+			    struct fuse_file_info *fi);
+void segments_open_reply(fuse_req_t req, struct node *node, struct fuse_file_info *fi);
 /*
  * Replies to an OPEN with h, a new open file of node (the table owns it
  * from here): passthrough when the kernel takes the descriptor, else
@@ -27,9 +27,10 @@ void segments_reply_open(fuse_req_t req, struct node *node, struct handle *h,
  * Creates (or with O_CREAT and no O_EXCL opens) the segment full as the
  * caller and replies to the CREATE with an open file of it.
  */
-void segments_create(fuse_req_t req, const char *full, mode_t mode, struct fuse_file_info *fi);
+void segments_create_reply(fuse_req_t req, const char *full, mode_t mode,
+			   struct fuse_file_info *fi);
 /* mknod of a regular file: creates the segment full as the caller; 0 with *e, or -errno. */
 int segments_mknod(fuse_req_t req, const char *full, mode_t mode, struct fuse_entry_param *e);
-void segments_release(fuse_req_t req, struct node *node, struct fuse_file_info *fi);
+void segments_release_reply(fuse_req_t req, struct node *node, struct fuse_file_info *fi);
 
 #endif /* SEGMENTS_I_H */

@@ -82,12 +82,12 @@ static int ctl_reply_open(fuse_req_t req, const struct fuse_file_info *fi)
 /* fi->flags are the file's (O_NONBLOCK among them): the kernel sends them with each read. */
 static void ctl_read_view(fuse_req_t req, struct fuse_file_info *fi, size_t size)
 {
-	ctl_session_read(req, session_of(fi), size, fi->flags, &shmfs_of(req)->ctl);
+	ctl_session_read_reply(req, session_of(fi), size, fi->flags, &shmfs_of(req)->ctl);
 }
 
 static void ctl_poll_view(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
 {
-	ctl_session_poll(req, session_of(fi), ph);
+	ctl_session_poll_reply(req, session_of(fi), ph);
 }
 
 static ssize_t ctl_write_view(fuse_req_t req, struct fuse_file_info *fi, const char *buf,

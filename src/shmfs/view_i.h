@@ -42,10 +42,11 @@ struct view {
 			     struct fuse_entry_param *e);
 	/*
 	 * Changes inside; NULL where the view refuses (EPERM; EXDEV for rename).
-	 * Note: create replies itself (a CREATE reply carries an open file); the
+	 * create_reply replies itself (a CREATE reply carries an open file); the
 	 * others return 0 or -errno and ops.c replies.
 	 */
-	void (*create)(fuse_req_t req, const char *name, mode_t mode, struct fuse_file_info *fi);
+	void (*create_reply)(fuse_req_t req, const char *name, mode_t mode,
+			     struct fuse_file_info *fi);
 	int (*mknod)(fuse_req_t req, const char *name, mode_t mode, struct fuse_entry_param *e);
 	int (*unlink)(fuse_req_t req, const struct view *v, const char *name);
 	int (*rmdir)(fuse_req_t req, const char *name);
@@ -61,8 +62,8 @@ struct view {
 	int (*node_open)(fuse_req_t req, struct node *node, struct fuse_file_info *fi,
 			 struct handle **ret);
 	/* Replies to a read itself (true), or leaves it to data.c (false). */
-	bool (*node_read)(fuse_req_t req, struct node *node, struct handle *h, size_t size,
-			  off_t off);
+	bool (*node_read_reply)(fuse_req_t req, struct node *node, struct handle *h, size_t size,
+				off_t off);
 	/* user.shmfs.NAME into buf: 0, -ENODATA when the entry has none, or -errno. */
 	int (*node_xattr)(fuse_req_t req, struct node *node, const char *name, char *buf,
 			  size_t size);

@@ -447,14 +447,14 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
  * each read, and the copy is guarded against the segment going away, but
  * the pages of a hole it reads are allocated.
  */
-static void sysv_read(fuse_req_t req, int shmid, key_t key, size_t size, off_t off)
+static void sysv_read_reply(fuse_req_t req, int shmid, key_t key, size_t size, off_t off)
 {
 	struct stat st;
 	char *buf, *map;
 	size_t len;
 	int r = pshm_sysv_stat(shmid, key, &st, NULL);
 
-	len = data_span(req, r, r < 0 ? 0 : st.st_size, size, off);
+	len = data_span_or_reply(req, r, r < 0 ? 0 : st.st_size, size, off);
 	if (!len)
 		return;
 	/* The buffer first: an attach is never left behind when there is none. */
@@ -476,15 +476,15 @@ static void sysv_read(fuse_req_t req, int shmid, key_t key, size_t size, off_t o
 		fuse_reply_buf(req, buf, len);
 }
 
-static bool objects_node_read(fuse_req_t req, struct node *node, struct handle *h, size_t size,
-			      off_t off)
+static bool objects_node_read_reply(fuse_req_t req, struct node *node, struct handle *h,
+				    size_t size, off_t off)
 {
 	struct object_ref ref;
 
 	if (h->fd >= 0)
 		return false; /* the object itself: the daemon's usual data path */
 	nodes_object_data(node, &ref, sizeof(ref));
-	sysv_read(req, ref.shmid, ref.key, size, off);
+	sysv_read_reply(req, ref.shmid, ref.key, size, off);
 	return true;
 }
 
@@ -570,21 +570,21 @@ static int objects_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 	return view_stat(req, ino, S_IFDIR | (sysv_is(ino) ? 0777 : 0555), 2, st);
 }
 
-#define OBJECT_VIEW(var, dir_name, ino_fn, is_fn, remove) \
-	const struct view var = {                         \
-		.name = dir_name,                         \
-		.type = S_IFDIR,                          \
-		.ino = ino_fn,                            \
-		.is = is_fn,                              \
-		.getattr = objects_getattr,               \
-		.lookup = objects_lookup,                 \
-		.list = objects_list,                     \
-		.lookup_listed = objects_lookup_listed,   \
-		.unlink = remove,                         \
-		.node_getattr = objects_node_getattr,     \
-		.node_open = objects_node_open,           \
-		.node_read = objects_node_read,           \
-		.node_xattr = view_objects_xattr,         \
+#define OBJECT_VIEW(var, dir_name, ino_fn, is_fn, remove)   \
+	const struct view var = {                           \
+		.name = dir_name,                           \
+		.type = S_IFDIR,                            \
+		.ino = ino_fn,                              \
+		.is = is_fn,                                \
+		.getattr = objects_getattr,                 \
+		.lookup = objects_lookup,                   \
+		.list = objects_list,                       \
+		.lookup_listed = objects_lookup_listed,     \
+		.unlink = remove,                           \
+		.node_getattr = objects_node_getattr,       \
+		.node_open = objects_node_open,             \
+		.node_read_reply = objects_node_read_reply, \
+		.node_xattr = view_objects_xattr,           \
 	}
 
 OBJECT_VIEW(view_deleted, PSHM_KIND_DELETED_DIR, deleted_ino, deleted_is, NULL);

@@ -83,7 +83,8 @@ static int new_segment_name(fuse_req_t req, const char *name, char full[PSHM_NAM
 	return r == -ENOENT ? -EINVAL : r;
 }
 
-static void root_create(fuse_req_t req, const char *name, mode_t mode, struct fuse_file_info *fi)
+static void root_create_reply(fuse_req_t req, const char *name, mode_t mode,
+			      struct fuse_file_info *fi)
 {
 	char full[PSHM_NAME_MAX + 1];
 	int r = new_segment_name(req, name, full);
@@ -91,7 +92,7 @@ static void root_create(fuse_req_t req, const char *name, mode_t mode, struct fu
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
-		segments_create(req, full, mode, fi);
+		segments_create_reply(req, full, mode, fi);
 }
 
 static int root_mknod(fuse_req_t req, const char *name, mode_t mode, struct fuse_entry_param *e)
@@ -201,7 +202,7 @@ const struct view view_root = {
 	.getattr = root_getattr,
 	.lookup = root_lookup,
 	.list = root_list,
-	.create = root_create,
+	.create_reply = root_create_reply,
 	.mknod = root_mknod,
 	.unlink = root_unlink,
 	.rmdir = root_rmdir,

@@ -123,7 +123,7 @@ static void reply_value(fuse_req_t req, const char *value, size_t len, size_t si
 static const char *const object_names[] = { "kind",  "allocated",   "holders",
 					    "seals", "exec-mapped", "path" };
 
-static void object_get(fuse_req_t req, struct node *node, const char *name, size_t size)
+static void object_get_reply(fuse_req_t req, struct node *node, const char *name, size_t size)
 {
 	size_t prefix = strlen(XATTR_PREFIX);
 	char *buf;
@@ -143,7 +143,7 @@ static void object_get(fuse_req_t req, struct node *node, const char *name, size
 	free(buf);
 }
 
-static void object_list(fuse_req_t req, struct node *node, size_t size)
+static void object_list_reply(fuse_req_t req, struct node *node, size_t size)
 {
 	struct text t = { 0 };
 	char value[PATH_MAX];
@@ -166,7 +166,7 @@ static void object_list(fuse_req_t req, struct node *node, size_t size)
 	free(t.data);
 }
 
-void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size)
+void xattr_get_reply(fuse_req_t req, struct node *node, const char *name, size_t size)
 {
 	struct text t = { 0 };
 	int r;
@@ -186,7 +186,7 @@ void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size)
 		return;
 	}
 	if (nodes_view(node)) {
-		object_get(req, node, name, size);
+		object_get_reply(req, node, name, size);
 		return;
 	}
 	r = compute(req, node, name, &t);
@@ -197,7 +197,7 @@ void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size)
 	free(t.data);
 }
 
-void xattr_list(fuse_req_t req, struct node *node, size_t size)
+void xattr_list_reply(fuse_req_t req, struct node *node, size_t size)
 {
 	char segment[PSHM_NAME_MAX + 1];
 	struct text t = { 0 };
@@ -206,7 +206,7 @@ void xattr_list(fuse_req_t req, struct node *node, size_t size)
 	int r;
 
 	if (node && nodes_view(node)) {
-		object_list(req, node, size);
+		object_list_reply(req, node, size);
 		return;
 	}
 	/* Through a cached name the segment may be gone: say so, as stat does. */

@@ -6,7 +6,7 @@
 #include "shmfs_i.h"
 
 /* xattr.c: user.shmfs.* attributes of a segment node (NULL: the mount's own entries). */
-void xattr_get(fuse_req_t req, struct node *node, const char *name, size_t size);
-void xattr_list(fuse_req_t req, struct node *node, size_t size);
+void xattr_get_reply(fuse_req_t req, struct node *node, const char *name, size_t size);
+void xattr_list_reply(fuse_req_t req, struct node *node, size_t size);
 
 #endif /* XATTR_I_H */

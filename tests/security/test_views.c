@@ -1378,6 +1378,116 @@ out:
 	}
 }
 
+/* What a holder in a user namespace of root's reports to the test. */
+struct userns_holder {
+	int ready, mapped;
+	unsigned long ino;
+	char name[64];
+};
+
+/*
+ * In a user namespace root made, its uid and gid 0 mapped to 4242: its
+ * ids are all 4242's outside, yet root owns the namespace, so the kernel
+ * lets 4242 read none of it (ptrace's rule: no capability 4242 lacks).
+ * Holds a memfd with a secret.
+ */
+static int hold_in_roots_userns(const void *arg)
+{
+	struct userns_holder *u = (struct userns_holder *)arg;
+	struct stat st;
+	int fd;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		return 10;
+	set_flag(&u->ready, 1);
+	if (!wait_flag(&u->mapped, 1, 10000) || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return 11;
+	prctl(PR_SET_DUMPABLE, 1);
+	fd = memfd_create("rootns-secret", 0);
+	if (fd < 0 || write(fd, "ROOTNS-SECRET", 13) != 13 || fstat(fd, &st) < 0)
+		return 12;
+	u->ino = (unsigned long)st.st_ino;
+	snprintf(u->name, sizeof(u->name), "rootns-secret@%lu", u->ino);
+	set_flag(&u->ready, 2);
+	for (;;)
+		pause();
+}
+
+/* As 4242: whether /proc lets it read pid (environ), and whether the view lists name. */
+static int look_at_userns_holder(const void *arg)
+{
+	const struct userns_holder *u = arg;
+	char path[PATH_MAX];
+	int fd, listed;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", u->ready); /* pid stored below */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 20; /* the kernel lets 4242 read it: the case proves nothing */
+	}
+	snprintf(path, sizeof(path), "%s/.memfd", mnt.dir);
+	listed = dir_lists(path, u->name);
+	if (listed < 0)
+		return 21;
+	snprintf(path, sizeof(path), "%s/.memfd/%s", mnt.dir, u->name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	return listed ? 1 : fd >= 0 ? 2 : 0;
+}
+
+static int write_map(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+/*
+ * A holder whose ids are all 4242's, in a user namespace root owns: the
+ * daemon asks the kernel with the caller's effective ids too, not root's
+ * (root's would have every capability in that namespace).
+ */
+static void test_views_hide_a_holder_in_a_user_namespace_of_roots(void)
+{
+	struct userns_holder *u = shared_new(sizeof(*u));
+	struct userns_holder seen;
+	pid_t pid = -1;
+	int r;
+
+	REQUIRE(u != NULL);
+	pid = spawn_as(0, 30, hold_in_roots_userns, u);
+	REQUIRE(pid > 0);
+	REQUIRE(wait_flag(&u->ready, 1, 5000));
+	REQUIRE(write_map(pid, "uid_map", "0 4242 1\n") == 0);
+	REQUIRE(write_map(pid, "gid_map", "0 4242 1\n") == 0);
+	set_flag(&u->mapped, 1);
+	REQUIRE(wait_flag(&u->ready, 2, 5000));
+	/* Root sees it, so a hidden answer means hiding. */
+	REQUIRE(dir_lists(mount_path(&mnt, ".memfd"), u->name) == 1);
+	seen = *u;
+	seen.ready = pid; /* look_at_userns_holder's pid */
+	r = run_as(ATTACKER, 10, look_at_userns_holder, &seen);
+	printf("\n    holder %d in root's user namespace (ids 4242 outside): %s ", (int)pid,
+	       r == 0    ? "hidden from 4242"
+	       : r == 1  ? "LISTED to 4242"
+	       : r == 2  ? "OPENED by 4242"
+	       : r == 20 ? "readable by 4242 through /proc (no case)"
+			 : "error");
+	CU_ASSERT_EQUAL(r, 0);
+out:
+	finish(&pid);
+	shared_free(u, sizeof(*u));
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const args[] = { "-o", "allow_other", NULL };
@@ -1388,6 +1498,7 @@ int main(int argc, char **argv)
 		TEST(test_views_hide_a_holder_of_another_effective_uid),
 		TEST(test_views_hide_a_holder_of_another_saved_uid),
 		TEST(test_views_hide_an_undumpable_holder),
+		TEST(test_views_hide_a_holder_in_a_user_namespace_of_roots),
 		TEST(test_a_user_holds_at_most_128_open_directories),
 		TEST(test_open_view_directories_keep_only_what_their_opener_sees),
 		TEST(test_other_users_mappings_never_stop_a_listing),
