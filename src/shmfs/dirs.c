@@ -28,7 +28,7 @@ void dirs_open_reply(fuse_req_t req, const struct view *dir, fuse_ino_t ino,
 	if (r == 0)
 		r = dir_add(d, ".", ino, S_IFDIR, dir);
 	if (r == 0)
-		r = dir_add(d, "..", FUSE_ROOT_ID, S_IFDIR, &view_root);
+		r = dir_add(d, "..", VIEW_INO_ROOT, S_IFDIR, &view_root);
 	if (r == 0)
 		r = views_list(req, dir, d);
 	if (r == 0)

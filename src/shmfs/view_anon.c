@@ -15,19 +15,6 @@
 #include "segments_i.h"
 #include "view_i.h"
 
-#define ANON_DIR_INO 3
-
-static fuse_ino_t anon_ino(fuse_req_t req)
-{
-	(void)req;
-	return ANON_DIR_INO;
-}
-
-static bool anon_is(fuse_ino_t ino)
-{
-	return ino == ANON_DIR_INO;
-}
-
 static int anon_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
 	return view_stat(req, ino, S_IFDIR | 01777, 2, st);
@@ -83,8 +70,7 @@ static int anon_rmdir(fuse_req_t req, const char *name)
 const struct view view_anon = {
 	.name = ANON_DIR_NAME,
 	.type = S_IFDIR,
-	.ino = anon_ino,
-	.is = anon_is,
+	.fixed_ino = VIEW_INO_ANON,
 	.getattr = anon_getattr,
 	.lookup = anon_lookup,
 	.list = anon_list_entries,

@@ -21,12 +21,27 @@
 #include "listing_i.h"
 #include "shmfs_i.h"
 
+/*
+ * The views' fixed node ids, all odd and small: a node of the table has
+ * an even, 16-byte aligned one (nodes_ino), .ctl one per user whose low
+ * byte is 5 (view_ctl.c; root's is 5 itself). views_of looks them up in
+ * a table.
+ */
+#define VIEW_INO_ROOT FUSE_ROOT_ID /* 1 */
+#define VIEW_INO_ANON 3
+#define VIEW_INO_DELETED 7
+#define VIEW_INO_MEMFD 9
+#define VIEW_INO_SYSV 11
+#define VIEW_INO_SHARED_ANON 13
+#define VIEW_INO_MAX 13
+
 struct view {
 	const char *name; /* its entry at the top of the mount (".ctl"), NULL for the root */
 	mode_t type;      /* S_IFDIR or S_IFREG */
-	/* Its node id for the caller of req: fixed, or one per user (.ctl). */
+	/* Its node id (VIEW_INO_*), or 0 for one per user (.ctl): then ino and is. */
+	fuse_ino_t fixed_ino;
+	/* The node id for the caller of req, and whether ino is one of them. */
 	fuse_ino_t (*ino)(fuse_req_t req);
-	/* Whether ino is this view's own node id. */
 	bool (*is)(fuse_ino_t ino);
 	/* Its own attributes, for ino (one is() accepts). */
 	int (*getattr)(fuse_req_t req, fuse_ino_t ino, struct stat *st);
@@ -103,6 +118,8 @@ static inline const struct view *node_view(const struct node *node)
 /* views.c: the table of views and what the operations ask of it. */
 /* The view whose own node id ino is, or NULL when ino is a node of the table. */
 const struct view *views_of(fuse_ino_t ino);
+/* v's node id for the caller of req: its fixed one, or .ctl's for them. */
+fuse_ino_t views_ino(const struct view *v, fuse_req_t req);
 /* The view that the entry name in directory view dir stands for, or NULL. */
 const struct view *views_named(const struct view *dir, const char *name);
 /* Whether name, at the top of the mount, is a view's entry (for the control file). */

@@ -31,12 +31,6 @@
 #include "holders_i.h"
 #include "object_refs_i.h"
 
-/* Fixed node ids of the four directories: odd, small, none with .ctl's low byte. */
-#define DELETED_INO 7
-#define MEMFD_INO 9
-#define SYSV_INO 11
-#define SHARED_ANON_INO 13
-
 /*
  * Seconds an object entry's attributes stay with the kernel after a
  * lookup: 10 ms, at least two jiffies at any HZ up to 250, enough for the
@@ -515,50 +509,6 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 	return r;
 }
 
-static fuse_ino_t deleted_ino(fuse_req_t req)
-{
-	(void)req;
-	return DELETED_INO;
-}
-
-static fuse_ino_t memfd_ino(fuse_req_t req)
-{
-	(void)req;
-	return MEMFD_INO;
-}
-
-static fuse_ino_t sysv_ino(fuse_req_t req)
-{
-	(void)req;
-	return SYSV_INO;
-}
-
-static fuse_ino_t shared_anon_ino(fuse_req_t req)
-{
-	(void)req;
-	return SHARED_ANON_INO;
-}
-
-static bool deleted_is(fuse_ino_t ino)
-{
-	return ino == DELETED_INO;
-}
-
-static bool memfd_is(fuse_ino_t ino)
-{
-	return ino == MEMFD_INO;
-}
-
-static bool sysv_is(fuse_ino_t ino)
-{
-	return ino == SYSV_INO;
-}
-
-static bool shared_anon_is(fuse_ino_t ino)
-{
-	return ino == SHARED_ANON_INO;
-}
-
 /*
  * Directories everyone may list (each sees what /proc lets them see),
  * read-only but for .sysv: writable by all, so that under
@@ -567,15 +517,14 @@ static bool shared_anon_is(fuse_ino_t ino)
  */
 static int objects_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
-	return view_stat(req, ino, S_IFDIR | (sysv_is(ino) ? 0777 : 0555), 2, st);
+	return view_stat(req, ino, S_IFDIR | (ino == VIEW_INO_SYSV ? 0777 : 0555), 2, st);
 }
 
-#define OBJECT_VIEW(var, dir_name, ino_fn, is_fn, remove)   \
+#define OBJECT_VIEW(var, dir_name, view_ino, remove)        \
 	const struct view var = {                           \
 		.name = dir_name,                           \
 		.type = S_IFDIR,                            \
-		.ino = ino_fn,                              \
-		.is = is_fn,                                \
+		.fixed_ino = view_ino,                      \
 		.getattr = objects_getattr,                 \
 		.lookup = objects_lookup,                   \
 		.list = objects_list,                       \
@@ -587,10 +536,10 @@ static int objects_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 		.node_xattr = view_objects_xattr,           \
 	}
 
-OBJECT_VIEW(view_deleted, PSHM_KIND_DELETED_DIR, deleted_ino, deleted_is, NULL);
-OBJECT_VIEW(view_memfd, PSHM_KIND_MEMFD_DIR, memfd_ino, memfd_is, NULL);
-OBJECT_VIEW(view_sysv, PSHM_KIND_SYSV_DIR, sysv_ino, sysv_is, sysv_unlink);
-OBJECT_VIEW(view_shared_anon, PSHM_KIND_SHARED_ANON_DIR, shared_anon_ino, shared_anon_is, NULL);
+OBJECT_VIEW(view_deleted, PSHM_KIND_DELETED_DIR, VIEW_INO_DELETED, NULL);
+OBJECT_VIEW(view_memfd, PSHM_KIND_MEMFD_DIR, VIEW_INO_MEMFD, NULL);
+OBJECT_VIEW(view_sysv, PSHM_KIND_SYSV_DIR, VIEW_INO_SYSV, sysv_unlink);
+OBJECT_VIEW(view_shared_anon, PSHM_KIND_SHARED_ANON_DIR, VIEW_INO_SHARED_ANON, NULL);
 
 /* The kind a view shows: the one libpshm names its directory after. */
 static unsigned kind_of(const struct view *v)

@@ -14,17 +14,6 @@
 #include "segments_i.h"
 #include "view_i.h"
 
-static fuse_ino_t root_ino(fuse_req_t req)
-{
-	(void)req;
-	return FUSE_ROOT_ID;
-}
-
-static bool root_is(fuse_ino_t ino)
-{
-	return ino == FUSE_ROOT_ID;
-}
-
 /* /dev/shm's own attributes. */
 static int root_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
@@ -197,8 +186,7 @@ static int root_rename(fuse_req_t req, const char *name, const char *newname, un
 const struct view view_root = {
 	.name = NULL,
 	.type = S_IFDIR,
-	.ino = root_ino,
-	.is = root_is,
+	.fixed_ino = VIEW_INO_ROOT,
 	.getattr = root_getattr,
 	.lookup = root_lookup,
 	.list = root_list,
