@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "children.h"
 #include "mount.h"
 #include "testutil.h"
 
@@ -55,10 +56,6 @@
 
 #define SHM_SIZE (256u << 20)
 #define REPLY_MAX 65536
-#define CHILD_SETUP_FAILED 250 /* a child could not become its user */
-#define RUN_TIMEOUT (-2)       /* run_as: the child did not end in time */
-#define RUN_KILLED (-3)        /* run_as: the child died of a signal */
-#define STRAGGLERS_MAX 64
 
 static const char *daemon_path, *deputy_path;
 static const char *const *daemon_args;
@@ -78,120 +75,7 @@ static struct test_mount mnt;
 			goto out;                                                          \
 	} while (0)
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Memory the children write their results into. */
-static void *shared_new(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void shared_free(void *p, size_t size)
-{
-	if (p)
-		munmap(p, size);
-}
-
 /* ---- children, bounded in time ---- */
-
-static pid_t stragglers[STRAGGLERS_MAX]; /* killed, but stuck in a mount: reaped later */
-static size_t straggler_count;
-
-/*
- * Runs fn(arg) in a child as uid (and gid uid; root stays root), without
- * supplementary groups, killed by SIGALRM after alarm_s seconds. The child
- * is dumpable, as any process the user would start, so its /proc entries
- * are the user's own.
- */
-static pid_t spawn_as(uid_t uid, unsigned alarm_s, int (*fn)(const void *), const void *arg)
-{
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid != 0)
-		return pid;
-	if (uid != 0 && (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0))
-		_exit(CHILD_SETUP_FAILED);
-	prctl(PR_SET_DUMPABLE, 1);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	umask(022);
-	alarm(alarm_s);
-	_exit(fn(arg));
-}
-
-/*
- * Waits up to ms for *pid to end; true (*pid then -1, *status its status
- * when wanted) when it did, or is no child of ours.
- */
-static bool wait_for(pid_t *pid, long ms, int *status)
-{
-	long deadline = now_ms() + ms;
-	int st = -1;
-
-	if (*pid <= 0)
-		return true;
-	for (;;) {
-		pid_t r = waitpid(*pid, &st, WNOHANG);
-
-		if (r == *pid || r < 0) {
-			if (status)
-				*status = r < 0 ? -1 : st;
-			*pid = -1;
-			return true;
-		}
-		if (now_ms() >= deadline)
-			return false;
-		usleep(2000);
-	}
-}
-
-/* Kills *pid and reaps it; a child stuck in a mount is reaped later. */
-static void finish(pid_t *pid)
-{
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGKILL);
-	if (!wait_for(pid, 3000, NULL) && straggler_count < STRAGGLERS_MAX) {
-		stragglers[straggler_count++] = *pid;
-		*pid = -1;
-	}
-}
-
-static void reap_stragglers(void)
-{
-	for (size_t i = 0; i < straggler_count;) {
-		pid_t r = waitpid(stragglers[i], NULL, WNOHANG);
-
-		if (r == stragglers[i] || r < 0)
-			stragglers[i] = stragglers[--straggler_count];
-		else
-			i++;
-	}
-}
-
-/* spawn_as, then waits: fn's exit code, RUN_TIMEOUT or RUN_KILLED. */
-static int run_as(uid_t uid, unsigned alarm_s, int (*fn)(const void *), const void *arg)
-{
-	pid_t pid = spawn_as(uid, alarm_s, fn, arg);
-	int status;
-
-	if (pid < 0)
-		return -1;
-	if (!wait_for(&pid, alarm_s * 1000L + 2000, &status)) {
-		finish(&pid);
-		return RUN_TIMEOUT;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : RUN_KILLED;
-}
 
 /* ---- mounts that may hang: the watchdog ---- */
 

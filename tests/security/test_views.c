@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "children.h"
 #include "mount.h"
 #include "testutil.h"
 
@@ -42,9 +43,6 @@
 
 #define SHM_SIZE (64u << 20)
 #define REPLY_MAX 65536
-#define CHILD_SETUP_FAILED 250 /* a child could not become its user */
-#define RUN_TIMEOUT (-2)       /* run_as: the child did not end in time */
-#define RUN_KILLED (-3)        /* run_as: the child died of a signal */
 
 static const char *daemon_path;
 static struct test_mount mnt;
@@ -68,115 +66,7 @@ static struct {
 			goto out;                                                          \
 	} while (0)
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Memory the children write their results into. */
-static void *shared_new(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void shared_free(void *p, size_t size)
-{
-	if (p)
-		munmap(p, size);
-}
-
-/* Waits up to ms for *flag (shared with a child) to reach value. */
-static bool wait_flag(const int *flag, int value, long ms)
-{
-	for (long deadline = now_ms() + ms; __atomic_load_n(flag, __ATOMIC_ACQUIRE) < value;) {
-		if (now_ms() > deadline)
-			return false;
-		usleep(2000);
-	}
-	return true;
-}
-
-static void set_flag(int *flag, int value)
-{
-	__atomic_store_n(flag, value, __ATOMIC_RELEASE);
-}
-
 /* ---- children, bounded in time ---- */
-
-/*
- * Runs fn(arg) in a child as uid (and gid uid; root stays root), without
- * supplementary groups, killed by SIGALRM after alarm_s seconds. The child
- * is dumpable, as any process the user would start.
- */
-static pid_t spawn_as(uid_t uid, unsigned alarm_s, int (*fn)(const void *), const void *arg)
-{
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid != 0)
-		return pid;
-	if (uid != 0 && (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0))
-		_exit(CHILD_SETUP_FAILED);
-	prctl(PR_SET_DUMPABLE, 1);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	umask(022);
-	alarm(alarm_s);
-	_exit(fn(arg));
-}
-
-/* Waits up to ms for *pid to end: true (*pid then -1, *status set when wanted) when it did. */
-static bool wait_for(pid_t *pid, long ms, int *status)
-{
-	long deadline = now_ms() + ms;
-	int st = -1;
-
-	if (*pid <= 0)
-		return true;
-	for (;;) {
-		pid_t r = waitpid(*pid, &st, WNOHANG);
-
-		if (r == *pid || r < 0) {
-			if (status)
-				*status = r < 0 ? -1 : st;
-			*pid = -1;
-			return true;
-		}
-		if (now_ms() >= deadline)
-			return false;
-		usleep(2000);
-	}
-}
-
-/* Kills *pid and reaps it. */
-static void finish(pid_t *pid)
-{
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGKILL);
-	if (!wait_for(pid, 5000, NULL))
-		fprintf(stderr, "\n    child %ld did not die within 5 s\n", (long)*pid);
-}
-
-/* spawn_as, then waits: fn's exit code, RUN_TIMEOUT or RUN_KILLED. */
-static int run_as(uid_t uid, unsigned alarm_s, int (*fn)(const void *), const void *arg)
-{
-	pid_t pid = spawn_as(uid, alarm_s, fn, arg);
-	int status;
-
-	if (pid < 0)
-		return -1;
-	if (!wait_for(&pid, alarm_s * 1000L + 2000, &status)) {
-		finish(&pid);
-		return RUN_TIMEOUT;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : RUN_KILLED;
-}
 
 /*
  * Whether memory figures mean anything here: under the sanitizers the
