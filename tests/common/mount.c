@@ -285,3 +285,39 @@ int mount_suite_main_args(int argc, char **argv, const char *suite, const struct
 	}
 	return status;
 }
+
+/* The last line of text, without its newline. */
+void reply_last_line(const char *text, char *buf, size_t size)
+{
+	size_t len = strlen(text);
+	const char *start;
+
+	if (len && text[len - 1] == '\n')
+		len--;
+	start = text + len;
+	while (start > text && start[-1] != '\n')
+		start--;
+	snprintf(buf, size, "%.*s", (int)(text + len - start), start);
+}
+
+/*
+ * Whether line is lead + "N other processes", optionally followed by
+ * "; partial: M processes could not be read" (in this sandbox even root
+ * cannot read /proc/1/maps).
+ */
+bool reply_is_hidden_count(const char *line, const char *lead, unsigned hidden)
+{
+	char expect[64];
+	unsigned unreadable;
+	size_t len;
+	int end = 0;
+
+	len = (size_t)snprintf(expect, sizeof(expect), "%s%u other processes", lead, hidden);
+	if (strncmp(line, expect, len) != 0)
+		return false;
+	if (line[len] == '\0')
+		return true;
+	return sscanf(line + len, "; partial: %u processes could not be read%n", &unreadable,
+		      &end) == 1 &&
+	       end > 0 && line[len + (size_t)end] == '\0';
+}

@@ -55,6 +55,14 @@ int mount_passthrough(const struct test_mount *m, char *buf, size_t size);
  */
 int mount_ctl(int fd, const char *command, char *reply, size_t size);
 
+/* The last line of a reply text, without its newline, into buf. */
+void reply_last_line(const char *text, char *buf, size_t size);
+/*
+ * Whether line is lead + "N other processes" (N = hidden), optionally
+ * followed by "; partial: M processes could not be read".
+ */
+bool reply_is_hidden_count(const char *line, const char *lead, unsigned hidden);
+
 /* Whether this machine can mount FUSE at all (/dev/fuse usable). */
 bool mount_possible(const char **why);
 

@@ -342,42 +342,6 @@ static bool names_pid(const char *text, pid_t pid)
 	return false;
 }
 
-/* The last line of text, without its newline. */
-static void last_line(const char *text, char *buf, size_t size)
-{
-	size_t len = strlen(text);
-	const char *start;
-
-	if (len && text[len - 1] == '\n')
-		len--;
-	start = text + len;
-	while (start > text && start[-1] != '\n')
-		start--;
-	snprintf(buf, size, "%.*s", (int)(text + len - start), start);
-}
-
-/*
- * Whether line is lead + "N other processes", optionally followed by
- * "; partial: M processes could not be read" (in this sandbox even root
- * cannot read /proc/1/maps).
- */
-static bool is_hidden_count(const char *line, const char *lead, unsigned hidden)
-{
-	char expect[64];
-	unsigned unreadable;
-	size_t len;
-	int end = 0;
-
-	len = (size_t)snprintf(expect, sizeof(expect), "%s%u other processes", lead, hidden);
-	if (strncmp(line, expect, len) != 0)
-		return false;
-	if (line[len] == '\0')
-		return true;
-	return sscanf(line + len, "; partial: %u processes could not be read%n", &unreadable,
-		      &end) == 1 &&
-	       end > 0 && line[len + (size_t)end] == '\0';
-}
-
 /* Whether some line of text passes is_hidden_count with no lead. */
 static bool has_hidden_count_line(const char *text, unsigned hidden)
 {
@@ -385,7 +349,7 @@ static bool has_hidden_count_line(const char *text, unsigned hidden)
 		char one[256];
 
 		snprintf(one, sizeof(one), "%.*s", (int)strcspn(line, "\n"), line);
-		if (is_hidden_count(one, "", hidden))
+		if (reply_is_hidden_count(one, "", hidden))
 			return true;
 	}
 	return false;
@@ -1202,8 +1166,8 @@ static void test_holders_shows_only_what_proc_would_show(void)
 	CU_ASSERT_EQUAL(a->err, 0);
 	CU_ASSERT(names_pid(a->reply, nobody_holder));
 	CU_ASSERT_FALSE(names_pid(a->reply, root_holder));
-	last_line(a->reply, last, sizeof(last));
-	CU_ASSERT(is_hidden_count(last, "ok ", 1));
+	reply_last_line(a->reply, last, sizeof(last));
+	CU_ASSERT(reply_is_hidden_count(last, "ok ", 1));
 	CU_ASSERT_EQUAL(a->xattr_err, 0);
 	CU_ASSERT_FALSE(names_pid(a->xattr, root_holder));
 	CU_ASSERT(has_hidden_count_line(a->xattr, 1));

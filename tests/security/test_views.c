@@ -158,42 +158,6 @@ static bool ends_ok(const char *text)
 	return strncmp(start, "ok", 2) == 0 && (start[2] == '\n' || start[2] == ' ');
 }
 
-/* The last line of text, without its newline. */
-static void last_line(const char *text, char *buf, size_t size)
-{
-	size_t len = strlen(text);
-	const char *start;
-
-	if (len && text[len - 1] == '\n')
-		len--;
-	start = text + len;
-	while (start > text && start[-1] != '\n')
-		start--;
-	snprintf(buf, size, "%.*s", (int)(text + len - start), start);
-}
-
-/*
- * Whether line is lead + "N other processes", optionally followed by
- * "; partial: M processes could not be read" (in this sandbox even root
- * cannot read /proc/1/maps).
- */
-static bool is_hidden_count(const char *line, const char *lead, unsigned hidden)
-{
-	char expect[64];
-	unsigned unreadable;
-	size_t len;
-	int end = 0;
-
-	len = (size_t)snprintf(expect, sizeof(expect), "%s%u other processes", lead, hidden);
-	if (strncmp(line, expect, len) != 0)
-		return false;
-	if (line[len] == '\0')
-		return true;
-	return sscanf(line + len, "; partial: %u processes could not be read%n", &unreadable,
-		      &end) == 1 &&
-	       end > 0 && line[len + (size_t)end] == '\0';
-}
-
 /* Whether the directory path lists name: 1, 0, or -errno when it cannot be listed. */
 static int dir_lists(const char *path, const char *name)
 {
@@ -457,7 +421,7 @@ static void peek_print(const char *who, const struct peek *p)
 		       p->stat_err[i] ? strerror(p->stat_err[i]) : "ok",
 		       p->open_err[i] ? strerror(p->open_err[i]) : "ok",
 		       p->read_secret[i] ? "READ" : "not read");
-	last_line(p->holders, last, sizeof(last));
+	reply_last_line(p->holders, last, sizeof(last));
 	printf("\n      holders: %s%s (%s); usage by-process names it: %s ",
 	       names_pid(p->holders, p->pid) ? "NAMES IT, " : "", last, strerror(p->holders_err),
 	       usage_names_pid(p->usage, "", p->pid) ? "YES" : "no");
@@ -875,8 +839,8 @@ static void test_usage_by_process_hides_what_holders_hides(void)
 	       (long)victim, a->holders, a->usage);
 	CU_ASSERT_EQUAL(a->holders_err, 0);
 	CU_ASSERT_FALSE(names_pid(a->holders, victim));
-	last_line(a->holders, last, sizeof(last));
-	CU_ASSERT(is_hidden_count(last, "ok ", 1));
+	reply_last_line(a->holders, last, sizeof(last));
+	CU_ASSERT(reply_is_hidden_count(last, "ok ", 1));
 	CU_ASSERT_EQUAL(a->usage_err, 0);
 	CU_ASSERT(ends_ok(a->usage));
 	CU_ASSERT_PTR_NULL(strstr(a->usage, "victim-banking"));
