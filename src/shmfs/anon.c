@@ -24,36 +24,41 @@ struct anon {
 	unsigned refs;      /* the table's, and each borrower's */
 };
 
-static char mount_prefix[PSHM_NAME_MAX + 1];
-
-static struct {
+struct anons {
 	pthread_mutex_t lock;
+	char mount_prefix[PSHM_NAME_MAX + 1];
 	struct anon **items;
 	size_t count, capacity;
 	uint64_t next_id;
-} anons = { .lock = PTHREAD_MUTEX_INITIALIZER, .next_id = 1 };
+};
 
-void anon_init(const char *prefix)
+int anons_new(struct shmfs *fs)
 {
-	snprintf(mount_prefix, sizeof(mount_prefix), "%s", prefix);
+	fs->anons = calloc(1, sizeof(*fs->anons));
+	if (!fs->anons)
+		return -ENOMEM;
+	pthread_mutex_init(&fs->anons->lock, NULL);
+	fs->anons->next_id = 1;
+	snprintf(fs->anons->mount_prefix, sizeof(fs->anons->mount_prefix), "%s", fs->config.prefix);
+	return 0;
 }
 
-/* With the lock held: the index of id, or anons.count. */
-static size_t index_of(uint64_t id)
+/* With the lock held: the index of id, or fs->anons->count. */
+static size_t index_of(struct shmfs *fs, uint64_t id)
 {
 	size_t i = 0;
 
-	while (i < anons.count && anons.items[i]->id != id)
+	while (i < fs->anons->count && fs->anons->items[i]->id != id)
 		i++;
 	return i;
 }
 
 /* The last reference: the segment goes (unless a file is open on it). */
-static void destroy(struct anon *a)
+static void destroy(struct shmfs *fs, struct anon *a)
 {
 	close(a->fd);
-	limits_give(a->owner, LIMIT_ANON, 1);
-	limits_give(a->owner, LIMIT_FDS, 1);
+	limits_give(fs, a->owner, LIMIT_ANON, 1);
+	limits_give(fs, a->owner, LIMIT_FDS, 1);
 	free(a);
 }
 
@@ -63,36 +68,36 @@ static struct anon *unref(struct anon *a)
 	return --a->refs == 0 ? a : NULL;
 }
 
-static struct anon *borrow(uint64_t id)
+static struct anon *borrow(struct shmfs *fs, uint64_t id)
 {
 	struct anon *a = NULL;
 	size_t i;
 
-	pthread_mutex_lock(&anons.lock);
-	i = index_of(id);
-	if (i < anons.count) {
-		a = anons.items[i];
+	pthread_mutex_lock(&fs->anons->lock);
+	i = index_of(fs, id);
+	if (i < fs->anons->count) {
+		a = fs->anons->items[i];
 		a->refs++;
 	}
-	pthread_mutex_unlock(&anons.lock);
+	pthread_mutex_unlock(&fs->anons->lock);
 	return a;
 }
 
-static void give_back(struct anon *a)
+static void give_back(struct shmfs *fs, struct anon *a)
 {
-	pthread_mutex_lock(&anons.lock);
+	pthread_mutex_lock(&fs->anons->lock);
 	a = unref(a);
-	pthread_mutex_unlock(&anons.lock);
+	pthread_mutex_unlock(&fs->anons->lock);
 	if (a)
-		destroy(a);
+		destroy(fs, a);
 }
 
 /* With the lock held: takes entry i out of the table; its reference goes to the caller. */
-static struct anon *take_out(size_t i)
+static struct anon *take_out(struct shmfs *fs, size_t i)
 {
-	struct anon *a = anons.items[i];
+	struct anon *a = fs->anons->items[i];
 
-	anons.items[i] = anons.items[--anons.count];
+	fs->anons->items[i] = fs->anons->items[--fs->anons->count];
 	return a;
 }
 
@@ -100,28 +105,28 @@ static struct anon *take_out(size_t i)
  * The bytes owner's segments take now (their sizes as they are, which
  * writes and truncates through the mount may have changed).
  */
-static int bytes_of(uid_t owner, uint64_t *ret)
+static int bytes_of(struct shmfs *fs, uid_t owner, uint64_t *ret)
 {
 	struct anon **mine;
 	size_t n = 0;
 	uint64_t total = 0;
 	struct stat st;
 
-	pthread_mutex_lock(&anons.lock);
-	mine = malloc((anons.count ? anons.count : 1) * sizeof(*mine));
-	for (size_t i = 0; mine && i < anons.count; i++) {
-		if (anons.items[i]->owner == owner) {
-			anons.items[i]->refs++;
-			mine[n++] = anons.items[i];
+	pthread_mutex_lock(&fs->anons->lock);
+	mine = malloc((fs->anons->count ? fs->anons->count : 1) * sizeof(*mine));
+	for (size_t i = 0; mine && i < fs->anons->count; i++) {
+		if (fs->anons->items[i]->owner == owner) {
+			fs->anons->items[i]->refs++;
+			mine[n++] = fs->anons->items[i];
 		}
 	}
-	pthread_mutex_unlock(&anons.lock);
+	pthread_mutex_unlock(&fs->anons->lock);
 	if (!mine)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		if (fstat(mine[i]->fd, &st) == 0)
 			total += (uint64_t)st.st_size;
-		give_back(mine[i]);
+		give_back(fs, mine[i]);
 	}
 	free(mine);
 	*ret = total;
@@ -129,13 +134,14 @@ static int bytes_of(uid_t owner, uint64_t *ret)
 }
 
 /* Creates the segment as owner: the kernel makes it theirs, as their own shm_open would. */
-static int make_segment(off_t size, mode_t mode, const struct creds *owner, struct pshm_error *err)
+static int make_segment(struct shmfs *fs, off_t size, mode_t mode, const struct creds *owner,
+			struct pshm_error *err)
 {
 	char prefix[PSHM_NAME_MAX + sizeof(ANON_NAME_PREFIX)];
 	int fd, r;
 
 	/* The name lives for an instant; keep it inside the mount's prefix. */
-	snprintf(prefix, sizeof(prefix), "%s" ANON_NAME_PREFIX, mount_prefix);
+	snprintf(prefix, sizeof(prefix), "%s" ANON_NAME_PREFIX, fs->anons->mount_prefix);
 	r = creds_enter(owner);
 	if (r < 0)
 		return r;
@@ -148,35 +154,35 @@ static int make_segment(off_t size, mode_t mode, const struct creds *owner, stru
 }
 
 /* With the lock held: room for one more entry. */
-static int make_room(void)
+static int make_room(struct shmfs *fs)
 {
 	size_t capacity;
 	struct anon **items;
 
-	if (anons.count < anons.capacity)
+	if (fs->anons->count < fs->anons->capacity)
 		return 0;
-	capacity = anons.capacity ? anons.capacity * 2 : 64;
-	items = realloc(anons.items, capacity * sizeof(*items));
+	capacity = fs->anons->capacity ? fs->anons->capacity * 2 : 64;
+	items = realloc(fs->anons->items, capacity * sizeof(*items));
 	if (!items)
 		return -ENOMEM;
-	anons.items = items;
-	anons.capacity = capacity;
+	fs->anons->items = items;
+	fs->anons->capacity = capacity;
 	return 0;
 }
 
-int anon_create(off_t size, mode_t mode, const struct creds *owner, const void *holder,
-		uint64_t *ret_id, int *ret_fd, struct pshm_error *err)
+int anon_create(struct shmfs *fs, off_t size, mode_t mode, const struct creds *owner,
+		const void *holder, uint64_t *ret_id, int *ret_fd, struct pshm_error *err)
 {
 	struct anon *a;
 	uint64_t bytes = 0;
 	int fd, r;
 
-	r = limits_take(owner->uid, LIMIT_ANON, 1);
+	r = limits_take(fs, owner->uid, LIMIT_ANON, 1);
 	if (r < 0)
 		return r;
-	r = limits_take(owner->uid, LIMIT_FDS, 1);
+	r = limits_take(fs, owner->uid, LIMIT_FDS, 1);
 	if (r < 0) {
-		limits_give(owner->uid, LIMIT_ANON, 1);
+		limits_give(fs, owner->uid, LIMIT_ANON, 1);
 		return r;
 	}
 	/*
@@ -185,25 +191,25 @@ int anon_create(off_t size, mode_t mode, const struct creds *owner, const void *
 	 * kernel serialises, so the same owner does not race it.
 	 */
 	if (!creds_is_daemon(owner->uid)) {
-		r = bytes_of(owner->uid, &bytes);
-		if (r == 0 && bytes + (uint64_t)size > limits_anon_bytes())
+		r = bytes_of(fs, owner->uid, &bytes);
+		if (r == 0 && bytes + (uint64_t)size > limits_anon_bytes(fs))
 			r = -EDQUOT;
 	}
 	a = r < 0 ? NULL : calloc(1, sizeof(*a));
-	fd = r < 0 ? r : (a ? make_segment(size, mode, owner, err) : -ENOMEM);
+	fd = r < 0 ? r : (a ? make_segment(fs, size, mode, owner, err) : -ENOMEM);
 	if (fd >= 0) {
-		pthread_mutex_lock(&anons.lock);
-		r = make_room();
+		pthread_mutex_lock(&fs->anons->lock);
+		r = make_room(fs);
 		if (r == 0) {
-			*a = (struct anon){ .id = anons.next_id++,
+			*a = (struct anon){ .id = fs->anons->next_id++,
 					    .fd = fd,
 					    .owner = owner->uid,
 					    .holder = holder,
 					    .refs = 1 };
-			anons.items[anons.count++] = a;
+			fs->anons->items[fs->anons->count++] = a;
 			*ret_id = a->id;
 		}
-		pthread_mutex_unlock(&anons.lock);
+		pthread_mutex_unlock(&fs->anons->lock);
 		if (r == 0) {
 			if (ret_fd)
 				*ret_fd = fd;
@@ -213,14 +219,14 @@ int anon_create(off_t size, mode_t mode, const struct creds *owner, const void *
 		fd = r;
 	}
 	free(a);
-	limits_give(owner->uid, LIMIT_FDS, 1);
-	limits_give(owner->uid, LIMIT_ANON, 1);
+	limits_give(fs, owner->uid, LIMIT_FDS, 1);
+	limits_give(fs, owner->uid, LIMIT_ANON, 1);
 	return fd;
 }
 
-int anon_free(uint64_t id, uid_t caller)
+int anon_free(struct shmfs *fs, uint64_t id, uid_t caller)
 {
-	struct anon *a = borrow(id), *last;
+	struct anon *a = borrow(fs, id), *last;
 	struct stat st;
 	size_t i;
 	int r = 0;
@@ -230,89 +236,89 @@ int anon_free(uint64_t id, uid_t caller)
 	/* Who may free: the owner now (after a chown, the new one), and root. */
 	if (caller != 0 && (fstat(a->fd, &st) < 0 || st.st_uid != caller))
 		r = -EPERM;
-	pthread_mutex_lock(&anons.lock);
-	i = index_of(id);
-	if (r == 0 && i < anons.count && anons.items[i] == a)
-		unref(take_out(i)); /* the table's reference; the borrower's remains */
+	pthread_mutex_lock(&fs->anons->lock);
+	i = index_of(fs, id);
+	if (r == 0 && i < fs->anons->count && fs->anons->items[i] == a)
+		unref(take_out(fs, i)); /* the table's reference; the borrower's remains */
 	else if (r == 0)
 		r = -ENOENT; /* freed meanwhile */
 	last = unref(a);
-	pthread_mutex_unlock(&anons.lock);
+	pthread_mutex_unlock(&fs->anons->lock);
 	if (last)
-		destroy(last);
+		destroy(fs, last);
 	return r;
 }
 
-void anon_release_holder(const void *holder)
+void anon_release_holder(struct shmfs *fs, const void *holder)
 {
 	struct anon **gone;
 	size_t n = 0;
 
-	pthread_mutex_lock(&anons.lock);
-	gone = malloc((anons.count ? anons.count : 1) * sizeof(*gone));
-	for (size_t i = 0; gone && i < anons.count;) {
+	pthread_mutex_lock(&fs->anons->lock);
+	gone = malloc((fs->anons->count ? fs->anons->count : 1) * sizeof(*gone));
+	for (size_t i = 0; gone && i < fs->anons->count;) {
 		struct anon *a;
 
-		if (anons.items[i]->holder != holder) {
+		if (fs->anons->items[i]->holder != holder) {
 			i++;
 			continue;
 		}
-		a = unref(take_out(i)); /* the last one moved here: look again */
+		a = unref(take_out(fs, i)); /* the last one moved here: look again */
 		if (a)
 			gone[n++] = a;
 	}
-	pthread_mutex_unlock(&anons.lock);
+	pthread_mutex_unlock(&fs->anons->lock);
 	if (!gone) {
 		/* No memory for the list: release them one by one. */
 		for (;;) {
 			struct anon *a = NULL;
 
-			pthread_mutex_lock(&anons.lock);
-			for (size_t i = 0; i < anons.count && !a; i++)
-				if (anons.items[i]->holder == holder)
-					a = unref(take_out(i));
-			pthread_mutex_unlock(&anons.lock);
+			pthread_mutex_lock(&fs->anons->lock);
+			for (size_t i = 0; i < fs->anons->count && !a; i++)
+				if (fs->anons->items[i]->holder == holder)
+					a = unref(take_out(fs, i));
+			pthread_mutex_unlock(&fs->anons->lock);
 			if (!a)
 				return;
-			destroy(a);
+			destroy(fs, a);
 		}
 	}
 	while (n)
-		destroy(gone[--n]);
+		destroy(fs, gone[--n]);
 	free(gone);
 }
 
-int anon_stat(uint64_t id, struct stat *ret)
+int anon_stat(struct shmfs *fs, uint64_t id, struct stat *ret)
 {
-	struct anon *a = borrow(id);
+	struct anon *a = borrow(fs, id);
 	int r;
 
 	if (!a)
 		return -ENOENT;
 	r = pshm_stat(a->fd, ret, NULL);
-	give_back(a);
+	give_back(fs, a);
 	return r;
 }
 
-int anon_proc_path(uint64_t id, char *buf, size_t size)
+int anon_proc_path(struct shmfs *fs, uint64_t id, char *buf, size_t size)
 {
 	long pid = (long)getpid(); /* asked now: the daemon forks away from its starter */
 	size_t i;
 	int r = -ENOENT;
 
-	pthread_mutex_lock(&anons.lock);
-	i = index_of(id);
-	if (i < anons.count) {
-		snprintf(buf, size, "/proc/%ld/fd/%d", pid, anons.items[i]->fd);
+	pthread_mutex_lock(&fs->anons->lock);
+	i = index_of(fs, id);
+	if (i < fs->anons->count) {
+		snprintf(buf, size, "/proc/%ld/fd/%d", pid, fs->anons->items[i]->fd);
 		r = 0;
 	}
-	pthread_mutex_unlock(&anons.lock);
+	pthread_mutex_unlock(&fs->anons->lock);
 	return r;
 }
 
-int anon_reopen(uint64_t id, int oflags)
+int anon_reopen(struct shmfs *fs, uint64_t id, int oflags)
 {
-	struct anon *a = borrow(id);
+	struct anon *a = borrow(fs, id);
 	char path[64];
 	int fd;
 
@@ -326,24 +332,24 @@ int anon_reopen(uint64_t id, int oflags)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", a->fd);
 	fd = open(path, (oflags & (O_ACCMODE | O_TRUNC)) | O_CLOEXEC);
 	fd = fd < 0 ? -errno : fd;
-	give_back(a);
+	give_back(fs, a);
 	return fd;
 }
 
-int anon_list(uid_t caller, struct anon_info **ret, size_t *ret_count)
+int anon_list(struct shmfs *fs, uid_t caller, struct anon_info **ret, size_t *ret_count)
 {
 	struct anon **all;
 	struct anon_info *out;
 	size_t count, n = 0;
 
-	pthread_mutex_lock(&anons.lock);
-	count = anons.count;
+	pthread_mutex_lock(&fs->anons->lock);
+	count = fs->anons->count;
 	all = malloc((count ? count : 1) * sizeof(*all));
 	for (size_t i = 0; all && i < count; i++) {
-		all[i] = anons.items[i];
+		all[i] = fs->anons->items[i];
 		all[i]->refs++;
 	}
-	pthread_mutex_unlock(&anons.lock);
+	pthread_mutex_unlock(&fs->anons->lock);
 	out = all ? malloc((count ? count : 1) * sizeof(*out)) : NULL;
 	for (size_t i = 0; all && i < count; i++) {
 		struct anon *a = all[i];
@@ -354,7 +360,7 @@ int anon_list(uid_t caller, struct anon_info **ret, size_t *ret_count)
 			out[n++] = (struct anon_info){ .id = a->id,
 						       .st = st,
 						       .held = a->holder != NULL };
-		give_back(a);
+		give_back(fs, a);
 	}
 	free(all);
 	if (!out)
@@ -364,12 +370,15 @@ int anon_list(uid_t caller, struct anon_info **ret, size_t *ret_count)
 	return 0;
 }
 
-void anon_destroy(void)
+void anons_free(struct shmfs *fs)
 {
 	/* At exit: no other thread runs. */
-	while (anons.count)
-		destroy(anons.items[--anons.count]);
-	free(anons.items);
-	anons.items = NULL;
-	anons.capacity = 0;
+	if (!fs->anons)
+		return;
+	while (fs->anons->count)
+		destroy(fs, fs->anons->items[--fs->anons->count]);
+	free(fs->anons->items);
+	pthread_mutex_destroy(&fs->anons->lock);
+	free(fs->anons);
+	fs->anons = NULL;
 }

@@ -30,22 +30,20 @@ static struct {
 	gid_t gid;
 	int group_count;
 	gid_t groups[CREDS_GROUPS_MAX];
-} self;
+} self; /* process scope: the ids this process runs as, read once at start */
 
-/* Whether this thread is switched, for creds_leave and the assertion in creds_enter. */
-static _Thread_local bool switched;
-/* Whether creds_enter set this thread's groups, for creds_leave to set them back. */
-static _Thread_local bool groups_set;
-/* Whether creds_enter_viewer made this thread's effective ids the caller's. */
-static _Thread_local bool viewer_ids;
 /*
- * The effective capabilities this thread had before creds_enter_viewer
- * lowered them all (capset is per thread), to be raised again.
+ * Thread scope: what creds_enter changed on this thread (fsuid, groups,
+ * effective ids and capabilities are each per thread), for creds_leave.
  */
 static _Thread_local struct {
-	bool lowered;
-	struct __user_cap_data_struct saved[2];
-} caps;
+	bool switched;   /* for creds_leave and the assertion in creds_enter */
+	bool groups_set; /* creds_enter set the groups: set them back */
+	bool viewer_ids; /* creds_enter_viewer made the effective ids the caller's */
+	/* The effective capabilities before creds_enter_viewer lowered them all. */
+	bool caps_lowered;
+	struct __user_cap_data_struct caps_saved[2];
+} thread;
 
 /* This thread's capabilities, kept to be raised again by creds_leave. */
 static int save_capabilities(void)
@@ -53,7 +51,7 @@ static int save_capabilities(void)
 	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3,
 						   .pid = 0 };
 
-	return syscall(SYS_capget, &header, caps.saved) < 0 ? -errno : 0;
+	return syscall(SYS_capget, &header, thread.caps_saved) < 0 ? -errno : 0;
 }
 
 static int lower_capabilities(void)
@@ -62,9 +60,9 @@ static int lower_capabilities(void)
 						   .pid = 0 };
 	struct __user_cap_data_struct data[2];
 
-	memcpy(data, caps.saved, sizeof(data));
+	memcpy(data, thread.caps_saved, sizeof(data));
 	data[0].effective = data[1].effective = 0;
-	caps.lowered = true; /* raised again whatever capset did */
+	thread.caps_lowered = true; /* raised again whatever capset did */
 	if (syscall(SYS_capset, &header, data) < 0)
 		return -errno;
 	return 0;
@@ -75,9 +73,9 @@ static int raise_capabilities(void)
 	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3,
 						   .pid = 0 };
 
-	if (syscall(SYS_capset, &header, caps.saved) < 0)
+	if (syscall(SYS_capset, &header, thread.caps_saved) < 0)
 		return -errno;
-	caps.lowered = false;
+	thread.caps_lowered = false;
 	return 0;
 }
 
@@ -160,14 +158,14 @@ int creds_enter(const struct creds *c)
 
 	if (!self.can_switch || (c->uid == self.uid && c->gid == self.gid))
 		return 0;
-	if (switched)
+	if (thread.switched)
 		return -EDEADLK; /* a bug: every enter has its leave */
 	/* The daemon has no supplementary groups (creds_init): none to set for none. */
-	groups_set = c->group_count || self.group_count;
-	r = groups_set ? set_groups(c->group_count, c->groups) : 0;
+	thread.groups_set = c->group_count || self.group_count;
+	r = thread.groups_set ? set_groups(c->group_count, c->groups) : 0;
 	if (r < 0)
 		return r;
-	switched = true;
+	thread.switched = true;
 	setfsgid(c->gid);
 	setfsuid(c->uid);
 	/* setfsuid reports no errors: ask what is in force now. */
@@ -193,7 +191,7 @@ int creds_enter_viewer(const struct creds *c)
 	if (r < 0)
 		return r;
 	r = creds_enter(c);
-	if (r < 0 || !switched)
+	if (r < 0 || !thread.switched)
 		return r;
 	/*
 	 * The fsuid switch keeps the effective ids root's, and with them
@@ -204,7 +202,7 @@ int creds_enter_viewer(const struct creds *c)
 	 * calls: this thread alone; the saved ids stay root's, to come back),
 	 * which also clears the effective capabilities, cleared once more.
 	 */
-	viewer_ids = true;
+	thread.viewer_ids = true;
 	if (syscall(SYS_setresgid, (gid_t)-1, c->gid, (gid_t)-1) < 0 ||
 	    syscall(SYS_setresuid, (uid_t)-1, c->uid, (uid_t)-1) < 0)
 		r = -errno;
@@ -218,28 +216,28 @@ int creds_enter_viewer(const struct creds *c)
 void creds_leave(void)
 {
 	/* Effective ids first: back to root's, the capabilities can be raised. */
-	if (viewer_ids && (syscall(SYS_setresuid, (uid_t)-1, self.uid, (uid_t)-1) < 0 ||
-			   syscall(SYS_setresgid, (gid_t)-1, self.gid, (gid_t)-1) < 0)) {
+	if (thread.viewer_ids && (syscall(SYS_setresuid, (uid_t)-1, self.uid, (uid_t)-1) < 0 ||
+				  syscall(SYS_setresgid, (gid_t)-1, self.gid, (gid_t)-1) < 0)) {
 		fuse_log(FUSE_LOG_ERR, "shmfs: cannot restore the daemon's ids: %s\n",
 			 strerror(errno));
 		abort();
 	}
-	viewer_ids = false;
-	if (caps.lowered && raise_capabilities() < 0) {
+	thread.viewer_ids = false;
+	if (thread.caps_lowered && raise_capabilities() < 0) {
 		fuse_log(FUSE_LOG_ERR, "shmfs: cannot restore the daemon's capabilities: %s\n",
 			 strerror(errno));
 		abort();
 	}
-	if (!switched)
+	if (!thread.switched)
 		return;
 	setfsuid(self.uid);
 	setfsgid(self.gid);
-	if ((groups_set && set_groups(self.group_count, self.groups) < 0) ||
+	if ((thread.groups_set && set_groups(self.group_count, self.groups) < 0) ||
 	    (uid_t)setfsuid((uid_t)-1) != self.uid) {
 		/* A thread that cannot become the daemon again must not serve anyone. */
 		fuse_log(FUSE_LOG_ERR, "shmfs: cannot restore the daemon's credentials: %s\n",
 			 strerror(errno));
 		abort();
 	}
-	switched = false;
+	thread.switched = false;
 }

@@ -52,34 +52,35 @@ static bool may_read(const struct creds *c, const struct stat *st)
  * only where it works. .anon/ID through the mount works for everyone the
  * segment's mode allows.
  */
-static void proc_path(const struct ctl_emit *e, uint64_t id, char *buf, size_t size)
+static void proc_path(struct shmfs *fs, const struct ctl_emit *e, uint64_t id, char *buf,
+		      size_t size)
 {
-	if (!creds_is_daemon(ctl_emit_opener(e)->uid) || anon_proc_path(id, buf, size) < 0)
+	if (!creds_is_daemon(ctl_emit_opener(e)->uid) || anon_proc_path(fs, id, buf, size) < 0)
 		snprintf(buf, size, "-");
 }
 
-static int anon_refused(struct ctl_emit *e, const struct ctl_command *cmd, int r,
+static int anon_refused(struct shmfs *fs, struct ctl_emit *e, const struct ctl_command *cmd, int r,
 			const struct pshm_error *err)
 {
 	char why[PSHM_NAME_MAX + 128];
 
 	uid_t uid = ctl_emit_opener(e)->uid;
 
-	if (r == -EDQUOT && limits_held(uid, LIMIT_ANON) >= limits_max(LIMIT_ANON))
+	if (r == -EDQUOT && limits_held(fs, uid, LIMIT_ANON) >= limits_max(fs, LIMIT_ANON))
 		return ctl_emit_fail(e, EDQUOT,
 				     "uid %u has %" PRIu64
 				     " anonymous segments, the limit (anon_max)",
-				     (unsigned)uid, limits_max(LIMIT_ANON));
+				     (unsigned)uid, limits_max(fs, LIMIT_ANON));
 	if (r == -EDQUOT)
 		return ctl_emit_fail(e, EDQUOT,
 				     "%jd more bytes would pass the %" PRIu64
 				     " bytes of anonymous segments uid %u may have (anon_bytes)",
-				     (intmax_t)cmd->size, limits_anon_bytes(), (unsigned)uid);
-	if (r == -EMFILE && limits_held(uid, LIMIT_FDS) >= limits_max(LIMIT_FDS) &&
+				     (intmax_t)cmd->size, limits_anon_bytes(fs), (unsigned)uid);
+	if (r == -EMFILE && limits_held(fs, uid, LIMIT_FDS) >= limits_max(fs, LIMIT_FDS) &&
 	    !creds_is_daemon(uid))
 		return ctl_emit_fail(e, EMFILE,
 				     "uid %u holds %" PRIu64 " descriptors, the limit (user_fds)",
-				     (unsigned)uid, limits_max(LIMIT_FDS));
+				     (unsigned)uid, limits_max(fs, LIMIT_FDS));
 	if (r == -EMFILE || r == -ENFILE)
 		return ctl_emit_fail(e, -r, "the daemon is out of descriptors: %s", strerror(-r));
 	/* libpshm says which call failed, on what. */
@@ -89,26 +90,26 @@ static int anon_refused(struct ctl_emit *e, const struct ctl_command *cmd, int r
 			     why);
 }
 
-static int run_anon(struct ctl_emit *e, const struct ctl_command *cmd)
+static int run_anon(struct shmfs *fs, struct ctl_emit *e, const struct ctl_command *cmd)
 {
 	struct pshm_error err = { 0 };
 	char path[64];
 	uint64_t id;
 	int fd, r;
 
-	r = anon_create(cmd->size, cmd->mode, ctl_emit_opener(e),
+	r = anon_create(fs, cmd->size, cmd->mode, ctl_emit_opener(e),
 			cmd->hold ? ctl_emit_holder(e) : NULL, &id, &fd, &err);
 	if (r < 0)
-		return anon_refused(e, cmd, r, &err);
-	proc_path(e, id, path, sizeof(path));
+		return anon_refused(fs, e, cmd, r, &err);
+	proc_path(fs, e, id, path, sizeof(path));
 	ctl_emit_line(e, "ok %" PRIu64 " %jd " ANON_DIR_NAME "/%" PRIu64 " %s", id,
 		      (intmax_t)cmd->size, id, path);
 	return 0;
 }
 
-static int run_free(struct ctl_emit *e, const struct ctl_command *cmd)
+static int run_free(struct shmfs *fs, struct ctl_emit *e, const struct ctl_command *cmd)
 {
-	int r = anon_free(cmd->id, ctl_emit_opener(e)->uid);
+	int r = anon_free(fs, cmd->id, ctl_emit_opener(e)->uid);
 
 	if (r == -ENOENT)
 		return ctl_emit_fail(e, ENOENT, "no anonymous segment %" PRIu64, cmd->id);
@@ -119,26 +120,27 @@ static int run_free(struct ctl_emit *e, const struct ctl_command *cmd)
 	return 0;
 }
 
-static void emit_anon(struct ctl_emit *e, const struct anon_info *a, const char *lead)
+static void emit_anon(struct shmfs *fs, struct ctl_emit *e, const struct anon_info *a,
+		      const char *lead)
 {
 	char path[64];
 
-	proc_path(e, a->id, path, sizeof(path));
+	proc_path(fs, e, a->id, path, sizeof(path));
 	ctl_emit_line(e, "%s%" PRIu64 " %jd %04o %u " ANON_DIR_NAME "/%" PRIu64 " %s%s", lead,
 		      a->id, (intmax_t)a->st.st_size, a->st.st_mode & 07777, (unsigned)a->st.st_uid,
 		      a->id, path, a->held ? " hold" : "");
 }
 
-static int emit_anons(struct ctl_emit *e, uid_t caller, const char *lead)
+static int emit_anons(struct shmfs *fs, struct ctl_emit *e, uid_t caller, const char *lead)
 {
 	struct anon_info *list;
 	size_t n;
-	int r = anon_list(caller, &list, &n);
+	int r = anon_list(fs, caller, &list, &n);
 
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++)
-		emit_anon(e, &list[i], lead);
+		emit_anon(fs, e, &list[i], lead);
 	free(list);
 	return 0;
 }
@@ -172,13 +174,14 @@ static int scan_refused(struct ctl_emit *e, int r)
 }
 
 /* holders of an entry of .deleted, .memfd, .sysv or .shared-anon: from libpshm's scan. */
-static int run_object_holders(struct ctl_emit *e, const char *path, unsigned kind, const char *name)
+static int run_object_holders(struct shmfs *fs, struct ctl_emit *e, const char *path, unsigned kind,
+			      const char *name)
 {
 	struct holders_count count = { 0 };
 	struct holders_viewer viewer;
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
-	int r = holders_objects(ctl_emit_opener(e), kind, &scan);
+	int r = holders_objects(fs, ctl_emit_opener(e), kind, &scan);
 
 	if (r < 0)
 		return scan_refused(e, r);
@@ -198,7 +201,7 @@ static int run_object_holders(struct ctl_emit *e, const char *path, unsigned kin
 	return r;
 }
 
-static int run_holders(struct ctl_emit *e, const struct ctl_command *cmd,
+static int run_holders(struct shmfs *fs, struct ctl_emit *e, const struct ctl_command *cmd,
 		       const struct ctl_context *context)
 {
 	char full[PSHM_NAME_MAX + 1];
@@ -212,10 +215,10 @@ static int run_holders(struct ctl_emit *e, const struct ctl_command *cmd,
 		size_t len = dir ? strlen(dir) : 0;
 
 		if (len && strncmp(cmd->name, dir, len) == 0 && cmd->name[len] == '/')
-			return run_object_holders(e, cmd->name, kind, cmd->name + len + 1);
+			return run_object_holders(fs, e, cmd->name, kind, cmd->name + len + 1);
 	}
 	if (cmd->id) {
-		r = anon_stat(cmd->id, &st);
+		r = anon_stat(fs, cmd->id, &st);
 	} else {
 		r = context->segment_name(context->prefix, cmd->name, full);
 		if (r == 0)
@@ -226,7 +229,7 @@ static int run_holders(struct ctl_emit *e, const struct ctl_command *cmd,
 	if (!may_read(ctl_emit_opener(e), &st))
 		return ctl_emit_fail(e, EACCES, "%s: not readable by uid %u", cmd->name,
 				     (unsigned)ctl_emit_opener(e)->uid);
-	r = holders_scan(&st, ctl_emit_opener(e), holders_emit, e, &count);
+	r = holders_scan(fs, &st, ctl_emit_opener(e), holders_emit, e, &count);
 	if (r < 0)
 		return scan_refused(e, r);
 	if (ctl_emit_overflowed(e))
@@ -248,7 +251,7 @@ static int emit_tmpfs(void *ctx, const char *mount_point, unsigned long long use
  * hold memory, and last what nothing explains: Shmem of /proc/meminfo
  * less all the rest. The opener sees what /proc lets them.
  */
-static int run_usage(struct ctl_emit *e, const struct ctl_command *cmd)
+static int run_usage(struct shmfs *fs, struct ctl_emit *e, const struct ctl_command *cmd)
 {
 	struct pshm_usage_row *rows = NULL;
 	struct anon_info *anons = NULL;
@@ -261,7 +264,7 @@ static int run_usage(struct ctl_emit *e, const struct ctl_command *cmd)
 	unsigned unreadable;
 	uid_t uid = ctl_emit_opener(e)->uid;
 	struct holders_viewer viewer;
-	int r = holders_objects(ctl_emit_opener(e), PSHM_KIND_ALL, &scan);
+	int r = holders_objects(fs, ctl_emit_opener(e), PSHM_KIND_ALL, &scan);
 
 	if (r < 0)
 		return scan_refused(e, r);
@@ -277,7 +280,7 @@ static int run_usage(struct ctl_emit *e, const struct ctl_command *cmd)
 	unreadable = pshm_scan_unreadable(scan);
 	holders_scan_free(scan);
 	if (r == 0)
-		r = anon_list(uid, &anons, &anon_count);
+		r = anon_list(fs, uid, &anons, &anon_count);
 	if (r < 0) {
 		free(rows);
 		return ctl_emit_fail(e, -r, "cannot add up shared memory: %s", strerror(-r));
@@ -319,7 +322,7 @@ static int run_usage(struct ctl_emit *e, const struct ctl_command *cmd)
  * "err ETIMEDOUT" after TIMEOUT seconds; without TIMEOUT until the file
  * is closed. The reply comes in its place: later replies wait behind it.
  */
-static int run_wait(struct ctl_emit *e, const struct ctl_command *cmd,
+static int run_wait(struct shmfs *fs, struct ctl_emit *e, const struct ctl_command *cmd,
 		    const struct ctl_context *context)
 {
 	char full[PSHM_NAME_MAX + 1], ok_line[PSHM_NAME_MAX + 8], late_line[PSHM_NAME_MAX + 96];
@@ -340,7 +343,7 @@ static int run_wait(struct ctl_emit *e, const struct ctl_command *cmd,
 	snprintf(ok_line, sizeof(ok_line), "ok %s", name);
 	if (cmd->timeout_ms >= 0) {
 		/* The clock counts whole milliseconds: one more, so a wait never ends early. */
-		deadline = waits_now_ms() + 1 + (uint64_t)cmd->timeout_ms;
+		deadline = shmfs_now_ms() + 1 + (uint64_t)cmd->timeout_ms;
 		snprintf(late_line, sizeof(late_line),
 			 "err ETIMEDOUT %s did not appear within %" PRId64 ".%03" PRId64 " s", name,
 			 cmd->timeout_ms / 1000, cmd->timeout_ms % 1000);
@@ -349,7 +352,7 @@ static int run_wait(struct ctl_emit *e, const struct ctl_command *cmd,
 	if (r == -EDQUOT)
 		return ctl_emit_fail(
 			e, EDQUOT, "uid %u has %" PRIu64 " waits unfinished, the limit (wait_max)",
-			(unsigned)uid, limits_max(LIMIT_WAITS));
+			(unsigned)uid, limits_max(fs, LIMIT_WAITS));
 	if (r == -ENOBUFS)
 		return ctl_emit_fail(
 			e, ENOBUFS,
@@ -385,7 +388,7 @@ static void emit_help(struct ctl_emit *e)
 	ctl_emit_line(e, "ok");
 }
 
-static int run_command(struct ctl_emit *e, const struct ctl_command *cmd,
+static int run_command(struct shmfs *fs, struct ctl_emit *e, const struct ctl_command *cmd,
 		       const struct ctl_context *context)
 {
 	int r;
@@ -394,24 +397,24 @@ static int run_command(struct ctl_emit *e, const struct ctl_command *cmd,
 	case CTL_NONE:
 		return 0; /* an empty line is no command */
 	case CTL_ANON:
-		return run_anon(e, cmd);
+		return run_anon(fs, e, cmd);
 	case CTL_FREE:
-		return run_free(e, cmd);
+		return run_free(fs, e, cmd);
 	case CTL_LIST:
-		r = emit_anons(e, ctl_emit_opener(e)->uid, "");
+		r = emit_anons(fs, e, ctl_emit_opener(e)->uid, "");
 		if (r < 0)
 			return ctl_emit_fail(e, -r, "cannot list: %s", strerror(-r));
 		ctl_emit_line(e, "ok");
 		return 0;
 	case CTL_HOLDERS:
-		return run_holders(e, cmd, context);
+		return run_holders(fs, e, cmd, context);
 	case CTL_HELP:
 		emit_help(e);
 		return 0;
 	case CTL_USAGE:
-		return run_usage(e, cmd);
+		return run_usage(fs, e, cmd);
 	case CTL_WAIT:
-		return run_wait(e, cmd, context);
+		return run_wait(fs, e, cmd, context);
 	}
 	return ctl_emit_fail(e, EINVAL, "unknown command");
 }
@@ -421,14 +424,15 @@ static int run_command(struct ctl_emit *e, const struct ctl_command *cmd,
  * now. Named segments are counted by the walk of /dev/shm (segments,
  * allocated): the scan need not hold an object for each.
  */
-static void emit_kinds(struct ctl_emit *e, uint64_t segments, uint64_t allocated)
+static void emit_kinds(struct shmfs *fs, struct ctl_emit *e, uint64_t segments, uint64_t allocated)
 {
 	struct holders_viewer viewer;
 	struct pshm_scan *scan;
 	struct pshm_usage u;
 
 	holders_viewer(&viewer, ctl_emit_opener(e));
-	if (holders_objects(ctl_emit_opener(e), PSHM_KIND_ALL & ~PSHM_KIND_SEGMENT, &scan) == 0) {
+	if (holders_objects(fs, ctl_emit_opener(e), PSHM_KIND_ALL & ~PSHM_KIND_SEGMENT, &scan) ==
+	    0) {
 		if (pshm_usage_of(scan, &viewer.pub, &u, NULL) == 0) {
 			u.count[0] = segments;
 			u.bytes[0] = allocated;
@@ -440,7 +444,7 @@ static void emit_kinds(struct ctl_emit *e, uint64_t segments, uint64_t allocated
 	}
 }
 
-void ctl_cmd_summary(struct ctl_emit *e, const struct ctl_context *context)
+void ctl_cmd_summary(struct shmfs *fs, struct ctl_emit *e, const struct ctl_context *context)
 {
 	uint64_t segments = 0, bytes = 0, allocated = 0, anon_bytes = 0;
 	struct anon_info *list;
@@ -454,7 +458,7 @@ void ctl_cmd_summary(struct ctl_emit *e, const struct ctl_context *context)
 	ctl_emit_line(e, "version %s", SHMFS_VERSION);
 	ctl_emit_line(e, "pid %ld", (long)getpid());
 	ctl_emit_line(e, "prefix %s", context->prefix[0] ? context->prefix : "-");
-	passthrough_status(data_path, sizeof(data_path));
+	passthrough_status(fs, data_path, sizeof(data_path));
 	ctl_emit_line(e, "passthrough %s", data_path);
 	ctl_emit_line(e, "libfuse %s passthrough=%s", fuse_pkgversion(),
 		      passthrough_implementation());
@@ -469,7 +473,7 @@ void ctl_cmd_summary(struct ctl_emit *e, const struct ctl_context *context)
 	 * one scan slot, so one user opening many files at once keeps one
 	 * daemon thread busy, not all of them.
 	 */
-	if (holders_scan_begin(ctl_emit_opener(e)) < 0) {
+	if (holders_scan_begin(fs, ctl_emit_opener(e)) < 0) {
 		ctl_emit_line(e,
 			      "partial: a scan of uid %u is running: segments, anonymous segments "
 			      "and kinds left out",
@@ -484,27 +488,28 @@ void ctl_cmd_summary(struct ctl_emit *e, const struct ctl_context *context)
 		}
 		pshm_iter_free(it);
 	}
-	holders_scan_end(ctl_emit_opener(e));
+	holders_scan_end(fs, ctl_emit_opener(e));
 	ctl_emit_line(e, "segments %" PRIu64, segments);
 	ctl_emit_line(e, "segments-bytes %" PRIu64, bytes);
-	if (anon_list(ANON_ALL, &list, &n) < 0)
+	if (anon_list(fs, ANON_ALL, &list, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++)
 		anon_bytes += (uint64_t)list[i].st.st_size;
 	free(list);
 	ctl_emit_line(e, "anonymous %zu", n);
 	ctl_emit_line(e, "anonymous-bytes %" PRIu64, anon_bytes);
-	emit_kinds(e, segments, allocated);
+	emit_kinds(fs, e, segments, allocated);
 	/* The totals are everyone's; the segments listed only the opener's own. */
-	emit_anons(e, ctl_emit_opener(e)->uid, "anon ");
+	emit_anons(fs, e, ctl_emit_opener(e)->uid, "anon ");
 }
 
-int ctl_cmd_run(struct ctl_emit *e, char *line, size_t len, const struct ctl_context *context)
+int ctl_cmd_run(struct shmfs *fs, struct ctl_emit *e, char *line, size_t len,
+		const struct ctl_context *context)
 {
 	char message[CTL_MESSAGE_MAX];
 	struct ctl_command cmd;
 
 	if (ctl_parse(line, len, &cmd, message, sizeof(message)) < 0)
 		return ctl_emit_fail(e, EINVAL, "%s", message);
-	return run_command(e, &cmd, context);
+	return run_command(fs, e, &cmd, context);
 }

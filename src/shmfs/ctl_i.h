@@ -85,8 +85,9 @@ bool ctl_emit_overflowed(const struct ctl_emit *e);
 
 /* ctl.c: the commands, as e's opener; they know nothing of sessions. */
 /* Parses and runs one line (NUL-terminable at len): 0, or -errno after replying "err ...". */
-int ctl_cmd_run(struct ctl_emit *e, char *line, size_t len, const struct ctl_context *context);
+int ctl_cmd_run(struct shmfs *fs, struct ctl_emit *e, char *line, size_t len,
+		const struct ctl_context *context);
 /* The status summary a fresh file answers with. */
-void ctl_cmd_summary(struct ctl_emit *e, const struct ctl_context *context);
+void ctl_cmd_summary(struct shmfs *fs, struct ctl_emit *e, const struct ctl_context *context);
 
 #endif /* CTL_I_H */

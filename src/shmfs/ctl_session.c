@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shmfs: a control file session: the line protocol, the replies that
- * wait unread (a ctl_queue), the reads kept for a wait, and poll. Plan 9
+ * wait unread (a ctl_queue), the reads kept for a wait (their
+ * mechanics in ctl_reader.c, below), and poll. Plan 9
  * style: a client writes one command per line and reads the reply, one
  * line "ok ..." or "err ENAME message", from the same open file; a failed
  * command also fails the write(2). Each line runs through ctl.c's
@@ -33,6 +34,7 @@
 #include "ctl_i.h"
 #include "ctl_parse_i.h"
 #include "ctl_queue_i.h"
+#include "ctl_reader_i.h"
 #include "ctl_session_i.h"
 #include "waits_i.h"
 
@@ -45,82 +47,53 @@ struct ctl_wait {
 	char lines[];                 /* ok_line, then late_line: with their newlines */
 };
 
-struct ctl_session {
-	struct ctl_session *prev, *next; /* every open session, for the exit */
-	struct creds opener;             /* every command has the opener's rights */
-	pthread_mutex_t lock;            /* all below: bookkeeping only */
-	char line[CTL_LINE_MAX + 1];     /* the command being written, maybe in pieces */
-	size_t line_len;
-	bool discarding;        /* the rest of an over-long line is skipped */
-	bool used;              /* a command was written or the summary read */
-	bool closing;           /* close_session took the waits */
-	struct ctl_queue queue; /* the replies not read yet, and the places of those to come */
-	struct ctl_wait *waits; /* unfinished */
-	size_t wait_count;
-	fuse_req_t reader; /* a read kept until a reply comes */
-	size_t reader_size;
-	struct fuse_pollhandle *poll; /* to tell when a reply comes */
-};
-
-static struct {
+struct ctl_sessions {
 	pthread_mutex_t lock;
 	struct ctl_session *first;
-} sessions = { .lock = PTHREAD_MUTEX_INITIALIZER };
+};
 
-int ctl_session_open(const struct creds *opener, struct ctl_session **ret)
+int ctl_session_open(struct shmfs *fs, const struct creds *opener, struct ctl_session **ret)
 {
 	struct ctl_session *s;
-	int r = limits_take(opener->uid, LIMIT_CTL, 1);
+	int r = limits_take(fs, opener->uid, LIMIT_CTL, 1);
 
 	if (r < 0)
 		return r;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		limits_give(opener->uid, LIMIT_CTL, 1);
+		limits_give(fs, opener->uid, LIMIT_CTL, 1);
 		return -ENOMEM;
 	}
+	s->fs = fs;
 	s->opener = *opener;
 	pthread_mutex_init(&s->lock, NULL);
 	ctl_queue_init(&s->queue, CTL_OUTPUT_MAX, CTL_ERROR_ROOM, CTL_BUFFER_KEEP);
-	pthread_mutex_lock(&sessions.lock);
-	s->next = sessions.first;
+	pthread_mutex_lock(&fs->sessions->lock);
+	s->next = fs->sessions->first;
 	if (s->next)
 		s->next->prev = s;
-	sessions.first = s;
-	pthread_mutex_unlock(&sessions.lock);
+	fs->sessions->first = s;
+	pthread_mutex_unlock(&fs->sessions->lock);
 	*ret = s;
 	return 0;
 }
 
-/*
- * Answers a kept read request. Its interrupt function is taken away
- * first: that waits for one running on another thread (it holds the
- * request's lock), so none runs after the reply.
- */
-static void answer_reply(fuse_req_t req, const char *buf, size_t len, int err)
-{
-	fuse_req_interrupt_func(req, NULL, NULL);
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		fuse_reply_buf(req, buf, len);
-}
-
 static void close_session(struct ctl_session *s, int reader_err)
 {
+	struct shmfs *fs = s->fs;
 	struct ctl_wait *waits;
 	struct fuse_pollhandle *ph;
 	fuse_req_t reader;
 	size_t wait_count;
 
-	pthread_mutex_lock(&sessions.lock);
+	pthread_mutex_lock(&fs->sessions->lock);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		sessions.first = s->next;
+		fs->sessions->first = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	pthread_mutex_unlock(&sessions.lock);
+	pthread_mutex_unlock(&fs->sessions->lock);
 	pthread_mutex_lock(&s->lock);
 	s->closing = true;
 	waits = s->waits;
@@ -135,7 +108,7 @@ static void close_session(struct ctl_session *s, int reader_err)
 		struct ctl_wait *next = waits->next;
 
 		/* Once it returns, the waits thread is done with it (and saw closing). */
-		waits_cancel(&waits->entry);
+		waits_cancel(fs, &waits->entry);
 		free(waits);
 		waits = next;
 	}
@@ -144,14 +117,14 @@ static void close_session(struct ctl_session *s, int reader_err)
 	 * is left only when the daemon stops.
 	 */
 	if (reader)
-		answer_reply(reader, NULL, 0, reader_err);
+		ctl_reader_answer_reply(reader, NULL, 0, reader_err);
 	if (ph)
 		fuse_pollhandle_destroy(ph);
 	/* Anonymous segments made with "hold" die with the descriptor that made them. */
-	anon_release_holder(s);
-	limits_give(s->opener.uid, LIMIT_WAITS, wait_count);
-	limits_give(s->opener.uid, LIMIT_CTL_BYTES, ctl_queue_free(&s->queue));
-	limits_give(s->opener.uid, LIMIT_CTL, 1);
+	anon_release_holder(fs, s);
+	limits_give(fs, s->opener.uid, LIMIT_WAITS, wait_count);
+	limits_give(fs, s->opener.uid, LIMIT_CTL_BYTES, ctl_queue_free(&s->queue));
+	limits_give(fs, s->opener.uid, LIMIT_CTL, 1);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -162,78 +135,43 @@ void ctl_session_close(struct ctl_session *s)
 		close_session(s, ENOTCONN);
 }
 
-void ctl_destroy_all(void)
+int ctl_sessions_new(struct shmfs *fs)
+{
+	fs->sessions = calloc(1, sizeof(*fs->sessions));
+	if (!fs->sessions)
+		return -ENOMEM;
+	pthread_mutex_init(&fs->sessions->lock, NULL);
+	return 0;
+}
+
+void ctl_sessions_close_all(struct shmfs *fs)
 {
 	/* At exit the kernel may not have sent every release yet. */
-	while (sessions.first)
-		close_session(sessions.first, ENOTCONN);
+	while (fs->sessions && fs->sessions->first)
+		close_session(fs->sessions->first, ENOTCONN);
 }
 
-/* With lock: takes up to size readable bytes into a new buffer *ret; their count. */
-static size_t take(struct ctl_session *s, size_t size, char **ret)
+void ctl_sessions_free(struct shmfs *fs)
 {
-	size_t n = 0;
-
-	*ret = NULL;
-	if (size > s->queue.unread)
-		size = s->queue.unread; /* what may be read now is no more */
-	if (!ctl_queue_readable(&s->queue) || !(*ret = malloc(size)))
-		return 0; /* nothing taken: read again */
-	n = ctl_queue_read(&s->queue, *ret, size);
-	limits_give(s->opener.uid, LIMIT_CTL_BYTES, n);
-	return n;
-}
-
-/* With lock: whether a read would not wait (a reply is ready, or nothing is awaited). */
-static bool ready(const struct ctl_session *s)
-{
-	return ctl_queue_readable(&s->queue) || !ctl_queue_awaiting(&s->queue);
-}
-
-/* What a filled slot lets happen, once the lock is let go. */
-struct delivery {
-	fuse_req_t reader; /* a kept read, answered with buf */
-	char *buf;
-	size_t len;
-	struct fuse_pollhandle *ph; /* a poller, told */
-};
-
-/* With lock: when a read would not wait now, a kept read takes what it may, a poller is due. */
-static void deliver_locked(struct ctl_session *s, struct delivery *d)
-{
-	*d = (struct delivery){ 0 };
-	if (!ready(s))
+	if (!fs->sessions)
 		return;
-	if (s->reader) {
-		d->reader = s->reader;
-		s->reader = NULL;
-		d->len = take(s, s->reader_size, &d->buf);
-	}
-	d->ph = s->poll;
-	s->poll = NULL;
-}
-
-static void deliver(struct delivery *d)
-{
-	if (d->reader)
-		answer_reply(d->reader, d->buf, d->len, 0);
-	free(d->buf);
-	if (d->ph) {
-		fuse_lowlevel_notify_poll(d->ph);
-		fuse_pollhandle_destroy(d->ph);
-	}
+	ctl_sessions_close_all(fs);
+	pthread_mutex_destroy(&fs->sessions->lock);
+	free(fs->sessions);
+	fs->sessions = NULL;
 }
 
 /* The emit context's ops: room for a reply's lines, in the file and the opener's charge. */
 static int session_charge(void *owner, size_t len, bool error)
 {
 	struct ctl_session *s = owner;
+	struct shmfs *fs = s->fs;
 	int r;
 
 	pthread_mutex_lock(&s->lock);
 	r = ctl_queue_promise(&s->queue, len, error);
 	if (r == 0) {
-		r = limits_take(s->opener.uid, LIMIT_CTL_BYTES, len);
+		r = limits_take(fs, s->opener.uid, LIMIT_CTL_BYTES, len);
 		if (r < 0)
 			ctl_queue_unpromise(&s->queue, len);
 	}
@@ -244,18 +182,21 @@ static int session_charge(void *owner, size_t len, bool error)
 static void session_uncharge(void *owner, size_t len)
 {
 	struct ctl_session *s = owner;
+	struct shmfs *fs = s->fs;
 
 	pthread_mutex_lock(&s->lock);
 	ctl_queue_unpromise(&s->queue, len);
-	limits_give(s->opener.uid, LIMIT_CTL_BYTES, len);
+	limits_give(fs, s->opener.uid, LIMIT_CTL_BYTES, len);
 	pthread_mutex_unlock(&s->lock);
 }
 
 /* With lock: e's finished lines go after everything before them. */
 static void take_reply(struct ctl_session *s, struct ctl_emit *e)
 {
+	struct shmfs *fs = s->fs;
+
 	if (e->len && ctl_queue_append(&s->queue, e->text, e->len) < 0)
-		limits_give(s->opener.uid, LIMIT_CTL_BYTES, e->len);
+		limits_give(fs, s->opener.uid, LIMIT_CTL_BYTES, e->len);
 	ctl_emit_taken(e);
 }
 
@@ -279,8 +220,9 @@ static void wait_done(struct waits_entry *entry, int r)
 {
 	struct ctl_wait *w = (struct ctl_wait *)entry; /* entry is its first member */
 	struct ctl_session *s = w->s;
+	struct shmfs *fs = s->fs;
 	const char *line = r == 0 || !w->late_line ? w->lines : w->late_line;
-	struct delivery d;
+	struct ctl_delivery d;
 
 	pthread_mutex_lock(&s->lock);
 	if (s->closing) {
@@ -288,14 +230,14 @@ static void wait_done(struct waits_entry *entry, int r)
 		return; /* close_session has it, and frees it */
 	}
 	/* Its room was reserved with the slot: never fails. */
-	limits_give(s->opener.uid, LIMIT_CTL_BYTES,
+	limits_give(fs, s->opener.uid, LIMIT_CTL_BYTES,
 		    ctl_queue_fill(&s->queue, w->slot, line, strlen(line)));
 	wait_unlink(s, w);
-	limits_give(s->opener.uid, LIMIT_WAITS, 1);
-	deliver_locked(s, &d);
+	limits_give(fs, s->opener.uid, LIMIT_WAITS, 1);
+	ctl_reader_deliver_locked(s, &d);
 	pthread_mutex_unlock(&s->lock);
 	free(w);
-	deliver(&d);
+	ctl_reader_deliver(&d);
 }
 
 /* The emit context's ops: a wait's reply, in its place (ctl_emit_later). */
@@ -303,6 +245,7 @@ static int session_later(void *owner, struct ctl_emit *e, const char *segment, u
 			 const char *ok_line, const char *late_line)
 {
 	struct ctl_session *s = owner;
+	struct shmfs *fs = s->fs;
 	size_t ok_len = strlen(ok_line), late_len = late_line ? strlen(late_line) : 0;
 	size_t size = ok_len > late_len ? ok_len : late_len;
 	struct ctl_wait *w = calloc(1, sizeof(*w) + ok_len + late_len + 2);
@@ -314,7 +257,7 @@ static int session_later(void *owner, struct ctl_emit *e, const char *segment, u
 	memcpy(w->lines, ok_line, ok_len + 1);
 	if (late_line)
 		w->late_line = memcpy(w->lines + ok_len + 1, late_line, late_len + 1);
-	r = limits_take(s->opener.uid, LIMIT_WAITS, 1);
+	r = limits_take(fs, s->opener.uid, LIMIT_WAITS, 1);
 	if (r < 0) {
 		free(w);
 		return r;
@@ -324,7 +267,7 @@ static int session_later(void *owner, struct ctl_emit *e, const char *segment, u
 	take_reply(s, e);
 	r = ctl_queue_reserve(&s->queue, size, &w->slot);
 	if (r == 0) {
-		r = limits_take(s->opener.uid, LIMIT_CTL_BYTES, size);
+		r = limits_take(fs, s->opener.uid, LIMIT_CTL_BYTES, size);
 		if (r < 0)
 			ctl_queue_drop(&s->queue, w->slot);
 	}
@@ -337,11 +280,11 @@ static int session_later(void *owner, struct ctl_emit *e, const char *segment, u
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (r < 0) {
-		limits_give(s->opener.uid, LIMIT_WAITS, 1);
+		limits_give(fs, s->opener.uid, LIMIT_WAITS, 1);
 		free(w);
 		return r;
 	}
-	r = waits_add(&w->entry, segment, deadline_ms, wait_done);
+	r = waits_add(fs, &w->entry, segment, deadline_ms, wait_done);
 	if (r == 0)
 		return 0; /* the waits thread has it: w may be gone already */
 	if (r == 1) {
@@ -351,9 +294,9 @@ static int session_later(void *owner, struct ctl_emit *e, const char *segment, u
 	/* Not waiting after all: its place goes (this command still runs). */
 	pthread_mutex_lock(&s->lock);
 	wait_unlink(s, w);
-	limits_give(s->opener.uid, LIMIT_CTL_BYTES, ctl_queue_drop(&s->queue, w->slot));
+	limits_give(fs, s->opener.uid, LIMIT_CTL_BYTES, ctl_queue_drop(&s->queue, w->slot));
 	pthread_mutex_unlock(&s->lock);
-	limits_give(s->opener.uid, LIMIT_WAITS, 1);
+	limits_give(fs, s->opener.uid, LIMIT_WAITS, 1);
 	free(w);
 	return r;
 }
@@ -373,12 +316,13 @@ static const struct ctl_emit_ops session_ops = {
 static int run_line(struct ctl_session *s, char *line, size_t len,
 		    const struct ctl_context *context)
 {
+	struct shmfs *fs = s->fs;
 	struct ctl_emit e;
 	int r;
 
 	ctl_emit_init(&e, &session_ops, s, &s->opener);
 	if (line)
-		r = ctl_cmd_run(&e, line, len, context);
+		r = ctl_cmd_run(fs, &e, line, len, context);
 	else
 		r = ctl_emit_fail(&e, EINVAL, "line longer than %d bytes", CTL_LINE_MAX);
 	if (ctl_emit_overflowed(&e)) {
@@ -405,7 +349,7 @@ static bool full(const struct ctl_session *s)
 ssize_t ctl_session_write(struct ctl_session *s, const char *buf, size_t len,
 			  const struct ctl_context *context)
 {
-	uint64_t deadline = waits_now_ms() + CTL_WRITE_SLICE_MS;
+	uint64_t deadline = shmfs_now_ms() + CTL_WRITE_SLICE_MS;
 	char line[CTL_LINE_MAX + 1];
 	size_t i, line_len = 0;
 	int r = 0;
@@ -454,60 +398,13 @@ ssize_t ctl_session_write(struct ctl_session *s, const char *buf, size_t len,
 		 * rest again. A thread never spends long on one client, and the
 		 * kernel lets go of the file between the pieces.
 		 */
-		if (!too_long && r == 0 && i + 1 < len && waits_now_ms() >= deadline) {
+		if (!too_long && r == 0 && i + 1 < len && shmfs_now_ms() >= deadline) {
 			i++;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return r < 0 ? r : (ssize_t)i;
-}
-
-/* Set while this thread registers a read's interrupt function (see ctl_session_read). */
-static __thread fuse_req_t registering;
-
-/*
- * A signal came to the process whose read is kept: the read ends with
- * EINTR, the waits stay. Runs on a libfuse thread that holds the request's
- * lock, so it replies itself (never through answer_reply(), which takes it).
- */
-static void reader_interrupted(fuse_req_t req, void *data)
-{
-	struct ctl_session *s = data;
-	bool mine;
-
-	if (req == registering)
-		return; /* called at once by fuse_req_interrupt_func: the reader sees to it */
-	pthread_mutex_lock(&s->lock);
-	mine = s->reader == req;
-	if (mine)
-		s->reader = NULL;
-	pthread_mutex_unlock(&s->lock);
-	if (mine)
-		fuse_reply_err(req, EINTR);
-}
-
-/*
- * With lock: answers req now when it need not wait (returns true, with
- * *ret_buf, *ret_len and *ret_err to send once unlocked).
- */
-static bool now_or_never(struct ctl_session *s, fuse_req_t req, size_t size, int flags,
-			 char **ret_buf, size_t *ret_len, int *ret_err)
-{
-	*ret_buf = NULL;
-	*ret_len = 0;
-	*ret_err = 0;
-	if (ready(s)) {
-		*ret_len = take(s, size, ret_buf);
-		return true;
-	}
-	if (flags & O_NONBLOCK)
-		*ret_err = EAGAIN;
-	else if (s->reader)
-		*ret_err = EBUSY;
-	else if (req && fuse_req_interrupted(req))
-		*ret_err = EINTR;
-	return *ret_err != 0;
 }
 
 /*
@@ -517,29 +414,27 @@ static bool now_or_never(struct ctl_session *s, fuse_req_t req, size_t size, int
 static void summarize(struct ctl_session *s, struct ctl_queue_entry *slot,
 		      const struct ctl_context *context)
 {
-	struct delivery d;
+	struct shmfs *fs = s->fs;
+	struct ctl_delivery d;
 	struct ctl_emit e;
 
 	ctl_emit_init(&e, &session_ops, s, &s->opener);
-	ctl_cmd_summary(&e, context);
+	ctl_cmd_summary(fs, &e, context);
 	pthread_mutex_lock(&s->lock);
 	/* Its lines were charged as they came: past the slot's nothing, promised. */
-	limits_give(s->opener.uid, LIMIT_CTL_BYTES, ctl_queue_fill(&s->queue, slot, e.text, e.len));
-	deliver_locked(s, &d);
+	limits_give(fs, s->opener.uid, LIMIT_CTL_BYTES,
+		    ctl_queue_fill(&s->queue, slot, e.text, e.len));
+	ctl_reader_deliver_locked(s, &d);
 	pthread_mutex_unlock(&s->lock);
 	ctl_emit_taken(&e);
 	ctl_emit_free(&e);
-	deliver(&d);
+	ctl_reader_deliver(&d);
 }
 
 void ctl_session_read_reply(fuse_req_t req, struct ctl_session *s, size_t size, int flags,
 			    const struct ctl_context *context)
 {
 	struct ctl_queue_entry *slot = NULL;
-	char *buf;
-	size_t len;
-	bool now;
-	int err;
 
 	pthread_mutex_lock(&s->lock);
 	if (!s->used && ctl_queue_reserve(&s->queue, 0, &slot) < 0)
@@ -549,35 +444,7 @@ void ctl_session_read_reply(fuse_req_t req, struct ctl_session *s, size_t size, 
 	if (slot)
 		summarize(s, slot, context);
 
-	pthread_mutex_lock(&s->lock);
-	now = now_or_never(s, NULL, size, flags, &buf, &len, &err);
-	pthread_mutex_unlock(&s->lock);
-	if (now) {
-		if (err)
-			fuse_reply_err(req, err);
-		else
-			fuse_reply_buf(req, buf, len);
-		free(buf);
-		return;
-	}
-	/*
-	 * Kept until a reply comes. The interrupt function is in place
-	 * before anyone else can see the request (and answer it); a signal
-	 * that came earlier is seen just below.
-	 */
-	registering = req;
-	fuse_req_interrupt_func(req, reader_interrupted, s);
-	registering = NULL;
-	pthread_mutex_lock(&s->lock);
-	now = now_or_never(s, req, size, flags, &buf, &len, &err);
-	if (!now) {
-		s->reader = req;
-		s->reader_size = size;
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (now)
-		answer_reply(req, buf, len, err);
-	free(buf);
+	ctl_reader_read_reply(req, s, size, flags);
 }
 
 void ctl_session_poll_reply(fuse_req_t req, struct ctl_session *s, struct fuse_pollhandle *ph)
@@ -587,7 +454,7 @@ void ctl_session_poll_reply(fuse_req_t req, struct ctl_session *s, struct fuse_p
 
 	pthread_mutex_lock(&s->lock);
 	/* A read would not wait: a reply, the summary, or the end (nothing awaited). */
-	readable = !s->used || ready(s);
+	readable = !s->used || ctl_reader_ready(s);
 	if (ph && readable) {
 		old = ph;
 	} else if (ph) {

@@ -15,11 +15,14 @@
 /* One write runs commands for about this long, then returns short (the writer goes on). */
 #define CTL_WRITE_SLICE_MS 20
 /* A session for opener (whose rights every command has): 0, -EMFILE at the opener's limit. */
-int ctl_session_open(const struct creds *opener, struct ctl_session **ret);
+int ctl_session_open(struct shmfs *fs, const struct creds *opener, struct ctl_session **ret);
 /* Ends s (NULL is fine): its waits end, a read kept gets ENOTCONN, its "hold" segments go. */
 void ctl_session_close(struct ctl_session *s);
+/* Makes fs->sessions (0 or -ENOMEM); frees it, closing the sessions still open. */
+int ctl_sessions_new(struct shmfs *fs);
+void ctl_sessions_free(struct shmfs *fs);
 /* Closes the sessions still open (at exit): a read kept gets ENOTCONN. */
-void ctl_destroy_all(void);
+void ctl_sessions_close_all(struct shmfs *fs);
 /*
  * Takes len bytes a client wrote: each complete line runs as the session's
  * opener (whoever writes), one reply at a time, for about

@@ -17,31 +17,39 @@
 #include "shmfs_i.h"
 #include "splice_i.h"
 
-/* A per-thread buffer for replies, freed when the thread ends. */
-static pthread_key_t buffer_key;
-static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
+/* A per-thread buffer for replies (fs->buffer_key), freed when the thread ends. */
 
 struct thread_buffer {
 	size_t size;
 	char data[];
 };
 
-static void make_buffer_key(void)
+int data_new(struct shmfs *fs)
 {
-	pthread_key_create(&buffer_key, free);
+	int r = -pthread_key_create(&fs->buffer_key, free);
+
+	fs->buffer_key_made = r == 0;
+	return r;
 }
 
-char *data_buffer(size_t size)
+void data_free(struct shmfs *fs)
+{
+	/* At exit: the workers are gone, and their buffers with them. */
+	if (fs->buffer_key_made)
+		pthread_key_delete(fs->buffer_key);
+	fs->buffer_key_made = false;
+}
+
+char *data_buffer(struct shmfs *fs, size_t size)
 {
 	struct thread_buffer *b;
 
-	pthread_once(&buffer_once, make_buffer_key);
-	b = pthread_getspecific(buffer_key);
+	b = pthread_getspecific(fs->buffer_key);
 	if (b && b->size >= size)
 		return b->data;
 	free(b);
 	b = malloc(sizeof(*b) + size);
-	pthread_setspecific(buffer_key, b);
+	pthread_setspecific(fs->buffer_key, b);
 	if (!b)
 		return NULL;
 	b->size = size;
@@ -159,6 +167,7 @@ size_t data_span_or_reply(fuse_req_t req, int r, off_t size_now, size_t size, of
 
 void data_read_reply(fuse_req_t req, struct handle *h, size_t size, off_t off)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct stat st;
 	size_t len;
 	char *buf;
@@ -175,7 +184,7 @@ void data_read_reply(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		return;
 	/* Small ones: a copy out of the daemon's mapping costs less than a pipe. */
 	r = map_covering(h, (uint64_t)off + len);
-	buf = data_buffer(len);
+	buf = data_buffer(fs, len);
 	if (!buf) {
 		pthread_rwlock_unlock(&h->map_lock);
 		fuse_reply_err(req, ENOMEM);

@@ -15,6 +15,9 @@ void data_write_reply(fuse_req_t req, struct handle *h, const char *buf, size_t 
  */
 size_t data_span_or_reply(fuse_req_t req, int r, off_t size_now, size_t size, off_t off);
 /* A per-thread buffer of at least size bytes for replies (freed when the thread ends). */
-char *data_buffer(size_t size);
+char *data_buffer(struct shmfs *fs, size_t size);
+/* Makes and deletes the key of the workers' reply buffers: 0 or -errno. */
+int data_new(struct shmfs *fs);
+void data_free(struct shmfs *fs);
 
 #endif /* DATA_I_H */

@@ -22,31 +22,33 @@ static struct dir_snapshot *snapshot_of(const struct fuse_file_info *fi)
 void dirs_open_reply(fuse_req_t req, const struct view *dir, fuse_ino_t ino,
 		     struct fuse_file_info *fi)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct dir_snapshot *d = NULL;
-	int r = snapshot_new(dir, fuse_req_ctx(req)->uid, &d);
+	int r = snapshot_new(fs, dir, fuse_req_ctx(req)->uid, &d);
 
 	if (r == 0)
-		r = dir_add(d, ".", ino, S_IFDIR, dir);
+		r = dir_add(fs, d, ".", ino, S_IFDIR, dir);
 	if (r == 0)
-		r = dir_add(d, "..", VIEW_INO_ROOT, S_IFDIR, &view_root);
+		r = dir_add(fs, d, "..", VIEW_INO_ROOT, S_IFDIR, &view_root);
 	if (r == 0)
 		r = views_list(req, dir, d);
 	if (r == 0)
 		r = dir->list(req, dir, d);
 	if (r < 0) {
-		snapshot_free(d);
+		snapshot_free(fs, d);
 		fuse_reply_err(req, -r);
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
 	if (fuse_reply_open(req, fi) != 0)
-		snapshot_free(d);
+		snapshot_free(fs, d);
 }
 
 void dirs_read_reply(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct dir_snapshot *d = snapshot_of(fi);
-	char *buf = data_buffer(size);
+	char *buf = data_buffer(fs, size);
 	size_t used = 0;
 
 	if (!buf) {
@@ -100,6 +102,7 @@ static void plus_entry(fuse_req_t req, const struct dir_snapshot *d, const struc
  */
 void dirs_readplus_reply(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct dir_snapshot *d = snapshot_of(fi);
 	/*
 	 * Its own buffer, not the thread's (data_buffer): each entry is a
@@ -126,7 +129,8 @@ void dirs_readplus_reply(fuse_req_t req, size_t size, off_t off, struct fuse_fil
 		n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)(i + 1));
 		if (n > size - used) {
 			if (node)
-				nodes_forget(node, 1); /* not sent: the kernel holds no reference */
+				nodes_forget(fs, node,
+					     1); /* not sent: the kernel holds no reference */
 			break;
 		}
 		used += n;
@@ -136,18 +140,15 @@ void dirs_readplus_reply(fuse_req_t req, size_t size, off_t off, struct fuse_fil
 	/* Interrupted: the kernel never got the references. */
 	if (fuse_reply_buf(req, buf, used) != 0)
 		while (count)
-			nodes_forget(sent[--count], 1);
+			nodes_forget(fs, sent[--count], 1);
 	free(sent);
 	free(buf);
 }
 
 void dirs_release_reply(fuse_req_t req, struct fuse_file_info *fi)
 {
-	snapshot_free(snapshot_of(fi));
-	fuse_reply_err(req, 0);
-}
+	struct shmfs *fs = shmfs_of(req);
 
-void dirs_destroy_all(void)
-{
-	snapshot_destroy_all();
+	snapshot_free(fs, snapshot_of(fi));
+	fuse_reply_err(req, 0);
 }

@@ -11,7 +11,5 @@ void dirs_open_reply(fuse_req_t req, const struct view *dir, fuse_ino_t ino,
 void dirs_read_reply(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
 void dirs_readplus_reply(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
 void dirs_release_reply(fuse_req_t req, struct fuse_file_info *fi);
-/* Frees the listings still open (at exit). */
-void dirs_destroy_all(void);
 
 #endif /* DIRS_I_H */

@@ -25,17 +25,33 @@
  * (the mount shows segments' own numbers), a descriptor names the mount's
  * id and that number in /proc/PID/fdinfo.
  */
-static struct pshm_scan_options self_mount; /* mount_path NULL: not found */
-static char self_mount_path[PATH_MAX];
+struct holders {
+	struct pshm_scan_options self_mount; /* mount_path NULL: not found */
+	char self_mount_path[PATH_MAX];
+	atomic_uint scans_running; /* by users other than root */
+};
 
-const char *holders_mount_path(void)
+int holders_new(struct shmfs *fs)
 {
-	return self_mount.mount_path ? self_mount.mount_path : "";
+	fs->holders = calloc(1, sizeof(*fs->holders));
+	return fs->holders ? 0 : -ENOMEM;
 }
 
-void holders_init(const char *mountpoint)
+void holders_free(struct shmfs *fs)
 {
-	pshm_shmfs_mount(mountpoint, &self_mount, self_mount_path, sizeof(self_mount_path));
+	free(fs->holders);
+	fs->holders = NULL;
+}
+
+const char *holders_mount_path(struct shmfs *fs)
+{
+	return fs->holders->self_mount.mount_path ? fs->holders->self_mount.mount_path : "";
+}
+
+void holders_mounted(struct shmfs *fs, const char *mountpoint)
+{
+	pshm_shmfs_mount(mountpoint, &fs->holders->self_mount, fs->holders->self_mount_path,
+			 sizeof(fs->holders->self_mount_path));
 }
 
 /*
@@ -71,22 +87,6 @@ void holders_viewer(struct holders_viewer *ret, const struct creds *viewer)
 	};
 }
 
-static struct fuse_session *session; /* to stop scanning when the daemon stops */
-static atomic_uint scans_running;    /* by users other than root */
-
-void holders_set_session(struct fuse_session *se)
-{
-	session = se;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * A scan reads all of /proc, so what one user may make the daemon spend
  * on them is bounded: one scan at a time per user, HOLDERS_SCANS_MAX at
@@ -94,28 +94,34 @@ static uint64_t now_ms(void)
  * stopped after HOLDERS_SCAN_MS or when the daemon stops.
  */
 /* The library scan's stop: its deadline passed, or the daemon is stopping. */
+struct scan_stop {
+	uint64_t deadline_ms;
+	struct fuse_session *se; /* to stop scanning when the daemon stops */
+};
+
 static bool scan_should_stop(void *ctx)
 {
-	const uint64_t *deadline = ctx;
+	const struct scan_stop *stop = ctx;
 
-	return now_ms() > *deadline || (session && fuse_session_exited(session));
+	return shmfs_now_ms() > stop->deadline_ms || (stop->se && fuse_session_exited(stop->se));
 }
 
 /* The mount's own entries that may show a segment's inode number: never a segment. */
 static const char *const mount_own[] = { CTL_NAME, ANON_DIR_NAME, NULL };
 
 /* libpshm's scan, as the daemon makes it: this mount counts, the daemon does not. */
-static int scan(const struct creds *viewer, unsigned kinds, const struct stat *only,
-		bool readers_only, struct pshm_scan **ret)
+static int scan(struct shmfs *fs, const struct creds *viewer, unsigned kinds,
+		const struct stat *only, bool readers_only, struct pshm_scan **ret)
 {
-	uint64_t deadline = now_ms() + HOLDERS_SCAN_MS;
+	struct scan_stop stop = { .deadline_ms = shmfs_now_ms() + HOLDERS_SCAN_MS, .se = fs->se };
+	const struct pshm_scan_options *self = &fs->holders->self_mount;
 	struct pshm_scan_options options = {
-		.mount_path = self_mount.mount_path,
-		.mount_id = self_mount.mount_id,
-		.mount_dev = self_mount.mount_dev,
+		.mount_path = self->mount_path,
+		.mount_id = self->mount_id,
+		.mount_dev = self->mount_dev,
 		.skip_self = true,
 		.stop = scan_should_stop,
-		.stop_ctx = &deadline,
+		.stop_ctx = &stop,
 		.only = only,
 		.holders_max = HOLDERS_MAX,
 		.mount_skip = mount_own,
@@ -124,18 +130,19 @@ static int scan(const struct creds *viewer, unsigned kinds, const struct stat *o
 		.reader_uid = viewer->uid,
 		.reader_gid = viewer->gid,
 	};
-	int r = holders_scan_begin(viewer);
+	int r = holders_scan_begin(fs, viewer);
 
 	if (r < 0)
 		return r;
 	r = pshm_scan_open(kinds, &options, ret, NULL);
-	holders_scan_end(viewer);
+	holders_scan_end(fs, viewer);
 	return r;
 }
 
-int holders_objects(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret)
+int holders_objects(struct shmfs *fs, const struct creds *viewer, unsigned kinds,
+		    struct pshm_scan **ret)
 {
-	return scan(viewer, kinds, NULL, true, ret);
+	return scan(fs, viewer, kinds, NULL, true, ret);
 }
 
 void holders_scan_free(struct pshm_scan *scan)
@@ -153,31 +160,31 @@ void holders_scan_free(struct pshm_scan *scan)
 		malloc_trim(0);
 }
 
-int holders_scan_begin(const struct creds *viewer)
+int holders_scan_begin(struct shmfs *fs, const struct creds *viewer)
 {
 	unsigned running;
 	int r;
 
 	if (creds_is_daemon(viewer->uid))
 		return 0;
-	r = limits_take(viewer->uid, LIMIT_SCANS, 1);
+	r = limits_take(fs, viewer->uid, LIMIT_SCANS, 1);
 	if (r < 0)
 		return -EAGAIN;
-	running = atomic_fetch_add(&scans_running, 1);
+	running = atomic_fetch_add(&fs->holders->scans_running, 1);
 	if (running >= HOLDERS_SCANS_MAX) {
-		atomic_fetch_sub(&scans_running, 1);
-		limits_give(viewer->uid, LIMIT_SCANS, 1);
+		atomic_fetch_sub(&fs->holders->scans_running, 1);
+		limits_give(fs, viewer->uid, LIMIT_SCANS, 1);
 		return -EAGAIN;
 	}
 	return 0;
 }
 
-void holders_scan_end(const struct creds *viewer)
+void holders_scan_end(struct shmfs *fs, const struct creds *viewer)
 {
 	if (creds_is_daemon(viewer->uid))
 		return;
-	atomic_fetch_sub(&scans_running, 1);
-	limits_give(viewer->uid, LIMIT_SCANS, 1);
+	atomic_fetch_sub(&fs->holders->scans_running, 1);
+	limits_give(fs, viewer->uid, LIMIT_SCANS, 1);
 }
 
 void holders_describe(const struct pshm_object *o, const struct creds *viewer, holders_emit_fn emit,
@@ -234,13 +241,13 @@ size_t holders_tail(const struct holders_count *count, const char *sep, bool end
 	return len < size ? len : size;
 }
 
-int holders_scan(const struct stat *st, const struct creds *viewer, holders_emit_fn emit, void *ctx,
-		 struct holders_count *ret)
+int holders_scan(struct shmfs *fs, const struct stat *st, const struct creds *viewer,
+		 holders_emit_fn emit, void *ctx, struct holders_count *ret)
 {
 	struct holders_count count = { 0 };
 	const struct pshm_object *o;
 	struct pshm_scan *found;
-	int r = scan(viewer, PSHM_KIND_SEGMENT, st, false, &found);
+	int r = scan(fs, viewer, PSHM_KIND_SEGMENT, st, false, &found);
 
 	if (r == -ETIMEDOUT) {
 		count.stopped = true; /* nothing to say but that */

@@ -12,17 +12,19 @@
 #define HOLDERS_SCANS_MAX 4          /* scans at once, for all users but root */
 #define HOLDERS_MAX 65536            /* holders one scan collects, at most (3.5 MiB) */
 /* Finds this mount (mountpoint, as libfuse resolved it) so that holders through it count too. */
-void holders_init(const char *mountpoint);
+/* Makes and frees fs->holders: 0 or -ENOMEM. */
+int holders_new(struct shmfs *fs);
+void holders_free(struct shmfs *fs);
+/* Once mounted: learns which mount is the daemon's own (left out of scans). */
+void holders_mounted(struct shmfs *fs, const char *mountpoint);
 /* The mount point ("" when unknown). */
-const char *holders_mount_path(void);
-/* Scans stop when this session exits. */
-void holders_set_session(struct fuse_session *se);
+const char *holders_mount_path(struct shmfs *fs);
 /*
  * Every scan of /proc for viewer (holders, usage) takes a slot: one per
  * user, HOLDERS_SCANS_MAX for all users but root. 0, or -EAGAIN.
  */
-int holders_scan_begin(const struct creds *viewer);
-void holders_scan_end(const struct creds *viewer);
+int holders_scan_begin(struct shmfs *fs, const struct creds *viewer);
+void holders_scan_end(struct shmfs *fs, const struct creds *viewer);
 /*
  * libpshm's scan of kinds (the daemon left out) for viewer, in a scan slot
  * and bounded like a holders scan: 0 with *ret, -EAGAIN (no slot),
@@ -31,7 +33,8 @@ void holders_scan_end(const struct creds *viewer);
  * (all their uids and gids the viewer's: readers_only), so that what other
  * users' processes hold neither costs nor stops a scan of theirs.
  */
-int holders_objects(const struct creds *viewer, unsigned kinds, struct pshm_scan **ret);
+int holders_objects(struct shmfs *fs, const struct creds *viewer, unsigned kinds,
+		    struct pshm_scan **ret);
 /* A scan this size or more is given back to the system when freed (malloc_trim). */
 #define HOLDERS_TRIM_OBJECTS 1024
 /* Frees a scan of holders_objects (NULL is fine), and gives a large one's memory back. */
@@ -86,7 +89,7 @@ size_t holders_tail(const struct holders_count *count, const char *sep, bool end
  * -EAGAIN when viewer has a scan running already, or HOLDERS_SCANS_MAX
  * users do (root is not limited).
  */
-int holders_scan(const struct stat *st, const struct creds *viewer, holders_emit_fn emit, void *ctx,
-		 struct holders_count *ret);
+int holders_scan(struct shmfs *fs, const struct stat *st, const struct creds *viewer,
+		 holders_emit_fn emit, void *ctx, struct holders_count *ret);
 
 #endif /* HOLDERS_I_H */

@@ -27,35 +27,27 @@
 
 #define EPOCH_MINOR 44 /* FUSE_NOTIFY_INC_EPOCH: protocol 7.44 */
 
-static struct fuse_session *session;
-static atomic_bool available;
-
-void inval_setup(struct fuse_session *se)
+void inval_init(struct shmfs *fs, unsigned proto_major, unsigned proto_minor)
 {
-	session = se;
-}
-
-void inval_init(unsigned proto_major, unsigned proto_minor)
-{
-	atomic_store(&available,
+	atomic_store(&fs->epoch,
 		     proto_major > 7 || (proto_major == 7 && proto_minor >= EPOCH_MINOR));
 }
 
-bool inval_available(void)
+bool inval_available(struct shmfs *fs)
 {
-	return atomic_load(&available);
+	return atomic_load(&fs->epoch);
 }
 
-void inval_all(void)
+void inval_all(struct shmfs *fs)
 {
 	int r;
 
-	if (!inval_available() || !session)
+	if (!inval_available(fs) || !fs->se)
 		return;
-	r = inval_send_epoch(session);
+	r = inval_send_epoch(fs->se);
 	if (r == -EINVAL || r == -ENOSYS) {
 		/* Not understood after all: from now on no entry is cached. */
-		atomic_store(&available, false);
+		atomic_store(&fs->epoch, false);
 		fuse_log(FUSE_LOG_ERR, "shmfs: the kernel refused FUSE_NOTIFY_INC_EPOCH; "
 				       "names are no longer cached\n");
 	}

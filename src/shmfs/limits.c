@@ -14,6 +14,7 @@
 
 #include "creds_i.h"
 #include "limits_i.h"
+#include "shmfs_i.h"
 
 #define BUCKETS 64
 
@@ -23,7 +24,7 @@ struct account {
 	uint64_t held[LIMIT_KINDS];
 };
 
-static struct {
+struct limits {
 	pthread_mutex_t lock;
 	struct account *buckets[BUCKETS];
 	uint64_t max[LIMIT_KINDS];
@@ -31,7 +32,7 @@ static struct {
 	uint64_t fds_total;      /* descriptors held for all users */
 	uint64_t fds_for_users;  /* the most users other than root may make it */
 	uint64_t fds_for_anyone; /* the most root may make it */
-} limits = { .lock = PTHREAD_MUTEX_INITIALIZER };
+};
 
 static const int limit_errno[LIMIT_KINDS] = {
 	[LIMIT_FDS] = EMFILE,        [LIMIT_ANON] = EDQUOT,  [LIMIT_CTL] = EMFILE,
@@ -39,28 +40,51 @@ static const int limit_errno[LIMIT_KINDS] = {
 	[LIMIT_WAITS] = EDQUOT,      [LIMIT_DIRS] = EMFILE,
 };
 
-void limits_init(const struct limits_config *config, uint64_t fd_ceiling)
+int limits_new(struct shmfs *fs, const struct limits_config *config, uint64_t fd_ceiling)
 {
 	uint64_t reserve = LIMIT_FD_RESERVE_DAEMON + LIMIT_FD_RESERVE_ROOT;
 
-	limits.max[LIMIT_FDS] = config->user_fds;
-	limits.max[LIMIT_ANON] = config->anon_max;
-	limits.max[LIMIT_CTL] = config->ctl_max;
-	limits.max[LIMIT_CTL_BYTES] = LIMIT_CTL_USER_BYTES;
-	limits.max[LIMIT_SCANS] = LIMIT_SCANS_USER;
-	limits.max[LIMIT_DIR_BYTES] = LIMIT_DIR_USER_BYTES;
-	limits.max[LIMIT_WAITS] = config->wait_max;
-	limits.max[LIMIT_DIRS] = LIMIT_DIRS_USER;
-	limits.anon_bytes = config->anon_bytes;
-	limits.fds_for_anyone =
+	fs->limits = calloc(1, sizeof(*fs->limits));
+	if (!fs->limits)
+		return -ENOMEM;
+	pthread_mutex_init(&fs->limits->lock, NULL);
+
+	fs->limits->max[LIMIT_FDS] = config->user_fds;
+	fs->limits->max[LIMIT_ANON] = config->anon_max;
+	fs->limits->max[LIMIT_CTL] = config->ctl_max;
+	fs->limits->max[LIMIT_CTL_BYTES] = LIMIT_CTL_USER_BYTES;
+	fs->limits->max[LIMIT_SCANS] = LIMIT_SCANS_USER;
+	fs->limits->max[LIMIT_DIR_BYTES] = LIMIT_DIR_USER_BYTES;
+	fs->limits->max[LIMIT_WAITS] = config->wait_max;
+	fs->limits->max[LIMIT_DIRS] = LIMIT_DIRS_USER;
+	fs->limits->anon_bytes = config->anon_bytes;
+	fs->limits->fds_for_anyone =
 		fd_ceiling > LIMIT_FD_RESERVE_DAEMON ? fd_ceiling - LIMIT_FD_RESERVE_DAEMON : 0;
-	limits.fds_for_users = fd_ceiling > reserve ? fd_ceiling - reserve : 0;
+	fs->limits->fds_for_users = fd_ceiling > reserve ? fd_ceiling - reserve : 0;
+	return 0;
+}
+
+void limits_free(struct shmfs *fs)
+{
+	if (!fs->limits)
+		return;
+	for (size_t i = 0; i < BUCKETS; i++) {
+		while (fs->limits->buckets[i]) {
+			struct account *a = fs->limits->buckets[i];
+
+			fs->limits->buckets[i] = a->next;
+			free(a);
+		}
+	}
+	pthread_mutex_destroy(&fs->limits->lock);
+	free(fs->limits);
+	fs->limits = NULL;
 }
 
 /* With the lock held: uid's account, made when create; NULL when out of memory. */
-static struct account *account_of(uid_t uid, bool create)
+static struct account *account_of(struct shmfs *fs, uid_t uid, bool create)
 {
-	struct account **p = &limits.buckets[uid % BUCKETS];
+	struct account **p = &fs->limits->buckets[uid % BUCKETS];
 
 	for (; *p; p = &(*p)->next)
 		if ((*p)->uid == uid)
@@ -74,9 +98,9 @@ static struct account *account_of(uid_t uid, bool create)
 }
 
 /* With the lock held: frees an account that holds nothing. */
-static void account_drop_if_empty(struct account *a)
+static void account_drop_if_empty(struct shmfs *fs, struct account *a)
 {
-	struct account **p = &limits.buckets[a->uid % BUCKETS];
+	struct account **p = &fs->limits->buckets[a->uid % BUCKETS];
 
 	for (int k = 0; k < LIMIT_KINDS; k++)
 		if (a->held[k])
@@ -87,72 +111,74 @@ static void account_drop_if_empty(struct account *a)
 	free(a);
 }
 
-int limits_take(uid_t uid, enum limit_kind kind, uint64_t amount)
+int limits_take(struct shmfs *fs, uid_t uid, enum limit_kind kind, uint64_t amount)
 {
 	bool privileged = creds_is_daemon(uid);
 	struct account *a;
 	int r = 0;
 
-	pthread_mutex_lock(&limits.lock);
-	if (kind == LIMIT_FDS && limits.fds_total + amount > (privileged ? limits.fds_for_anyone
-									 : limits.fds_for_users)) {
+	pthread_mutex_lock(&fs->limits->lock);
+	if (kind == LIMIT_FDS &&
+	    fs->limits->fds_total + amount >
+		    (privileged ? fs->limits->fds_for_anyone : fs->limits->fds_for_users)) {
 		r = -EMFILE;
 		goto out;
 	}
-	a = account_of(uid, true);
+	a = account_of(fs, uid, true);
 	if (!a) {
 		r = -ENOMEM;
 		goto out;
 	}
-	if (!privileged && a->held[kind] + amount > limits.max[kind]) {
+	if (!privileged && a->held[kind] + amount > fs->limits->max[kind]) {
 		r = -limit_errno[kind];
-		account_drop_if_empty(a);
+		account_drop_if_empty(fs, a);
 		goto out;
 	}
 	a->held[kind] += amount;
 	if (kind == LIMIT_FDS)
-		limits.fds_total += amount;
+		fs->limits->fds_total += amount;
 out:
-	pthread_mutex_unlock(&limits.lock);
+	pthread_mutex_unlock(&fs->limits->lock);
 	return r;
 }
 
-void limits_give(uid_t uid, enum limit_kind kind, uint64_t amount)
+void limits_give(struct shmfs *fs, uid_t uid, enum limit_kind kind, uint64_t amount)
 {
 	struct account *a;
 
 	if (!amount)
 		return;
-	pthread_mutex_lock(&limits.lock);
-	a = account_of(uid, false);
+	pthread_mutex_lock(&fs->limits->lock);
+	a = account_of(fs, uid, false);
 	assert(a && a->held[kind] >= amount);
 	if (a) {
 		a->held[kind] -= amount < a->held[kind] ? amount : a->held[kind];
-		account_drop_if_empty(a);
+		account_drop_if_empty(fs, a);
 	}
 	if (kind == LIMIT_FDS)
-		limits.fds_total -= amount < limits.fds_total ? amount : limits.fds_total;
-	pthread_mutex_unlock(&limits.lock);
+		fs->limits->fds_total -=
+			amount < fs->limits->fds_total ? amount : fs->limits->fds_total;
+	pthread_mutex_unlock(&fs->limits->lock);
 }
 
-uint64_t limits_max(enum limit_kind kind)
+uint64_t limits_max(struct shmfs *fs, enum limit_kind kind)
 {
-	return limits.max[kind];
+	return fs->limits->max[kind];
 }
 
-uint64_t limits_anon_bytes(void)
+uint64_t limits_anon_bytes(struct shmfs *fs)
 {
-	return limits.anon_bytes;
+	return fs->limits->anon_bytes;
 }
 
-uint64_t limits_held(uid_t uid, enum limit_kind kind)
+uint64_t limits_held(struct shmfs *fs, uid_t uid, enum limit_kind kind)
 {
 	struct account *a;
 	uint64_t held;
 
-	pthread_mutex_lock(&limits.lock);
-	a = account_of(uid, false);
+	pthread_mutex_lock(&fs->limits->lock);
+	a = account_of(fs, uid, false);
 	held = a ? a->held[kind] : 0;
-	pthread_mutex_unlock(&limits.lock);
+	pthread_mutex_unlock(&fs->limits->lock);
 	return held;
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct shmfs;
+
 /* Defaults of the -o options (shmfs(8)). */
 #define LIMIT_USER_FDS_DEFAULT 4096 /* user_fds=: descriptors held for one user */
 #define LIMIT_ANON_MAX_DEFAULT 256  /* anon_max=: anonymous segments of one user */
@@ -45,21 +47,23 @@ struct limits_config {
  * Sets the limits; fd_ceiling is the daemon's descriptor limit, of which
  * the reserves above are kept back from users.
  */
-void limits_init(const struct limits_config *config, uint64_t fd_ceiling);
+int limits_new(struct shmfs *fs, const struct limits_config *config, uint64_t fd_ceiling);
+/* Frees fs->limits (at exit: whatever is still charged goes with it). */
+void limits_free(struct shmfs *fs);
 /*
  * Charges amount of kind to uid: 0, or the errno that names the limit:
  * -EMFILE (descriptors, .ctl files), -EDQUOT (anonymous segments, waits),
  * -ENOBUFS (reply bytes); nothing is charged then. Root and the daemon's
  * own user have no per-user limit but still leave LIMIT_FD_RESERVE_DAEMON.
  */
-int limits_take(uid_t uid, enum limit_kind kind, uint64_t amount);
+int limits_take(struct shmfs *fs, uid_t uid, enum limit_kind kind, uint64_t amount);
 /* Gives back what limits_take charged. */
-void limits_give(uid_t uid, enum limit_kind kind, uint64_t amount);
+void limits_give(struct shmfs *fs, uid_t uid, enum limit_kind kind, uint64_t amount);
 /* The per-user limit of kind (for messages). */
-uint64_t limits_max(enum limit_kind kind);
+uint64_t limits_max(struct shmfs *fs, enum limit_kind kind);
 /* The anonymous bytes limit of one user. */
-uint64_t limits_anon_bytes(void);
+uint64_t limits_anon_bytes(struct shmfs *fs);
 /* What uid holds of kind now. */
-uint64_t limits_held(uid_t uid, enum limit_kind kind);
+uint64_t limits_held(struct shmfs *fs, uid_t uid, enum limit_kind kind);
 
 #endif /* LIMITS_I_H */

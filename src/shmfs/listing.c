@@ -12,11 +12,12 @@
 
 #include "limits_i.h"
 #include "listing_i.h"
+#include "shmfs_i.h"
 
-static struct {
+struct snapshots {
 	pthread_mutex_t lock;
 	struct dir_snapshot *first;
-} snapshots = { .lock = PTHREAD_MUTEX_INITIALIZER };
+};
 
 /* Whether a view entry of d already has name: they are the first d->views entries. */
 static bool shadowed(const struct dir_snapshot *d, const char *name)
@@ -28,16 +29,16 @@ static bool shadowed(const struct dir_snapshot *d, const char *name)
 }
 
 /* What a snapshot allocates is its owner's to hold: charged as it grows. */
-int dir_charge(struct dir_snapshot *d, size_t bytes)
+int dir_charge(struct shmfs *fs, struct dir_snapshot *d, size_t bytes)
 {
-	int r = limits_take(d->owner, LIMIT_DIR_BYTES, bytes);
+	int r = limits_take(fs, d->owner, LIMIT_DIR_BYTES, bytes);
 
 	if (r == 0)
 		d->charged += bytes;
 	return r;
 }
 
-int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
+int dir_add(struct shmfs *fs, struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 	    const struct view *view)
 {
 	size_t len = strlen(name) + 1;
@@ -51,7 +52,7 @@ int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 		size_t capacity = d->capacity ? d->capacity * 2 : 64;
 		struct dir_entry *e;
 
-		if (dir_charge(d, (capacity - d->capacity) * sizeof(*e)) < 0)
+		if (dir_charge(fs, d, (capacity - d->capacity) * sizeof(*e)) < 0)
 			return -EMFILE;
 		e = realloc(d->entries, capacity * sizeof(*e));
 		if (!e)
@@ -65,7 +66,7 @@ int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 
 		while (capacity < d->names_len + len)
 			capacity *= 2;
-		if (dir_charge(d, capacity - d->names_capacity) < 0)
+		if (dir_charge(fs, d, capacity - d->names_capacity) < 0)
 			return -EMFILE;
 		names = realloc(d->names, capacity);
 		if (!names)
@@ -83,44 +84,44 @@ int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 	return 0;
 }
 
-int snapshot_new(const struct view *dir, uid_t owner, struct dir_snapshot **ret)
+int snapshot_new(struct shmfs *fs, const struct view *dir, uid_t owner, struct dir_snapshot **ret)
 {
 	struct dir_snapshot *d;
-	int r = limits_take(owner, LIMIT_DIRS, 1);
+	int r = limits_take(fs, owner, LIMIT_DIRS, 1);
 
 	if (r < 0)
 		return r;
 	d = calloc(1, sizeof(*d));
 	if (!d) {
-		limits_give(owner, LIMIT_DIRS, 1);
+		limits_give(fs, owner, LIMIT_DIRS, 1);
 		return -ENOMEM;
 	}
 	d->dir = dir;
 	d->owner = owner;
-	pthread_mutex_lock(&snapshots.lock);
-	d->next = snapshots.first;
+	pthread_mutex_lock(&fs->snapshots->lock);
+	d->next = fs->snapshots->first;
 	if (d->next)
 		d->next->prev = d;
-	snapshots.first = d;
-	pthread_mutex_unlock(&snapshots.lock);
+	fs->snapshots->first = d;
+	pthread_mutex_unlock(&fs->snapshots->lock);
 	*ret = d;
 	return 0;
 }
 
-void snapshot_free(struct dir_snapshot *d)
+void snapshot_free(struct shmfs *fs, struct dir_snapshot *d)
 {
 	if (!d)
 		return;
-	pthread_mutex_lock(&snapshots.lock);
+	pthread_mutex_lock(&fs->snapshots->lock);
 	if (d->prev)
 		d->prev->next = d->next;
 	else
-		snapshots.first = d->next;
+		fs->snapshots->first = d->next;
 	if (d->next)
 		d->next->prev = d->prev;
-	pthread_mutex_unlock(&snapshots.lock);
-	limits_give(d->owner, LIMIT_DIR_BYTES, d->charged);
-	limits_give(d->owner, LIMIT_DIRS, 1);
+	pthread_mutex_unlock(&fs->snapshots->lock);
+	limits_give(fs, d->owner, LIMIT_DIR_BYTES, d->charged);
+	limits_give(fs, d->owner, LIMIT_DIRS, 1);
 	if (d->free_data)
 		d->free_data(d->data);
 	free(d->entries);
@@ -136,9 +137,23 @@ void dir_keep(struct dir_snapshot *d, void *data, void (*free_data)(void *data))
 	d->free_data = free_data;
 }
 
-void snapshot_destroy_all(void)
+int snapshots_new(struct shmfs *fs)
 {
+	fs->snapshots = calloc(1, sizeof(*fs->snapshots));
+	if (!fs->snapshots)
+		return -ENOMEM;
+	pthread_mutex_init(&fs->snapshots->lock, NULL);
+	return 0;
+}
+
+void snapshots_free(struct shmfs *fs)
+{
+	if (!fs->snapshots)
+		return;
 	/* At exit the kernel may not have sent every releasedir yet. */
-	while (snapshots.first)
-		snapshot_free(snapshots.first);
+	while (fs->snapshots->first)
+		snapshot_free(fs, fs->snapshots->first);
+	pthread_mutex_destroy(&fs->snapshots->lock);
+	free(fs->snapshots);
+	fs->snapshots = NULL;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct shmfs;
 struct view;
 
 struct dir_entry {
@@ -36,20 +37,21 @@ struct dir_snapshot {
  * LIMIT_DIRS_USER open and LIMIT_DIR_USER_BYTES of listings at most: 0
  * with *ret, -EMFILE at the owner's limit, -ENOMEM.
  */
-int snapshot_new(const struct view *dir, uid_t owner, struct dir_snapshot **ret);
-void snapshot_free(struct dir_snapshot *d);
+int snapshot_new(struct shmfs *fs, const struct view *dir, uid_t owner, struct dir_snapshot **ret);
+void snapshot_free(struct shmfs *fs, struct dir_snapshot *d);
 /*
  * Adds an entry; view is the view it stands for, NULL for a node inside
  * (left out when a view entry has its name). 0, -ENOMEM, or -EMFILE at
  * the owner's limit.
  */
-int dir_add(struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
+int dir_add(struct shmfs *fs, struct dir_snapshot *d, const char *name, ino_t ino, mode_t type,
 	    const struct view *view);
 /* Charges bytes more to the owner's listings: 0, or -EMFILE at the limit. */
-int dir_charge(struct dir_snapshot *d, size_t bytes);
+int dir_charge(struct shmfs *fs, struct dir_snapshot *d, size_t bytes);
 /* Keeps data with the snapshot (for readdirplus), freed with it by free_data. */
 void dir_keep(struct dir_snapshot *d, void *data, void (*free_data)(void *data));
-/* Frees the snapshots still open (at exit). */
-void snapshot_destroy_all(void);
+/* Makes fs->snapshots (0 or -ENOMEM); frees it and the snapshots still open (at exit). */
+int snapshots_new(struct shmfs *fs);
+void snapshots_free(struct shmfs *fs);
 
 #endif /* LISTING_I_H */

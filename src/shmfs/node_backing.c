@@ -14,39 +14,39 @@
 #include "nodes_table_i.h"
 #include "passthrough_i.h"
 
-int nodes_backing_get(struct node *node, int fd, fuse_req_t req)
+int nodes_backing_get(struct shmfs *fs, struct node *node, int fd, fuse_req_t req)
 {
 	int id;
 
-	if (!passthrough_active())
+	if (!passthrough_active(fs))
 		return 0;
-	pthread_mutex_lock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
 	/* Two first opens register one id: the kernel refuses a second for an inode in use. */
 	while (node->backing_busy)
-		pthread_cond_wait(&node_table.backing_done, &node_table.lock);
+		pthread_cond_wait(&fs->nodes->backing_done, &fs->nodes->lock);
 	if (!node->backing_id) {
 		node->backing_busy = true;
-		pthread_mutex_unlock(&node_table.lock);
-		id = passthrough_register(req, fd);
-		pthread_mutex_lock(&node_table.lock);
+		pthread_mutex_unlock(&fs->nodes->lock);
+		id = passthrough_register(fs, req, fd);
+		pthread_mutex_lock(&fs->nodes->lock);
 		node->backing_busy = false;
 		if (id > 0)
 			node->backing_id = id;
-		pthread_cond_broadcast(&node_table.backing_done);
+		pthread_cond_broadcast(&fs->nodes->backing_done);
 	}
 	id = node->backing_id;
 	if (id)
 		node->backing_users++;
-	pthread_mutex_unlock(&node_table.lock);
+	pthread_mutex_unlock(&fs->nodes->lock);
 	return id;
 }
 
-void nodes_backing_put(struct node *node, fuse_req_t req)
+void nodes_backing_put(struct shmfs *fs, struct node *node, fuse_req_t req)
 {
 	struct garbage g = { 0 };
 
-	pthread_mutex_lock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
 	nodes_backing_put_locked(node, &g);
-	pthread_mutex_unlock(&node_table.lock);
-	nodes_dispose(&g, req);
+	pthread_mutex_unlock(&fs->nodes->lock);
+	nodes_dispose(fs, &g, req);
 }

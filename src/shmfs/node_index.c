@@ -14,12 +14,6 @@
 
 #include "nodes_table_i.h"
 
-/* The one table of the daemon (its fields: nodes_table_i.h). */
-struct nodes_table node_table = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.backing_done = PTHREAD_COND_INITIALIZER,
-};
-
 size_t nodes_bucket_of(ino_t ino, size_t bucket_count)
 {
 	uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ull;
@@ -47,9 +41,9 @@ void nodes_free_other_names(struct node *node)
 }
 
 /* With the lock held: the node that claims name, or NULL. */
-struct node *nodes_claimant(const char *name)
+struct node *nodes_claimant(struct shmfs *fs, const char *name)
 {
-	struct node *node = node_table.names[name_bucket_of(name, node_table.bucket_count)];
+	struct node *node = fs->nodes->names[name_bucket_of(name, fs->nodes->bucket_count)];
 
 	while (node && strcmp(node->name, name) != 0)
 		node = node->name_next;
@@ -57,13 +51,13 @@ struct node *nodes_claimant(const char *name)
 }
 
 /* With the lock held: node gives up its claim on its name. */
-void nodes_unclaim(struct node *node)
+void nodes_unclaim(struct shmfs *fs, struct node *node)
 {
 	struct node **p;
 
 	if (!node->name_indexed)
 		return;
-	p = &node_table.names[name_bucket_of(node->name, node_table.bucket_count)];
+	p = &fs->nodes->names[name_bucket_of(node->name, fs->nodes->bucket_count)];
 	while (*p != node)
 		p = &(*p)->name_next;
 	*p = node->name_next;
@@ -71,26 +65,26 @@ void nodes_unclaim(struct node *node)
 }
 
 /* With the lock held: node, just looked up by its name, claims it. */
-void nodes_claim(struct node *node)
+void nodes_claim(struct shmfs *fs, struct node *node)
 {
 	struct node *other;
 	size_t b;
 
 	if (!node->name || node->name_indexed)
 		return;
-	other = nodes_claimant(node->name);
+	other = nodes_claimant(fs, node->name);
 	if (other)
-		nodes_unclaim(other);
-	b = name_bucket_of(node->name, node_table.bucket_count);
-	node->name_next = node_table.names[b];
-	node_table.names[b] = node;
+		nodes_unclaim(fs, other);
+	b = name_bucket_of(node->name, fs->nodes->bucket_count);
+	node->name_next = fs->nodes->names[b];
+	fs->nodes->names[b] = node;
 	node->name_indexed = true;
 }
 
 /* Doubles the bucket arrays; a failed allocation just keeps longer chains. */
-void nodes_grow(void)
+void nodes_grow(struct shmfs *fs)
 {
-	size_t count = node_table.bucket_count * 2;
+	size_t count = fs->nodes->bucket_count * 2;
 	struct node **buckets = calloc(count, sizeof(*buckets));
 	struct node **names = calloc(count, sizeof(*names));
 
@@ -99,29 +93,29 @@ void nodes_grow(void)
 		free(names);
 		return;
 	}
-	for (size_t i = 0; i < node_table.bucket_count; i++) {
-		while (node_table.names[i]) {
-			struct node *node = node_table.names[i];
+	for (size_t i = 0; i < fs->nodes->bucket_count; i++) {
+		while (fs->nodes->names[i]) {
+			struct node *node = fs->nodes->names[i];
 			size_t b = name_bucket_of(node->name, count);
 
-			node_table.names[i] = node->name_next;
+			fs->nodes->names[i] = node->name_next;
 			node->name_next = names[b];
 			names[b] = node;
 		}
-		while (node_table.buckets[i]) {
-			struct node *node = node_table.buckets[i];
+		while (fs->nodes->buckets[i]) {
+			struct node *node = fs->nodes->buckets[i];
 			size_t b = nodes_bucket_of(node->ino, count);
 
-			node_table.buckets[i] = node->hash_next;
+			fs->nodes->buckets[i] = node->hash_next;
 			node->hash_next = buckets[b];
 			buckets[b] = node;
 		}
 	}
-	free(node_table.names);
-	free(node_table.buckets);
-	node_table.names = names;
-	node_table.buckets = buckets;
-	node_table.bucket_count = count;
+	free(fs->nodes->names);
+	free(fs->nodes->buckets);
+	fs->nodes->names = names;
+	fs->nodes->buckets = buckets;
+	fs->nodes->bucket_count = count;
 }
 
 /* A segment is its device and inode: /dev/shm may be another tmpfs tomorrow. */
@@ -130,9 +124,9 @@ static bool same(const struct node *node, dev_t dev, ino_t ino)
 	return node->ino == ino && node->dev == dev;
 }
 
-struct node *nodes_find(dev_t dev, ino_t ino)
+struct node *nodes_find(struct shmfs *fs, dev_t dev, ino_t ino)
 {
-	struct node *node = node_table.buckets[nodes_bucket_of(ino, node_table.bucket_count)];
+	struct node *node = fs->nodes->buckets[nodes_bucket_of(ino, fs->nodes->bucket_count)];
 
 	while (node && !same(node, dev, ino))
 		node = node->hash_next;
@@ -160,7 +154,7 @@ bool nodes_drop_other_name(struct node *node, const char *name)
  * are kept, to be checked (nodes_stat) and dropped when stale. Too many
  * to check: the kernel is to forget them all (g->inval).
  */
-void nodes_set_name(struct node *node, const char *name, struct garbage *g)
+void nodes_set_name(struct shmfs *fs, struct node *node, const char *name, struct garbage *g)
 {
 	bool new_cached;
 	char *copy;
@@ -189,7 +183,7 @@ void nodes_set_name(struct node *node, const char *name, struct garbage *g)
 			new_cached = false;
 		}
 	}
-	nodes_unclaim(node);
+	nodes_unclaim(fs, node);
 	free(node->name);
 	node->name = copy;
 	node->name_cached = new_cached;

@@ -50,20 +50,20 @@ struct handle *handle_new(int fd, int flags, uid_t uid)
 }
 
 /* The one place a handle's resources go. */
-void nodes_handle_destroy(struct handle *h)
+void nodes_handle_destroy(struct shmfs *fs, struct handle *h)
 {
 	if (h->map)
 		munmap(h->map, h->map_len);
 	close(h->fd);
-	limits_give(h->uid, LIMIT_FDS, 1);
+	limits_give(fs, h->uid, LIMIT_FDS, 1);
 	pthread_rwlock_destroy(&h->map_lock);
 	free(h);
 }
 
-void handle_discard(struct handle *h)
+void handle_discard(struct shmfs *fs, struct handle *h)
 {
 	assert(h->refs == 1 && !h->node);
-	nodes_handle_destroy(h);
+	nodes_handle_destroy(fs, h);
 }
 
 /* With the lock held: drops one reference of h; the last one leaves it to g. */
@@ -91,54 +91,61 @@ static void node_destroy(struct node *node, struct garbage *g)
 }
 
 /* Without the lock: does what a locked section decided. req: for the backing id, or NULL. */
-void nodes_dispose(struct garbage *g, fuse_req_t req)
+void nodes_dispose(struct shmfs *fs, struct garbage *g, fuse_req_t req)
 {
 	if (g->inval)
-		inval_all();
+		inval_all(fs);
 	if (g->backing_id)
-		passthrough_unregister(req, g->backing_id);
+		passthrough_unregister(fs, req, g->backing_id);
 	/* A node's keeper is left in g->handles when the node goes: nodes first. */
-	pthread_mutex_lock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
 	while (g->nodes) {
 		struct node *node = g->nodes;
 
 		g->nodes = node->hash_next;
 		node_destroy(node, g);
 	}
-	pthread_mutex_unlock(&node_table.lock);
+	pthread_mutex_unlock(&fs->nodes->lock);
 	while (g->handles) {
 		struct handle *h = g->handles;
 
 		g->handles = h->next;
-		nodes_handle_destroy(h);
+		nodes_handle_destroy(fs, h);
 	}
 }
 
-int nodes_init(const struct nodes_config *config)
+int nodes_new(struct shmfs *fs, const struct nodes_config *config)
 {
-	node_table.config = *config;
-	node_table.buckets = calloc(INITIAL_BUCKETS, sizeof(*node_table.buckets));
-	node_table.names = calloc(INITIAL_BUCKETS, sizeof(*node_table.names));
-	if (!node_table.buckets || !node_table.names) {
-		free(node_table.buckets);
-		free(node_table.names);
-		node_table.buckets = node_table.names = NULL;
+	fs->nodes = calloc(1, sizeof(*fs->nodes));
+	if (!fs->nodes)
+		return -ENOMEM;
+	pthread_mutex_init(&fs->nodes->lock, NULL);
+	pthread_cond_init(&fs->nodes->backing_done, NULL);
+	fs->nodes->config = *config;
+	fs->nodes->buckets = calloc(INITIAL_BUCKETS, sizeof(*fs->nodes->buckets));
+	fs->nodes->names = calloc(INITIAL_BUCKETS, sizeof(*fs->nodes->names));
+	if (!fs->nodes->buckets || !fs->nodes->names) {
+		free(fs->nodes->buckets);
+		free(fs->nodes->names);
+		nodes_free(fs);
 		return -ENOMEM;
 	}
-	node_table.bucket_count = INITIAL_BUCKETS;
-	node_table.count = 0;
+	fs->nodes->bucket_count = INITIAL_BUCKETS;
+	fs->nodes->count = 0;
 	return 0;
 }
 
-void nodes_destroy(void)
+void nodes_free(struct shmfs *fs)
 {
 	struct garbage g = { 0 };
 
-	for (size_t i = 0; i < node_table.bucket_count; i++) {
-		while (node_table.buckets[i]) {
-			struct node *node = node_table.buckets[i];
+	if (!fs->nodes)
+		return;
+	for (size_t i = 0; i < fs->nodes->bucket_count; i++) {
+		while (fs->nodes->buckets[i]) {
+			struct node *node = fs->nodes->buckets[i];
 
-			node_table.buckets[i] = node->hash_next;
+			fs->nodes->buckets[i] = node->hash_next;
 			/* At exit the kernel may not have sent every release and forget. */
 			while (node->handles) {
 				struct handle *h = node->handles;
@@ -156,63 +163,66 @@ void nodes_destroy(void)
 		struct handle *h = g.handles;
 
 		g.handles = h->next;
-		nodes_handle_destroy(h);
+		nodes_handle_destroy(fs, h);
 	}
-	free(node_table.buckets);
-	free(node_table.names);
-	node_table.buckets = node_table.names = NULL;
-	node_table.bucket_count = node_table.count = 0;
+	free(fs->nodes->buckets);
+	free(fs->nodes->names);
+	pthread_cond_destroy(&fs->nodes->backing_done);
+	pthread_mutex_destroy(&fs->nodes->lock);
+	free(fs->nodes);
+	fs->nodes = NULL;
 }
 
-size_t nodes_count(void)
+size_t nodes_count(struct shmfs *fs)
 {
 	size_t count;
 
-	pthread_mutex_lock(&node_table.lock);
-	count = node_table.count;
-	pthread_mutex_unlock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
+	count = fs->nodes->count;
+	pthread_mutex_unlock(&fs->nodes->lock);
 	return count;
 }
 
 /* With the lock held: leaves node to g once neither the kernel nor an open file uses it. */
-static void release_if_unused(struct node *node, struct garbage *g)
+static void release_if_unused(struct shmfs *fs, struct node *node, struct garbage *g)
 {
 	struct node **p;
 
 	if (node->nlookup || node->handles)
 		return;
-	nodes_unclaim(node);
-	p = &node_table.buckets[nodes_bucket_of(node->ino, node_table.bucket_count)];
+	nodes_unclaim(fs, node);
+	p = &fs->nodes->buckets[nodes_bucket_of(node->ino, fs->nodes->bucket_count)];
 	while (*p != node)
 		p = &(*p)->hash_next;
 	*p = node->hash_next;
-	node_table.count--;
+	fs->nodes->count--;
 	node->hash_next = g->nodes;
 	g->nodes = node;
 }
 
-struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st, uint64_t nlookup)
+struct node *nodes_get(struct shmfs *fs, const char *name, uint64_t anon_id, const struct stat *st,
+		       uint64_t nlookup)
 {
 	struct garbage g = { 0 };
 	struct node *node;
 	size_t b;
 
-	pthread_mutex_lock(&node_table.lock);
-	node = nodes_find(st->st_dev, st->st_ino);
+	pthread_mutex_lock(&fs->nodes->lock);
+	node = nodes_find(fs, st->st_dev, st->st_ino);
 	if (node) {
 		/* Renamed behind our back (in /dev/shm): the inode is what counts. */
-		nodes_set_name(node, name, &g);
-		nodes_claim(node);
+		nodes_set_name(fs, node, name, &g);
+		nodes_claim(fs, node);
 		node->nlookup += nlookup;
-		pthread_mutex_unlock(&node_table.lock);
-		nodes_dispose(&g, NULL);
+		pthread_mutex_unlock(&fs->nodes->lock);
+		nodes_dispose(fs, &g, NULL);
 		return node;
 	}
 	node = calloc(1, sizeof(*node));
 	if (node && name)
 		node->name = strdup(name);
 	if (!node || (name && !node->name)) {
-		pthread_mutex_unlock(&node_table.lock);
+		pthread_mutex_unlock(&fs->nodes->lock);
 		free(node);
 		return NULL;
 	}
@@ -221,24 +231,24 @@ struct node *nodes_get(const char *name, uint64_t anon_id, const struct stat *st
 	node->dev = st->st_dev;
 	node->anon_id = anon_id;
 	/* Node ids are addresses and get reused; the generation tells them apart. */
-	node->generation = ++node_table.generation;
+	node->generation = ++fs->nodes->generation;
 	node->nlookup = nlookup;
-	if (node_table.count >= node_table.bucket_count)
-		nodes_grow();
-	b = nodes_bucket_of(node->ino, node_table.bucket_count);
-	node->hash_next = node_table.buckets[b];
-	node_table.buckets[b] = node;
-	node_table.count++;
-	nodes_claim(node);
-	pthread_mutex_unlock(&node_table.lock);
+	if (fs->nodes->count >= fs->nodes->bucket_count)
+		nodes_grow(fs);
+	b = nodes_bucket_of(node->ino, fs->nodes->bucket_count);
+	node->hash_next = fs->nodes->buckets[b];
+	fs->nodes->buckets[b] = node;
+	fs->nodes->count++;
+	nodes_claim(fs, node);
+	pthread_mutex_unlock(&fs->nodes->lock);
 	return node;
 }
 
-struct node *nodes_get_object(const struct view *view, dev_t key, ino_t ino, const void *data,
-			      size_t len, uint64_t nlookup)
+struct node *nodes_get_object(struct shmfs *fs, const struct view *view, dev_t key, ino_t ino,
+			      const void *data, size_t len, uint64_t nlookup)
 {
 	struct stat st = { .st_dev = key, .st_ino = ino };
-	struct node *node = nodes_get(NULL, 0, &st, nlookup);
+	struct node *node = nodes_get(fs, NULL, 0, &st, nlookup);
 	void *copy;
 	bool ok;
 
@@ -246,7 +256,7 @@ struct node *nodes_get_object(const struct view *view, dev_t key, ino_t ino, con
 		return NULL;
 	copy = malloc(len);
 
-	pthread_mutex_lock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
 	node->view = view;
 	if (copy) {
 		memcpy(copy, data, len);
@@ -255,68 +265,69 @@ struct node *nodes_get_object(const struct view *view, dev_t key, ino_t ino, con
 		node->view_data_len = len;
 	}
 	ok = node->view_data != NULL;
-	pthread_mutex_unlock(&node_table.lock);
+	pthread_mutex_unlock(&fs->nodes->lock);
 	if (!ok) {
-		nodes_forget(node, nlookup);
+		nodes_forget(fs, node, nlookup);
 		return NULL;
 	}
 	return node;
 }
 
-bool nodes_find_object(const struct view *view, dev_t key, ino_t ino, void *buf, size_t len)
+bool nodes_find_object(struct shmfs *fs, const struct view *view, dev_t key, ino_t ino, void *buf,
+		       size_t len)
 {
 	struct node *node;
 	bool found;
 
-	pthread_mutex_lock(&node_table.lock);
-	node = nodes_find(key, ino);
+	pthread_mutex_lock(&fs->nodes->lock);
+	node = nodes_find(fs, key, ino);
 	found = node && node->nlookup && node->view == view && node->view_data &&
 		node->view_data_len == len;
 	if (found)
 		memcpy(buf, node->view_data, len);
-	pthread_mutex_unlock(&node_table.lock);
+	pthread_mutex_unlock(&fs->nodes->lock);
 	return found;
 }
 
-void nodes_object_data(struct node *node, void *buf, size_t len)
+void nodes_object_data(struct shmfs *fs, struct node *node, void *buf, size_t len)
 {
-	pthread_mutex_lock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
 	memcpy(buf, node->view_data, len < node->view_data_len ? len : node->view_data_len);
-	pthread_mutex_unlock(&node_table.lock);
+	pthread_mutex_unlock(&fs->nodes->lock);
 }
 
-void nodes_set_object_data(struct node *node, const void *data, size_t len)
+void nodes_set_object_data(struct shmfs *fs, struct node *node, const void *data, size_t len)
 {
 	void *copy = malloc(len);
 
 	if (!copy)
 		return;
 	memcpy(copy, data, len);
-	pthread_mutex_lock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
 	free(node->view_data); /* only memory: no system call */
 	node->view_data = copy;
 	node->view_data_len = len;
-	pthread_mutex_unlock(&node_table.lock);
+	pthread_mutex_unlock(&fs->nodes->lock);
 }
 
-void nodes_forget(struct node *node, uint64_t nlookup)
+void nodes_forget(struct shmfs *fs, struct node *node, uint64_t nlookup)
 {
 	struct garbage g = { 0 };
 
-	pthread_mutex_lock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
 	/* More forgotten than looked up is a bug of ours or the kernel's. */
 	assert(nlookup <= node->nlookup);
 	node->nlookup -= nlookup < node->nlookup ? nlookup : node->nlookup;
-	release_if_unused(node, &g);
-	pthread_mutex_unlock(&node_table.lock);
-	nodes_dispose(&g, NULL);
+	release_if_unused(fs, node, &g);
+	pthread_mutex_unlock(&fs->nodes->lock);
+	nodes_dispose(fs, &g, NULL);
 }
 
-void nodes_attach(struct node *node, struct handle *h)
+void nodes_attach(struct shmfs *fs, struct node *node, struct handle *h)
 {
 	struct garbage g = { 0 };
 
-	pthread_mutex_lock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
 	h->node = node;
 	/*
 	 * From the first open on, stats come from the open file, and the name
@@ -330,8 +341,8 @@ void nodes_attach(struct node *node, struct handle *h)
 	}
 	h->next = node->handles;
 	node->handles = h;
-	pthread_mutex_unlock(&node_table.lock);
-	nodes_dispose(&g, NULL);
+	pthread_mutex_unlock(&fs->nodes->lock);
+	nodes_dispose(fs, &g, NULL);
 }
 
 /* With the lock held: one open file stops using the node's backing id. */
@@ -344,12 +355,12 @@ void nodes_backing_put_locked(struct node *node, struct garbage *g)
 	}
 }
 
-void nodes_release(struct node *node, struct handle *h, fuse_req_t req)
+void nodes_release(struct shmfs *fs, struct node *node, struct handle *h, fuse_req_t req)
 {
 	struct garbage g = { 0 };
 	struct handle **p;
 
-	pthread_mutex_lock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
 	for (p = &node->handles; *p && *p != h; p = &(*p)->next)
 		;
 	assert(*p == h);
@@ -364,9 +375,9 @@ void nodes_release(struct node *node, struct handle *h, fuse_req_t req)
 	if (h->passthrough)
 		nodes_backing_put_locked(node, &g);
 	nodes_handle_unref(h, &g);
-	release_if_unused(node, &g);
-	pthread_mutex_unlock(&node_table.lock);
-	nodes_dispose(&g, req);
+	release_if_unused(fs, node, &g);
+	pthread_mutex_unlock(&fs->nodes->lock);
+	nodes_dispose(fs, &g, req);
 }
 
 /* With the lock held: an open file of node (or its keeper) to use unlocked, or NULL. */
@@ -379,20 +390,21 @@ struct handle *nodes_borrow(struct node *node)
 	return h;
 }
 
-void nodes_give_back(struct handle *h)
+void nodes_give_back(struct shmfs *fs, struct handle *h)
 {
 	struct garbage g = { 0 };
 
-	pthread_mutex_lock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
 	nodes_handle_unref(h, &g);
-	pthread_mutex_unlock(&node_table.lock);
-	nodes_dispose(&g, NULL);
+	pthread_mutex_unlock(&fs->nodes->lock);
+	nodes_dispose(fs, &g, NULL);
 }
 
-void nodes_identity(struct node *node, char name[PSHM_NAME_MAX + 1], uint64_t *ret_anon_id)
+void nodes_identity(struct shmfs *fs, struct node *node, char name[PSHM_NAME_MAX + 1],
+		    uint64_t *ret_anon_id)
 {
-	pthread_mutex_lock(&node_table.lock);
+	pthread_mutex_lock(&fs->nodes->lock);
 	snprintf(name, PSHM_NAME_MAX + 1, "%s", node->name ? node->name : "");
 	*ret_anon_id = node->anon_id;
-	pthread_mutex_unlock(&node_table.lock);
+	pthread_mutex_unlock(&fs->nodes->lock);
 }

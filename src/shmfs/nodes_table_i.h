@@ -64,7 +64,6 @@ struct nodes_table {
 	 */
 	struct node **names;
 };
-extern struct nodes_table node_table;
 
 /* What a locked section leaves to be done once the lock is released (dispose). */
 struct garbage {
@@ -76,21 +75,21 @@ struct garbage {
 
 /* node_index.c: the hash table by inode and the name index, with the lock held. */
 size_t nodes_bucket_of(ino_t ino, size_t bucket_count);
-void nodes_grow(void);
-struct node *nodes_find(dev_t dev, ino_t ino);
-struct node *nodes_claimant(const char *name);
-void nodes_claim(struct node *node);
-void nodes_unclaim(struct node *node);
+void nodes_grow(struct shmfs *fs);
+struct node *nodes_find(struct shmfs *fs, dev_t dev, ino_t ino);
+struct node *nodes_claimant(struct shmfs *fs, const char *name);
+void nodes_claim(struct shmfs *fs, struct node *node);
+void nodes_unclaim(struct shmfs *fs, struct node *node);
 void nodes_free_other_names(struct node *node);
 bool nodes_drop_other_name(struct node *node, const char *name);
-void nodes_set_name(struct node *node, const char *name, struct garbage *g);
+void nodes_set_name(struct shmfs *fs, struct node *node, const char *name, struct garbage *g);
 
 /* nodes.c: references, and what is done once the lock is released. */
-void nodes_handle_destroy(struct handle *h);
+void nodes_handle_destroy(struct shmfs *fs, struct handle *h);
 void nodes_handle_unref(struct handle *h, struct garbage *g);
-void nodes_dispose(struct garbage *g, fuse_req_t req);
+void nodes_dispose(struct shmfs *fs, struct garbage *g, fuse_req_t req);
 struct handle *nodes_borrow(struct node *node);
-void nodes_give_back(struct handle *h);
+void nodes_give_back(struct shmfs *fs, struct handle *h);
 void nodes_backing_put_locked(struct node *node, struct garbage *g);
 
 #endif /* NODES_TABLE_I_H */

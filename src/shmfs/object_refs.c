@@ -39,9 +39,10 @@ dev_t objects_key_of(unsigned kind)
  */
 int objects_scan_kind(fuse_req_t req, unsigned kind, struct pshm_scan **ret)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct creds viewer = { .uid = fuse_req_ctx(req)->uid, .gid = fuse_req_ctx(req)->gid };
 
-	return holders_objects(&viewer, kind, ret);
+	return holders_objects(fs, &viewer, kind, ret);
 }
 
 /* The caller of req as a viewer of objects (pshm_object_visible). */
@@ -113,11 +114,12 @@ int object_fresh_stat(const struct object_ref *ref, struct stat *st)
  */
 int object_stat(fuse_req_t req, struct node *node, struct object_ref *ref, struct stat *st)
 {
+	struct shmfs *fs = shmfs_of(req);
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
 	int r;
 
-	nodes_object_data(node, ref, sizeof(*ref));
+	nodes_object_data(fs, node, ref, sizeof(*ref));
 	r = object_fresh_stat(ref, st);
 	if (r == 0 || ref->kind == PSHM_KIND_SYSV)
 		return r;
@@ -128,7 +130,7 @@ int object_stat(fuse_req_t req, struct node *node, struct object_ref *ref, struc
 	if (o && o->st.st_ino == ref->ino && o->st.st_dev == ref->dev) {
 		*st = o->st;
 		object_ref_of(o, ref);
-		nodes_set_object_data(node, ref, sizeof(*ref));
+		nodes_set_object_data(fs, node, ref, sizeof(*ref));
 	} else {
 		r = -ENOENT;
 	}

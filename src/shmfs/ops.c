@@ -51,14 +51,15 @@ static void ops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_DONT_MASK;
 	/* Read replies carry the segment's pages (splice.c); must match -o max_read. */
 	conn->max_read = fs->config.max_read;
-	inval_init(conn->proto_major, conn->proto_minor);
+	inval_init(fs, conn->proto_major, conn->proto_minor);
 	if (fs->config.max_read && (conn->capable & FUSE_CAP_SPLICE_WRITE))
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
-	passthrough_init(conn);
+	passthrough_init(fs, conn);
 }
 
 static void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct shmfs *fs = shmfs_of(req);
 	const struct view *dir = dir_of(parent), *v;
 	struct fuse_entry_param e;
 	int r;
@@ -72,22 +73,26 @@ static void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else if (fuse_reply_entry(req, &e) != 0 && !v)
-		nodes_forget(node_of(e.ino), 1); /* the kernel never got the reference */
+		nodes_forget(fs, node_of(e.ino), 1); /* the kernel never got the reference */
 }
 
 static void ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+	struct shmfs *fs = shmfs_of(req);
+
 	/* Views take no references: they are never forgotten. */
 	if (!views_of(ino))
-		nodes_forget(node_of(ino), nlookup);
+		nodes_forget(fs, node_of(ino), nlookup);
 	fuse_reply_none(req);
 }
 
 static void ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
+	struct shmfs *fs = shmfs_of(req);
+
 	for (size_t i = 0; i < count; i++)
 		if (!views_of(forgets[i].ino))
-			nodes_forget(node_of(forgets[i].ino), forgets[i].nlookup);
+			nodes_forget(fs, node_of(forgets[i].ino), forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -145,6 +150,7 @@ static void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
  */
 static void ops_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct stat st;
 
 	(void)mask;
@@ -153,7 +159,7 @@ static void ops_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	else if (node_view(node_of(ino)))
 		fuse_reply_err(req, -node_view(node_of(ino))->node_getattr(req, node_of(ino), &st));
 	else
-		fuse_reply_err(req, -nodes_stat(node_of(ino), &st));
+		fuse_reply_err(req, -nodes_stat(fs, node_of(ino), &st));
 }
 
 static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -261,6 +267,7 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 
 static void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
+	struct shmfs *fs = shmfs_of(req);
 	const struct view *dir = dir_of(parent);
 	struct fuse_entry_param e;
 	int r;
@@ -277,7 +284,7 @@ static void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else if (fuse_reply_entry(req, &e) != 0)
-		nodes_forget(node_of(e.ino), 1);
+		nodes_forget(fs, node_of(e.ino), 1);
 }
 
 static void ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)

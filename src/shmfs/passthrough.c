@@ -23,57 +23,74 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "passthrough_i.h"
 
-static atomic_bool enabled; /* -o passthrough=auto, and the hooks are in */
-static atomic_bool active;  /* the kernel accepted it, and registering still works */
-static char why_not[128] = "not set up";
-static pthread_mutex_t why_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void passthrough_set_off(const char *why)
+int passthrough_new(struct shmfs *fs)
 {
-	pthread_mutex_lock(&why_lock);
-	snprintf(why_not, sizeof(why_not), "%s", why);
-	pthread_mutex_unlock(&why_lock);
-	atomic_store(&active, false);
+	struct passthrough *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->why_lock, NULL);
+	snprintf(p->why_not, sizeof(p->why_not), "not set up");
+	fs->passthrough = p;
+	return 0;
 }
 
-void passthrough_set_active(void)
+void passthrough_free(struct shmfs *fs)
 {
-	if (atomic_load(&enabled))
-		atomic_store(&active, true);
+	if (!fs->passthrough)
+		return;
+	pthread_mutex_destroy(&fs->passthrough->why_lock);
+	free(fs->passthrough);
+	fs->passthrough = NULL;
 }
 
-void passthrough_state_init(bool on, const char *why_off)
+void passthrough_set_off(struct shmfs *fs, const char *why)
 {
-	passthrough_set_off(on ? "the kernel has not started the session yet" : why_off);
-	atomic_store(&enabled, on);
+	pthread_mutex_lock(&fs->passthrough->why_lock);
+	snprintf(fs->passthrough->why_not, sizeof(fs->passthrough->why_not), "%s", why);
+	pthread_mutex_unlock(&fs->passthrough->why_lock);
+	atomic_store(&fs->passthrough->active, false);
 }
 
-bool passthrough_enabled(void)
+void passthrough_set_active(struct shmfs *fs)
 {
-	return atomic_load(&enabled);
+	if (atomic_load(&fs->passthrough->enabled))
+		atomic_store(&fs->passthrough->active, true);
 }
 
-bool passthrough_active(void)
+void passthrough_state_init(struct shmfs *fs, bool on, const char *why_off)
 {
-	return atomic_load(&active);
+	passthrough_set_off(fs, on ? "the kernel has not started the session yet" : why_off);
+	atomic_store(&fs->passthrough->enabled, on);
 }
 
-void passthrough_status(char *buf, size_t size)
+bool passthrough_enabled(struct shmfs *fs)
 {
-	pthread_mutex_lock(&why_lock);
-	if (atomic_load(&active))
+	return atomic_load(&fs->passthrough->enabled);
+}
+
+bool passthrough_active(struct shmfs *fs)
+{
+	return atomic_load(&fs->passthrough->active);
+}
+
+void passthrough_status(struct shmfs *fs, char *buf, size_t size)
+{
+	pthread_mutex_lock(&fs->passthrough->why_lock);
+	if (atomic_load(&fs->passthrough->active))
 		snprintf(buf, size, "on");
 	else
-		snprintf(buf, size, "off: %s", why_not);
-	pthread_mutex_unlock(&why_lock);
+		snprintf(buf, size, "off: %s", fs->passthrough->why_not);
+	pthread_mutex_unlock(&fs->passthrough->why_lock);
 }
 
-void passthrough_registration_failed(int err, int fd)
+void passthrough_registration_failed(struct shmfs *fs, int err, int fd)
 {
 	struct stat st, dir;
 	char reason[96];
@@ -90,6 +107,6 @@ void passthrough_registration_failed(int err, int fd)
 		return;
 	snprintf(reason, sizeof(reason), "registering a backing file failed: %s",
 		 err == ELOOP ? PSHM_DIR " is on a stacked file system" : strerror(err));
-	passthrough_set_off(reason);
+	passthrough_set_off(fs, reason);
 	fuse_log(FUSE_LOG_ERR, "shmfs: passthrough off, %s\n", reason);
 }

@@ -144,9 +144,6 @@ static _Thread_local struct {
 	void *declined_ctx;
 } current;
 
-static int dev_fd = -1;
-static atomic_bool offered; /* the kernel's INIT offered passthrough */
-
 const char *passthrough_implementation(void)
 {
 	return "hooks";
@@ -154,10 +151,10 @@ const char *passthrough_implementation(void)
 
 ssize_t passthrough_hook_read(int fd, void *buf, size_t len, void *userdata)
 {
+	struct shmfs *fs = userdata;
 	ssize_t n = read(fd, buf, len);
 	struct in_header h;
 
-	(void)userdata;
 	if (n < (ssize_t)sizeof(h))
 		return n;
 	memcpy(&h, buf, sizeof(h));
@@ -169,36 +166,36 @@ ssize_t passthrough_hook_read(int fd, void *buf, size_t len, void *userdata)
 		struct init_in in;
 
 		memcpy(&in, (char *)buf + sizeof(h), offsetof(struct init_in, unused));
-		atomic_store(&offered, in.major == 7 && (in.flags & INIT_EXT) &&
-					       (in.flags2 & PASSTHROUGH_FLAGS2));
+		atomic_store(&fs->passthrough->offered, in.major == 7 && (in.flags & INIT_EXT) &&
+								(in.flags2 & PASSTHROUGH_FLAGS2));
 	}
 	return n;
 }
 
 /* The INIT reply, with passthrough asked for when the kernel offered it. */
-static ssize_t write_init(int fd, struct iovec *iov, int count)
+static ssize_t write_init(struct shmfs *fs, int fd, struct iovec *iov, int count)
 {
 	struct init_out out;
 	struct iovec patched[2];
 
-	if (!atomic_load(&offered)) {
-		passthrough_set_off("the kernel does not offer it (Linux 6.9+)");
+	if (!atomic_load(&fs->passthrough->offered)) {
+		passthrough_set_off(fs, "the kernel does not offer it (Linux 6.9+)");
 		return writev(fd, iov, count);
 	}
 	if (count != 2 || iov[1].iov_len != sizeof(out)) {
-		passthrough_set_off("unexpected INIT reply");
+		passthrough_set_off(fs, "unexpected INIT reply");
 		return writev(fd, iov, count);
 	}
 	memcpy(&out, iov[1].iov_base, sizeof(out));
 	if (!(out.flags & INIT_EXT)) {
-		passthrough_set_off("unexpected INIT reply");
+		passthrough_set_off(fs, "unexpected INIT reply");
 		return writev(fd, iov, count);
 	}
 	out.flags2 |= PASSTHROUGH_FLAGS2;
 	out.max_stack_depth = STACK_DEPTH;
 	patched[0] = iov[0];
 	patched[1] = (struct iovec){ .iov_base = &out, .iov_len = sizeof(out) };
-	passthrough_set_active();
+	passthrough_set_active(fs);
 	return writev(fd, patched, 2);
 }
 
@@ -235,17 +232,17 @@ static ssize_t write_open(int fd, struct iovec *iov, int count)
 
 ssize_t passthrough_hook_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
+	struct shmfs *fs = userdata;
 	struct out_header h;
 	ssize_t r;
 
-	(void)userdata;
 	if (count < 1 || iov[0].iov_len < sizeof(h))
 		return writev(fd, iov, count);
 	memcpy(&h, iov[0].iov_base, sizeof(h));
 	if (h.unique != current.unique || h.unique == 0)
 		return writev(fd, iov, count);
 	if (current.opcode == OP_INIT && h.error == 0)
-		return write_init(fd, iov, count);
+		return write_init(fs, fd, iov, count);
 	if (!current.backing_id)
 		return writev(fd, iov, count);
 	if (h.error != 0 || (current.opcode != OP_OPEN && current.opcode != OP_CREATE))
@@ -263,63 +260,63 @@ static ssize_t io_splice(int fdin, off_t *offin, int fdout, off_t *offout, size_
 	return splice(fdin, offin, fdout, offout, len, flags);
 }
 
-int passthrough_hooks_install(struct fuse_session *se, int fd)
+int passthrough_hooks_install(struct shmfs *fs, int fd)
 {
 	static const struct fuse_custom_io io = {
 		.read = passthrough_hook_read,
 		.writev = passthrough_hook_writev,
 		.splice_send = io_splice,
 	};
-	int r = fuse_session_custom_io(se, &io, fd);
+	int r = fuse_session_custom_io(fs->se, &io, fd);
 
 	if (r < 0) {
-		passthrough_state_init(false, "the reply hooks cannot be installed");
+		passthrough_state_init(fs, false, "the reply hooks cannot be installed");
 		return r;
 	}
-	dev_fd = fd;
-	passthrough_state_init(true, NULL);
+	passthrough_state_init(fs, true, NULL);
 	return 0;
 }
 
-int passthrough_setup(struct fuse_session *se, bool on, const char *why_off)
+int passthrough_setup(struct shmfs *fs, bool on, const char *why_off)
 {
 	if (!on) {
-		passthrough_state_init(false, why_off);
+		passthrough_state_init(fs, false, why_off);
 		return 0;
 	}
 	/* The same descriptor: only the hooks change, and the unmount still closes it. */
-	return passthrough_hooks_install(se, fuse_session_fd(se));
+	return passthrough_hooks_install(fs, fuse_session_fd(fs->se));
 }
 
-void passthrough_init(struct fuse_conn_info *conn)
+void passthrough_init(struct shmfs *fs, struct fuse_conn_info *conn)
 {
+	(void)fs;
 	(void)conn; /* the INIT reply itself is patched (write_init) */
 }
 
-int passthrough_register(fuse_req_t req, int fd)
+int passthrough_register(struct shmfs *fs, fuse_req_t req, int fd)
 {
 	struct backing_map map = { .fd = fd };
 	int id, err;
 
 	(void)req;
-	if (!passthrough_active())
+	if (!passthrough_active(fs))
 		return -EOPNOTSUPP;
-	id = ioctl(dev_fd, DEV_IOC_BACKING_OPEN, &map);
+	id = ioctl(fuse_session_fd(fs->se), DEV_IOC_BACKING_OPEN, &map);
 	if (id > 0)
 		return id;
 	if (id == 0)
 		return -EPROTO;
 	err = errno;
-	passthrough_registration_failed(err, fd);
+	passthrough_registration_failed(fs, err, fd);
 	return -err;
 }
 
-void passthrough_unregister(fuse_req_t req, int id)
+void passthrough_unregister(struct shmfs *fs, fuse_req_t req, int id)
 {
 	uint32_t backing_id = (uint32_t)id;
 
 	(void)req;
-	if (ioctl(dev_fd, DEV_IOC_BACKING_CLOSE, &backing_id) < 0)
+	if (ioctl(fuse_session_fd(fs->se), DEV_IOC_BACKING_CLOSE, &backing_id) < 0)
 		fuse_log(FUSE_LOG_ERR, "shmfs: closing backing file %d: %s\n", id, strerror(errno));
 }
 

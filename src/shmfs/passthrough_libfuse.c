@@ -16,23 +16,20 @@
 /* For a close once the request has been replied to (libfuse's API wants a live request). */
 #define DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
 
-static struct fuse_session *session;
-
 const char *passthrough_implementation(void)
 {
 	return "native";
 }
 
-int passthrough_setup(struct fuse_session *se, bool on, const char *why_off)
+int passthrough_setup(struct shmfs *fs, bool on, const char *why_off)
 {
-	session = se;
-	passthrough_state_init(on, why_off);
+	passthrough_state_init(fs, on, why_off);
 	return 0;
 }
 
-void passthrough_init(struct fuse_conn_info *conn)
+void passthrough_init(struct shmfs *fs, struct fuse_conn_info *conn)
 {
-	if (!passthrough_enabled())
+	if (!passthrough_enabled(fs))
 		return; /* off (-o passthrough=off, cache=on): the kernel is not asked */
 	/*
 	 * conn->want, the field ops_init changes too: libfuse 3.17 converts
@@ -40,31 +37,31 @@ void passthrough_init(struct fuse_conn_info *conn)
 	 * once fails that conversion on some 3.17 releases. The bit fits in 32.
 	 */
 	if (!(conn->capable & FUSE_CAP_PASSTHROUGH)) {
-		passthrough_set_off("the kernel does not offer it (Linux 6.9+)");
+		passthrough_set_off(fs, "the kernel does not offer it (Linux 6.9+)");
 		return;
 	}
 	/* The segments are on tmpfs: no stacking below (the kernel gets a depth of 1). */
 	conn->max_backing_stack_depth = FUSE_BACKING_STACKED_UNDER;
 	conn->want |= FUSE_CAP_PASSTHROUGH;
-	passthrough_set_active();
+	passthrough_set_active(fs);
 }
 
-int passthrough_register(fuse_req_t req, int fd)
+int passthrough_register(struct shmfs *fs, fuse_req_t req, int fd)
 {
 	int id, err;
 
-	if (!passthrough_active())
+	if (!passthrough_active(fs))
 		return -EOPNOTSUPP;
 	errno = 0;
 	id = fuse_passthrough_open(req, fd);
 	if (id > 0)
 		return id;
 	err = errno ? errno : EPROTO;
-	passthrough_registration_failed(err, fd);
+	passthrough_registration_failed(fs, err, fd);
 	return -err;
 }
 
-void passthrough_unregister(fuse_req_t req, int id)
+void passthrough_unregister(struct shmfs *fs, fuse_req_t req, int id)
 {
 	uint32_t backing_id = (uint32_t)id;
 

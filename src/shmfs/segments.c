@@ -20,7 +20,7 @@ static struct handle *handle_of(const struct fuse_file_info *fi)
 	return (struct handle *)(uintptr_t)fi->fh;
 }
 
-void segments_fill_entry(const struct shmfs *fs, struct fuse_entry_param *e, struct node *node,
+void segments_fill_entry(struct shmfs *fs, struct fuse_entry_param *e, struct node *node,
 			 const struct stat *st)
 {
 	*e = (struct fuse_entry_param){
@@ -28,21 +28,20 @@ void segments_fill_entry(const struct shmfs *fs, struct fuse_entry_param *e, str
 		.generation = nodes_generation(node),
 		.attr = *st,
 		.attr_timeout = shmfs_attr_timeout(fs),
-		.entry_timeout = nodes_lend_entry(node),
+		.entry_timeout = nodes_lend_entry(fs, node),
 	};
 }
 
-int segments_entry(const struct shmfs *fs, const char *full, uint64_t anon_id,
-		   struct fuse_entry_param *e)
+int segments_entry(struct shmfs *fs, const char *full, uint64_t anon_id, struct fuse_entry_param *e)
 {
 	struct node *node;
 	struct stat st;
 	int r;
 
-	r = anon_id ? anon_stat(anon_id, &st) : pshm_stat_name(full, &st, NULL);
+	r = anon_id ? anon_stat(fs, anon_id, &st) : pshm_stat_name(full, &st, NULL);
 	if (r < 0)
 		return r;
-	node = nodes_get(anon_id ? NULL : full, anon_id, &st, 1);
+	node = nodes_get(fs, anon_id ? NULL : full, anon_id, &st, 1);
 	if (!node)
 		return -ENOMEM;
 	segments_fill_entry(fs, e, node, &st);
@@ -51,8 +50,9 @@ int segments_entry(const struct shmfs *fs, const char *full, uint64_t anon_id,
 
 void segments_getattr_reply(fuse_req_t req, struct node *node, struct fuse_file_info *fi)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct stat st;
-	int r = fi ? pshm_stat(handle_of(fi)->fd, &st, NULL) : nodes_stat(node, &st);
+	int r = fi ? pshm_stat(handle_of(fi)->fd, &st, NULL) : nodes_stat(fs, node, &st);
 
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -97,6 +97,7 @@ static int apply_setattr(int fd, const struct stat *attr, int to_set)
 void segments_setattr_reply(fuse_req_t req, struct node *node, struct stat *attr, int to_set,
 			    struct fuse_file_info *fi)
 {
+	struct shmfs *fs = shmfs_of(req);
 	bool resize = to_set & FUSE_SET_ATTR_SIZE;
 	struct creds caller;
 	struct stat st;
@@ -118,7 +119,7 @@ void segments_setattr_reply(fuse_req_t req, struct node *node, struct stat *attr
 		 * ESTALE (see nodes_stat).
 		 */
 		r = resize ? creds_enter(&caller) : 0;
-		fd = r < 0 ? r : nodes_open(node, resize ? O_RDWR : O_RDONLY);
+		fd = r < 0 ? r : nodes_open(fs, node, resize ? O_RDWR : O_RDONLY);
 		if (resize && r == 0)
 			creds_leave();
 		if (fd < 0) {
@@ -149,6 +150,7 @@ static int access_of(int flags)
 
 /* An open whose reply could not carry its backing id: served by the daemon, not using it. */
 struct open_reply {
+	struct shmfs *fs;
 	struct node *node;
 	struct handle *h;
 };
@@ -158,7 +160,7 @@ static void open_declined(void *ctx)
 	struct open_reply *o = ctx;
 
 	o->h->passthrough = false;
-	nodes_backing_put(o->node, NULL);
+	nodes_backing_put(o->fs, o->node, NULL);
 }
 
 /*
@@ -174,7 +176,7 @@ static void set_open_mode(fuse_req_t req, struct open_reply *o, struct fuse_file
 {
 	int id = shmfs_of(req)->config.cache || o->h->fd < 0
 			 ? 0
-			 : nodes_backing_get(o->node, o->h->fd, req);
+			 : nodes_backing_get(o->fs, o->node, o->h->fd, req);
 
 	fi->direct_io = !shmfs_of(req)->config.cache;
 	fi->keep_cache = 0;
@@ -189,29 +191,31 @@ static void set_open_mode(fuse_req_t req, struct open_reply *o, struct fuse_file
  */
 static int open_as_caller(fuse_req_t req, struct node *node, int oflags, uid_t *ret_uid)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct creds caller;
 	int fd, r;
 
 	creds_of_req(req, &caller);
-	r = limits_take(caller.uid, LIMIT_FDS, 1);
+	r = limits_take(fs, caller.uid, LIMIT_FDS, 1);
 	if (r < 0)
 		return r;
 	if (oflags & O_TRUNC)
 		creds_groups(req, &caller); /* a truncation may drop the set-gid bit */
 	do {
 		r = creds_enter(&caller);
-		fd = r < 0 ? r : nodes_open(node, oflags);
+		fd = r < 0 ? r : nodes_open(fs, node, oflags);
 		if (r == 0)
 			creds_leave();
 	} while (creds_retry(req, &caller, fd));
 	if (fd < 0)
-		limits_give(caller.uid, LIMIT_FDS, 1);
+		limits_give(fs, caller.uid, LIMIT_FDS, 1);
 	*ret_uid = caller.uid;
 	return fd;
 }
 
 void segments_open_reply(fuse_req_t req, struct node *node, struct fuse_file_info *fi)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct handle *h;
 	uid_t uid;
 	int fd;
@@ -228,7 +232,7 @@ void segments_open_reply(fuse_req_t req, struct node *node, struct fuse_file_inf
 	h = handle_new(fd, fi->flags, uid);
 	if (!h) {
 		pshm_close(fd, NULL);
-		limits_give(uid, LIMIT_FDS, 1);
+		limits_give(fs, uid, LIMIT_FDS, 1);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -238,12 +242,14 @@ void segments_open_reply(fuse_req_t req, struct node *node, struct fuse_file_inf
 void segments_reply_open(fuse_req_t req, struct node *node, struct handle *h,
 			 struct fuse_file_info *fi)
 {
-	nodes_attach(node, h);
+	struct shmfs *fs = shmfs_of(req);
+
+	nodes_attach(fs, node, h);
 	fi->fh = (uint64_t)(uintptr_t)h;
-	set_open_mode(req, &(struct open_reply){ node, h }, fi);
+	set_open_mode(req, &(struct open_reply){ fs, node, h }, fi);
 	/* From the reply on, h is the kernel's: a RELEASE may come at once. */
 	if (fuse_reply_open(req, fi) != 0)
-		nodes_release(node, h, NULL);
+		nodes_release(fs, node, h, NULL);
 }
 
 /*
@@ -272,7 +278,7 @@ static int create_segment(fuse_req_t req, struct creds *caller, const char *full
 
 void segments_create_reply(fuse_req_t req, const char *full, mode_t mode, struct fuse_file_info *fi)
 {
-	const struct shmfs *fs = shmfs_of(req);
+	struct shmfs *fs = shmfs_of(req);
 	struct fuse_entry_param e = { 0 };
 	struct creds caller;
 	struct node *node;
@@ -280,7 +286,7 @@ void segments_create_reply(fuse_req_t req, const char *full, mode_t mode, struct
 	int fd, r;
 
 	creds_of_req(req, &caller);
-	r = limits_take(caller.uid, LIMIT_FDS, 1);
+	r = limits_take(fs, caller.uid, LIMIT_FDS, 1);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -289,39 +295,40 @@ void segments_create_reply(fuse_req_t req, const char *full, mode_t mode, struct
 			    access_of(fi->flags) | O_CREAT | (fi->flags & (O_EXCL | O_TRUNC)),
 			    mode);
 	if (fd < 0) {
-		limits_give(caller.uid, LIMIT_FDS, 1);
+		limits_give(fs, caller.uid, LIMIT_FDS, 1);
 		fuse_reply_err(req, -fd);
 		return;
 	}
 	h = handle_new(fd, fi->flags, caller.uid);
 	if (!h) {
 		pshm_close(fd, NULL);
-		limits_give(caller.uid, LIMIT_FDS, 1);
+		limits_give(fs, caller.uid, LIMIT_FDS, 1);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	/* From here on the handle owns fd and its charge. */
 	r = pshm_stat(fd, &e.attr, NULL);
-	node = r < 0 ? NULL : nodes_get(full, 0, &e.attr, 1);
+	node = r < 0 ? NULL : nodes_get(fs, full, 0, &e.attr, 1);
 	if (!node) {
-		handle_discard(h);
+		handle_discard(fs, h);
 		fuse_reply_err(req, r < 0 ? -r : ENOMEM);
 		return;
 	}
-	nodes_attach(node, h);
+	nodes_attach(fs, node, h);
 	e.ino = nodes_ino(node);
 	e.generation = nodes_generation(node);
 	e.attr_timeout = e.entry_timeout = shmfs_attr_timeout(fs);
 	fi->fh = (uint64_t)(uintptr_t)h;
-	set_open_mode(req, &(struct open_reply){ node, h }, fi);
+	set_open_mode(req, &(struct open_reply){ fs, node, h }, fi);
 	if (fuse_reply_create(req, &e, fi) != 0) {
-		nodes_release(node, h, NULL);
-		nodes_forget(node, 1);
+		nodes_release(fs, node, h, NULL);
+		nodes_forget(fs, node, 1);
 	}
 }
 
 int segments_mknod(fuse_req_t req, const char *full, mode_t mode, struct fuse_entry_param *e)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct creds caller;
 	struct node *node;
 	struct stat st;
@@ -335,7 +342,7 @@ int segments_mknod(fuse_req_t req, const char *full, mode_t mode, struct fuse_en
 	pshm_close(fd, NULL);
 	if (r < 0)
 		return r;
-	node = nodes_get(full, 0, &st, 1);
+	node = nodes_get(fs, full, 0, &st, 1);
 	if (!node)
 		return -ENOMEM;
 	segments_fill_entry(shmfs_of(req), e, node, &st);
@@ -349,6 +356,8 @@ int segments_mknod(fuse_req_t req, const char *full, mode_t mode, struct fuse_en
  */
 void segments_release_reply(fuse_req_t req, struct node *node, struct fuse_file_info *fi)
 {
-	nodes_release(node, handle_of(fi), req);
+	struct shmfs *fs = shmfs_of(req);
+
+	nodes_release(fs, node, handle_of(fi), req);
 	fuse_reply_err(req, 0);
 }

@@ -7,10 +7,10 @@
 
 /* segments.c: a segment node's attributes and open files (named and anonymous alike). */
 /* The entry for node with status st, carrying a kernel reference the caller took. */
-void segments_fill_entry(const struct shmfs *fs, struct fuse_entry_param *e, struct node *node,
+void segments_fill_entry(struct shmfs *fs, struct fuse_entry_param *e, struct node *node,
 			 const struct stat *st);
 /* The entry of the named segment full or anonymous segment anon_id: 0 with *e and a reference. */
-int segments_entry(const struct shmfs *fs, const char *full, uint64_t anon_id,
+int segments_entry(struct shmfs *fs, const char *full, uint64_t anon_id,
 		   struct fuse_entry_param *e);
 void segments_getattr_reply(fuse_req_t req, struct node *node, struct fuse_file_info *fi);
 void segments_setattr_reply(fuse_req_t req, struct node *node, struct stat *attr, int to_set,

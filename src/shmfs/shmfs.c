@@ -12,25 +12,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "anon_i.h"
-#include "ctl_session_i.h"
-#include "dirs_i.h"
-#include "guard_i.h"
-#include "holders_i.h"
-#include "inval_i.h"
-#include "names_i.h"
-#include "ops_i.h"
+#include "daemon_i.h"
 #include "passthrough_i.h"
 #include "shmfs_i.h"
 #include "splice_i.h"
-#include "view_i.h"
-#include "waits_i.h"
-
-/* The daemon; requests reach it through fuse_req_userdata(). */
-static struct shmfs fs = {
-	.config = { .timeout = 1.0 },
-	.ctl = { .segment_name = names_segment, .own_entry = views_own_entry },
-};
 
 #define DEFAULT_MAX_IDLE_THREADS 8
 #define DEFAULT_MAX_THREADS 16
@@ -142,26 +127,27 @@ static int fail(const char *message, const char *detail)
  * at most pipe-max-size unless the daemon has CAP_SYS_RESOURCE), or the
  * user's max_read. libfuse wants the mount option and init() to agree.
  */
-static int configure_max_read(const struct options *opts, struct fuse_args *args)
+static int configure_max_read(struct shmfs_config *config, const struct options *opts,
+			      struct fuse_args *args)
 {
 	char arg[32];
-	size_t spliced = splice_init();
 
-	fs.config.max_read = opts->max_read ? opts->max_read : (unsigned)spliced;
+	config->splice_max = splice_max_reply();
+	config->max_read = opts->max_read ? opts->max_read : (unsigned)config->splice_max;
 	if (opts->max_read && opts->max_read < 4096) {
 		snprintf(arg, sizeof(arg), "%u", opts->max_read);
 		return fail("max_read= takes at least 4096 bytes, not", arg);
 	}
-	if (!fs.config.max_read)
+	if (!config->max_read)
 		return 0;
-	snprintf(arg, sizeof(arg), "-omax_read=%u", fs.config.max_read);
+	snprintf(arg, sizeof(arg), "-omax_read=%u", config->max_read);
 	return fuse_opt_add_arg(args, arg) < 0 ? fail("out of memory", NULL) : 0;
 }
 
 /* The per-user limits (limits.c): 0, or prints why not and returns 1. */
-static int configure_limits(const struct options *opts)
+static int configure_limits(struct shmfs_config *config, const struct options *opts)
 {
-	struct limits_config *l = &fs.config.limits;
+	struct limits_config *l = &config->limits;
 	struct statvfs sv;
 
 	l->user_fds = opts->user_fds ? opts->user_fds : LIMIT_USER_FDS_DEFAULT;
@@ -184,39 +170,39 @@ static int configure_limits(const struct options *opts)
 }
 
 /* Checks and applies the shmfs options; returns 0 or prints why not and returns 1. */
-static int configure(struct options *opts, struct fuse_args *args)
+static int configure(struct shmfs_config *config, struct options *opts, struct fuse_args *args)
 {
-	static char prefix_check[PSHM_NAME_MAX + 2];
+	char prefix_check[PSHM_NAME_MAX + 2];
 
-	fs.config.prefix = opts->prefix ? opts->prefix : strdup("");
-	if (!fs.config.prefix)
+	config->prefix = opts->prefix ? opts->prefix : strdup("");
+	if (!config->prefix)
 		return fail("out of memory", NULL);
-	fs.config.prefix_len = strlen(fs.config.prefix);
-	if (fs.config.prefix_len) {
-		snprintf(prefix_check, sizeof(prefix_check), "%s", fs.config.prefix);
-		if (strchr(fs.config.prefix, '/') || fs.config.prefix_len >= PSHM_NAME_MAX ||
+	config->prefix_len = strlen(config->prefix);
+	if (config->prefix_len) {
+		snprintf(prefix_check, sizeof(prefix_check), "%s", config->prefix);
+		if (strchr(config->prefix, '/') || config->prefix_len >= PSHM_NAME_MAX ||
 		    pshm_name_check(prefix_check, NULL) < 0)
-			return fail("invalid prefix (no '/', at most 254 bytes)", fs.config.prefix);
+			return fail("invalid prefix (no '/', at most 254 bytes)", config->prefix);
 	}
 	if (!opts->cache || strcmp(opts->cache, "off") == 0)
-		fs.config.cache = false;
+		config->cache = false;
 	else if (strcmp(opts->cache, "on") == 0)
-		fs.config.cache = true;
+		config->cache = true;
 	else
 		return fail("cache= takes on or off, not", opts->cache);
 	if (!opts->passthrough || strcmp(opts->passthrough, "auto") == 0)
-		fs.config.passthrough = !fs.config.cache;
+		config->passthrough = !config->cache;
 	else if (strcmp(opts->passthrough, "off") == 0)
-		fs.config.passthrough = false;
+		config->passthrough = false;
 	else
 		return fail("passthrough= takes auto or off, not", opts->passthrough);
 	if (opts->cache_timeout) {
 		char *end;
 
 		errno = 0;
-		fs.config.timeout = strtod(opts->cache_timeout, &end);
-		if (errno || *end || end == opts->cache_timeout || fs.config.timeout < 0 ||
-		    fs.config.timeout > 86400)
+		config->timeout = strtod(opts->cache_timeout, &end);
+		if (errno || *end || end == opts->cache_timeout || config->timeout < 0 ||
+		    config->timeout > 86400)
 			return fail("cache_timeout= takes seconds from 0 to 86400, not",
 				    opts->cache_timeout);
 	}
@@ -224,13 +210,13 @@ static int configure(struct options *opts, struct fuse_args *args)
 		/* Without it nothing would check modes: the daemon serves everyone as itself. */
 		if (fuse_opt_add_arg(args, "-odefault_permissions") < 0)
 			return fail("out of memory", NULL);
-		fs.config.allow_other = true;
+		config->allow_other = true;
 	}
 	if (access(PSHM_DIR, R_OK | X_OK) < 0)
 		return fail("cannot use " PSHM_DIR, strerror(errno));
-	if (configure_limits(opts) != 0)
+	if (configure_limits(config, opts) != 0)
 		return 1;
-	return configure_max_read(opts, args);
+	return configure_max_read(config, opts, args);
 }
 
 /*
@@ -286,7 +272,8 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = { 0 };
 	struct options opts = { 0 };
-	struct fuse_session *se = NULL;
+	struct shmfs_config config = { .timeout = 1.0 };
+	struct shmfs *fs = NULL;
 	int status = 1, r;
 
 	if (fuse_opt_parse(&args, &opts, option_spec, option_proc) < 0)
@@ -317,62 +304,30 @@ int main(int argc, char *argv[])
 			argv[0]);
 		goto out;
 	}
-	if (configure(&opts, &args) != 0)
+	if (configure(&config, &opts, &args) != 0)
 		goto out;
 	/* First, so that a -o fsname= of the user's comes later and wins. */
 	if (fuse_opt_insert_arg(&args, 1, "-ofsname=shmfs") < 0)
 		goto out;
-	limits_init(&fs.config.limits, raise_file_limit());
-	r = creds_init();
-	if (r == 0)
-		r = guard_init();
-	if (r == 0)
-		r = nodes_init(&(struct nodes_config){ .cache = fs.config.cache,
-						       .cache_timeout = fs.config.timeout });
+	r = shmfs_new(&config, raise_file_limit(), &fs);
 	if (r < 0) {
 		fail("cannot start", strerror(-r));
 		goto out;
 	}
-
-	anon_init(fs.config.prefix);
-	fs.ctl.prefix = fs.config.prefix;
-	se = fuse_session_new(&args, &shmfs_ops, sizeof(shmfs_ops), &fs);
-	if (!se)
+	if (shmfs_mount(fs, &args, cmd.mountpoint) < 0)
 		goto out; /* libfuse said why */
-	inval_setup(se);
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out;
-	if (fuse_session_mount(se, cmd.mountpoint) != 0) {
-		fuse_remove_signal_handlers(se);
-		goto out;
-	}
-	holders_init(cmd.mountpoint);
-	holders_set_session(se);
-	r = passthrough_setup(se, fs.config.passthrough,
-			      fs.config.cache ? "cache=on" : "-o passthrough=off");
-	if (r < 0)
-		fprintf(stderr, "shmfs: passthrough off: %s\n", strerror(-r));
 	/* The mount exists before the parent returns: usable the moment shmfs exits. */
 	fuse_daemonize(cmd.foreground);
 	if (!cmd.foreground) {
 		openlog("shmfs", LOG_PID, LOG_DAEMON);
 		fuse_set_log_func(log_to_syslog);
 	}
-	/* One thread watches /dev/shm for every .ctl wait (after the fork: threads do not survive it). */
-	r = waits_start();
+	r = shmfs_start(fs);
 	if (r < 0)
 		fuse_log(FUSE_LOG_ERR, "shmfs: cannot watch " PSHM_DIR ": %s\n", strerror(-r));
 	else
-		r = run(se, &cmd);
-	/*
-	 * The workers are gone: stop the waits, and answer the reads kept for
-	 * them (ENOTCONN, as every request gets once the daemon is gone)
-	 * while the session can still send.
-	 */
-	waits_stop();
-	ctl_destroy_all();
-	fuse_session_unmount(se);
-	fuse_remove_signal_handlers(se);
+		r = run(fs->se, &cmd);
+	shmfs_unmount(fs);
 	/*
 	 * SIGTERM, SIGINT, SIGHUP end the loop with the signal number: a clean
 	 * stop. So does the connection's end: libfuse 3.14 knows ENODEV, but
@@ -384,16 +339,10 @@ int main(int argc, char *argv[])
 	if (status)
 		fuse_log(FUSE_LOG_ERR, "shmfs: stopped on error: %s\n", strerror(r < 0 ? -r : r));
 out:
-	if (se)
-		fuse_session_destroy(se);
-	ctl_destroy_all();
-	dirs_destroy_all();
-	view_objects_destroy();
-	anon_destroy();
-	nodes_destroy();
+	shmfs_free(fs);
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
-	free(fs.config.prefix);
+	free(config.prefix);
 	free(opts.cache);
 	free(opts.cache_timeout);
 	free(opts.passthrough);

@@ -11,6 +11,7 @@
 
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -30,6 +31,7 @@ struct shmfs_config {
 	bool allow_other;            /* others may use the mount; default_permissions is on */
 	struct limits_config limits; /* per-user limits (limits.c) */
 	unsigned max_read;           /* the largest read request, or 0 for libfuse's default */
+	size_t splice_max;           /* the most one spliced reply carries (splice.c); 0: none */
 	bool passthrough;            /* -o passthrough=auto: data from the segment when possible */
 };
 
@@ -44,16 +46,54 @@ struct ctl_context {
 	bool (*own_entry)(const char *name);
 };
 
-/* The daemon: reached from every request through fuse_req_userdata(). */
+/* Each module's own state, opaque to the rest (defined in the module's .c). */
+struct anons;
+struct ctl_sessions;
+struct holders;
+struct limits;
+struct nodes_table;
+struct passthrough;
+struct snapshots;
+struct view_hints;
+struct waits;
+
+/*
+ * The daemon: everything it holds, reached from every request through
+ * fuse_req_userdata() (shmfs_of). daemon.c makes and tears it down, in
+ * the one order written there.
+ */
 struct shmfs {
-	struct shmfs_config config;
-	struct timespec started; /* the times of the mount's own entries */
+	struct shmfs_config config; /* fixed once started */
+	struct timespec started;    /* the times of the mount's own entries */
 	struct ctl_context ctl;
+	struct fuse_session *se;  /* the session, once made */
+	bool mounted;             /* se is mounted (daemon.c) */
+	pthread_key_t buffer_key; /* data.c: each worker's reply buffer */
+	bool buffer_key_made;
+	atomic_bool epoch;               /* inval.c: the kernel takes FUSE_NOTIFY_INC_EPOCH */
+	struct limits *limits;           /* limits.c: what each user holds */
+	struct nodes_table *nodes;       /* nodes.c and node_*.c: the kernel's node ids */
+	struct anons *anons;             /* anon.c: anonymous segments */
+	struct snapshots *snapshots;     /* listing.c: directory listings kept open */
+	struct view_hints *hints;        /* view_objects.c: each view's last listing */
+	struct holders *holders;         /* holders.c: this mount, scans running */
+	struct passthrough *passthrough; /* passthrough*.c */
+	struct ctl_sessions *sessions;   /* ctl_session.c: open control files */
+	struct waits *waits;             /* waits.c: the thread that watches /dev/shm */
 };
 
 static inline struct shmfs *shmfs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/* Milliseconds of CLOCK_MONOTONIC, the clock of every deadline. */
+static inline uint64_t shmfs_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* The attribute timeout the kernel gets: 0 unless cache=on. */

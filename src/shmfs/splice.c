@@ -28,8 +28,6 @@
 #define LIBFUSE_PIPE_EXTRA (4 * 4096)
 #define MIN_SPLICE_BYTES (2 * 4096) /* libfuse copies smaller replies anyway */
 
-static size_t max_reply; /* the most data one spliced reply carries; 0: no splicing */
-
 static long read_long(const char *path)
 {
 	char text[32];
@@ -44,12 +42,12 @@ static long read_long(const char *path)
 	return value;
 }
 
-size_t splice_init(void)
+size_t splice_max_reply(void)
 {
 	long max = read_long("/proc/sys/fs/pipe-max-size");
+	size_t max_reply = 0;
 	int fd[2];
 
-	max_reply = 0;
 	if (sysconf(_SC_PAGESIZE) != 4096 || pipe2(fd, O_CLOEXEC) < 0)
 		return 0;
 	if (fcntl(fd[0], F_SETPIPE_SZ, 2 << 20) >= 0)
@@ -65,9 +63,10 @@ size_t splice_init(void)
 
 int splice_reply(fuse_req_t req, int fd, size_t len, off_t off)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct fuse_bufvec bufv = FUSE_BUFVEC_INIT(len);
 
-	if (len < MIN_SPLICE_BYTES || len > max_reply)
+	if (len < MIN_SPLICE_BYTES || len > fs->config.splice_max)
 		return -EAGAIN;
 	bufv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bufv.buf[0].fd = fd;

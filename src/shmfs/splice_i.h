@@ -7,7 +7,7 @@
 
 /* splice.c: read replies that reference the segment's pages instead of copying them. */
 /* Measures what a pipe may hold; returns the most data one spliced reply carries (0: none). */
-size_t splice_init(void);
+size_t splice_max_reply(void);
 /*
  * Replies to req with the len bytes at off of the segment open as fd: 0
  * once replied (short if the segment shrank meanwhile), or -EAGAIN, having

@@ -33,9 +33,10 @@ static int anon_lookup(fuse_req_t req, const struct view *v, const char *name,
 
 static int anon_list_entries(fuse_req_t req, const struct view *v, struct dir_snapshot *d)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct anon_info *list = NULL;
 	size_t n = 0;
-	int r = anon_list(ANON_ALL, &list, &n);
+	int r = anon_list(fs, ANON_ALL, &list, &n);
 
 	(void)req;
 	(void)v;
@@ -43,7 +44,7 @@ static int anon_list_entries(fuse_req_t req, const struct view *v, struct dir_sn
 		char name[24];
 
 		snprintf(name, sizeof(name), "%" PRIu64, list[i].id);
-		r = dir_add(d, name, list[i].st.st_ino, S_IFREG, NULL);
+		r = dir_add(fs, d, name, list[i].st.st_ino, S_IFREG, NULL);
 	}
 	free(list);
 	return r;
@@ -51,12 +52,13 @@ static int anon_list_entries(fuse_req_t req, const struct view *v, struct dir_sn
 
 static int anon_unlink(fuse_req_t req, const struct view *v, const char *name)
 {
+	struct shmfs *fs = shmfs_of(req);
 	uint64_t id;
 
 	(void)v;
 	if (!names_anon_id(name, &id))
 		return -ENOENT;
-	return anon_free(id, fuse_req_ctx(req)->uid);
+	return anon_free(fs, id, fuse_req_ctx(req)->uid);
 }
 
 /* Its entries are files. */

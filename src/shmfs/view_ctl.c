@@ -43,6 +43,7 @@ static int ctl_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 
 static int ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct ctl_session *s;
 	struct creds opener;
 	int r;
@@ -50,7 +51,7 @@ static int ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)ino;
 	creds_of_req(req, &opener);
 	creds_groups(req, &opener); /* the session acts as its opener later, without a request */
-	r = ctl_session_open(&opener, &s);
+	r = ctl_session_open(fs, &opener, &s);
 	if (r < 0)
 		return r;
 	fi->fh = (uint64_t)(uintptr_t)s;

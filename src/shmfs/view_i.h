@@ -106,8 +106,9 @@ extern const struct view view_deleted;     /* .deleted/: unlinked segments still
 extern const struct view view_memfd;       /* .memfd/ */
 extern const struct view view_sysv;        /* .sysv/: System V segments */
 extern const struct view view_shared_anon; /* .shared-anon/ */
-/* Frees what the object views keep between requests (at exit). */
-void view_objects_destroy(void);
+/* Makes fs->hints, what the object views keep between requests (0 or -ENOMEM); frees it. */
+int view_objects_new(struct shmfs *fs);
+void view_objects_free(struct shmfs *fs);
 
 /* The view of a node's entry when it is not a segment's, or NULL (fixed for its life). */
 static inline const struct view *node_view(const struct node *node)

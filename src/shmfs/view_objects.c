@@ -43,11 +43,11 @@
 static unsigned kind_of(const struct view *v);
 
 /* The entry of the object ref, whose status is st: 0 with *e and a kernel reference. */
-static int entry_for(const struct view *v, const struct object_ref *ref, const struct stat *st,
-		     struct fuse_entry_param *e)
+static int entry_for(struct shmfs *fs, const struct view *v, const struct object_ref *ref,
+		     const struct stat *st, struct fuse_entry_param *e)
 {
 	struct node *node =
-		nodes_get_object(v, objects_key_of(ref->kind), ref->ino, ref, sizeof(*ref), 1);
+		nodes_get_object(fs, v, objects_key_of(ref->kind), ref->ino, ref, sizeof(*ref), 1);
 
 	if (!node)
 		return -ENOMEM;
@@ -71,6 +71,7 @@ static int entry_for(const struct view *v, const struct object_ref *ref, const s
 static int entry_of(fuse_req_t req, const struct view *v, const struct pshm_object *o,
 		    struct fuse_entry_param *e)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct holders_viewer viewer;
 	struct object_ref ref;
 
@@ -78,7 +79,7 @@ static int entry_of(fuse_req_t req, const struct view *v, const struct pshm_obje
 	if (!pshm_object_visible(o, &viewer.pub))
 		return -ENOENT;
 	object_ref_of(o, &ref);
-	return entry_for(v, &ref, &o->st, e);
+	return entry_for(fs, v, &ref, &o->st, e);
 }
 
 /*
@@ -90,6 +91,7 @@ static int entry_of(fuse_req_t req, const struct view *v, const struct pshm_obje
 static bool lookup_known(fuse_req_t req, const struct view *v, const char *name,
 			 struct fuse_entry_param *e, int *ret)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct holders_viewer viewer;
 	const char *digits = strrchr(name, '@');
 	struct object_ref ref;
@@ -104,13 +106,13 @@ static bool lookup_known(fuse_req_t req, const struct view *v, const char *name,
 	ino = strtoull(digits, &end, 10);
 	if (*end || errno)
 		return false;
-	if (!nodes_find_object(v, objects_key_of(kind_of(v)), (ino_t)ino, &ref, sizeof(ref)) ||
+	if (!nodes_find_object(fs, v, objects_key_of(kind_of(v)), (ino_t)ino, &ref, sizeof(ref)) ||
 	    strcmp(ref.name, name) != 0 || object_fresh_stat(&ref, &st) < 0)
 		return false;
 	objects_viewer_of(req, &viewer);
 	if (!object_ref_visible(&viewer, &ref, &st))
 		return false;
-	*ret = entry_for(v, &ref, &st, e);
+	*ret = entry_for(fs, v, &ref, &st, e);
 	return true;
 }
 
@@ -139,10 +141,10 @@ struct listing {
  */
 #define HINT_BYTES_MAX (4u << 20)
 
-static struct {
+struct view_hints {
 	pthread_mutex_t lock;
 	struct listing *latest[PSHM_KINDS];
-} hints = { .lock = PTHREAD_MUTEX_INITIALIZER };
+};
 
 static unsigned kind_index(unsigned kind)
 {
@@ -164,7 +166,8 @@ static void listing_put(struct listing *l)
 }
 
 /* Grows what l holds by one object of name_len, charged to d's owner: 0, -EMFILE, -ENOMEM. */
-static int listing_reserve(struct listing *l, struct dir_snapshot *d, size_t name_len)
+static int listing_reserve(struct shmfs *fs, struct listing *l, struct dir_snapshot *d,
+			   size_t name_len)
 {
 	size_t need = (LISTED_SIZE(name_len) + 7) & ~(size_t)7;
 
@@ -172,7 +175,7 @@ static int listing_reserve(struct listing *l, struct dir_snapshot *d, size_t nam
 		size_t capacity = l->capacity ? l->capacity * 2 : 64;
 		size_t *offsets;
 
-		if (dir_charge(d, (capacity - l->capacity) * sizeof(*offsets)) < 0)
+		if (dir_charge(fs, d, (capacity - l->capacity) * sizeof(*offsets)) < 0)
 			return -EMFILE;
 		offsets = realloc(l->offsets, capacity * sizeof(*offsets));
 		if (!offsets)
@@ -186,7 +189,7 @@ static int listing_reserve(struct listing *l, struct dir_snapshot *d, size_t nam
 
 		while (capacity < l->arena_len + need)
 			capacity *= 2;
-		if (dir_charge(d, capacity - l->arena_capacity) < 0)
+		if (dir_charge(fs, d, capacity - l->arena_capacity) < 0)
 			return -EMFILE;
 		arena = realloc(l->arena, capacity);
 		if (!arena)
@@ -198,12 +201,13 @@ static int listing_reserve(struct listing *l, struct dir_snapshot *d, size_t nam
 }
 
 /* Adds o (listed in name order) to l: 0, -EMFILE, -ENOMEM. */
-static int listing_add(struct listing *l, struct dir_snapshot *d, const struct pshm_object *o)
+static int listing_add(struct shmfs *fs, struct listing *l, struct dir_snapshot *d,
+		       const struct pshm_object *o)
 {
 	size_t name_len = strlen(o->name);
 	struct listed_object *lo;
 	struct object_ref ref;
-	int r = listing_reserve(l, d, name_len);
+	int r = listing_reserve(fs, l, d, name_len);
 
 	if (r < 0)
 		return r;
@@ -243,41 +247,56 @@ static bool listing_find(const struct listing *l, const char *name, struct objec
 }
 
 /* The latest listing of kind, with a reference, or NULL. */
-static struct listing *hint_get(unsigned kind)
+static struct listing *hint_get(struct shmfs *fs, unsigned kind)
 {
 	struct listing *l;
 
-	pthread_mutex_lock(&hints.lock);
-	l = hints.latest[kind_index(kind)];
+	pthread_mutex_lock(&fs->hints->lock);
+	l = fs->hints->latest[kind_index(kind)];
 	if (l)
 		__atomic_add_fetch(&l->refs, 1, __ATOMIC_ACQ_REL);
-	pthread_mutex_unlock(&hints.lock);
+	pthread_mutex_unlock(&fs->hints->lock);
 	return l;
 }
 
 /* l (with a reference for the hint, or NULL) is now the hint of kind. */
-static void hint_set(unsigned kind, struct listing *l)
+static void hint_set(struct shmfs *fs, unsigned kind, struct listing *l)
 {
 	struct listing *old;
 
-	pthread_mutex_lock(&hints.lock);
-	old = hints.latest[kind_index(kind)];
-	hints.latest[kind_index(kind)] = l;
-	pthread_mutex_unlock(&hints.lock);
+	pthread_mutex_lock(&fs->hints->lock);
+	old = fs->hints->latest[kind_index(kind)];
+	fs->hints->latest[kind_index(kind)] = l;
+	pthread_mutex_unlock(&fs->hints->lock);
 	listing_put(old); /* maybe frees: memory only, outside the lock */
 }
 
-void view_objects_destroy(void)
+int view_objects_new(struct shmfs *fs)
 {
+	fs->hints = calloc(1, sizeof(*fs->hints));
+	if (!fs->hints)
+		return -ENOMEM;
+	pthread_mutex_init(&fs->hints->lock, NULL);
+	return 0;
+}
+
+void view_objects_free(struct shmfs *fs)
+{
+	if (!fs->hints)
+		return;
 	for (unsigned i = 0; i < PSHM_KINDS; i++)
-		hint_set(1u << i, NULL);
+		hint_set(fs, 1u << i, NULL);
+	pthread_mutex_destroy(&fs->hints->lock);
+	free(fs->hints);
+	fs->hints = NULL;
 }
 
 /* Like lookup_known, with the latest listing for where the object was. */
 static bool lookup_hinted(fuse_req_t req, const struct view *v, const char *name,
 			  struct fuse_entry_param *e, int *ret)
 {
-	struct listing *l = hint_get(kind_of(v));
+	struct shmfs *fs = shmfs_of(req);
+	struct listing *l = hint_get(fs, kind_of(v));
 	struct holders_viewer viewer;
 	struct object_ref ref;
 	struct stat st;
@@ -286,7 +305,7 @@ static bool lookup_hinted(fuse_req_t req, const struct view *v, const char *name
 	if (l && listing_find(l, name, &ref, &st) && object_fresh_stat(&ref, &st) == 0) {
 		objects_viewer_of(req, &viewer);
 		if (object_ref_visible(&viewer, &ref, &st)) {
-			*ret = entry_for(v, &ref, &st, e);
+			*ret = entry_for(fs, v, &ref, &st, e);
 			answered = true;
 		}
 	}
@@ -320,6 +339,7 @@ static void free_listing(void *data)
 /* A fresh scan, of which the listing keeps what its opener may see, and nothing else. */
 static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapshot *d)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct listing *l = calloc(1, sizeof(*l));
 	struct holders_viewer viewer;
 	const struct pshm_object *o;
@@ -332,9 +352,10 @@ static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapsho
 	while (r == 0 && pshm_scan_next(scan, &o) > 0) {
 		if (!pshm_object_visible(o, &viewer.pub))
 			continue;
-		r = dir_add(d, o->name, objects_shown_ino(o->kind, o->st.st_ino), S_IFREG, NULL);
+		r = dir_add(fs, d, o->name, objects_shown_ino(o->kind, o->st.st_ino), S_IFREG,
+			    NULL);
 		if (r == 0)
-			r = listing_add(l, d, o);
+			r = listing_add(fs, l, d, o);
 	}
 	holders_scan_free(scan);
 	if (r < 0) {
@@ -345,9 +366,9 @@ static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapsho
 	dir_keep(d, l, free_listing);
 	if (listing_bytes(l) <= HINT_BYTES_MAX) {
 		__atomic_add_fetch(&l->refs, 1, __ATOMIC_ACQ_REL);
-		hint_set(kind_of(v), l);
+		hint_set(fs, kind_of(v), l);
 	} else {
-		hint_set(kind_of(v), NULL);
+		hint_set(fs, kind_of(v), NULL);
 	}
 	return 0;
 }
@@ -356,13 +377,14 @@ static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapsho
 static int objects_lookup_listed(fuse_req_t req, const struct view *v, void *data, const char *name,
 				 struct fuse_entry_param *e)
 {
+	struct shmfs *fs = shmfs_of(req);
 	const struct listing *l = data;
 	struct object_ref ref;
 	struct stat st;
 
 	if (fuse_req_ctx(req)->uid != l->owner || !listing_find(l, name, &ref, &st))
 		return -ENOENT;
-	return entry_for(v, &ref, &st, e);
+	return entry_for(fs, v, &ref, &st, e);
 }
 
 static int objects_node_getattr(fuse_req_t req, struct node *node, struct stat *st)
@@ -382,6 +404,7 @@ static int objects_node_getattr(fuse_req_t req, struct node *node, struct stat *
 static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file_info *fi,
 			     struct handle **ret)
 {
+	struct shmfs *fs = shmfs_of(req);
 	uid_t uid = fuse_req_ctx(req)->uid;
 	struct object_ref ref;
 	struct stat st;
@@ -399,7 +422,7 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 		r = object_check(req, &ref, &st);
 	if (r < 0)
 		return r;
-	r = limits_take(uid, LIMIT_FDS, 1);
+	r = limits_take(fs, uid, LIMIT_FDS, 1);
 	if (r < 0)
 		return r;
 	if (ref.kind == PSHM_KIND_SYSV) {
@@ -409,7 +432,7 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 		 */
 		fd = pshm_sysv_open(ref.shmid, ref.key, NULL);
 		if (fd == -ENOENT) {
-			limits_give(uid, LIMIT_FDS, 1);
+			limits_give(fs, uid, LIMIT_FDS, 1);
 			return -ENOENT;
 		}
 		fd = fd < 0 ? -1 : fd; /* then through attaches, sysv_read */
@@ -420,7 +443,7 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 			r = fd < 0 && errno != ENOENT ? -errno : -ENOENT;
 			if (fd >= 0)
 				close(fd);
-			limits_give(uid, LIMIT_FDS, 1);
+			limits_give(fs, uid, LIMIT_FDS, 1);
 			return r;
 		}
 	}
@@ -428,7 +451,7 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 	if (!*ret) {
 		if (fd >= 0)
 			close(fd);
-		limits_give(uid, LIMIT_FDS, 1);
+		limits_give(fs, uid, LIMIT_FDS, 1);
 		return -ENOMEM;
 	}
 	return 0;
@@ -443,6 +466,7 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
  */
 static void sysv_read_reply(fuse_req_t req, int shmid, key_t key, size_t size, off_t off)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct stat st;
 	char *buf, *map;
 	size_t len;
@@ -452,7 +476,7 @@ static void sysv_read_reply(fuse_req_t req, int shmid, key_t key, size_t size, o
 	if (!len)
 		return;
 	/* The buffer first: an attach is never left behind when there is none. */
-	buf = data_buffer(len);
+	buf = data_buffer(fs, len);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -473,11 +497,12 @@ static void sysv_read_reply(fuse_req_t req, int shmid, key_t key, size_t size, o
 static bool objects_node_read_reply(fuse_req_t req, struct node *node, struct handle *h,
 				    size_t size, off_t off)
 {
+	struct shmfs *fs = shmfs_of(req);
 	struct object_ref ref;
 
 	if (h->fd >= 0)
 		return false; /* the object itself: the daemon's usual data path */
-	nodes_object_data(node, &ref, sizeof(ref));
+	nodes_object_data(fs, node, &ref, sizeof(ref));
 	sysv_read_reply(req, ref.shmid, ref.key, size, off);
 	return true;
 }

@@ -42,7 +42,7 @@ static int root_lookup(fuse_req_t req, const struct view *v, const char *name,
 
 static int root_list(fuse_req_t req, const struct view *v, struct dir_snapshot *d)
 {
-	const struct shmfs *fs = shmfs_of(req);
+	struct shmfs *fs = shmfs_of(req);
 	struct pshm_iter *it;
 	const char *name;
 	int r = pshm_iter_open(fs->config.prefix, &it, NULL);
@@ -56,7 +56,7 @@ static int root_list(fuse_req_t req, const struct view *v, struct dir_snapshot *
 		/* The bare prefix has no name inside the mount. */
 		if (!*shown)
 			continue;
-		r = dir_add(d, shown, pshm_iter_ino(it), S_IFREG, NULL);
+		r = dir_add(fs, d, shown, pshm_iter_ino(it), S_IFREG, NULL);
 		if (r < 0)
 			break;
 	}
@@ -94,6 +94,7 @@ static int root_mknod(fuse_req_t req, const char *name, mode_t mode, struct fuse
 
 static int root_unlink(fuse_req_t req, const struct view *v, const char *name)
 {
+	struct shmfs *fs = shmfs_of(req);
 	char full[PSHM_NAME_MAX + 1];
 	struct handle *keeper;
 	struct creds caller;
@@ -107,11 +108,11 @@ static int root_unlink(fuse_req_t req, const struct view *v, const char *name)
 	 * that instant, the kernel decides whether the caller may remove it.
 	 */
 	if (r == 0)
-		r = nodes_check_name(full);
+		r = nodes_check_name(fs, full);
 	if (r < 0)
 		return r;
 	creds_of_req(req, &caller);
-	keeper = nodes_keep(full, caller.uid);
+	keeper = nodes_keep(fs, full, caller.uid);
 	do {
 		r = creds_enter(&caller);
 		if (r == 0) {
@@ -119,7 +120,7 @@ static int root_unlink(fuse_req_t req, const struct view *v, const char *name)
 			creds_leave();
 		}
 	} while (creds_retry(req, &caller, r));
-	nodes_kept(keeper, r == 0);
+	nodes_kept(fs, keeper, r == 0);
 	return r;
 }
 
@@ -142,6 +143,7 @@ static int root_rmdir(fuse_req_t req, const char *name)
  */
 static int root_rename(fuse_req_t req, const char *name, const char *newname, unsigned flags)
 {
+	struct shmfs *fs = shmfs_of(req);
 	char from[PSHM_NAME_MAX + 1], to[PSHM_NAME_MAX + 1];
 	char from_path[sizeof(PSHM_DIR) + PSHM_NAME_MAX + 1];
 	char to_path[sizeof(PSHM_DIR) + PSHM_NAME_MAX + 1];
@@ -156,9 +158,9 @@ static int root_rename(fuse_req_t req, const char *name, const char *newname, un
 	if (r == -ENOENT)
 		r = -EXDEV;
 	if (r == 0)
-		r = nodes_check_name(from);
+		r = nodes_check_name(fs, from);
 	if (r == 0 && (flags & RENAME_EXCHANGE))
-		r = nodes_check_name(to);
+		r = nodes_check_name(fs, to);
 	/* Only segments move, and only onto segments: a FIFO of that name is not ours. */
 	if (r == 0 && pshm_stat_name(from, &st, NULL) < 0)
 		r = -ENOENT;
@@ -177,9 +179,9 @@ static int root_rename(fuse_req_t req, const char *name, const char *newname, un
 		creds_leave();
 	} while (creds_retry(req, &caller, r));
 	if (r == 0 && (flags & RENAME_EXCHANGE))
-		nodes_exchanged(from, to);
+		nodes_exchanged(fs, from, to);
 	else if (r == 0)
-		nodes_renamed(from, to);
+		nodes_renamed(fs, from, to);
 	return r;
 }
 

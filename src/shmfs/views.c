@@ -55,11 +55,12 @@ int views_entry(fuse_req_t req, const struct view *v, struct fuse_entry_param *e
 
 int views_list(fuse_req_t req, const struct view *dir, struct dir_snapshot *d)
 {
+	struct shmfs *fs = shmfs_of(req);
 	int r = 0;
 
 	if (dir != &view_root)
 		return 0;
 	for (size_t i = 0; i < TOP_COUNT && r == 0; i++)
-		r = dir_add(d, top[i]->name, views_ino(top[i], req), top[i]->type, top[i]);
+		r = dir_add(fs, d, top[i]->name, views_ino(top[i], req), top[i]->type, top[i]);
 	return r;
 }

@@ -15,6 +15,7 @@
 
 #define WAITS_FOREVER UINT64_MAX /* a deadline that never comes */
 
+struct shmfs;
 struct waits_entry;
 /*
  * Called on the waits thread, outside every lock of waits.c, once: r is 0
@@ -33,12 +34,12 @@ struct waits_entry {
 };
 
 /* At start: the inotify watch on /dev/shm and the thread. 0 or -errno. */
-int waits_start(void);
+/* Makes fs->waits (0 or -ENOMEM); frees it, stopping its thread. */
+int waits_new(struct shmfs *fs);
+void waits_free(struct shmfs *fs);
+int waits_start(struct shmfs *fs);
 /* At the end: stops the thread. Entries still pending stay so, until cancelled. */
-void waits_stop(void);
-
-/* Milliseconds of CLOCK_MONOTONIC, the clock of deadlines. */
-uint64_t waits_now_ms(void);
+void waits_stop(struct shmfs *fs);
 
 /*
  * Waits for the regular file name (a segment's name, checked) in /dev/shm
@@ -49,14 +50,15 @@ uint64_t waits_now_ms(void);
  * called), 0 when e waits (done will be called, maybe before this
  * returns), -ESHUTDOWN when the thread is not running.
  */
-int waits_add(struct waits_entry *e, const char *name, uint64_t deadline_ms, waits_done_fn done);
+int waits_add(struct shmfs *fs, struct waits_entry *e, const char *name, uint64_t deadline_ms,
+	      waits_done_fn done);
 
 /*
  * The owner gives e up: returns true when e was still pending (done will
  * never be called), false when done was called or is running, in which
  * case this returns only once done has returned.
  */
-bool waits_cancel(struct waits_entry *e);
+bool waits_cancel(struct shmfs *fs, struct waits_entry *e);
 
 /* Whether the regular file name is in /dev/shm now (lstat; never opens it). */
 bool waits_segment_exists(const char *name);

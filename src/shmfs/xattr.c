@@ -62,13 +62,14 @@ static int add_holder_line(void *ctx, const char *line)
 /* Computes attribute name of node for the caller of req into t; -ENODATA when it has none. */
 static int compute(fuse_req_t req, struct node *node, const char *name, struct text *t)
 {
+	struct shmfs *fs = shmfs_of(req);
 	char segment[PSHM_NAME_MAX + 1], buf[PATH_MAX + 64];
 	uint64_t anon_id;
 	struct stat st;
 	int r;
 
-	nodes_identity(node, segment, &anon_id);
-	r = anon_id ? anon_stat(anon_id, &st) : nodes_stat(node, &st);
+	nodes_identity(fs, node, segment, &anon_id);
+	r = anon_id ? anon_stat(fs, anon_id, &st) : nodes_stat(fs, node, &st);
 	if (r < 0)
 		return r;
 	if (strcmp(name, XATTR_PREFIX "path") == 0) {
@@ -76,9 +77,9 @@ static int compute(fuse_req_t req, struct node *node, const char *name, struct t
 		if (!anon_id)
 			snprintf(buf, sizeof(buf), PSHM_DIR "/%s", segment);
 		else if (!creds_is_daemon(fuse_req_ctx(req)->uid) ||
-			 anon_proc_path(anon_id, buf, sizeof(buf)) < 0)
+			 anon_proc_path(fs, anon_id, buf, sizeof(buf)) < 0)
 			snprintf(buf, sizeof(buf), "%s/" ANON_DIR_NAME "/%" PRIu64,
-				 holders_mount_path(), anon_id);
+				 holders_mount_path(fs), anon_id);
 	} else if (strcmp(name, XATTR_PREFIX "mode") == 0) {
 		if (pshm_format_mode(st.st_mode & 0777, buf, sizeof(buf)) < 0)
 			return -EIO;
@@ -95,7 +96,7 @@ static int compute(fuse_req_t req, struct node *node, const char *name, struct t
 		/* Visibility needs only the uid and gid: no groups read from /proc. */
 		viewer = (struct creds){ .uid = fuse_req_ctx(req)->uid,
 					 .gid = fuse_req_ctx(req)->gid };
-		r = holders_scan(&st, &viewer, add_holder_line, t, &count);
+		r = holders_scan(fs, &st, &viewer, add_holder_line, t, &count);
 		if (r < 0)
 			return r;
 		if (count.cut || t->len > HOLDERS_BYTES_MAX)
@@ -199,6 +200,7 @@ void xattr_get_reply(fuse_req_t req, struct node *node, const char *name, size_t
 
 void xattr_list_reply(fuse_req_t req, struct node *node, size_t size)
 {
+	struct shmfs *fs = shmfs_of(req);
 	char segment[PSHM_NAME_MAX + 1];
 	struct text t = { 0 };
 	uint64_t anon_id = 0;
@@ -211,8 +213,8 @@ void xattr_list_reply(fuse_req_t req, struct node *node, size_t size)
 	}
 	/* Through a cached name the segment may be gone: say so, as stat does. */
 	if (node) {
-		nodes_identity(node, segment, &anon_id);
-		r = anon_id ? anon_stat(anon_id, &st) : nodes_stat(node, &st);
+		nodes_identity(fs, node, segment, &anon_id);
+		r = anon_id ? anon_stat(fs, anon_id, &st) : nodes_stat(fs, node, &st);
 		if (r < 0) {
 			fuse_reply_err(req, -r);
 			return;

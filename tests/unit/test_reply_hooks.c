@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "daemon_i.h"
 #include "passthrough_i.h"
 #include "testutil.h"
 
@@ -21,6 +22,8 @@
 
 static int requests[2], replies[2]; /* pipes: we write requests, the hooks write replies */
 static uint64_t next_unique = 1;
+/* A daemon made as shmfs makes it, whose session's "device" is a pipe. */
+static struct shmfs *fs;
 
 /* Feeds one request through the read hook; returns its unique id. */
 static uint64_t request(uint32_t opcode, const void *arg, size_t len)
@@ -33,8 +36,7 @@ static uint64_t request(uint32_t opcode, const void *arg, size_t len)
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), arg, len);
 	CU_ASSERT_FATAL(write(requests[1], buf, h.len) == (ssize_t)h.len);
-	CU_ASSERT_FATAL(passthrough_hook_read(requests[0], buf, sizeof(buf), NULL) ==
-			(ssize_t)h.len);
+	CU_ASSERT_FATAL(passthrough_hook_read(requests[0], buf, sizeof(buf), fs) == (ssize_t)h.len);
 	return h.unique;
 }
 
@@ -49,7 +51,7 @@ static size_t reply(uint64_t unique, int error, const void *arg, size_t len, voi
 	char buf[512];
 	ssize_t n;
 
-	CU_ASSERT_FATAL(passthrough_hook_writev(replies[1], iov, len ? 2 : 1, NULL) ==
+	CU_ASSERT_FATAL(passthrough_hook_writev(replies[1], iov, len ? 2 : 1, fs) ==
 			(ssize_t)h.len);
 	n = read(replies[0], buf, sizeof(buf));
 	CU_ASSERT_FATAL(n == (ssize_t)h.len);
@@ -77,7 +79,7 @@ static void status_is(const char *expect)
 {
 	char status[160];
 
-	passthrough_status(status, sizeof(status));
+	passthrough_status(fs, status, sizeof(status));
 	CU_ASSERT_STRING_EQUAL(status, expect);
 }
 
@@ -96,7 +98,7 @@ static void test_init_without_the_kernels_offer_is_left_alone(void)
 
 	CU_ASSERT_EQUAL(reply(unique, 0, &out, sizeof(out), &back, sizeof(back)), sizeof(out));
 	CU_ASSERT_EQUAL(memcmp(&back, &out, sizeof(out)), 0);
-	CU_ASSERT_FALSE(passthrough_active());
+	CU_ASSERT_FALSE(passthrough_active(fs));
 	status_is("off: the kernel does not offer it (Linux 6.9+)");
 }
 
@@ -110,7 +112,7 @@ static void test_init_asks_for_passthrough_when_offered(void)
 	CU_ASSERT_EQUAL(back.flags2 & PASSTHROUGH_FLAGS2, PASSTHROUGH_FLAGS2);
 	CU_ASSERT_EQUAL(back.unused[0], 1); /* max_stack_depth */
 	CU_ASSERT_EQUAL(back.max_write, out.max_write);
-	CU_ASSERT_TRUE(passthrough_active());
+	CU_ASSERT_TRUE(passthrough_active(fs));
 	status_is("on");
 }
 
@@ -206,9 +208,9 @@ static void test_a_reply_that_cannot_carry_the_id_declines(void)
  */
 static void test_a_registration_refused_for_a_foreign_file_leaves_passthrough_on(void)
 {
-	CU_ASSERT_TRUE_FATAL(passthrough_active());
-	CU_ASSERT_EQUAL(passthrough_register(NULL, requests[0]), -ENOTTY);
-	CU_ASSERT_TRUE(passthrough_active());
+	CU_ASSERT_TRUE_FATAL(passthrough_active(fs));
+	CU_ASSERT_EQUAL(passthrough_register(fs, NULL, requests[0]), -ENOTTY);
+	CU_ASSERT_TRUE(passthrough_active(fs));
 	status_is("on");
 }
 
@@ -222,12 +224,12 @@ static void test_a_registration_that_cannot_work_turns_passthrough_off(void)
 	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
 	CU_ASSERT_FATAL(fd >= 0);
 	shm_unlink(name);
-	CU_ASSERT_TRUE_FATAL(passthrough_active());
-	CU_ASSERT_EQUAL(passthrough_register(NULL, fd), -ENOTTY);
+	CU_ASSERT_TRUE_FATAL(passthrough_active(fs));
+	CU_ASSERT_EQUAL(passthrough_register(fs, NULL, fd), -ENOTTY);
 	close(fd);
-	CU_ASSERT_FALSE(passthrough_active());
+	CU_ASSERT_FALSE(passthrough_active(fs));
 	status_is("off: registering a backing file failed: Inappropriate ioctl for device");
-	CU_ASSERT_EQUAL(passthrough_register(NULL, requests[0]), -EOPNOTSUPP);
+	CU_ASSERT_EQUAL(passthrough_register(fs, NULL, requests[0]), -EOPNOTSUPP);
 }
 
 int main(void)
@@ -246,18 +248,19 @@ int main(void)
 	static const struct fuse_lowlevel_ops no_ops = { 0 };
 	char *argv[] = { "test_reply_hooks", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
-	struct fuse_session *se;
 	int status;
 
 	if (pipe(requests) < 0 || pipe(replies) < 0)
 		return 1;
 	/* A session never mounted: its "device" is a pipe, enough for the hooks to install. */
-	se = fuse_session_new(&args, &no_ops, sizeof(no_ops), NULL);
-	if (!se || passthrough_hooks_install(se, requests[0]) < 0) {
+	if (shmfs_new(&(struct shmfs_config){ .prefix = "", .passthrough = true }, 1024, &fs) < 0)
+		return 1;
+	fs->se = fuse_session_new(&args, &no_ops, sizeof(no_ops), fs);
+	if (!fs->se || passthrough_hooks_install(fs, requests[0]) < 0) {
 		fprintf(stderr, "cannot set up a session for the hooks\n");
 		return 1;
 	}
 	status = test_run_suite("reply hooks", cases);
-	fuse_session_destroy(se);
+	shmfs_free(fs);
 	return status;
 }
