@@ -69,7 +69,7 @@ void passthrough_unregister(struct shmfs *fs, fuse_req_t req, int id)
 		fuse_passthrough_close(req, id);
 		return;
 	}
-	if (ioctl(fuse_session_fd(session), DEV_IOC_BACKING_CLOSE, &backing_id) < 0)
+	if (ioctl(fuse_session_fd(fs->se), DEV_IOC_BACKING_CLOSE, &backing_id) < 0)
 		fuse_log(FUSE_LOG_ERR, "shmfs: closing backing file %d: %s\n", id, strerror(errno));
 }
 
