@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The library's contract in four places agrees: every function declared in
-# pshm.h is listed by name in libpshm.sym, exported by libpshm.so (and
+# pshm.h (with pshm_scan.h, which it includes) is listed by name in libpshm.sym, exported by libpshm.so (and
 # nothing else is), and documented in docs/pshm.3 and README.md.
 set -euo pipefail
 src=$1 lib=$2
 
-declared=$(grep -oE '^[a-z].*\bpshm_[a-z_]+\(' "$src/lib/pshm.h" | grep -oE 'pshm_[a-z_]+\($' | tr -d '(' | sort -u)
+declared=$(cat "$src/lib/pshm.h" "$src/lib/pshm_scan.h" | grep -oE '^[a-z].*\bpshm_[a-z_]+\(' | grep -oE 'pshm_[a-z_]+\($' | tr -d '(' | sort -u)
 exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' | sort -u)
 listed=$(sed -n '/global:/,/local:/p' "$src/lib/libpshm.sym" | grep -oE 'pshm_[a-z_]+' | sort -u)
 status=0
