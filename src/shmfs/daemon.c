@@ -7,7 +7,7 @@
  * shmfs_unmount and shmfs_free undo them in reverse.
  *
  *   make    creds, guard, limits, nodes, anons, snapshots, hints,
- *           holders, passthrough, sessions, waits, reply buffers
+ *           holders, passthrough, sessions, waits, reply buffers (states[])
  *   mount   session, signal handlers, mount, holders' own mount, passthrough
  *   start   waits thread (after fuse_daemonize: threads do not survive a fork)
  *   unmount waits thread, sessions' kept reads (ENOTCONN), mount, handlers
@@ -30,10 +30,45 @@
 #include "view_i.h"
 #include "waits_i.h"
 
-int shmfs_new(const struct shmfs_config *config, uint64_t fd_ceiling, struct shmfs **ret)
+static int make_creds(struct shmfs *fs)
+{
+	(void)fs;
+	return creds_init(); /* the process's own ids, and the threads' switching */
+}
+
+static int make_guard(struct shmfs *fs)
+{
+	(void)fs;
+	return guard_init(); /* the SIGBUS handler of reads from a shrinking segment */
+}
+
+/*
+ * Each state of struct shmfs, in the order it is made; it is freed in the
+ * reverse order, so what a later one gives back on teardown (a charge to
+ * limits, an anonymous segment of a session) is still there. A free
+ * function takes a state never made (NULL).
+ */
+static const struct {
+	int (*make)(struct shmfs *fs);
+	void (*free)(struct shmfs *fs);
+} states[] = {
+	{ make_creds, NULL },
+	{ make_guard, NULL },
+	{ limits_new, limits_free },
+	{ nodes_new, nodes_free },
+	{ anons_new, anons_free },
+	{ snapshots_new, snapshots_free },
+	{ view_objects_new, view_objects_free },
+	{ holders_new, holders_free },
+	{ passthrough_new, passthrough_free },
+	{ ctl_sessions_new, ctl_sessions_free },
+	{ waits_new, waits_free },
+	{ data_new, data_free },
+};
+
+int shmfs_new(const struct shmfs_config *config, struct shmfs **ret)
 {
 	struct shmfs *fs = calloc(1, sizeof(*fs));
-	int r;
 
 	*ret = NULL;
 	if (!fs)
@@ -42,33 +77,13 @@ int shmfs_new(const struct shmfs_config *config, uint64_t fd_ceiling, struct shm
 	fs->ctl = (struct ctl_context){ .prefix = fs->config.prefix,
 					.segment_name = names_segment,
 					.own_entry = views_own_entry };
-	r = creds_init();
-	if (r == 0)
-		r = guard_init();
-	if (r == 0)
-		r = limits_new(fs, &fs->config.limits, fd_ceiling);
-	if (r == 0)
-		r = nodes_new(fs, &(struct nodes_config){ .cache = fs->config.cache,
-							  .cache_timeout = fs->config.timeout });
-	if (r == 0)
-		r = anons_new(fs);
-	if (r == 0)
-		r = snapshots_new(fs);
-	if (r == 0)
-		r = view_objects_new(fs);
-	if (r == 0)
-		r = holders_new(fs);
-	if (r == 0)
-		r = passthrough_new(fs);
-	if (r == 0)
-		r = ctl_sessions_new(fs);
-	if (r == 0)
-		r = waits_new(fs);
-	if (r == 0)
-		r = data_new(fs);
-	if (r < 0) {
-		shmfs_free(fs);
-		return r;
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		int r = states[i].make(fs);
+
+		if (r < 0) {
+			shmfs_free(fs);
+			return r;
+		}
 	}
 	*ret = fs;
 	return 0;
@@ -125,15 +140,8 @@ void shmfs_free(struct shmfs *fs)
 	if (fs->se)
 		fuse_session_destroy(fs->se);
 	fs->se = NULL;
-	data_free(fs);
-	waits_free(fs);
-	ctl_sessions_free(fs);
-	passthrough_free(fs);
-	holders_free(fs);
-	view_objects_free(fs);
-	snapshots_free(fs);
-	anons_free(fs);
-	nodes_free(fs);
-	limits_free(fs);
+	for (size_t i = sizeof(states) / sizeof(states[0]); i-- > 0;)
+		if (states[i].free)
+			states[i].free(fs);
 	free(fs);
 }

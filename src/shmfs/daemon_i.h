@@ -6,10 +6,10 @@
 #include "shmfs_i.h"
 
 /*
- * A daemon with config (copied; config->prefix must outlive it), its
- * per-user descriptor limits under fd_ceiling: 0, or -errno with *ret NULL.
+ * A daemon with config (copied; config->prefix must outlive it), every
+ * state made: 0, or -errno with *ret NULL.
  */
-int shmfs_new(const struct shmfs_config *config, uint64_t fd_ceiling, struct shmfs **ret);
+int shmfs_new(const struct shmfs_config *config, struct shmfs **ret);
 /* Makes the session from args and mounts it: 0, or -1 once libfuse said why. */
 int shmfs_mount(struct shmfs *fs, struct fuse_args *args, const char *mountpoint);
 /* Starts the thread that watches /dev/shm (after fuse_daemonize): 0 or -errno. */

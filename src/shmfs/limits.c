@@ -40,8 +40,10 @@ static const int limit_errno[LIMIT_KINDS] = {
 	[LIMIT_WAITS] = EDQUOT,      [LIMIT_DIRS] = EMFILE,
 };
 
-int limits_new(struct shmfs *fs, const struct limits_config *config, uint64_t fd_ceiling)
+int limits_new(struct shmfs *fs)
 {
+	const struct limits_config *config = &fs->config.limits;
+	uint64_t fd_ceiling = config->fd_ceiling;
 	uint64_t reserve = LIMIT_FD_RESERVE_DAEMON + LIMIT_FD_RESERVE_ROOT;
 
 	fs->limits = calloc(1, sizeof(*fs->limits));

@@ -41,13 +41,11 @@ enum limit_kind {
 struct limits_config {
 	uint64_t user_fds, anon_max, ctl_max, wait_max;
 	uint64_t anon_bytes; /* checked by anon.c against the segments' sizes now */
+	uint64_t fd_ceiling; /* the daemon's descriptor limit: the reserves above are kept back */
 };
 
-/*
- * Sets the limits; fd_ceiling is the daemon's descriptor limit, of which
- * the reserves above are kept back from users.
- */
-int limits_new(struct shmfs *fs, const struct limits_config *config, uint64_t fd_ceiling);
+/* Makes fs->limits from fs->config.limits: 0 or -ENOMEM. */
+int limits_new(struct shmfs *fs);
 /* Frees fs->limits (at exit: whatever is still charged goes with it). */
 void limits_free(struct shmfs *fs);
 /*

@@ -21,8 +21,8 @@ double nodes_lend_entry(struct shmfs *fs, struct node *node)
 {
 	double t = ENTRY_TIMEOUT;
 
-	if (fs->nodes->config.cache)
-		return fs->nodes->config.cache_timeout;
+	if (fs->config.cache)
+		return fs->config.timeout;
 	if (!inval_available(fs))
 		return 0;
 	pthread_mutex_lock(&fs->nodes->lock);
@@ -104,7 +104,7 @@ static int check_names(struct shmfs *fs, struct node *node, struct stat *ret)
 /* cache=on: the kernel's entry may be old, ESTALE makes it look again. */
 static int gone(struct shmfs *fs, int r)
 {
-	return r == -ENOENT && fs->nodes->config.cache ? -ESTALE : r;
+	return r == -ENOENT && fs->config.cache ? -ESTALE : r;
 }
 
 /*

@@ -114,14 +114,13 @@ void nodes_dispose(struct shmfs *fs, struct garbage *g, fuse_req_t req)
 	}
 }
 
-int nodes_new(struct shmfs *fs, const struct nodes_config *config)
+int nodes_new(struct shmfs *fs)
 {
 	fs->nodes = calloc(1, sizeof(*fs->nodes));
 	if (!fs->nodes)
 		return -ENOMEM;
 	pthread_mutex_init(&fs->nodes->lock, NULL);
 	pthread_cond_init(&fs->nodes->backing_done, NULL);
-	fs->nodes->config = *config;
 	fs->nodes->buckets = calloc(INITIAL_BUCKETS, sizeof(*fs->nodes->buckets));
 	fs->nodes->names = calloc(INITIAL_BUCKETS, sizeof(*fs->nodes->names));
 	if (!fs->nodes->buckets || !fs->nodes->names) {

@@ -17,12 +17,6 @@
 struct view;
 struct shmfs;
 
-/* What the node table needs of the configuration. */
-struct nodes_config {
-	bool cache;           /* -o cache=on: the kernel's entries may be old */
-	double cache_timeout; /* their timeout then */
-};
-
 /*
  * A descriptor of a segment the daemon holds: an open file of a client,
  * or the one a node keeps after an unlink through the mount. The node
@@ -69,7 +63,7 @@ uint64_t nodes_generation(const struct node *node);
 const struct view *nodes_view(const struct node *node);
 
 /* Makes fs->nodes: 0 or -ENOMEM. */
-int nodes_new(struct shmfs *fs, const struct nodes_config *config);
+int nodes_new(struct shmfs *fs);
 /* Frees every node and handle, and fs->nodes (at unmount; no other thread runs). */
 void nodes_free(struct shmfs *fs);
 

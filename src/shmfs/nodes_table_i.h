@@ -52,9 +52,8 @@ struct node {
 struct nodes_table {
 	pthread_mutex_t lock;
 	pthread_cond_t backing_done; /* a node's backing registration finished */
-	struct nodes_config config;
-	struct node **buckets; /* chained by tmpfs inode number */
-	size_t bucket_count;   /* a power of two */
+	struct node **buckets;       /* chained by tmpfs inode number */
+	size_t bucket_count;         /* a power of two */
 	size_t count;
 	uint64_t generation;
 	/*

@@ -309,7 +309,8 @@ int main(int argc, char *argv[])
 	/* First, so that a -o fsname= of the user's comes later and wins. */
 	if (fuse_opt_insert_arg(&args, 1, "-ofsname=shmfs") < 0)
 		goto out;
-	r = shmfs_new(&config, raise_file_limit(), &fs);
+	config.limits.fd_ceiling = raise_file_limit();
+	r = shmfs_new(&config, &fs);
 	if (r < 0) {
 		fail("cannot start", strerror(-r));
 		goto out;

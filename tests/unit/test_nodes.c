@@ -258,12 +258,14 @@ int main(void)
 		TEST(test_forgetting_too_much_asserts),
 		TEST_END,
 	};
-	struct limits_config limits = { .user_fds = 16, .anon_max = 1, .ctl_max = 1 };
+	struct limits_config limits = {
+		.user_fds = 16, .anon_max = 1, .ctl_max = 1, .fd_ceiling = 1024
+	};
 	int status;
 
 	if (test_isolate_shm(16 << 20))
 		printf("running in a private mount namespace with its own /dev/shm\n");
-	if (shmfs_new(&(struct shmfs_config){ .prefix = "", .limits = limits }, 1024, &fs) < 0)
+	if (shmfs_new(&(struct shmfs_config){ .prefix = "", .limits = limits }, &fs) < 0)
 		return 1;
 	status = test_run_suite("node table", cases);
 	shmfs_free(fs);

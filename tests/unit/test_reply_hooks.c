@@ -253,7 +253,7 @@ int main(void)
 	if (pipe(requests) < 0 || pipe(replies) < 0)
 		return 1;
 	/* A session never mounted: its "device" is a pipe, enough for the hooks to install. */
-	if (shmfs_new(&(struct shmfs_config){ .prefix = "", .passthrough = true }, 1024, &fs) < 0)
+	if (shmfs_new(&(struct shmfs_config){ .prefix = "", .passthrough = true }, &fs) < 0)
 		return 1;
 	fs->se = fuse_session_new(&args, &no_ops, sizeof(no_ops), fs);
 	if (!fs->se || passthrough_hooks_install(fs, requests[0]) < 0) {
