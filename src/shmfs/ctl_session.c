@@ -36,6 +36,7 @@
 #include "ctl_queue_i.h"
 #include "ctl_reader_i.h"
 #include "ctl_session_i.h"
+#include "list_i.h"
 #include "waits_i.h"
 
 struct ctl_wait {
@@ -69,10 +70,7 @@ int ctl_session_open(struct shmfs *fs, const struct creds *opener, struct ctl_se
 	pthread_mutex_init(&s->lock, NULL);
 	ctl_queue_init(&s->queue, CTL_OUTPUT_MAX, CTL_ERROR_ROOM, CTL_BUFFER_KEEP);
 	pthread_mutex_lock(&fs->sessions->lock);
-	s->next = fs->sessions->first;
-	if (s->next)
-		s->next->prev = s;
-	fs->sessions->first = s;
+	LIST_PREPEND(fs->sessions->first, s);
 	pthread_mutex_unlock(&fs->sessions->lock);
 	*ret = s;
 	return 0;
@@ -87,12 +85,7 @@ static void close_session(struct ctl_session *s, int reader_err)
 	size_t wait_count;
 
 	pthread_mutex_lock(&fs->sessions->lock);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		fs->sessions->first = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	LIST_REMOVE(fs->sessions->first, s);
 	pthread_mutex_unlock(&fs->sessions->lock);
 	pthread_mutex_lock(&s->lock);
 	s->closing = true;
@@ -202,12 +195,7 @@ static void take_reply(struct ctl_session *s, struct ctl_emit *e)
 
 static void wait_unlink(struct ctl_session *s, struct ctl_wait *w)
 {
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		s->waits = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+	LIST_REMOVE(s->waits, w);
 	s->wait_count--;
 }
 
@@ -272,10 +260,7 @@ static int session_later(void *owner, struct ctl_emit *e, const char *segment, u
 			ctl_queue_drop(&s->queue, w->slot);
 	}
 	if (r == 0) {
-		w->next = s->waits;
-		if (w->next)
-			w->next->prev = w;
-		s->waits = w;
+		LIST_PREPEND(s->waits, w);
 		s->wait_count++;
 	}
 	pthread_mutex_unlock(&s->lock);

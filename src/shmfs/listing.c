@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "limits_i.h"
+#include "list_i.h"
 #include "listing_i.h"
 #include "shmfs_i.h"
 
@@ -99,10 +100,7 @@ int snapshot_new(struct shmfs *fs, const struct view *dir, uid_t owner, struct d
 	d->dir = dir;
 	d->owner = owner;
 	pthread_mutex_lock(&fs->snapshots->lock);
-	d->next = fs->snapshots->first;
-	if (d->next)
-		d->next->prev = d;
-	fs->snapshots->first = d;
+	LIST_PREPEND(fs->snapshots->first, d);
 	pthread_mutex_unlock(&fs->snapshots->lock);
 	*ret = d;
 	return 0;
@@ -113,12 +111,7 @@ void snapshot_free(struct shmfs *fs, struct dir_snapshot *d)
 	if (!d)
 		return;
 	pthread_mutex_lock(&fs->snapshots->lock);
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		fs->snapshots->first = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
+	LIST_REMOVE(fs->snapshots->first, d);
 	pthread_mutex_unlock(&fs->snapshots->lock);
 	limits_give(fs, d->owner, LIMIT_DIR_BYTES, d->charged);
 	limits_give(fs, d->owner, LIMIT_DIRS, 1);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "list_i.h"
 #include "shmfs_i.h"
 #include "waits_i.h"
 
@@ -47,13 +48,7 @@ bool waits_segment_exists(const char *name)
 /* With the lock held. */
 static void unlink_entry(struct shmfs *fs, struct waits_entry *e)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		fs->waits->first = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	e->prev = e->next = NULL;
+	LIST_REMOVE(fs->waits->first, e);
 	e->pending = false;
 }
 
@@ -285,11 +280,7 @@ int waits_add(struct shmfs *fs, struct waits_entry *e, const char *name, uint64_
 		return -ESHUTDOWN;
 	}
 	/* Watched first (the watch is the daemon's, from its start), then looked at. */
-	e->prev = NULL;
-	e->next = fs->waits->first;
-	if (e->next)
-		e->next->prev = e;
-	fs->waits->first = e;
+	LIST_PREPEND(fs->waits->first, e);
 	e->pending = true;
 	pthread_mutex_unlock(&fs->waits->lock);
 	if (waits_segment_exists(name)) {
