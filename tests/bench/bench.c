@@ -32,7 +32,8 @@
 
 #define PSHM_DIR_PATH "/dev/shm"
 #define MAX_REPS 50
-#define MAX_SYSTEMS 5
+#define MAIN_SYSTEMS 5 /* native, passthrough, shmfs in its three modes */
+#define MAX_SYSTEMS 6  /* and a baseline shmfs (--baseline), another build to compare with */
 #define MIB (1024.0 * 1024.0)
 #define GB 1e9
 
@@ -48,7 +49,8 @@ struct config {
 	const char *passthrough;
 	const char *out_md;
 	const char *out_dat;
-	const char *only; /* run only the workloads whose name contains this */
+	const char *only;     /* run only the workloads whose name contains this */
+	const char *baseline; /* another shmfs binary, run beside this one (default mode) */
 };
 
 struct system {
@@ -499,12 +501,51 @@ static double advantage(const struct workload *w, int shmfs, int other)
 	return w->unit == GBPS ? a / b : b / a;
 }
 
+/* shmfs beside another build of it (--baseline), both in the default mode, in the same run. */
+static void print_baseline(FILE *md, struct workload *workloads, size_t nworkloads,
+			   const struct memory *stream, const struct memory *held,
+			   const struct config *c)
+{
+	print_both(md,
+		   "\nshmfs against the baseline build (%s), both in the default mode, "
+		   "interleaved in this run:\n\n",
+		   c->baseline);
+	print_both(md, "| workload | shmfs | shmfs baseline | shmfs vs baseline |\n");
+	print_both(md, "|---|---|---|---|\n");
+	for (size_t w = 0; w < nworkloads; w++) {
+		struct workload *wl = &workloads[w];
+
+		if (!wl->count[2] || !wl->count[5])
+			continue;
+		print_both(md, "| %s (%s) ", wl->name, wl->unit == GBPS ? "GB/s" : "ms");
+		for (int s = 2; s <= 5; s += 3)
+			print_both(md,
+				   wl->unit == GBPS ? "| %.2f [%.2f-%.2f] " : "| %.0f [%.0f-%.0f] ",
+				   median(wl->samples[s], wl->count[s]),
+				   min_of(wl->samples[s], wl->count[s]),
+				   max_of(wl->samples[s], wl->count[s]));
+		print_both(md, "| %.2fx |\n", advantage(wl, 2, 5));
+	}
+	print_both(md,
+		   "| daemon peak RSS / peak private, streaming (MiB) | %.1f / %.1f "
+		   "| %.1f / %.1f | |\n",
+		   stream[2].peak_rss_kib / 1024.0, stream[2].peak_anon_kib / 1024.0,
+		   stream[5].peak_rss_kib / 1024.0, stream[5].peak_anon_kib / 1024.0);
+	print_both(md,
+		   "| daemon peak RSS / peak private, holding %ld segments (MiB) "
+		   "| %.1f / %.1f | %.1f / %.1f | |\n",
+		   c->hold, held[2].peak_rss_kib / 1024.0, held[2].peak_anon_kib / 1024.0,
+		   held[5].peak_rss_kib / 1024.0, held[5].peak_anon_kib / 1024.0);
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench --shmfs PATH --passthrough PATH [--size BYTES] [--reps N]\n"
-			"             [--meta N] [--meta-large N] [--hold N] [--small-read BYTES]\n"
-			"             [--random-reads N] [--out FILE.md] [--data FILE.dat]\n"
-			"             [--only WORDS] (only the workloads whose name has WORDS)\n");
+	fprintf(stderr,
+		"usage: bench --shmfs PATH --passthrough PATH [--size BYTES] [--reps N]\n"
+		"             [--meta N] [--meta-large N] [--hold N] [--small-read BYTES]\n"
+		"             [--random-reads N] [--out FILE.md] [--data FILE.dat]\n"
+		"             [--only WORDS] (only the workloads whose name has WORDS)\n"
+		"             [--baseline PATH] (another shmfs build, compared side by side)\n");
 	exit(2);
 }
 
@@ -523,6 +564,7 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "data", required_argument, NULL, 'd' },
 		{ "only", required_argument, NULL, 'O' },
+		{ "baseline", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config c = {
@@ -586,7 +628,9 @@ int main(int argc, char **argv)
 		{ .name = "shmfs" },
 		{ .name = "shmfs cache=on" },
 		{ .name = "shmfs passthrough=off" },
+		{ .name = "shmfs baseline" },
 	};
+	int nsystems = MAIN_SYSTEMS;
 	struct rlimit nofile = { 1 << 20, 1 << 20 };
 	int opt;
 
@@ -628,6 +672,9 @@ int main(int argc, char **argv)
 		case 'O':
 			c.only = optarg;
 			break;
+		case 'B':
+			c.baseline = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -665,12 +712,18 @@ int main(int argc, char **argv)
 	    mount_start(&systems[3].mount, c.shmfs, cached) < 0 ||
 	    mount_start(&systems[4].mount, c.shmfs, daemon_io) < 0)
 		return 1;
+	if (c.baseline) {
+		if (mount_start(&systems[5].mount, c.baseline, foreground) < 0)
+			return 1;
+		snprintf(systems[5].dir, sizeof(systems[5].dir), "%s", systems[5].mount.dir);
+		nsystems = MAX_SYSTEMS;
+	}
 	snprintf(systems[0].dir, sizeof(systems[0].dir), PSHM_DIR_PATH);
 	snprintf(systems[1].dir, sizeof(systems[1].dir), "%s" PSHM_DIR_PATH, systems[1].mount.dir);
 	snprintf(systems[2].dir, sizeof(systems[2].dir), "%s", systems[2].mount.dir);
 	snprintf(systems[3].dir, sizeof(systems[3].dir), "%s", systems[3].mount.dir);
 	snprintf(systems[4].dir, sizeof(systems[4].dir), "%s", systems[4].mount.dir);
-	for (int i = 1; i < MAX_SYSTEMS; i++)
+	for (int i = 1; i < nsystems; i++)
 		systems[i].has_daemon = true;
 
 	/* The segment every read workload reads, written once, natively. */
@@ -682,7 +735,7 @@ int main(int argc, char **argv)
 	close(fd);
 
 	fprintf(stderr, "bench: %d repetitions of %zu workloads on %d systems\n", c.reps,
-		nworkloads, MAX_SYSTEMS);
+		nworkloads, nsystems);
 	for (size_t w = 0; w < nworkloads; w++) {
 		bool listing = workloads[w].run == list_long;
 		double started = now();
@@ -692,7 +745,7 @@ int main(int argc, char **argv)
 		if (listing)
 			make_many(workloads[w].arg);
 		for (int rep = 0; rep < c.reps; rep++) {
-			for (int s = 0; s < MAX_SYSTEMS; s++) {
+			for (int s = 0; s < nsystems; s++) {
 				/* Interleaved: A B C D E A B C D E ... */
 				current = systems[s].name;
 				double v = workloads[w].run(&systems[s], &c, workloads[w].arg);
@@ -708,7 +761,7 @@ int main(int argc, char **argv)
 	struct memory stream[MAX_SYSTEMS], held[MAX_SYSTEMS];
 	memset(stream, 0, sizeof(stream));
 	memset(held, 0, sizeof(held));
-	for (int s = 1; s < MAX_SYSTEMS && (!c.only || strstr("memory", c.only)); s++) {
+	for (int s = 1; s < nsystems && (!c.only || strstr("memory", c.only)); s++) {
 		stream[s] = measure(&systems[s], &c, false);
 		held[s] = measure(&systems[s], &c, true);
 	}
@@ -736,7 +789,7 @@ int main(int argc, char **argv)
 		else
 			snprintf(label, sizeof(label), "%s (GB/s)", wl->name);
 		print_both(md, "| %s ", label);
-		for (int s = 0; s < MAX_SYSTEMS; s++) {
+		for (int s = 0; s < MAIN_SYSTEMS; s++) {
 			int n = wl->count[s];
 
 			print_both(md,
@@ -769,14 +822,16 @@ int main(int argc, char **argv)
 		       "| shmfs passthrough=off |\n");
 	print_both(md, "|---|---|---|---|---|\n");
 	print_both(md, "| streaming the segment: peak RSS / peak private ");
-	for (int s = 1; s < MAX_SYSTEMS; s++)
+	for (int s = 1; s < MAIN_SYSTEMS; s++)
 		print_both(md, "| %.1f / %.1f ", stream[s].peak_rss_kib / 1024.0,
 			   stream[s].peak_anon_kib / 1024.0);
 	print_both(md, "|\n| holding %ld segments open: peak RSS / peak private ", c.hold);
-	for (int s = 1; s < MAX_SYSTEMS; s++)
+	for (int s = 1; s < MAIN_SYSTEMS; s++)
 		print_both(md, "| %.1f / %.1f ", held[s].peak_rss_kib / 1024.0,
 			   held[s].peak_anon_kib / 1024.0);
 	print_both(md, "|\n");
+	if (c.baseline)
+		print_baseline(md, workloads, nworkloads, stream, held, &c);
 	if (md)
 		fclose(md);
 
@@ -788,7 +843,7 @@ int main(int argc, char **argv)
 			if (!workloads[w].chart_label)
 				continue;
 			fprintf(dat, "\"%s\"", workloads[w].chart_label);
-			for (int s = 0; s < MAX_SYSTEMS; s++)
+			for (int s = 0; s < MAIN_SYSTEMS; s++)
 				fprintf(dat, " %.3f",
 					median(workloads[w].samples[s], workloads[w].count[s]));
 			fprintf(dat, "\n");
@@ -798,7 +853,7 @@ int main(int argc, char **argv)
 
 	unlink(PSHM_DIR_PATH "/bench.read");
 	int status = 0;
-	for (int s = 1; s < MAX_SYSTEMS; s++) {
+	for (int s = 1; s < nsystems; s++) {
 		int st = mount_stop(&systems[s].mount);
 
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
