@@ -12,7 +12,6 @@
 
 #include "ctl_i.h"
 #include "ctl_parse_i.h"
-#include "ctl_session_i.h"
 #include "waits_i.h"
 
 #define EMIT_MIN_CAP 1024

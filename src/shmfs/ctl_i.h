@@ -10,6 +10,9 @@
 
 #include "shmfs_i.h"
 
+/* A drained reply buffer (an emit context's, a session's queue) larger than this is let go. */
+#define CTL_BUFFER_KEEP 4096
+
 struct ctl_emit;
 
 /* What the session behind an emit context does for it; owner is the session, opaque here. */

@@ -11,7 +11,6 @@
  */
 #define CTL_OUTPUT_MAX (64 << 10) /* replies pending unread in one .ctl file, at most */
 #define CTL_ERROR_ROOM 1024       /* and past it, room for one last error line */
-#define CTL_BUFFER_KEEP 4096      /* a drained reply buffer larger than this is let go */
 /* One write runs commands for about this long, then returns short (the writer goes on). */
 #define CTL_WRITE_SLICE_MS 20
 /* A session for opener (whose rights every command has): 0, -EMFILE at the opener's limit. */
