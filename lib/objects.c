@@ -28,6 +28,7 @@ static const struct {
 	{ PSHM_KIND_MEMFD, "memfd", PSHM_KIND_MEMFD_DIR },
 	{ PSHM_KIND_SYSV, "sysv", PSHM_KIND_SYSV_DIR },
 	{ PSHM_KIND_SHARED_ANON, "shared-anon", PSHM_KIND_SHARED_ANON_DIR },
+	{ PSHM_KIND_HUGETLB, "hugetlb", PSHM_KIND_HUGETLB_DIR },
 };
 
 PSHM_EXPORT const char *pshm_kind_name(unsigned kind)
@@ -88,7 +89,7 @@ struct object *objects_find(const struct pshm_scan *s, unsigned kind, dev_t dev,
 {
 	struct object *o = s->buckets[bucket_of(kind, dev, ino, s->bucket_count)];
 
-	while (o && !(o->pub.kind == kind && o->dev == dev && o->ino == ino))
+	while (o && !(o->kind == kind && o->dev == dev && o->ino == ino))
 		o = o->next;
 	return o;
 }
@@ -98,7 +99,7 @@ struct object *objects_same_after(const struct object *o)
 	struct object *next = o->next;
 
 	while (next &&
-	       !(next->pub.kind == o->pub.kind && next->dev == o->dev && next->ino == o->ino))
+	       !(next->kind == o->kind && next->dev == o->dev && next->ino == o->ino))
 		next = next->next;
 	return next;
 }
@@ -113,7 +114,7 @@ static int grow(struct pshm_scan *s)
 	for (size_t i = 0; i < s->bucket_count; i++) {
 		while (s->buckets[i]) {
 			struct object *o = s->buckets[i];
-			size_t b = bucket_of(o->pub.kind, o->dev, o->ino, count);
+			size_t b = bucket_of(o->kind, o->dev, o->ino, count);
 
 			s->buckets[i] = o->next;
 			o->next = buckets[b];
@@ -132,7 +133,7 @@ int objects_insert(struct pshm_scan *s, struct object *o)
 
 	if (s->count >= s->bucket_count && grow(s) < 0)
 		return -ENOMEM;
-	b = bucket_of(o->pub.kind, o->dev, o->ino, s->bucket_count);
+	b = bucket_of(o->kind, o->dev, o->ino, s->bucket_count);
 	o->next = s->buckets[b];
 	s->buckets[b] = o;
 	s->count++;
@@ -146,7 +147,7 @@ struct object *objects_new(struct pshm_scan *s, unsigned kind, dev_t dev, ino_t 
 
 	if (!o)
 		return NULL;
-	o->pub.kind = kind;
+	o->kind = o->pub.kind = o->pub.made_as = kind;
 	o->pub.name = o->pub.path = "";
 	o->pub.st = *st;
 	o->pub.shmid = -1;
@@ -319,7 +320,7 @@ PSHM_EXPORT bool pshm_object_visible(const struct pshm_object *o, const struct p
 
 	if (viewer->uid == 0)
 		return true;
-	if ((o->kind == PSHM_KIND_SEGMENT || o->kind == PSHM_KIND_SYSV) &&
+	if ((o->made_as == PSHM_KIND_SEGMENT || o->made_as == PSHM_KIND_SYSV) &&
 	    o->st.st_uid == viewer->uid)
 		return true;
 	/* A process's holders come together: one question each. */

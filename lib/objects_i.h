@@ -17,6 +17,13 @@
 struct object {
 	struct pshm_object pub;
 	struct object *next; /* in its hash bucket */
+	/*
+	 * With dev and ino, its identity in the table: the kind it was found
+	 * as. pub.kind may become PSHM_KIND_HUGETLB once the scan is done
+	 * (scan.c), when it turned out to be on huge pages.
+	 */
+	unsigned kind;
+	bool huge_blocks; /* pub.st.st_blocks is the huge pages' own (map_files), not sysvipc's */
 	dev_t dev;
 	ino_t ino;
 	size_t holder_capacity;
@@ -24,11 +31,22 @@ struct object {
 	char *text; /* pub.name and pub.path, one allocation of their own length */
 };
 
+/* The most hugetlbfs mounts a scan tells apart (files of others' are not seen). */
+#define SCAN_HUGE_MOUNTS_MAX 8
+
 struct pshm_scan {
-	unsigned kinds;
+	/*
+	 * The kinds to look for: those asked for (wanted), and for huge pages
+	 * the kinds they are made as, which only a closer look tells apart.
+	 */
+	unsigned kinds, wanted;
 	char ipc_ns[64]; /* this process's IPC namespace: System V ids are only unique in one */
 	struct pshm_scan_options options;
 	dev_t shm_dev; /* PSHM_DIR's device */
+	/* This mount namespace's hugetlbfs mounts: their devices and page sizes. */
+	size_t huge_mount_count;
+	dev_t huge_mount_dev[SCAN_HUGE_MOUNTS_MAX];
+	unsigned long long huge_mount_page[SCAN_HUGE_MOUNTS_MAX];
 	struct object **buckets;
 	size_t bucket_count, count;
 	struct object **order; /* for pshm_scan_next, built at the end */

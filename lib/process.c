@@ -29,6 +29,7 @@
 #define DELETED " (deleted)"
 #define MEMFD_PREFIX "/memfd:"
 #define ZERO_PATH "/dev/zero"
+#define ANON_HUGE_PATH "/anon_hugepage" /* MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB */
 
 /* The process being scanned. */
 struct process {
@@ -279,6 +280,9 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 		o = objects_of(s, kind, st.st_dev, st.st_ino, &st);
 		if (!o)
 			return -ENOMEM;
+		/* MFD_HUGETLB: its own status counts its huge pages. */
+		o->pub.page_size = sysv_huge_page_size(st.st_dev);
+		o->huge_blocks = o->pub.page_size != 0;
 		snprintf(path, sizeof(path), "/proc/%ld/fd/%s", p->pid, fd_name);
 		if (kind == PSHM_KIND_DELETED)
 			r = objects_name(o, target + strlen(PSHM_DIR) + 1,
@@ -320,7 +324,20 @@ static int scan_fds(struct pshm_scan *s, struct process *p)
 	return r;
 }
 
-/* The kind of a mapping by its path, or 0 for none of ours. */
+/* The huge page size of a hugetlbfs mount of this namespace's with device dev, or 0. */
+static unsigned long long huge_mount_page(const struct pshm_scan *s, dev_t dev)
+{
+	for (size_t i = 0; i < s->huge_mount_count; i++)
+		if (s->huge_mount_dev[i] == dev)
+			return s->huge_mount_page[i];
+	return 0;
+}
+
+/*
+ * The kind of a mapping by its path, or 0 for none of ours: what it is
+ * made as, for those that may be on huge pages (the page size tells,
+ * scan_mapping), and PSHM_KIND_HUGETLB for a file of a hugetlbfs mount.
+ */
 static unsigned mapping_kind(const struct pshm_scan *s, const char *path, const char *perms,
 			     dev_t dev)
 {
@@ -328,6 +345,9 @@ static unsigned mapping_kind(const struct pshm_scan *s, const char *path, const 
 
 	if (strncmp(path, PSHM_DIR "/", strlen(PSHM_DIR) + 1) == 0 && dev == s->shm_dev)
 		return deleted(path, &len) ? PSHM_KIND_DELETED : PSHM_KIND_SEGMENT;
+	/* A private mapping of one is the process's own memory, not shared. */
+	if (huge_mount_page(s, dev))
+		return perms[3] == 's' ? PSHM_KIND_HUGETLB : 0;
 	/* The others live on the kernel's own mounts: a path alone can be anyone's file. */
 	if (!sysv_kernel_device(dev))
 		return 0;
@@ -335,7 +355,8 @@ static unsigned mapping_kind(const struct pshm_scan *s, const char *path, const 
 		return PSHM_KIND_MEMFD;
 	if (strncmp(path, SYSV_PREFIX, strlen(SYSV_PREFIX)) == 0 && deleted(path, &len))
 		return PSHM_KIND_SYSV;
-	if (strcmp(path, ZERO_PATH DELETED) == 0 && perms[3] == 's')
+	if ((strcmp(path, ZERO_PATH DELETED) == 0 || strcmp(path, ANON_HUGE_PATH DELETED) == 0) &&
+	    perms[3] == 's')
 		return PSHM_KIND_SHARED_ANON;
 	return 0;
 }
@@ -345,6 +366,7 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 {
 	unsigned kind = mapping_kind(s, path, h->perms, dev);
 	char files[48], opens[64], number[24];
+	bool inspected;
 	int r;
 	struct object *o;
 	struct stat st;
@@ -384,13 +406,24 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 		if (!o || !sysv_mapping(dev, path, o->pub.key))
 			return 0;
 		o = objects_found_before(s, PSHM_KIND_SYSV, 0, ino);
-		return o ? objects_add_holder(s, o, h) : 0;
+		if (!o)
+			return 0;
+		/* SHM_HUGETLB: the attach's own status counts its huge pages (root). */
+		o->pub.page_size = sysv_huge_page_size(dev);
+		snprintf(files, sizeof(files), "map_files/%llx-%llx", h->start, h->end);
+		if (o->pub.page_size && !o->huge_blocks && fstatat(p->dir, files, &st, 0) == 0 &&
+		    st.st_ino == ino) {
+			o->pub.st.st_blocks = st.st_blocks;
+			o->huge_blocks = true;
+		}
+		return objects_add_holder(s, o, h);
 	}
 	o = objects_find(s, kind, dev, ino);
 	if (!o) {
 		/* The object itself, through the mapping (root: CAP_SYS_ADMIN). */
 		snprintf(files, sizeof(files), "map_files/%llx-%llx", h->start, h->end);
-		if (fstatat(p->dir, files, &st, 0) < 0 || st.st_ino != ino) {
+		inspected = fstatat(p->dir, files, &st, 0) == 0 && st.st_ino == ino;
+		if (!inspected) {
 			/* Not root: the mapping's length, and its holder as owner. */
 			memset(&st, 0, sizeof(st));
 			st.st_mode = S_IFREG | 0600;
@@ -406,6 +439,9 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 		o = objects_of(s, kind, dev, ino, &st);
 		if (!o)
 			return -ENOMEM;
+		o->pub.page_size = kind == PSHM_KIND_HUGETLB ? huge_mount_page(s, dev)
+							      : sysv_huge_page_size(dev);
+		o->huge_blocks = o->pub.page_size && inspected;
 		snprintf(opens, sizeof(opens), "/proc/%ld/%s", p->pid, files);
 		if (kind == PSHM_KIND_DELETED && deleted(path, &len))
 			r = objects_name(o, path + strlen(PSHM_DIR) + 1, len - strlen(PSHM_DIR) - 1,
@@ -415,6 +451,9 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 					 (deleted(path, &len) ? len : strlen(path)) -
 						 strlen(MEMFD_PREFIX),
 					 true, opens);
+		else if (kind == PSHM_KIND_HUGETLB)
+			r = objects_name(o, path, deleted(path, &len) ? len : strlen(path), true,
+					 opens);
 		else
 			r = objects_set_text(
 				o,

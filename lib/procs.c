@@ -105,12 +105,16 @@ static int part_of(struct pshm_scan *s, struct pshm_scan **ret)
 	if (!part)
 		return -ENOMEM;
 	part->kinds = s->kinds;
+	part->wanted = s->wanted;
 	memcpy(part->ipc_ns, s->ipc_ns, sizeof(part->ipc_ns));
 	part->options = s->options;
 	part->shm_dev = s->shm_dev;
+	part->huge_mount_count = s->huge_mount_count;
+	memcpy(part->huge_mount_dev, s->huge_mount_dev, sizeof(part->huge_mount_dev));
+	memcpy(part->huge_mount_page, s->huge_mount_page, sizeof(part->huge_mount_page));
 	part->parent = s;
 	if (s->only) {
-		part->only = objects_of(part, s->only->pub.kind, s->only->dev, s->only->ino,
+		part->only = objects_of(part, s->only->kind, s->only->dev, s->only->ino,
 					&s->only->pub.st);
 		if (!part->only) {
 			pshm_scan_free(part);
@@ -134,7 +138,7 @@ static int merge_part(struct pshm_scan *s, struct pshm_scan *part)
 			struct object *o = part->buckets[i], *m;
 
 			part->buckets[i] = o->next;
-			m = objects_find(s, o->pub.kind, o->dev, o->ino);
+			m = objects_find(s, o->kind, o->dev, o->ino);
 			if (!m && r == 0 && objects_insert(s, o) == 0)
 				continue;
 			if (!m)
@@ -144,6 +148,13 @@ static int merge_part(struct pshm_scan *s, struct pshm_scan *part)
 				for (size_t h = 0; r == 0 && h < o->pub.holder_count; h++)
 					r = objects_add_holder(s, m, &o->holders[h]);
 				m->pub.exec_mapped |= o->pub.exec_mapped;
+				/* What a mapping showed: on huge pages, and their own count. */
+				if (o->pub.page_size)
+					m->pub.page_size = o->pub.page_size;
+				if (o->huge_blocks && !m->huge_blocks) {
+					m->pub.st.st_blocks = o->pub.st.st_blocks;
+					m->huge_blocks = true;
+				}
 			}
 			objects_free(o);
 		}

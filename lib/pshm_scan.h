@@ -22,21 +22,27 @@ extern "C" {
  *
  * The kinds, as bits for pshm_scan_open and values of pshm_object.kind:
  * named segments (PSHM_DIR), segments unlinked but still open or mapped,
- * memfd_create(2) objects, System V segments (shmget(2)), and shared
+ * memfd_create(2) objects, System V segments (shmget(2)), shared
  * anonymous mappings (mmap(MAP_SHARED | MAP_ANONYMOUS), which fork
- * shares).
+ * shares), and huge pages: any of the last three made on huge pages
+ * (SHM_HUGETLB, MFD_HUGETLB, MAP_HUGETLB) and files of hugetlbfs mounts
+ * that a process maps. Every object has one kind: a System V segment on
+ * huge pages is PSHM_KIND_HUGETLB, not PSHM_KIND_SYSV (its made_as says
+ * which). Huge pages are not part of Shmem (/proc/meminfo): their own
+ * pool is (HugePages_*).
  */
 #define PSHM_KIND_SEGMENT (1u << 0)
 #define PSHM_KIND_DELETED (1u << 1)
 #define PSHM_KIND_MEMFD (1u << 2)
 #define PSHM_KIND_SYSV (1u << 3)
 #define PSHM_KIND_SHARED_ANON (1u << 4)
-#define PSHM_KIND_ALL 0x1fu
+#define PSHM_KIND_HUGETLB (1u << 5)
+#define PSHM_KIND_ALL 0x3fu
 
 /* The longest object name, with its terminating NUL. */
 #define PSHM_OBJECT_NAME_MAX (3 * PSHM_NAME_MAX + 32)
 
-/* "segment", "deleted", "memfd", "sysv", "shared-anon"; NULL for anything else. */
+/* "segment", "deleted", "memfd", "sysv", "shared-anon", "hugetlb"; NULL for anything else. */
 const char *pshm_kind_name(unsigned kind);
 
 /*
@@ -48,9 +54,10 @@ const char *pshm_kind_name(unsigned kind);
 #define PSHM_KIND_MEMFD_DIR ".memfd"
 #define PSHM_KIND_SYSV_DIR ".sysv"
 #define PSHM_KIND_SHARED_ANON_DIR ".shared-anon"
+#define PSHM_KIND_HUGETLB_DIR ".hugetlb"
 
 /*
- * ".deleted", ".memfd", ".sysv", ".shared-anon" (PSHM_KIND_*_DIR); NULL
+ * ".deleted", ".memfd", ".sysv", ".shared-anon", ".hugetlb" (PSHM_KIND_*_DIR); NULL
  * for PSHM_KIND_SEGMENT and anything else.
  */
 const char *pshm_kind_dir(unsigned kind);
@@ -73,7 +80,9 @@ struct pshm_object {
 	 * Unique within its kind: NAME for a segment, NAME@INODE for a deleted
 	 * segment or a memfd ('/', '%', space, control bytes and bytes above
 	 * 0x7e as %XX), 0xKEY@SHMID for a System V segment, INODE for a shared
-	 * anonymous mapping. A segment with several names (hard links in
+	 * anonymous mapping; for huge pages, what it is made as and that name:
+	 * sysv:0xKEY@SHMID, memfd:NAME@INODE, anon:INODE, or file:PATH@INODE
+	 * for a file of a hugetlbfs mount (PATH as the holder's maps show it). A segment with several names (hard links in
 	 * PSHM_DIR) is one object per name, each with the same inode and the
 	 * same holders (a holder through any name holds them all).
 	 */
@@ -83,7 +92,8 @@ struct pshm_object {
 	 * (System V: from shmid_ds: st_atime the last attach, st_mtime the last
 	 * detach (or, never detached, st_ctime), st_ctime the last change,
 	 * st_ino the id, st_nlink the attachments, st_blocks its resident
-	 * pages). For an object seen only through a mapping that could not be
+	 * pages; on huge pages the pages really allocated, never the inflated
+ * count /proc/sysvipc/shm gives for them). For an object seen only through a mapping that could not be
 	 * inspected (not root), st_size is the mapping's length and st_uid,
 	 * st_gid its first holder's (real ids); its times are unknown (0).
 	 */
@@ -96,6 +106,13 @@ struct pshm_object {
 	bool exec_mapped;     /* some holder maps it executable */
 	size_t holder_count;
 	const struct pshm_holder *holders; /* one per descriptor and mapping */
+	/* PSHM_KIND_HUGETLB: the size of its huge pages in bytes; else 0. */
+	unsigned long long page_size;
+	/*
+	 * PSHM_KIND_HUGETLB: what it is made as (PSHM_KIND_SYSV, PSHM_KIND_MEMFD,
+	 * PSHM_KIND_SHARED_ANON), or 0 for a file of a hugetlbfs mount; else kind.
+	 */
+	unsigned made_as;
 };
 
 /* Optional: a shmfs mount, so that files open or mapped through it count for their segment. */
@@ -256,7 +273,22 @@ int pshm_sysv_stat(int shmid, key_t key, struct stat *ret, struct pshm_error *er
 int pshm_sysv_open(int shmid, key_t key, struct pshm_error *err);
 
 /* How many kinds there are: PSHM_KIND_* is 1 << index, index < PSHM_KINDS. */
-#define PSHM_KINDS 5
+#define PSHM_KINDS 6
+
+/* The huge page sizes pshm_usage describes, at most. */
+#define PSHM_HUGE_SIZES_MAX 4
+/* One huge page size's pool (/sys/kernel/mm/hugepages/hugepages-SIZEkB), and what uses it. */
+struct pshm_huge_usage {
+	unsigned long long page_size; /* in bytes */
+	unsigned long long total;     /* pages in the pool (nr_hugepages, surplus included) */
+	unsigned long long free;      /* pages not in use (free_hugepages; reserved ones too) */
+	unsigned long long reserved;  /* promised to mappings, not yet in use (resv_hugepages) */
+	unsigned long long surplus;   /* above the persistent pool (surplus_hugepages) */
+	unsigned long long count;     /* PSHM_KIND_HUGETLB objects of this page size */
+	unsigned long long bytes;     /* and their allocated bytes */
+	/* (total - free) pages' bytes less bytes: private huge pages, what no scan shows. */
+	long long unexplained;
+};
 
 /* Where shared memory goes, for "where did my memory go". */
 struct pshm_usage {
@@ -267,6 +299,9 @@ struct pshm_usage {
 	unsigned long long tmpfs_used;   /* every other tmpfs and devtmpfs (pshm_tmpfs_mounts) */
 	unsigned long long shmem;        /* Shmem of /proc/meminfo, in bytes */
 	long long unexplained;           /* shmem less all the rest (below): may be negative */
+	/* Huge pages, by page size (never part of shmem): huge_sizes of them. */
+	unsigned huge_sizes;
+	struct pshm_huge_usage huge[PSHM_HUGE_SIZES_MAX];
 };
 
 /*
@@ -274,7 +309,9 @@ struct pshm_usage {
  * with the file systems that hold shared memory too, and the kernel's own
  * total (Shmem). What no line explains is
  *   shmem - shm_dir_used - tmpfs_used - bytes[memfd] - bytes[sysv] - bytes[shared-anon]
- * (segments, deleted and others' files in PSHM_DIR are in shm_dir_used).
+ * (segments, deleted and others' files in PSHM_DIR are in shm_dir_used);
+ * huge pages are never in shmem: each page size of the machine's has its
+ * pool, its objects and what they do not explain in huge[].
  * tmpfs_used counts this mount namespace's file systems, and for root
  * other namespaces' too, within that walk's bounds (pshm_tmpfs_mounts).
  * Returns: 0, or what reading /proc reports.

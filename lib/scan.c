@@ -2,17 +2,19 @@
 /*
  * libpshm: every shared memory object on the machine and who holds it,
  * from /proc: named segments, segments unlinked but still open or mapped,
- * memfds, System V segments and shared anonymous mappings. A scan finds
- * the named segments (pshm_iter) and the System V ones (sysv.c) first,
- * then walks the processes once for their holders and the objects that
- * live only in processes (procs.c), and orders what it found by kind and
- * name (objects.c serves it).
+ * memfds, System V segments, shared anonymous mappings and huge pages. A
+ * scan finds the named segments (pshm_iter) and the System V ones (sysv.c)
+ * first, then walks the processes once for their holders and the objects
+ * that live only in processes (procs.c), settles which are on huge pages,
+ * and orders what it found by kind and name (objects.c serves it).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "procs_i.h"
@@ -42,6 +44,103 @@ static int scan_segments(struct pshm_scan *s, struct pshm_error *err)
 	return r;
 }
 
+/* A size as hugetlbfs writes its pagesize= option: 2M, 1024M, 64K. */
+static unsigned long long parse_page_size(const char *text)
+{
+	char *end;
+	unsigned long long n = strtoull(text, &end, 10);
+
+	switch (*end) {
+	case 'G':
+		return n << 30;
+	case 'M':
+		return n << 20;
+	case 'K':
+	case 'k':
+		return n << 10;
+	default:
+		return n;
+	}
+}
+
+/*
+ * This mount namespace's hugetlbfs mounts (/dev/hugepages, DPDK's), whose
+ * files a process maps: their devices and huge page sizes, from
+ * /proc/self/mountinfo (never a stat of the mount: any mount may block).
+ */
+static void find_huge_mounts(struct pshm_scan *s)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t size = 0;
+
+	while (f && s->huge_mount_count < SCAN_HUGE_MOUNTS_MAX && getline(&line, &size, f) > 0) {
+		const char *rest = strstr(line, " - hugetlbfs "), *page;
+		unsigned major, minor;
+
+		if (!rest || sscanf(line, "%*d %*d %u:%u", &major, &minor) != 2)
+			continue;
+		page = strstr(rest, "pagesize=");
+		s->huge_mount_dev[s->huge_mount_count] = makedev(major, minor);
+		s->huge_mount_page[s->huge_mount_count] =
+			page ? parse_page_size(page + strlen("pagesize=")) : 0;
+		s->huge_mount_count += s->huge_mount_page[s->huge_mount_count] != 0;
+	}
+	free(line);
+	if (f)
+		fclose(f);
+}
+
+/*
+ * Once every process is read: an object found on huge pages becomes
+ * PSHM_KIND_HUGETLB (what it is made as stays in made_as, and prefixes
+ * its name), and what was only looked at for that goes: the kinds asked
+ * for are what the scan keeps.
+ */
+static int settle(struct pshm_scan *s)
+{
+	static const struct {
+		unsigned made_as;
+		const char *prefix;
+	} prefixes[] = {
+		{ PSHM_KIND_SYSV, "sysv:" },
+		{ PSHM_KIND_MEMFD, "memfd:" },
+		{ PSHM_KIND_SHARED_ANON, "anon:" },
+		{ 0, "file:" },
+	};
+
+	for (size_t i = 0; i < s->bucket_count; i++) {
+		struct object **p = &s->buckets[i];
+
+		while (*p) {
+			struct object *o = *p;
+
+			if (o->pub.page_size) {
+				char name[PSHM_OBJECT_NAME_MAX + 8], path[PATH_MAX];
+				const char *prefix = "";
+
+				o->pub.made_as = o->kind == PSHM_KIND_HUGETLB ? 0 : o->kind;
+				o->pub.kind = PSHM_KIND_HUGETLB;
+				for (size_t k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++)
+					if (prefixes[k].made_as == o->pub.made_as)
+						prefix = prefixes[k].prefix;
+				snprintf(name, sizeof(name), "%s%s", prefix, o->pub.name);
+				snprintf(path, sizeof(path), "%s", o->pub.path);
+				if (objects_set_text(o, name, path) < 0)
+					return -ENOMEM;
+			}
+			if (s->wanted & o->pub.kind) {
+				p = &o->next;
+				continue;
+			}
+			*p = o->next;
+			s->count--;
+			objects_free(o);
+		}
+	}
+	return 0;
+}
+
 static int by_kind_and_name(const void *a, const void *b)
 {
 	const struct object *x = *(struct object *const *)a, *y = *(struct object *const *)b;
@@ -66,7 +165,13 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 	s = objects_scan_new();
 	if (!s)
 		return pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
-	s->kinds = kinds;
+	s->wanted = kinds;
+	/* Huge pages are found as what they are made as, and told apart once looked at. */
+	s->kinds = kinds & PSHM_KIND_HUGETLB
+			   ? kinds | PSHM_KIND_SYSV | PSHM_KIND_MEMFD | PSHM_KIND_SHARED_ANON
+			   : kinds;
+	if (kinds & PSHM_KIND_HUGETLB)
+		find_huge_mounts(s);
 	if (readlink("/proc/self/ns/ipc", s->ipc_ns, sizeof(s->ipc_ns) - 1) <= 0)
 		s->ipc_ns[0] = '\0';
 	s->shm_dev = dir.st_dev;
@@ -76,13 +181,13 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 		const struct stat *only = s->options.only;
 
 		/* One known segment: its holders alone. */
-		s->kinds = only->st_nlink > 0 ? PSHM_KIND_SEGMENT : PSHM_KIND_DELETED;
+		s->kinds = s->wanted = only->st_nlink > 0 ? PSHM_KIND_SEGMENT : PSHM_KIND_DELETED;
 		s->only = objects_of(s, s->kinds, only->st_dev, only->st_ino, only);
 		r = s->only ? 0 : pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
 	} else {
 		r = (kinds & PSHM_KIND_SEGMENT) ? scan_segments(s, err) : 0;
 	}
-	if (r == 0 && !s->only && (kinds & PSHM_KIND_SYSV)) {
+	if (r == 0 && !s->only && (s->kinds & PSHM_KIND_SYSV)) {
 		r = sysv_scan(s);
 		if (r < 0)
 			pshm_fail(err, -r, "read", "/proc/sysvipc/shm", -1, NULL);
@@ -93,6 +198,8 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 		if (r < 0)
 			pshm_fail(err, -r, "scan", "/proc", -1, NULL);
 	}
+	if (r == 0 && settle(s) < 0)
+		r = pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
 	if (r == 0) {
 		s->order = malloc((s->count ? s->count : 1) * sizeof(*s->order));
 		if (!s->order)

@@ -27,6 +27,8 @@ struct segment {
 	long long rss;
 };
 
+static unsigned long long inflated_huge_pages(const struct segment *seg, long long *ret_rss);
+
 /* A line of /proc/sysvipc/shm: false for the header, or anything else. */
 static bool parse_line(const char *line, struct segment *ret)
 {
@@ -84,6 +86,7 @@ int sysv_scan(struct pshm_scan *s)
 	if (!f)
 		return errno == ENOENT ? 0 : -errno; /* no System V IPC in this kernel */
 	while (r == 0 && getline(&line, &size, f) > 0) {
+		unsigned long long huge;
 		struct segment seg;
 		struct object *o;
 		struct stat st;
@@ -91,12 +94,15 @@ int sysv_scan(struct pshm_scan *s)
 
 		if (!parse_line(line, &seg))
 			continue; /* the header */
+		huge = inflated_huge_pages(&seg, &seg.rss);
 		stat_of(seg.shmid, &seg.ds, seg.rss, &st);
 		o = objects_of(s, PSHM_KIND_SYSV, 0, (ino_t)seg.shmid, &st);
 		if (!o) {
 			r = -ENOMEM;
 			break;
 		}
+		o->pub.page_size = huge;
+		o->huge_blocks = huge != 0;
 		o->pub.shmid = seg.shmid;
 		o->pub.key = seg.ds.shm_perm.__key;
 		o->pub.nattch = seg.ds.shm_nattch;
@@ -130,7 +136,10 @@ static long long resident(int shmid)
 		found = parse_line(line, &seg) && seg.shmid == shmid;
 	free(line);
 	fclose(f);
-	return found ? seg.rss : 0;
+	if (!found)
+		return 0;
+	inflated_huge_pages(&seg, &seg.rss);
+	return seg.rss;
 }
 
 /* shmctl(IPC_STAT) of shmid, as long as it is key's: 0, -ENOENT, or -errno. */
@@ -211,9 +220,11 @@ static struct {
 	pthread_once_t once;
 	dev_t shm;
 	dev_t hugetlb[HUGE_PAGE_SIZES_MAX]; /* 0: none (no hugetlbfs, or fewer sizes) */
+	unsigned long long page_size[HUGE_PAGE_SIZES_MAX]; /* of each of them */
 } kernel_mounts = { .once = PTHREAD_ONCE_INIT };
 
-static dev_t memfd_device(unsigned flags)
+/* The device of a memfd made with flags, and its block size (a huge page's on hugetlbfs). */
+static dev_t memfd_device(unsigned flags, unsigned long long *ret_block)
 {
 	int fd = memfd_create("pshm-device", MFD_CLOEXEC | flags);
 	struct stat st;
@@ -221,8 +232,10 @@ static dev_t memfd_device(unsigned flags)
 
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) == 0)
+	if (fstat(fd, &st) == 0) {
 		dev = st.st_dev;
+		*ret_block = (unsigned long long)st.st_blksize;
+	}
 	close(fd);
 	return dev;
 }
@@ -230,11 +243,13 @@ static dev_t memfd_device(unsigned flags)
 static void learn_kernel_mounts(void)
 {
 	DIR *sizes = opendir("/sys/kernel/mm/hugepages");
+	unsigned long long block = 0;
 	struct dirent *de;
 	size_t n = 0;
 
-	kernel_mounts.shm = memfd_device(0);
-	kernel_mounts.hugetlb[n] = memfd_device(MFD_HUGETLB); /* the default size */
+	kernel_mounts.shm = memfd_device(0, &block);
+	/* The default size (a memfd needs no free huge page to be made). */
+	kernel_mounts.hugetlb[n] = memfd_device(MFD_HUGETLB, &kernel_mounts.page_size[n]);
 	n += kernel_mounts.hugetlb[n] != 0;
 	/* Each size has its own internal mount: hugepages-2048kB is 1 << 21, MFD_HUGE_2MB. */
 	while (sizes && n < HUGE_PAGE_SIZES_MAX && (de = readdir(sizes))) {
@@ -247,11 +262,13 @@ static void learn_kernel_mounts(void)
 			continue;
 		while ((1ull << shift) < kib * 1024)
 			shift++;
-		dev = memfd_device(MFD_HUGETLB | (shift << MFD_HUGE_SHIFT));
+		dev = memfd_device(MFD_HUGETLB | (shift << MFD_HUGE_SHIFT), &block);
 		for (size_t i = 0; i < n; i++)
 			known |= kernel_mounts.hugetlb[i] == dev;
-		if (dev && !known)
+		if (dev && !known) {
+			kernel_mounts.page_size[n] = block;
 			kernel_mounts.hugetlb[n++] = dev;
+		}
 	}
 	if (sizes)
 		closedir(sizes);
@@ -268,6 +285,46 @@ bool sysv_kernel_device(dev_t dev)
 		if (kernel_mounts.hugetlb[i] == dev)
 			return true;
 	return false;
+}
+
+unsigned long long sysv_huge_page_size(dev_t dev)
+{
+	pthread_once(&kernel_mounts.once, learn_kernel_mounts);
+	for (size_t i = 0; dev && i < HUGE_PAGE_SIZES_MAX; i++)
+		if (kernel_mounts.hugetlb[i] == dev)
+			return kernel_mounts.page_size[i];
+	return 0;
+}
+
+/*
+ * A System V segment on huge pages, as /proc/sysvipc/shm tells: its rss
+ * counts each huge page's base pages once per base page (pages_per_huge_page
+ * times the page cache's pages, which count base pages too), so more than
+ * its size can hold. Its huge page size (the one that divides rss into a
+ * whole number of huge pages within its size) and its real resident bytes;
+ * 0 when rss is not so inflated (not on huge pages, nothing resident, or a
+ * kernel that counts right: then only a mapping tells, process.c).
+ */
+static unsigned long long inflated_huge_pages(const struct segment *seg, long long *ret_rss)
+{
+	unsigned long long size = (unsigned long long)seg->ds.shm_segsz;
+
+	if (seg->rss <= 0 || (unsigned long long)seg->rss <= (size + 4095) / 4096 * 4096)
+		return 0;
+	pthread_once(&kernel_mounts.once, learn_kernel_mounts);
+	for (size_t i = 0; i < HUGE_PAGE_SIZES_MAX; i++) {
+		unsigned long long page = kernel_mounts.page_size[i], base = page / 4096;
+		unsigned long long real;
+
+		if (!kernel_mounts.hugetlb[i] || page < 8192 || (unsigned long long)seg->rss % base)
+			continue;
+		real = (unsigned long long)seg->rss / base;
+		if (real % page == 0 && real <= (size + page - 1) / page * page) {
+			*ret_rss = (long long)real;
+			return page;
+		}
+	}
+	return 0;
 }
 
 bool sysv_mapping(dev_t dev, const char *path, key_t key)

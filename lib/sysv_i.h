@@ -26,6 +26,13 @@ int sysv_scan(struct pshm_scan *s);
 bool sysv_kernel_device(dev_t dev);
 
 /*
+ * The huge page size in bytes of dev when it is one of the kernel's own
+ * hugetlbfs mounts (where SHM_HUGETLB segments, MFD_HUGETLB memfds and
+ * MAP_HUGETLB mappings live), else 0.
+ */
+unsigned long long sysv_huge_page_size(dev_t dev);
+
+/*
  * Whether a mapping of device dev and this path (from /proc/PID/maps) is
  * a System V segment's of key: on the kernel's own mounts, never a file
  * whose path only reads like one.

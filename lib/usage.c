@@ -2,8 +2,9 @@
 /*
  * libpshm: where shared memory goes, from a scan (objects.c): by kind, by
  * owner or by holding process; the tmpfs mounts that hold memory; Shmem
- * of /proc/meminfo; and what nothing explains.
+ * of /proc/meminfo; each huge page pool; and what nothing explains.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,55 @@ static int add_tmpfs(void *ctx, const char *mount_point, unsigned long long used
 	return 0;
 }
 
+static unsigned long long read_number(const char *dir, const char *name)
+{
+	char path[PATH_MAX], text[32];
+	unsigned long long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/%s/%s", dir, name);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(text, sizeof(text), f))
+			n = strtoull(text, NULL, 10);
+		fclose(f);
+	}
+	return n;
+}
+
+static int by_page_size(const void *a, const void *b)
+{
+	const struct pshm_huge_usage *x = a, *y = b;
+
+	return x->page_size < y->page_size ? -1 : x->page_size > y->page_size;
+}
+
+/* Each huge page size's pool, smallest first (none without hugetlbfs). */
+static void huge_pools(struct pshm_usage *u)
+{
+	DIR *d = opendir("/sys/kernel/mm/hugepages");
+	struct dirent *de;
+
+	while (d && u->huge_sizes < PSHM_HUGE_SIZES_MAX && (de = readdir(d))) {
+		struct pshm_huge_usage *h = &u->huge[u->huge_sizes];
+		unsigned long long kib;
+
+		if (sscanf(de->d_name, "hugepages-%llukB", &kib) != 1 || !kib)
+			continue;
+		*h = (struct pshm_huge_usage){
+			.page_size = kib * 1024,
+			.total = read_number(de->d_name, "nr_hugepages"),
+			.free = read_number(de->d_name, "free_hugepages"),
+			.reserved = read_number(de->d_name, "resv_hugepages"),
+			.surplus = read_number(de->d_name, "surplus_hugepages"),
+		};
+		u->huge_sizes++;
+	}
+	if (d)
+		closedir(d);
+	qsort(u->huge, u->huge_sizes, sizeof(u->huge[0]), by_page_size);
+}
+
 PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, const struct pshm_viewer *viewer,
 			      struct pshm_usage *ret, struct pshm_error *err)
 {
@@ -35,15 +85,27 @@ PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, const struct pshm_viewe
 	FILE *meminfo;
 	int r;
 
+	huge_pools(&u);
 	for (size_t i = 0; i < pshm_scan_count(s); i++) {
 		const struct pshm_object *o = pshm_scan_at(s, i);
+		unsigned long long bytes = (unsigned long long)o->st.st_blocks * 512;
 		int k = kind_index(o->kind);
 
 		if (k < 0 || !pshm_object_visible(o, viewer))
 			continue;
 		u.count[k]++;
-		u.bytes[k] += (unsigned long long)o->st.st_blocks * 512;
+		u.bytes[k] += bytes;
+		for (unsigned h = 0; o->page_size && h < u.huge_sizes; h++) {
+			if (u.huge[h].page_size == o->page_size) {
+				u.huge[h].count++;
+				u.huge[h].bytes += bytes;
+			}
+		}
 	}
+	for (unsigned h = 0; h < u.huge_sizes; h++)
+		u.huge[h].unexplained =
+			(long long)((u.huge[h].total - u.huge[h].free) * u.huge[h].page_size) -
+			(long long)u.huge[h].bytes;
 	u.shm_dir_used = pshm_used_bytes(PSHM_DIR);
 	/* Root sees everything: the tmpfs mounts of other mount namespaces too. */
 	r = pshm_tmpfs_mounts(add_tmpfs, &u.tmpfs_used,
@@ -58,7 +120,7 @@ PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, const struct pshm_viewe
 			break;
 	fclose(meminfo);
 	u.shmem *= 1024;
-	/* Segments, named and deleted, are in PSHM_DIR's tmpfs already. */
+	/* Segments, named and deleted, are in PSHM_DIR's tmpfs already; huge pages never in Shmem. */
 	u.unexplained = (long long)u.shmem - (long long)u.shm_dir_used - (long long)u.tmpfs_used -
 			(long long)u.bytes[kind_index(PSHM_KIND_MEMFD)] -
 			(long long)u.bytes[kind_index(PSHM_KIND_SYSV)] -

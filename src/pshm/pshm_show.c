@@ -223,9 +223,12 @@ static void print_stat(const struct pshm_object *o)
 	printf("group: %s (%u)\n", group_name(o->st.st_gid, gb, sizeof(gb)),
 	       (unsigned)o->st.st_gid);
 	printf("inode: %ju\n", (uintmax_t)o->st.st_ino);
-	if (o->kind == PSHM_KIND_SYSV)
+	if (o->made_as == PSHM_KIND_SYSV)
 		printf("key: 0x%08x\nshmid: %d\nattachments: %lu\n", (unsigned)o->key, o->shmid,
 		       o->nattch);
+	if (o->kind == PSHM_KIND_HUGETLB)
+		printf("page-size: %llu\nmade-as: %s\n", o->page_size,
+		       o->made_as ? pshm_kind_name(o->made_as) : "hugetlbfs-file");
 	format_time(o->st.st_atime, when, sizeof(when));
 	printf("access: %s\n", when);
 	format_time(o->st.st_mtime, when, sizeof(when));
@@ -270,7 +273,12 @@ static struct json_object *object_json(const struct pshm_object *o)
 	add_int(j, "mtime", (int64_t)o->st.st_mtime);
 	add_int(j, "ctime", (int64_t)o->st.st_ctime);
 	add_int(j, "holders", (int64_t)holding_processes(o));
-	if (o->kind == PSHM_KIND_SYSV) {
+	if (o->kind == PSHM_KIND_HUGETLB) {
+		add_int(j, "page_size", (int64_t)o->page_size);
+		add_string(j, "made_as",
+			   o->made_as ? pshm_kind_name(o->made_as) : "hugetlbfs-file");
+	}
+	if (o->made_as == PSHM_KIND_SYSV) {
 		snprintf(text, sizeof(text), "0x%08x", (unsigned)o->key);
 		add_string(j, "key", text);
 		add_int(j, "shmid", o->shmid);

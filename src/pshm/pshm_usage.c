@@ -79,6 +79,28 @@ static void print_rows(const struct pshm_usage_row *list, size_t count, enum by 
 	}
 }
 
+/* Each huge page pool, for --json. */
+static struct json_object *huge_json(const struct pshm_usage *u)
+{
+	struct json_object *pools = json_object_new_array();
+
+	for (unsigned h = 0; h < u->huge_sizes; h++) {
+		const struct pshm_huge_usage *p = &u->huge[h];
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "page_size", json_object_new_int64((int64_t)p->page_size));
+		json_object_object_add(e, "total", json_object_new_int64((int64_t)p->total));
+		json_object_object_add(e, "free", json_object_new_int64((int64_t)p->free));
+		json_object_object_add(e, "reserved", json_object_new_int64((int64_t)p->reserved));
+		json_object_object_add(e, "surplus", json_object_new_int64((int64_t)p->surplus));
+		json_object_object_add(e, "objects", json_object_new_int64((int64_t)p->count));
+		json_object_object_add(e, "bytes", json_object_new_int64((int64_t)p->bytes));
+		json_object_object_add(e, "unexplained", json_object_new_int64(p->unexplained));
+		json_object_array_add(pools, e);
+	}
+	return pools;
+}
+
 int cmd_usage(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -148,6 +170,13 @@ int cmd_usage(int argc, char **argv)
 		/* The walk of other mount namespaces stopped at a bound: tmpfs lines are missing. */
 		if (walked.partial)
 			printf("tmpfs-partial namespaces %u\n", walked.namespaces);
+		/* Huge pages are not in Shmem: each pool against the objects on it. */
+		for (unsigned h = 0; h < u.huge_sizes; h++)
+			printf("hugepages %llukB total %llu free %llu reserved %llu surplus %llu "
+			       "objects %llu bytes %llu unexplained %lld\n",
+			       u.huge[h].page_size >> 10, u.huge[h].total, u.huge[h].free,
+			       u.huge[h].reserved, u.huge[h].surplus, u.huge[h].count,
+			       u.huge[h].bytes, u.huge[h].unexplained);
 		printf("unreadable %u\n", unreadable);
 		printf("shmem %llu\n", u.shmem);
 		printf("unexplained %lld\n", u.unexplained);
@@ -164,6 +193,7 @@ int cmd_usage(int argc, char **argv)
 	json_object_object_add(j, "unreadable", json_object_new_int64(unreadable));
 	json_object_object_add(j, "shmem", json_object_new_int64((int64_t)u.shmem));
 	json_object_object_add(j, "unexplained", json_object_new_int64(u.unexplained));
+	json_object_object_add(j, "hugepages", huge_json(&u));
 	cli_print_json(j, true);
 	return CLI_OK;
 }

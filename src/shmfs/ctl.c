@@ -309,6 +309,14 @@ static int run_usage(struct shmfs *fs, struct ctl_emit *e, const struct ctl_comm
 	/* The walk of other mount namespaces stopped at a bound: tmpfs lines are missing. */
 	if (walked.partial)
 		ctl_emit_line(e, "tmpfs-partial namespaces %u", walked.namespaces);
+	/* Huge pages are not in Shmem: each pool against the objects on it. */
+	for (unsigned h = 0; h < u.huge_sizes; h++)
+		ctl_emit_line(e,
+			      "hugepages %llukB total %llu free %llu reserved %llu surplus %llu "
+			      "objects %llu bytes %llu unexplained %lld",
+			      u.huge[h].page_size >> 10, u.huge[h].total, u.huge[h].free,
+			      u.huge[h].reserved, u.huge[h].surplus, u.huge[h].count,
+			      u.huge[h].bytes, u.huge[h].unexplained);
 	ctl_emit_line(e, "unreadable %u", unreadable);
 	ctl_emit_line(e, "shmem %llu", u.shmem);
 	ctl_emit_line(e, "unexplained %lld", u.unexplained);

@@ -21,9 +21,9 @@
  * The inode number an object shows: its own, but a System V segment's is
  * its id, which may be 0, which readdir takes for no entry at all.
  */
-ino_t objects_shown_ino(unsigned kind, ino_t ino)
+ino_t objects_shown_ino(unsigned made_as, ino_t ino)
 {
-	return kind == PSHM_KIND_SYSV ? ino + 1 : ino;
+	return made_as == PSHM_KIND_SYSV ? ino + 1 : ino;
 }
 
 /* The node table's key for an object of kind: a device no segment has. */
@@ -60,6 +60,8 @@ void object_ref_of(const struct pshm_object *o, struct object_ref *ret)
 	long pid;
 
 	*ret = (struct object_ref){ .kind = o->kind,
+				    .made_as = o->made_as,
+				    .page_size = o->page_size,
 				    .shmid = o->shmid,
 				    .key = o->key,
 				    .ino = o->st.st_ino,
@@ -88,7 +90,7 @@ bool object_ref_visible(const struct holders_viewer *v, const struct object_ref 
 {
 	struct pshm_holder h = { .pid = ref->pid, .start_time = ref->start_time };
 
-	if (v->pub.uid == 0 || (ref->kind == PSHM_KIND_SYSV && st->st_uid == v->pub.uid))
+	if (v->pub.uid == 0 || (ref->made_as == PSHM_KIND_SYSV && st->st_uid == v->pub.uid))
 		return true;
 	return ref->pid > 0 && pshm_holder_visible(&h, &v->pub);
 }
@@ -99,7 +101,7 @@ bool object_ref_visible(const struct holders_viewer *v, const struct object_ref 
  */
 int object_fresh_stat(const struct object_ref *ref, struct stat *st)
 {
-	if (ref->kind == PSHM_KIND_SYSV)
+	if (ref->made_as == PSHM_KIND_SYSV)
 		return pshm_sysv_stat(ref->shmid, ref->key, st, NULL);
 	if (ref->path[0] && stat(ref->path, st) == 0 && st->st_ino == ref->ino &&
 	    st->st_dev == ref->dev)
@@ -121,7 +123,7 @@ int object_stat(fuse_req_t req, struct node *node, struct object_ref *ref, struc
 
 	nodes_object_data(fs, node, ref, sizeof(*ref));
 	r = object_fresh_stat(ref, st);
-	if (r == 0 || ref->kind == PSHM_KIND_SYSV)
+	if (r == 0 || ref->made_as == PSHM_KIND_SYSV)
 		return r;
 	r = objects_scan_kind(req, ref->kind, &scan);
 	if (r < 0)

@@ -16,6 +16,8 @@
 /* What a node of these views knows of its object (kept with the node, see nodes_get_object). */
 struct object_ref {
 	unsigned kind;
+	unsigned made_as; /* PSHM_KIND_SYSV for a System V segment, on huge pages or not */
+	unsigned long long page_size; /* on huge pages: their size; else 0 */
 	int shmid;
 	key_t key;
 	ino_t ino;
@@ -36,8 +38,11 @@ struct listed_object {
 };
 #define LISTED_SIZE(name_len) (offsetof(struct listed_object, ref.name) + (name_len) + 1)
 
-/* The inode number an object shows: its own, but a System V segment's is its id + 1 (0 is no entry). */
-ino_t objects_shown_ino(unsigned kind, ino_t ino);
+/*
+ * The inode number an object shows: its own, but a System V segment's
+ * (made_as PSHM_KIND_SYSV) is its id + 1 (0 is no entry).
+ */
+ino_t objects_shown_ino(unsigned made_as, ino_t ino);
 /* The node table's key for an object of kind: a device no segment has. */
 dev_t objects_key_of(unsigned kind);
 /* A scan of one kind for the caller of req, bounded like every scan (-EAGAIN, -ETIMEDOUT). */

@@ -33,7 +33,8 @@
 #define VIEW_INO_MEMFD 9
 #define VIEW_INO_SYSV 11
 #define VIEW_INO_SHARED_ANON 13
-#define VIEW_INO_MAX 13
+#define VIEW_INO_HUGETLB 15
+#define VIEW_INO_MAX 15
 
 struct view {
 	const char *name; /* its entry at the top of the mount (".ctl"), NULL for the root */
@@ -106,6 +107,7 @@ extern const struct view view_deleted;     /* .deleted/: unlinked segments still
 extern const struct view view_memfd;       /* .memfd/ */
 extern const struct view view_sysv;        /* .sysv/: System V segments */
 extern const struct view view_shared_anon; /* .shared-anon/ */
+extern const struct view view_hugetlb;     /* .hugetlb/: huge pages of every kind */
 /* Makes fs->hints, what the object views keep between requests (0 or -ENOMEM); frees it. */
 int view_objects_new(struct shmfs *fs);
 void view_objects_free(struct shmfs *fs);

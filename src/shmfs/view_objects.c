@@ -63,7 +63,7 @@ static int entry_for(struct shmfs *fs, const struct view *v, const struct object
 					.attr = *st,
 					.attr_timeout = OBJECT_ATTR_TIMEOUT };
 	e->attr.st_mode = S_IFREG | (st->st_mode & 0777);
-	e->attr.st_ino = objects_shown_ino(ref->kind, st->st_ino);
+	e->attr.st_ino = objects_shown_ino(ref->made_as, st->st_ino);
 	return 0;
 }
 
@@ -352,7 +352,7 @@ static int objects_list(fuse_req_t req, const struct view *v, struct dir_snapsho
 	while (r == 0 && pshm_scan_next(scan, &o) > 0) {
 		if (!pshm_object_visible(o, &viewer.pub))
 			continue;
-		r = dir_add(fs, d, o->name, objects_shown_ino(o->kind, o->st.st_ino), S_IFREG,
+		r = dir_add(fs, d, o->name, objects_shown_ino(o->made_as, o->st.st_ino), S_IFREG,
 			    NULL);
 		if (r == 0)
 			r = listing_add(fs, l, d, o);
@@ -395,7 +395,7 @@ static int objects_node_getattr(fuse_req_t req, struct node *node, struct stat *
 	(void)req;
 	if (r == 0) {
 		st->st_mode = S_IFREG | (st->st_mode & 0777);
-		st->st_ino = objects_shown_ino(ref.kind, st->st_ino);
+		st->st_ino = objects_shown_ino(ref.made_as, st->st_ino);
 	}
 	return r;
 }
@@ -425,7 +425,7 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 	r = limits_take(fs, uid, LIMIT_FDS, 1);
 	if (r < 0)
 		return r;
-	if (ref.kind == PSHM_KIND_SYSV) {
+	if (ref.made_as == PSHM_KIND_SYSV) {
 		/*
 		 * Its own memory file, so that reads allocate nothing (a read
 		 * through an attach allocates every page of a hole it touches).
@@ -507,7 +507,11 @@ static bool objects_node_read_reply(fuse_req_t req, struct node *node, struct ha
 	return true;
 }
 
-/* rm in .sysv is IPC_RMID, for whom ipcrm allows it: the owner, the creator, root. */
+/*
+ * rm in .sysv (and of a System V segment in .hugetlb) is IPC_RMID, for
+ * whom ipcrm allows it: the owner, the creator, root. Nothing else there
+ * has a name to remove: EPERM.
+ */
 static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 {
 	uid_t uid = fuse_req_ctx(req)->uid;
@@ -515,15 +519,16 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
 	struct shmid_ds ds;
-	int r = objects_scan_kind(req, PSHM_KIND_SYSV, &scan);
+	int r = objects_scan_kind(req, kind_of(v), &scan);
 
-	(void)v;
 	if (r < 0)
 		return r;
-	o = pshm_scan_find(scan, PSHM_KIND_SYSV, name);
+	o = pshm_scan_find(scan, kind_of(v), name);
 	objects_viewer_of(req, &viewer);
 	if (!o || !pshm_object_visible(o, &viewer.pub))
 		r = -ENOENT;
+	else if (o->made_as != PSHM_KIND_SYSV)
+		r = -EPERM;
 	else if (shmctl(o->shmid, IPC_STAT, &ds) < 0)
 		r = -ENOENT;
 	else if (uid != 0 && uid != ds.shm_perm.uid && uid != ds.shm_perm.cuid)
@@ -542,7 +547,9 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
  */
 static int objects_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
-	return view_stat(req, ino, S_IFDIR | (ino == VIEW_INO_SYSV ? 0777 : 0555), 2, st);
+	bool removable = ino == VIEW_INO_SYSV || ino == VIEW_INO_HUGETLB;
+
+	return view_stat(req, ino, S_IFDIR | (removable ? 0777 : 0555), 2, st);
 }
 
 #define OBJECT_VIEW(var, dir_name, view_ino, remove)        \
@@ -565,6 +572,7 @@ OBJECT_VIEW(view_deleted, PSHM_KIND_DELETED_DIR, VIEW_INO_DELETED, NULL);
 OBJECT_VIEW(view_memfd, PSHM_KIND_MEMFD_DIR, VIEW_INO_MEMFD, NULL);
 OBJECT_VIEW(view_sysv, PSHM_KIND_SYSV_DIR, VIEW_INO_SYSV, sysv_unlink);
 OBJECT_VIEW(view_shared_anon, PSHM_KIND_SHARED_ANON_DIR, VIEW_INO_SHARED_ANON, NULL);
+OBJECT_VIEW(view_hugetlb, PSHM_KIND_HUGETLB_DIR, VIEW_INO_HUGETLB, sysv_unlink);
 
 /* The kind a view shows: the one libpshm names its directory after. */
 static unsigned kind_of(const struct view *v)

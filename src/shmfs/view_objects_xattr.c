@@ -124,6 +124,11 @@ int view_objects_xattr(fuse_req_t req, struct node *node, const char *name, char
 		snprintf(buf, size, "%" PRIu64, (uint64_t)st.st_blocks * 512);
 	else if (strcmp(name, "holders") == 0)
 		return holders_of(req, &ref, buf, size);
+	else if (strcmp(name, "page-size") == 0 && ref.page_size)
+		snprintf(buf, size, "%llu", ref.page_size);
+	else if (strcmp(name, "made-as") == 0 && ref.kind == PSHM_KIND_HUGETLB)
+		snprintf(buf, size, "%s",
+			 ref.made_as ? pshm_kind_name(ref.made_as) : "hugetlbfs-file");
 	else if (strcmp(name, "exec-mapped") == 0 && ref.kind == PSHM_KIND_MEMFD) {
 		const struct pshm_object *o;
 		struct pshm_scan *scan;

@@ -6,7 +6,8 @@
 
 /* The entries of the top directory that are views, in listing order. */
 static const struct view *const top[] = {
-	&view_ctl, &view_anon, &view_deleted, &view_memfd, &view_sysv, &view_shared_anon,
+	&view_ctl,  &view_anon,        &view_deleted, &view_memfd,
+	&view_sysv, &view_shared_anon, &view_hugetlb,
 };
 
 #define TOP_COUNT (sizeof(top) / sizeof(top[0]))
@@ -16,6 +17,7 @@ static const struct view *const by_ino[VIEW_INO_MAX + 1] = {
 	[VIEW_INO_ROOT] = &view_root,       [VIEW_INO_ANON] = &view_anon,
 	[VIEW_INO_DELETED] = &view_deleted, [VIEW_INO_MEMFD] = &view_memfd,
 	[VIEW_INO_SYSV] = &view_sysv,       [VIEW_INO_SHARED_ANON] = &view_shared_anon,
+	[VIEW_INO_HUGETLB] = &view_hugetlb,
 };
 
 const struct view *views_of(fuse_ino_t ino)

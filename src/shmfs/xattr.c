@@ -121,8 +121,8 @@ static void reply_value(fuse_req_t req, const char *value, size_t len, size_t si
 }
 
 /* The attributes of an entry of another view than the segments' (view_objects.c). */
-static const char *const object_names[] = { "kind",  "allocated",   "holders",
-					    "seals", "exec-mapped", "path" };
+static const char *const object_names[] = { "kind",        "allocated", "holders",   "seals",
+					    "exec-mapped", "path",      "page-size", "made-as" };
 
 static void object_get_reply(fuse_req_t req, struct node *node, const char *name, size_t size)
 {

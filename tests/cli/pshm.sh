@@ -248,7 +248,7 @@ check "usage --by-user: nobody owns one segment" "1" \
 	"$("$pshm" usage --by-user | awk '$1 == "segment" && $2 == 65534 { print $3 }')"
 check "usage --by-process: the memfd's holder" "1" \
 	"$("$pshm" usage --by-process | awk -v p="${pids[-2]}" '$1 == "memfd" && $2 == p { print $4 }')"
-check "usage --json is JSON with every kind" "segment deleted memfd sysv shared-anon" \
+check "usage --json is JSON with every kind" "segment deleted memfd sysv shared-anon hugetlb" \
 	"$("$pshm" usage --json | "$python" -c 'import json,sys; print(*[k["kind"] for k in json.load(sys.stdin)["kinds"]])')"
 check "usage as nobody says it could not read root's processes" "yes" \
 	"$(as_nobody "$pshm" usage | awk '$1 == "unreadable" && $2 > 0 { print "yes" }')"
@@ -509,7 +509,7 @@ out=$("$pshm" usage)
 check "usage: no control byte, one line per fact" "0 $("$pshm" usage --json | "$python" -c '
 import json, sys
 u = json.load(sys.stdin)
-print(len(u["kinds"]) + len(u["tmpfs"]) + 3)')" "$(unsafe_lines <<<"$out") $(wc -l <<<"$out")"
+print(len(u["kinds"]) + len(u["tmpfs"]) + len(u["hugepages"]) + 3)')" "$(unsafe_lines <<<"$out") $(wc -l <<<"$out")"
 # watch: each name made and removed while it runs, then an end mark.
 start_watch
 for n in "${lying[@]}"; do "$pshm" rm "$n"; done

@@ -28,7 +28,7 @@ check "anon 1M hold replies ok ID SIZE PATH PROC-PATH" "ok 1048576 .anon/$id /pr
 	"$status $size $path ${proc%%[0-9]*}"
 check ".anon/ID is the segment" "1048576" "$(stat -c %s "$mnt/$path")"
 check "ls without -a shows only named segments" "" "$(ls "$mnt")"
-check "ls -a shows the mount's own entries" ". .. .anon .ctl .deleted .memfd .shared-anon .sysv" \
+check "ls -a shows the mount's own entries" ". .. .anon .ctl .deleted .hugetlb .memfd .shared-anon .sysv" \
 	"$(ls -a "$mnt" | xargs)"
 
 before=$(used_kb)

@@ -110,8 +110,8 @@ static char *list_dir(const char *dir, bool skip_control)
 	for (int i = 0; i < n; i++) {
 		const char *name = entries[i]->d_name;
 
-		static const char *const own[] = { ".ctl",   ".anon", ".deleted",
-						   ".memfd", ".sysv", ".shared-anon" };
+		static const char *const own[] = { ".ctl",  ".anon",        ".deleted", ".memfd",
+						   ".sysv", ".shared-anon", ".hugetlb" };
 		bool control = false;
 
 		for (size_t j = 0; j < sizeof(own) / sizeof(own[0]); j++)

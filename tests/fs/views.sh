@@ -281,7 +281,7 @@ done
 check "usage: past 256 mount namespaces, tmpfs-partial says how many were read" "yes" \
 	"$(usage | awk '$1 == "tmpfs-partial" && $2 == "namespaces" && $3 > 0 && $3 <= 256 { print "yes" }')"
 kill "${many[@]}" 2>/dev/null
-check "the summary has a line per kind" "segment deleted memfd sysv shared-anon" \
-	"$(grep -E '^(segment|deleted|memfd|sysv|shared-anon) [0-9]+ [0-9]+$' "$mnt/.ctl" | awk '{print $1}' | xargs)"
+check "the summary has a line per kind" "segment deleted memfd sysv shared-anon hugetlb" \
+	"$(grep -E '^(segment|deleted|memfd|sysv|shared-anon|hugetlb) [0-9]+ [0-9]+$' "$mnt/.ctl" | awk '{print $1}' | xargs)"
 
 summary views
