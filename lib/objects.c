@@ -98,8 +98,7 @@ struct object *objects_same_after(const struct object *o)
 {
 	struct object *next = o->next;
 
-	while (next &&
-	       !(next->kind == o->kind && next->dev == o->dev && next->ino == o->ino))
+	while (next && !(next->kind == o->kind && next->dev == o->dev && next->ino == o->ino))
 		next = next->next;
 	return next;
 }

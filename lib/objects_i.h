@@ -41,6 +41,7 @@ struct pshm_scan {
 	 */
 	unsigned kinds, wanted;
 	char ipc_ns[64]; /* this process's IPC namespace: System V ids are only unique in one */
+	bool other_ipc;  /* read other IPC namespaces' System V segments too (sysv.c) */
 	struct pshm_scan_options options;
 	dev_t shm_dev; /* PSHM_DIR's device */
 	/* This mount namespace's hugetlbfs mounts: their devices and page sizes. */

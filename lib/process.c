@@ -394,18 +394,22 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 		char ns[64];
 		ssize_t n;
 
+		dev_t key;
+
 		/*
-		 * The inode of a System V mapping is its id: its object comes
-		 * from sysvipc, which is this IPC namespace's; the same id in
-		 * another namespace is another segment.
+		 * The inode of a System V mapping is its id, unique in its IPC
+		 * namespace only: the segments of this one are keyed 0, those of
+		 * another (read by sysv.c, for root) by its namespace's inode.
 		 */
 		n = readlinkat(p->dir, "ns/ipc", ns, sizeof(ns) - 1);
-		if (n <= 0 || (ns[n] = '\0', strcmp(ns, s->ipc_ns) != 0))
+		if (n <= 0)
 			return 0;
-		o = objects_find(s->parent ? s->parent : s, PSHM_KIND_SYSV, 0, ino);
+		ns[n] = '\0';
+		key = strcmp(ns, s->ipc_ns) == 0 ? 0 : (dev_t)sysv_ns_inode(ns);
+		o = objects_find(s->parent ? s->parent : s, PSHM_KIND_SYSV, key, ino);
 		if (!o || !sysv_mapping(dev, path, o->pub.key))
 			return 0;
-		o = objects_found_before(s, PSHM_KIND_SYSV, 0, ino);
+		o = objects_found_before(s, PSHM_KIND_SYSV, key, ino);
 		if (!o)
 			return 0;
 		/* SHM_HUGETLB: the attach's own status counts its huge pages (root). */
@@ -440,7 +444,7 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 		if (!o)
 			return -ENOMEM;
 		o->pub.page_size = kind == PSHM_KIND_HUGETLB ? huge_mount_page(s, dev)
-							      : sysv_huge_page_size(dev);
+							     : sysv_huge_page_size(dev);
 		o->huge_blocks = o->pub.page_size && inspected;
 		snprintf(opens, sizeof(opens), "/proc/%ld/%s", p->pid, files);
 		if (kind == PSHM_KIND_DELETED && deleted(path, &len))

@@ -80,7 +80,8 @@ struct pshm_object {
 	 * Unique within its kind: NAME for a segment, NAME@INODE for a deleted
 	 * segment or a memfd ('/', '%', space, control bytes and bytes above
 	 * 0x7e as %XX), 0xKEY@SHMID for a System V segment, INODE for a shared
-	 * anonymous mapping; for huge pages, what it is made as and that name:
+	 * anonymous mapping (NS@0xKEY@SHMID for one of another IPC namespace,
+	 * NS its inode, as a container's); for huge pages, what it is made as and that name:
 	 * sysv:0xKEY@SHMID, memfd:NAME@INODE, anon:INODE, or file:PATH@INODE
 	 * for a file of a hugetlbfs mount (PATH as the holder's maps show it). A segment with several names (hard links in
 	 * PSHM_DIR) is one object per name, each with the same inode and the
@@ -113,6 +114,13 @@ struct pshm_object {
 	 * PSHM_KIND_SHARED_ANON), or 0 for a file of a hugetlbfs mount; else kind.
 	 */
 	unsigned made_as;
+	/*
+	 * System V: the IPC namespace it is in, by the inode of its
+	 * /proc/PID/ns/ipc link, and a process in it (to act there with
+	 * pshm_sysv_*_in); both 0 for the caller's own namespace.
+	 */
+	unsigned long long ipc_ns;
+	pid_t ipc_pid;
 };
 
 /* Optional: a shmfs mount, so that files open or mapped through it count for their segment. */
@@ -271,6 +279,26 @@ int pshm_sysv_stat(int shmid, key_t key, struct stat *ret, struct pshm_error *er
  * -EPERM without the capability).
  */
 int pshm_sysv_open(int shmid, key_t key, struct pshm_error *err);
+/*
+ * pshm_sysv_stat and pshm_sysv_open in IPC namespace ipc_ns (an object's
+ * ipc_ns), entered through process pid's /proc/PID/ns/ipc by a thread of
+ * the library's own (setns moves that thread only); ipc_ns 0 is the
+ * caller's namespace. Entering takes CAP_SYS_ADMIN over the namespace
+ * (root): -EPERM without it, -ENOENT when pid is gone or in another
+ * namespace now.
+ */
+int pshm_sysv_stat_in(unsigned long long ipc_ns, pid_t pid, int shmid, key_t key, struct stat *ret,
+		      struct pshm_error *err);
+int pshm_sysv_open_in(unsigned long long ipc_ns, pid_t pid, int shmid, key_t key,
+		      struct pshm_error *err);
+/*
+ * Removes System V segment shmid of key (IPC_RMID) in namespace ipc_ns
+ * (0: the caller's), for caller as ipcrm(1) allows it: root, the
+ * segment's owner or its creator (-EPERM otherwise; the kernel decides
+ * too). Returns: 0, -ENOENT (no such segment now), or what shmctl says.
+ */
+int pshm_sysv_remove(unsigned long long ipc_ns, pid_t pid, int shmid, key_t key, uid_t caller,
+		     struct pshm_error *err);
 
 /* How many kinds there are: PSHM_KIND_* is 1 << index, index < PSHM_KINDS. */
 #define PSHM_KINDS 6

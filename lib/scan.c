@@ -174,6 +174,7 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 		find_huge_mounts(s);
 	if (readlink("/proc/self/ns/ipc", s->ipc_ns, sizeof(s->ipc_ns) - 1) <= 0)
 		s->ipc_ns[0] = '\0';
+	s->other_ipc = true;
 	s->shm_dev = dir.st_dev;
 	if (options)
 		s->options = *options;

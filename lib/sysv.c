@@ -10,12 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sysv_i.h"
@@ -76,27 +78,30 @@ static void stat_of(int shmid, const struct shmid_ds *ds, long long rss, struct 
 	ret->st_ctim.tv_sec = ds->shm_ctime; /* the last change */
 }
 
-int sysv_scan(struct pshm_scan *s)
+/*
+ * Adds the segments of one IPC namespace's /proc/sysvipc/shm text to s:
+ * the caller's own (ns 0) as 0xKEY@SHMID, another's keyed and named by
+ * its namespace's inode, NS@0xKEY@SHMID, with a process in it to act
+ * there. 0 or -ENOMEM.
+ */
+static int add_segments(struct pshm_scan *s, FILE *f, unsigned long long ns, pid_t pid)
 {
-	FILE *f = fopen("/proc/sysvipc/shm", "re");
 	char *line = NULL;
 	size_t size = 0;
 	int r = 0;
 
-	if (!f)
-		return errno == ENOENT ? 0 : -errno; /* no System V IPC in this kernel */
 	while (r == 0 && getline(&line, &size, f) > 0) {
 		unsigned long long huge;
 		struct segment seg;
 		struct object *o;
 		struct stat st;
-		char name[32];
+		char name[64];
 
 		if (!parse_line(line, &seg))
 			continue; /* the header */
 		huge = inflated_huge_pages(&seg, &seg.rss);
 		stat_of(seg.shmid, &seg.ds, seg.rss, &st);
-		o = objects_of(s, PSHM_KIND_SYSV, 0, (ino_t)seg.shmid, &st);
+		o = objects_of(s, PSHM_KIND_SYSV, (dev_t)ns, (ino_t)seg.shmid, &st);
 		if (!o) {
 			r = -ENOMEM;
 			break;
@@ -106,16 +111,187 @@ int sysv_scan(struct pshm_scan *s)
 		o->pub.shmid = seg.shmid;
 		o->pub.key = seg.ds.shm_perm.__key;
 		o->pub.nattch = seg.ds.shm_nattch;
-		snprintf(name, sizeof(name), "0x%08x@%d", (unsigned)seg.ds.shm_perm.__key,
-			 seg.shmid);
-		if (objects_set_text(o, name, "") < 0) {
+		o->pub.ipc_ns = ns;
+		o->pub.ipc_pid = pid;
+		if (ns)
+			snprintf(name, sizeof(name), "%llu@0x%08x@%d", ns,
+				 (unsigned)seg.ds.shm_perm.__key, seg.shmid);
+		else
+			snprintf(name, sizeof(name), "0x%08x@%d", (unsigned)seg.ds.shm_perm.__key,
+				 seg.shmid);
+		if (objects_set_text(o, name, "") < 0)
 			r = -ENOMEM;
-			break;
-		}
 	}
 	free(line);
-	fclose(f);
 	return r;
+}
+
+/* Another IPC namespace: its inode, a process in it, and its /proc/sysvipc/shm once read. */
+struct other_ns {
+	unsigned long long ns;
+	pid_t pid;
+	char *text;
+	size_t len;
+};
+
+unsigned long long sysv_ns_inode(const char *link)
+{
+	unsigned long long n = 0;
+
+	return sscanf(link, "ipc:[%llu]", &n) == 1 ? n : 0;
+}
+
+/* Makes the calling thread enter ns through pid's link, checking it is still ns: 0 or -errno. */
+static int enter(unsigned long long ns, pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/ns/ipc", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
+	if (fstat(fd, &st) < 0 || (unsigned long long)st.st_ino != ns)
+		r = -ENOENT; /* pid went, and the namespace with it or not: not this one */
+	else if (setns(fd, CLONE_NEWIPC) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * Reads each namespace's segments from a thread of its own that enters
+ * them one after another (setns moves that thread only), so the caller's
+ * threads stay where they are. Reading /proc/sysvipc/shm never blocks.
+ */
+static void *read_namespaces(void *arg)
+{
+	struct other_ns *list = arg;
+
+	for (size_t i = 0; list[i].ns; i++) {
+		FILE *f, *out;
+
+		if (enter(list[i].ns, list[i].pid) < 0)
+			continue;
+		f = fopen("/proc/sysvipc/shm", "re");
+		out = f ? open_memstream(&list[i].text, &list[i].len) : NULL;
+		if (out) {
+			char buf[4096];
+			size_t n;
+
+			while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+				fwrite(buf, 1, n, out);
+			fclose(out);
+		}
+		if (f)
+			fclose(f);
+	}
+	return NULL;
+}
+
+/*
+ * Every other IPC namespace a process of /proc is in (at most
+ * SYSV_NAMESPACES_MAX), with one of its processes: a NULL-ended list
+ * (ns 0), or NULL when out of memory.
+ */
+static struct other_ns *other_namespaces(unsigned long long own)
+{
+	struct other_ns *list = calloc(SYSV_NAMESPACES_MAX + 1, sizeof(*list));
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	size_t n = 0;
+
+	while (list && proc && n < SYSV_NAMESPACES_MAX && (de = readdir(proc))) {
+		char path[64], link[64];
+		unsigned long long ns;
+		bool known = false;
+		ssize_t len;
+		long pid = atol(de->d_name);
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/ns/ipc", pid);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		ns = sysv_ns_inode(link);
+		for (size_t i = 0; i < n && !known; i++)
+			known = list[i].ns == ns;
+		if (ns && ns != own && !known)
+			list[n++] = (struct other_ns){ .ns = ns, .pid = (pid_t)pid };
+	}
+	if (proc)
+		closedir(proc);
+	return list;
+}
+
+int sysv_scan(struct pshm_scan *s)
+{
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	struct other_ns *others;
+	pthread_t thread;
+	int r;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno; /* no System V IPC in this kernel */
+	r = add_segments(s, f, 0, 0);
+	fclose(f);
+	/* Other namespaces (containers'): only a caller who may enter them (root) sees them. */
+	if (r < 0 || !s->other_ipc)
+		return r;
+	others = other_namespaces(sysv_ns_inode(s->ipc_ns));
+	if (!others)
+		return -ENOMEM;
+	if (others[0].ns && pthread_create(&thread, NULL, read_namespaces, others) == 0)
+		pthread_join(thread, NULL);
+	for (size_t i = 0; others[i].ns; i++) {
+		if (r == 0 && others[i].text) {
+			f = fmemopen(others[i].text, others[i].len, "r");
+			r = f ? add_segments(s, f, others[i].ns, others[i].pid) : -ENOMEM;
+			if (f)
+				fclose(f);
+		}
+		free(others[i].text);
+	}
+	free(others);
+	return r;
+}
+
+/* What an action in another namespace does there, on a thread of its own. */
+struct in_ns {
+	unsigned long long ns;
+	pid_t pid;
+	int (*fn)(void *ctx);
+	void *ctx;
+	int r;
+};
+
+static void *run_in_ns(void *arg)
+{
+	struct in_ns *a = arg;
+
+	a->r = enter(a->ns, a->pid);
+	if (a->r == 0)
+		a->r = a->fn(a->ctx);
+	return NULL;
+}
+
+/* fn(ctx) in IPC namespace ns (a process in it: pid), or here for ns 0: its result, or -errno. */
+static int in_namespace(unsigned long long ns, pid_t pid, int (*fn)(void *ctx), void *ctx)
+{
+	struct in_ns a = { .ns = ns, .pid = pid, .fn = fn, .ctx = ctx };
+	pthread_t thread;
+	int r;
+
+	if (!ns)
+		return fn(ctx);
+	r = pthread_create(&thread, NULL, run_in_ns, &a);
+	if (r)
+		return -r;
+	pthread_join(thread, NULL);
+	return a.r;
 }
 
 /*
@@ -152,54 +328,130 @@ static int status(int shmid, key_t key, struct shmid_ds *ret)
 	return 0;
 }
 
-PSHM_EXPORT int pshm_sysv_stat(int shmid, key_t key, struct stat *ret, struct pshm_error *err)
+/* What pshm_sysv_*_in do, where they do it (in_namespace). */
+struct sysv_call {
+	int shmid;
+	key_t key;
+	uid_t caller;
+	struct stat *st;
+	const char *failed; /* the call that failed */
+	char path[64];
+};
+
+static int stat_here(void *ctx)
 {
+	struct sysv_call *c = ctx;
 	struct shmid_ds ds;
-	int r = status(shmid, key, &ds);
+	int r = status(c->shmid, c->key, &ds);
+
+	c->failed = "shmctl";
+	if (r == 0)
+		stat_of(c->shmid, &ds, resident(c->shmid), c->st);
+	return r;
+}
+
+PSHM_EXPORT int pshm_sysv_stat_in(unsigned long long ipc_ns, pid_t pid, int shmid, key_t key,
+				  struct stat *ret, struct pshm_error *err)
+{
+	struct stat st;
+	struct sysv_call c = { .shmid = shmid, .key = key, .st = &st, .failed = "setns" };
+	int r = in_namespace(ipc_ns, pid, stat_here, &c);
 
 	if (r < 0)
-		return pshm_fail(err, -r, "shmctl", NULL, -1,
+		return pshm_fail(err, -r, c.failed, NULL, -1,
 				 r == -ENOENT ? "no segment of that id and key" : NULL);
-	stat_of(shmid, &ds, resident(shmid), ret);
+	*ret = st;
 	return 0;
 }
 
-PSHM_EXPORT int pshm_sysv_open(int shmid, key_t key, struct pshm_error *err)
+PSHM_EXPORT int pshm_sysv_stat(int shmid, key_t key, struct stat *ret, struct pshm_error *err)
 {
+	return pshm_sysv_stat_in(0, 0, shmid, key, ret, err);
+}
+
+static int open_here(void *ctx)
+{
+	struct sysv_call *c = ctx;
 	long page = sysconf(_SC_PAGESIZE);
 	struct shmid_ds ds;
-	char path[64];
 	char *map;
-	int fd, e, r = status(shmid, key, &ds);
+	int fd, e, r = status(c->shmid, c->key, &ds);
 
+	c->failed = "shmctl";
 	if (r < 0)
-		return pshm_fail(err, -r, "shmctl", NULL, -1,
-				 r == -ENOENT ? "no segment of that id and key" : NULL);
-	map = shmat(shmid, NULL, SHM_RDONLY);
+		return r;
+	c->failed = "shmat";
+	map = shmat(c->shmid, NULL, SHM_RDONLY);
 	if (map == (void *)-1)
-		return pshm_fail(err, errno == EINVAL || errno == EIDRM ? ENOENT : errno, "shmat",
-				 NULL, -1, NULL);
-	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)map,
+		return errno == EINVAL || errno == EIDRM ? -ENOENT : -errno;
+	snprintf(c->path, sizeof(c->path), "/proc/self/map_files/%lx-%lx", (unsigned long)map,
 		 (unsigned long)map +
 			 (ds.shm_segsz + (size_t)page - 1) / (size_t)page * (size_t)page);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(c->path, O_RDONLY | O_CLOEXEC);
 	e = errno;
 	shmdt(map);
 	/*
 	 * ENOENT here is no gone segment: the attach spans other than the
 	 * pages counted (SHM_HUGETLB rounds to huge pages).
 	 */
+	c->failed = "open";
 	if (fd < 0)
-		return pshm_fail(err, e == ENOENT ? EOPNOTSUPP : e, "open", path, -1,
-				 e == ENOENT ? "the attach is not of the size counted" : NULL);
+		return e == ENOENT ? -EOPNOTSUPP : -e;
 	/* The id may have been removed and given to another segment meanwhile. */
-	r = status(shmid, key, &ds);
+	c->failed = "shmctl";
+	r = status(c->shmid, c->key, &ds);
 	if (r < 0) {
 		close(fd);
-		return pshm_fail(err, -r, "shmctl", NULL, -1,
-				 r == -ENOENT ? "no segment of that id and key" : NULL);
+		return r;
 	}
 	return fd;
+}
+
+PSHM_EXPORT int pshm_sysv_open_in(unsigned long long ipc_ns, pid_t pid, int shmid, key_t key,
+				  struct pshm_error *err)
+{
+	struct sysv_call c = { .shmid = shmid, .key = key, .failed = "setns" };
+	int r = in_namespace(ipc_ns, pid, open_here, &c);
+
+	if (r >= 0)
+		return r;
+	if (r == -EOPNOTSUPP)
+		return pshm_fail(err, EOPNOTSUPP, "open", c.path, -1,
+				 "the attach is not of the size counted");
+	return pshm_fail(err, -r, c.failed, c.path[0] ? c.path : NULL, -1,
+			 r == -ENOENT ? "no segment of that id and key" : NULL);
+}
+
+PSHM_EXPORT int pshm_sysv_open(int shmid, key_t key, struct pshm_error *err)
+{
+	return pshm_sysv_open_in(0, 0, shmid, key, err);
+}
+
+/* IPC_RMID, for whom ipcrm allows it: the owner, the creator, root (and the kernel decides too). */
+static int remove_here(void *ctx)
+{
+	struct sysv_call *c = ctx;
+	struct shmid_ds ds;
+	int r = status(c->shmid, c->key, &ds);
+
+	c->failed = "shmctl";
+	if (r < 0)
+		return r;
+	if (c->caller != 0 && c->caller != ds.shm_perm.uid && c->caller != ds.shm_perm.cuid)
+		return -EPERM;
+	return shmctl(c->shmid, IPC_RMID, NULL) < 0 ? -errno : 0;
+}
+
+PSHM_EXPORT int pshm_sysv_remove(unsigned long long ipc_ns, pid_t pid, int shmid, key_t key,
+				 uid_t caller, struct pshm_error *err)
+{
+	struct sysv_call c = { .shmid = shmid, .key = key, .caller = caller, .failed = "setns" };
+	int r = in_namespace(ipc_ns, pid, remove_here, &c);
+
+	if (r < 0)
+		return pshm_fail(err, -r, c.failed, NULL, -1,
+				 r == -ENOENT ? "no segment of that id and key" : NULL);
+	return 0;
 }
 
 /*

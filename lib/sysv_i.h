@@ -6,15 +6,23 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* The inode number of an IPC namespace link ("ipc:[4026531839]"), or 0. */
+unsigned long long sysv_ns_inode(const char *link);
+
 #include "objects_i.h"
+
+/* The most other IPC namespaces (containers') whose segments a scan reads. */
+#define SYSV_NAMESPACES_MAX 256
 
 /* How a System V segment's mapping starts its path in /proc/PID/maps: "/SYSV0000002a (deleted)". */
 #define SYSV_PREFIX "/SYSV"
 
 /*
- * Adds every System V segment of /proc/sysvipc/shm (this IPC namespace's)
- * to s, with its status as a file's: 0, -ENOMEM, or what reading
- * it reports (0 when the kernel has no System V IPC).
+ * Adds every System V segment of /proc/sysvipc/shm to s, with its status
+ * as a file's: this IPC namespace's, and with s->other_ipc those of every
+ * other namespace a process is in that the caller may enter (root), keyed
+ * by the namespace's inode. 0, -ENOMEM, or what reading it reports (0
+ * when the kernel has no System V IPC).
  */
 int sysv_scan(struct pshm_scan *s);
 

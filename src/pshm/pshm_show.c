@@ -206,6 +206,14 @@ static void print_long(const struct pshm_object *o)
 	       holding_processes(o), when, cli_name(name, text));
 }
 
+/* This process's IPC namespace, as ls -i /proc/self/ns/ipc shows it (an object's ipc_ns 0). */
+static unsigned long long own_ipc_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/ipc", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
 static void print_stat(const struct pshm_object *o)
 {
 	char name[PSHM_OBJECT_NAME_MAX + 16], text[CLI_NAME_TEXT], words[256], when[32], ub[16],
@@ -224,8 +232,8 @@ static void print_stat(const struct pshm_object *o)
 	       (unsigned)o->st.st_gid);
 	printf("inode: %ju\n", (uintmax_t)o->st.st_ino);
 	if (o->made_as == PSHM_KIND_SYSV)
-		printf("key: 0x%08x\nshmid: %d\nattachments: %lu\n", (unsigned)o->key, o->shmid,
-		       o->nattch);
+		printf("key: 0x%08x\nshmid: %d\nattachments: %lu\nipc-namespace: %llu\n",
+		       (unsigned)o->key, o->shmid, o->nattch, o->ipc_ns ? o->ipc_ns : own_ipc_ns());
 	if (o->kind == PSHM_KIND_HUGETLB)
 		printf("page-size: %llu\nmade-as: %s\n", o->page_size,
 		       o->made_as ? pshm_kind_name(o->made_as) : "hugetlbfs-file");
@@ -279,6 +287,7 @@ static struct json_object *object_json(const struct pshm_object *o)
 			   o->made_as ? pshm_kind_name(o->made_as) : "hugetlbfs-file");
 	}
 	if (o->made_as == PSHM_KIND_SYSV) {
+		add_int(j, "ipc_ns", (int64_t)(o->ipc_ns ? o->ipc_ns : own_ipc_ns()));
 		snprintf(text, sizeof(text), "0x%08x", (unsigned)o->key);
 		add_string(j, "key", text);
 		add_int(j, "shmid", o->shmid);

@@ -88,7 +88,8 @@ static struct json_object *huge_json(const struct pshm_usage *u)
 		const struct pshm_huge_usage *p = &u->huge[h];
 		struct json_object *e = json_object_new_object();
 
-		json_object_object_add(e, "page_size", json_object_new_int64((int64_t)p->page_size));
+		json_object_object_add(e, "page_size",
+				       json_object_new_int64((int64_t)p->page_size));
 		json_object_object_add(e, "total", json_object_new_int64((int64_t)p->total));
 		json_object_object_add(e, "free", json_object_new_int64((int64_t)p->free));
 		json_object_object_add(e, "reserved", json_object_new_int64((int64_t)p->reserved));

@@ -62,6 +62,8 @@ void object_ref_of(const struct pshm_object *o, struct object_ref *ret)
 	*ret = (struct object_ref){ .kind = o->kind,
 				    .made_as = o->made_as,
 				    .page_size = o->page_size,
+				    .ipc_ns = o->ipc_ns,
+				    .ipc_pid = o->ipc_pid,
 				    .shmid = o->shmid,
 				    .key = o->key,
 				    .ino = o->st.st_ino,
@@ -102,7 +104,7 @@ bool object_ref_visible(const struct holders_viewer *v, const struct object_ref 
 int object_fresh_stat(const struct object_ref *ref, struct stat *st)
 {
 	if (ref->made_as == PSHM_KIND_SYSV)
-		return pshm_sysv_stat(ref->shmid, ref->key, st, NULL);
+		return pshm_sysv_stat_in(ref->ipc_ns, ref->ipc_pid, ref->shmid, ref->key, st, NULL);
 	if (ref->path[0] && stat(ref->path, st) == 0 && st->st_ino == ref->ino &&
 	    st->st_dev == ref->dev)
 		return 0;

@@ -18,6 +18,8 @@ struct object_ref {
 	unsigned kind;
 	unsigned made_as; /* PSHM_KIND_SYSV for a System V segment, on huge pages or not */
 	unsigned long long page_size; /* on huge pages: their size; else 0 */
+	unsigned long long ipc_ns;    /* System V: its IPC namespace (0: the daemon's), */
+	pid_t ipc_pid;                /* and a process in it to act there */
 	int shmid;
 	key_t key;
 	ino_t ino;

@@ -430,10 +430,11 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 		 * Its own memory file, so that reads allocate nothing (a read
 		 * through an attach allocates every page of a hole it touches).
 		 */
-		fd = pshm_sysv_open(ref.shmid, ref.key, NULL);
-		if (fd == -ENOENT) {
+		fd = pshm_sysv_open_in(ref.ipc_ns, ref.ipc_pid, ref.shmid, ref.key, NULL);
+		/* Another namespace's has no attach here to fall back on. */
+		if (fd == -ENOENT || (fd < 0 && ref.ipc_ns)) {
 			limits_give(fs, uid, LIMIT_FDS, 1);
-			return -ENOENT;
+			return fd;
 		}
 		fd = fd < 0 ? -1 : fd; /* then through attaches, sysv_read */
 	} else {
@@ -518,7 +519,6 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 	struct holders_viewer viewer;
 	const struct pshm_object *o;
 	struct pshm_scan *scan;
-	struct shmid_ds ds;
 	int r = objects_scan_kind(req, kind_of(v), &scan);
 
 	if (r < 0)
@@ -529,12 +529,8 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 		r = -ENOENT;
 	else if (o->made_as != PSHM_KIND_SYSV)
 		r = -EPERM;
-	else if (shmctl(o->shmid, IPC_STAT, &ds) < 0)
-		r = -ENOENT;
-	else if (uid != 0 && uid != ds.shm_perm.uid && uid != ds.shm_perm.cuid)
-		r = -EPERM;
-	else if (shmctl(o->shmid, IPC_RMID, NULL) < 0)
-		r = -errno;
+	else /* in the segment's own IPC namespace, a container's too */
+		r = pshm_sysv_remove(o->ipc_ns, o->ipc_pid, o->shmid, o->key, uid, NULL);
 	holders_scan_free(scan);
 	return r;
 }

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# System V segments of other IPC namespaces (every container has its own):
+# two namespaces made with unshare -i, each with the same key, one segment
+# detached and one attached by a real Python client, must show in .sysv and
+# pshm ls --all under names that never collide (NSINODE@0xKEY@SHMID), with
+# their holders, bytes, usage, and an rm that acts in their namespace.
+# Usage: ipcns.sh PATH-TO-SHMFS PATH-TO-PSHM
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/fs/lib.sh
+. "$here/lib.sh"
+shmfs=$1 pshm=$2
+if [ -z "${SHMFS_TEST_ISOLATED_IPC:-}" ] && [ "$(id -u)" -eq 0 ]; then
+	# The test's own namespace is private too: what it sees as "others" are its children's.
+	export SHMFS_TEST_ISOLATED_IPC=1
+	exec unshare -i "$0" "$@"
+fi
+isolate 16M "$@"
+py=/usr/bin/python3
+MiB=$((1 << 20))
+mnt=$(mktemp -d /tmp/shmfs-ipcns-XXXXXX)
+chmod 755 "$mnt"
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+	wait 2>/dev/null
+	fusermount3 -u "$mnt" 2>/dev/null
+	rmdir "$mnt" 2>/dev/null
+	rm -f /tmp/shmfs-ipcns-holder.py /tmp/shmfs-ipcns-ready-*
+}
+trap cleanup EXIT
+"$shmfs" -o allow_other "$mnt" || exit 1
+
+# A container's segments: 16 MiB detached and 8 MiB attached, both written,
+# the same keys in every namespace; the attached one starts with TAG.
+cat >/tmp/shmfs-ipcns-holder.py <<'PY'
+import ctypes, os, sys, time
+tag, ready, mode = sys.argv[1], sys.argv[2], int(sys.argv[3], 8)
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+MiB = 1 << 20
+detached = libc.shmget(0x6e730001, 16 * MiB, mode | 0o1000)
+a = libc.shmat(detached, None, 0)
+ctypes.memset(a, ord("d"), 16 * MiB)
+libc.shmdt(ctypes.c_void_p(a))
+attached = libc.shmget(0x6e730002, 8 * MiB, mode | 0o1000)
+b = libc.shmat(attached, None, 0)
+ctypes.memset(b, ord("a"), 8 * MiB)
+ctypes.memmove(b, tag.encode(), len(tag))
+with open(ready + ".tmp", "w") as f:
+    f.write("%d %d %d\n" % (os.getpid(), detached, attached))
+os.rename(ready + ".tmp", ready)
+time.sleep(120)
+PY
+# container TAG MODE [WRAPPER...]: a holder in an IPC namespace of its own; prints "PID DETACHED ATTACHED".
+container() {
+	local tag=$1 mode=$2 ready
+	shift 2
+	ready=$(mktemp -u /tmp/shmfs-ipcns-ready-XXXXXX)
+	unshare -i "$@" "$py" /tmp/shmfs-ipcns-holder.py "$tag" "$ready" "$mode" &
+	for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.05; done
+	cat "$ready"
+	rm -f "$ready"
+}
+read -r pa da aa < <(container container-a 600)
+pids+=("$pa")
+read -r pb db ab < <(container container-b 600 setpriv --reuid=65534 --regid=65534 --clear-groups)
+pids+=("$pb")
+check "two containers made their segments" "yes" "$([ -n "${pa:-}" ] && [ -n "${pb:-}" ] && echo yes)"
+nsa=$(stat -L -c %i "/proc/$pa/ns/ipc")
+nsb=$(stat -L -c %i "/proc/$pb/ns/ipc")
+check "in two IPC namespaces of their own" "yes" "$([ "$nsa" != "$nsb" ] && echo yes)"
+expected=$(printf '%s\n' "$nsa@0x6e730001@$da" "$nsa@0x6e730002@$aa" "$nsb@0x6e730001@$db" "$nsb@0x6e730002@$ab" | sort)
+check ".sysv names each NSINODE@0xKEY@SHMID: the same keys never collide" "$expected" \
+	"$(ls "$mnt/.sysv" | sort)"
+check "pshm ls --all names them the same" "$(echo "$expected" | sed 's|^|.sysv/|')" \
+	"$("$pshm" ls --all | grep '^\.sysv/' | sort)"
+check "sizes and allocated bytes are the segments' own" \
+	"$((16 * MiB)) $((16 * MiB)) $((8 * MiB)) $((8 * MiB))" \
+	"$(stat -c '%s %b' "$mnt/.sysv/$nsa@0x6e730001@$da" "$mnt/.sysv/$nsa@0x6e730002@$aa" |
+		awk '{ printf "%s %d ", $1, $2 * 512 }' | sed 's/ $//')"
+check "holders: the attaching process, through its namespace" "$pa python3 map" \
+	"$(getfattr --only-values -n user.shmfs.holders "$mnt/.sysv/$nsa@0x6e730002@$aa" | awk '{ print $1, $2, $3 }')"
+check "cat reads each namespace's own segment" "container-a container-b" \
+	"$(head -c 11 "$mnt/.sysv/$nsa@0x6e730002@$aa") $(head -c 11 "$mnt/.sysv/$nsb@0x6e730002@$ab")"
+check "pshm ls --all --json: ipc_ns is the namespace's inode" "$nsb $nsb" \
+	"$("$pshm" ls --all --json | "$py" -c 'import json, sys
+print(*[o["ipc_ns"] for o in json.load(sys.stdin) if o["name"].startswith(".sysv/'"$nsb"'@")])')"
+check "usage counts them (48 MiB of System V)" "$((48 * MiB))" \
+	"$("$pshm" usage --json | "$py" -c 'import json, sys
+print({r["kind"]: r["bytes"] for r in json.load(sys.stdin)["kinds"]}["sysv"])')"
+
+# Who sees what: nobody owns container b's segments, not container a's.
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+check "nobody sees through the mount the segments nobody owns" \
+	"$(printf '%s\n' "$nsb@0x6e730001@$db" "$nsb@0x6e730002@$ab" | sort)" \
+	"$(as_nobody ls "$mnt/.sysv" | sort)"
+check "nobody cannot remove container a's segment" "No such file or directory" \
+	"$(as_nobody rm "$mnt/.sysv/$nsa@0x6e730001@$da" 2>&1 | sed 's/.*: //')"
+
+# rm acts in the segment's own namespace.
+rm "$mnt/.sysv/$nsa@0x6e730001@$da"
+check "rm removes it in its namespace" "" "$(nsenter -t "$pa" -i ipcs -m -i "$da" 2>/dev/null | grep -c . | sed 's/^0$//')"
+check "the same key in the other namespace is untouched" "1" \
+	"$(nsenter -t "$pb" -i ipcs -m | grep -c '0x6e730001')"
+check "and .sysv shows the rest" "$(printf '%s\n' "$nsa@0x6e730002@$aa" "$nsb@0x6e730001@$db" "$nsb@0x6e730002@$ab" | sort)" \
+	"$(ls "$mnt/.sysv" | sort)"
+check "nobody removes their own segment in their container" "" \
+	"$(as_nobody rm "$mnt/.sysv/$nsb@0x6e730001@$db" 2>&1)"
+check "gone from container b" "0" "$(nsenter -t "$pb" -i ipcs -m | grep -c '0x6e730001')"
+summary ipcns
