@@ -367,6 +367,57 @@ struct pshm_usage_row {
  */
 ssize_t pshm_usage_by(const struct pshm_scan *scan, const struct pshm_viewer *viewer, int by,
 		      struct pshm_usage_row **ret, struct pshm_error *err);
+/* The longest cgroup path a pshm_cgroup_row holds (longer ones are cut). */
+#define PSHM_CGROUP_PATH_MAX 512
+/* One cgroup's part of the shared memory: which container it is, what it holds, the kernel's count. */
+struct pshm_cgroup_row {
+	/*
+	 * Its path in the memory controller's hierarchy (cgroup v2 where that
+	 * has the memory controller, else v1's memory one), or "" for the
+	 * objects no process the viewer may read holds.
+	 */
+	char path[PSHM_CGROUP_PATH_MAX];
+	/* The container: docker, containerd, cri-o, podman, kubernetes, nspawn, container; or "". */
+	char runtime[16];
+	char container[72]; /* its id (64 hex digits) or machine name, or "" */
+	char pod[40];       /* a Kubernetes pod's UID, or "" */
+	/* By kind index: the objects it holds a share of, and its shares of their allocated bytes. */
+	unsigned long long count[PSHM_KINDS];
+	unsigned long long bytes[PSHM_KINDS];
+	unsigned long long tmpfs_bytes; /* tmpfs of other mount namespaces, by a process in it */
+	long long kernel_shmem;         /* the kernel's own count: memory.stat shmem; -1 unknown */
+};
+/*
+ * A scan's objects visible to viewer (pshm_object_visible) by cgroup: an
+ * object's allocated bytes are shared evenly among the distinct cgroups of
+ * the holders viewer may read (the first of them gets what does not
+ * divide), so that the rows add up to the objects; an object with no such
+ * holder counts in the row "". For root, the tmpfs mounts of other mount
+ * namespaces (pshm_tmpfs_mounts) count for the cgroup of a process in
+ * that namespace. Each cgroup's kernel_shmem is the kernel's own count of
+ * the shmem charged to it (memory.stat shmem: tmpfs, memfd, System V,
+ * shared anonymous pages; never huge pages), to set beside its
+ * non-huge-page bytes and tmpfs_bytes. Container ids are recognised from
+ * the paths Docker, containerd, CRI-O, Kubernetes, Podman and
+ * systemd-nspawn give their cgroups; other paths stay paths.
+ * Returns: the number of rows with *ret (free it), or -ENOMEM.
+ */
+ssize_t pshm_usage_by_cgroup(const struct pshm_scan *scan, const struct pshm_viewer *viewer,
+			     struct pshm_cgroup_row **ret, struct pshm_error *err);
+/*
+ * A row's shmem as the kernel counts it for its cgroup (its bytes of every
+ * kind but huge pages, and its tmpfs_bytes), and what that leaves of
+ * kernel_shmem unexplained (0 when kernel_shmem is unknown).
+ */
+unsigned long long pshm_cgroup_shmem(const struct pshm_cgroup_row *row);
+long long pshm_cgroup_unexplained(const struct pshm_cgroup_row *row);
+/*
+ * A row as one line of words, as pshm usage and a shmfs mount's .ctl
+ * print it: "PATH container RUNTIME:ID pod UID tmpfs BYTES shmem BYTES
+ * unexplained BYTES", PATH escaped (pshm_name_escape), "-" for what is
+ * unknown or not there. Returns: 0, or -ENAMETOOLONG when size is short.
+ */
+int pshm_cgroup_line(const struct pshm_cgroup_row *row, char *buf, size_t size);
 /* pshm_tmpfs_mounts: other mount namespaces' too (root: a container's /dev/shm). */
 #define PSHM_MOUNTS_ALL_NAMESPACES 1u
 /* The bounds of that walk: other namespaces whose mountinfo is read, and its time. */

@@ -23,12 +23,17 @@ static const struct cli_command commands[] = {
 	  "PID COMMAND fd N, or PID COMMAND map START-END PERMS. You need read\n"
 	  "permission on it; processes you may not inspect in /proc are not described.\n"
 	  "      --json   an object with the holders and the processes not read\n" },
-	{ "usage", cmd_usage, "[--by-user|--by-process] [--json]",
+	{ "usage", cmd_usage, "[--by-user|--by-process|--by-cgroup] [--json]",
 	  "Where shared memory goes: KIND COUNT BYTES per kind (allocated bytes),\n"
 	  "the tmpfs mounts, Shmem of /proc/meminfo and what nothing explains.\n"
 	  "      --by-user     KIND UID COUNT BYTES, by owner\n"
 	  "      --by-process  KIND PID COMMAND COUNT BYTES, by holding process\n"
 	  "      --json        one object\n" },
+	{ "metrics", cmd_metrics, "[--output FILE]",
+	  "The numbers of usage as an OpenMetrics text exposition (shm_* gauges: objects and\n"
+	  "bytes by kind, owner and cgroup, tmpfs, huge pages, Shmem, unexplained, the scan's\n"
+	  "cost), for node_exporter's textfile collector.\n"
+	  "  -o, --output FILE  write FILE.tmp, then rename it to FILE (never half a file)\n" },
 	{ "create", cmd_create, "NAME SIZE [--mode WORDS|OCTAL] [--exclusive]",
 	  "Create a segment (or open an existing one) and set its size.\n"
 	  "  -m, --mode WORDS|OCTAL  permissions of a new segment, e.g. read-user,write-user\n"

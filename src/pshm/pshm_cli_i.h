@@ -89,6 +89,7 @@ int cmd_ls(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_holders(int argc, char **argv);
 int cmd_usage(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_truncate(int argc, char **argv);

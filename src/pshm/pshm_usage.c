@@ -12,7 +12,7 @@
 
 #include "pshm_cli_i.h"
 
-enum by { BY_KIND, BY_USER, BY_PROCESS };
+enum by { BY_KIND, BY_USER, BY_PROCESS, BY_CGROUP };
 
 struct mounts {
 	struct json_object *array; /* or NULL: print */
@@ -79,6 +79,64 @@ static void print_rows(const struct pshm_usage_row *list, size_t count, enum by 
 	}
 }
 
+/*
+ * --by-cgroup: KIND CGROUP COUNT BYTES per kind it holds, then a line
+ * "cgroup CGROUP container RUNTIME:ID pod UID tmpfs BYTES shmem BYTES
+ * unexplained BYTES" ("-" for what is not known or not there).
+ */
+static void print_cgroups(const struct pshm_cgroup_row *rows, size_t count,
+			  struct json_object *array)
+{
+	for (size_t i = 0; i < count; i++) {
+		const struct pshm_cgroup_row *c = &rows[i];
+		char line[PSHM_NAME_ESCAPED_SIZE(PSHM_CGROUP_PATH_MAX) + 256];
+		struct json_object *e, *kinds;
+
+		if (!array) {
+			if (pshm_cgroup_line(c, line, sizeof(line)) < 0)
+				continue;
+			for (int k = 0; k < PSHM_KINDS; k++)
+				if (c->count[k])
+					printf("%s %.*s %llu %llu\n", pshm_kind_name(1u << k),
+					       (int)strcspn(line, " "), line, c->count[k],
+					       c->bytes[k]);
+			printf("cgroup %s\n", line);
+			continue;
+		}
+		e = json_object_new_object();
+		kinds = json_object_new_array();
+		json_object_object_add(e, "cgroup",
+				       c->path[0] ? json_object_new_string(c->path) : NULL);
+		json_object_object_add(e, "runtime",
+				       c->runtime[0] ? json_object_new_string(c->runtime) : NULL);
+		json_object_object_add(e, "container",
+				       c->container[0] ? json_object_new_string(c->container)
+						       : NULL);
+		json_object_object_add(e, "pod", c->pod[0] ? json_object_new_string(c->pod) : NULL);
+		for (int k = 0; k < PSHM_KINDS; k++) {
+			struct json_object *r = json_object_new_object();
+
+			json_object_object_add(r, "kind",
+					       json_object_new_string(pshm_kind_name(1u << k)));
+			json_object_object_add(r, "count",
+					       json_object_new_int64((int64_t)c->count[k]));
+			json_object_object_add(r, "bytes",
+					       json_object_new_int64((int64_t)c->bytes[k]));
+			json_object_array_add(kinds, r);
+		}
+		json_object_object_add(e, "kinds", kinds);
+		json_object_object_add(e, "tmpfs", json_object_new_int64((int64_t)c->tmpfs_bytes));
+		json_object_object_add(
+			e, "kernel_shmem",
+			c->kernel_shmem < 0 ? NULL : json_object_new_int64(c->kernel_shmem));
+		json_object_object_add(e, "unexplained",
+				       c->kernel_shmem < 0
+					       ? NULL
+					       : json_object_new_int64(pshm_cgroup_unexplained(c)));
+		json_object_array_add(array, e);
+	}
+}
+
 /* Each huge page pool, for --json. */
 static struct json_object *huge_json(const struct pshm_usage *u)
 {
@@ -107,6 +165,7 @@ int cmd_usage(int argc, char **argv)
 	static const struct option options[] = {
 		{ "by-user", no_argument, NULL, 'u' },
 		{ "by-process", no_argument, NULL, 'p' },
+		{ "by-cgroup", no_argument, NULL, 'g' },
 		{ "json", no_argument, NULL, 'j' },
 		CLI_HELP_OPTION,
 		{ 0 },
@@ -115,6 +174,7 @@ int cmd_usage(int argc, char **argv)
 	struct pshm_mounts_walked walked = { 0 };
 	struct json_object *j = NULL, *rows = NULL;
 	struct pshm_usage_row *list = NULL;
+	struct pshm_cgroup_row *cgroups = NULL;
 	ssize_t count = 0;
 	struct pshm_error err;
 	struct pshm_scan *s;
@@ -129,12 +189,15 @@ int cmd_usage(int argc, char **argv)
 	int c;
 
 	while ((c = cli_option(argc, argv, "h", options)) != -1) {
-		if ((c == 'u' || c == 'p') && by != BY_KIND)
-			return cli_usage("--by-user and --by-process exclude each other");
+		if ((c == 'u' || c == 'p' || c == 'g') && by != BY_KIND)
+			return cli_usage(
+				"--by-user, --by-process and --by-cgroup exclude each other");
 		if (c == 'u')
 			by = BY_USER;
 		if (c == 'p')
 			by = BY_PROCESS;
+		if (c == 'g')
+			by = BY_CGROUP;
 		json |= c == 'j';
 	}
 	if (optind != argc)
@@ -146,7 +209,9 @@ int cmd_usage(int argc, char **argv)
 		pshm_scan_free(s);
 		return cli_error(&err);
 	}
-	if (by != BY_KIND)
+	if (by == BY_CGROUP)
+		count = pshm_usage_by_cgroup(s, &viewer, &cgroups, &err);
+	else if (by != BY_KIND)
 		count = pshm_usage_by(s, &viewer,
 				      by == BY_USER ? PSHM_USAGE_BY_OWNER : PSHM_USAGE_BY_PROCESS,
 				      &list, &err);
@@ -159,8 +224,12 @@ int cmd_usage(int argc, char **argv)
 		rows = json_object_new_array();
 		mounts.array = json_object_new_array();
 	}
-	print_rows(list, (size_t)count, by, &u, rows);
+	if (by == BY_CGROUP)
+		print_cgroups(cgroups, (size_t)count, rows);
+	else
+		print_rows(list, (size_t)count, by, &u, rows);
 	free(list);
+	free(cgroups);
 	if (!json)
 		printf("tmpfs " PSHM_DIR " %llu\n", u.shm_dir_used);
 	else
@@ -184,14 +253,18 @@ int cmd_usage(int argc, char **argv)
 		return CLI_OK;
 	}
 	json_object_object_add(j,
-			       by == BY_KIND   ? "kinds"
-			       : by == BY_USER ? "users"
-					       : "processes",
+			       by == BY_KIND     ? "kinds"
+			       : by == BY_USER   ? "users"
+			       : by == BY_CGROUP ? "cgroups"
+						 : "processes",
 			       rows);
 	json_object_object_add(j, "tmpfs", mounts.array);
 	json_object_object_add(j, "tmpfs_partial", json_object_new_boolean(walked.partial));
 	json_object_object_add(j, "tmpfs_namespaces", json_object_new_int64(walked.namespaces));
 	json_object_object_add(j, "unreadable", json_object_new_int64(unreadable));
+	/* The terms of unexplained as the library added them (the tmpfs list above is walked again). */
+	json_object_object_add(j, "shm_dir_used", json_object_new_int64((int64_t)u.shm_dir_used));
+	json_object_object_add(j, "tmpfs_used", json_object_new_int64((int64_t)u.tmpfs_used));
 	json_object_object_add(j, "shmem", json_object_new_int64((int64_t)u.shmem));
 	json_object_object_add(j, "unexplained", json_object_new_int64(u.unexplained));
 	json_object_object_add(j, "hugepages", huge_json(&u));

@@ -245,15 +245,33 @@ static int emit_tmpfs(void *ctx, const char *mount_point, unsigned long long use
 }
 
 /*
- * usage [by-user|by-process]: where shared memory goes, by kind (and by
+ * usage [by-user|by-process|by-cgroup]: where shared memory goes, by kind (and by
  * owner, or by holding process: an object counts for each of its
  * holders), the daemon's own anonymous segments, the tmpfs mounts that
  * hold memory, and last what nothing explains: Shmem of /proc/meminfo
  * less all the rest. The opener sees what /proc lets them.
  */
+/* usage by-cgroup: KIND CGROUP COUNT BYTES per kind a cgroup holds, then its line (pshm_cgroup_line). */
+static void emit_cgroups(struct ctl_emit *e, const struct pshm_cgroup_row *rows, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		char line[PSHM_NAME_ESCAPED_SIZE(PSHM_CGROUP_PATH_MAX) + 256];
+
+		if (pshm_cgroup_line(&rows[i], line, sizeof(line)) < 0)
+			continue;
+		for (int k = 0; k < PSHM_KINDS; k++)
+			if (rows[i].count[k])
+				ctl_emit_line(e, "%s %.*s %llu %llu", pshm_kind_name(1u << k),
+					      (int)strcspn(line, " "), line, rows[i].count[k],
+					      rows[i].bytes[k]);
+		ctl_emit_line(e, "cgroup %s", line);
+	}
+}
+
 static int run_usage(struct shmfs *fs, struct ctl_emit *e, const struct ctl_command *cmd)
 {
 	struct pshm_usage_row *rows = NULL;
+	struct pshm_cgroup_row *cgroups = NULL;
 	struct anon_info *anons = NULL;
 	unsigned long long anon_bytes = 0;
 	struct pshm_mounts_walked walked = { 0 };
@@ -270,7 +288,10 @@ static int run_usage(struct shmfs *fs, struct ctl_emit *e, const struct ctl_comm
 		return scan_refused(e, r);
 	holders_viewer(&viewer, ctl_emit_opener(e));
 	r = pshm_usage_of(scan, &viewer.pub, &u, NULL);
-	if (r == 0 && cmd->by != CTL_USAGE_KIND) {
+	if (r == 0 && cmd->by == CTL_USAGE_CGROUP) {
+		count = pshm_usage_by_cgroup(scan, &viewer.pub, &cgroups, NULL);
+		r = count < 0 ? (int)count : 0;
+	} else if (r == 0 && cmd->by != CTL_USAGE_KIND) {
 		count = pshm_usage_by(scan, &viewer.pub,
 				      cmd->by == CTL_USAGE_USER ? PSHM_USAGE_BY_OWNER
 								: PSHM_USAGE_BY_PROCESS,
@@ -283,12 +304,15 @@ static int run_usage(struct shmfs *fs, struct ctl_emit *e, const struct ctl_comm
 		r = anon_list(fs, uid, &anons, &anon_count);
 	if (r < 0) {
 		free(rows);
+		free(cgroups);
 		return ctl_emit_fail(e, -r, "cannot add up shared memory: %s", strerror(-r));
 	}
+	emit_cgroups(e, cgroups, cmd->by == CTL_USAGE_CGROUP ? (size_t)count : 0);
+	free(cgroups);
 	for (size_t i = 0; i < anon_count; i++)
 		anon_bytes += (unsigned long long)anons[i].st.st_blocks * 512;
 	free(anons);
-	for (ssize_t i = 0; i < count; i++) {
+	for (ssize_t i = 0; rows && i < count; i++) {
 		const struct pshm_usage_row *row = &rows[i];
 
 		if (cmd->by == CTL_USAGE_USER)
@@ -386,8 +410,8 @@ static void emit_help(struct ctl_emit *e)
 			 ".memfd/NAME@INODE...) "
 			 "open or mapped");
 	ctl_emit_line(
-		e, "usage [by-user|by-process] where shared memory goes: by kind, owner or holder, "
-		   "and what nothing explains");
+		e, "usage [by-user|by-process|by-cgroup] where shared memory goes: by kind, owner, "
+		   "holder or cgroup (container), and what nothing explains");
 	ctl_emit_line(e,
 		      "wait NAME [TIMEOUT]       reply ok NAME once segment NAME exists (later "
 		      "replies wait behind it), err ETIMEDOUT after TIMEOUT seconds (at most %d)",

@@ -152,8 +152,11 @@ int ctl_parse(char *line, size_t len, struct ctl_command *ret, char *message, si
 			c.by = CTL_USAGE_USER;
 		else if (count == 2 && strcmp(words[1], "by-process") == 0)
 			c.by = CTL_USAGE_PROCESS;
+		else if (count == 2 && strcmp(words[1], "by-cgroup") == 0)
+			c.by = CTL_USAGE_CGROUP;
 		else if (count != 1)
-			r = invalid(message, message_len, "usage: usage [by-user|by-process]");
+			r = invalid(message, message_len,
+				    "usage: usage [by-user|by-process|by-cgroup]");
 	} else if (strcmp(words[0], "wait") == 0) {
 		c.verb = CTL_WAIT;
 		if (count != 2 && count != 3)

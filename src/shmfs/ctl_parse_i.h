@@ -29,6 +29,7 @@ enum ctl_usage_by {
 	CTL_USAGE_KIND,
 	CTL_USAGE_USER,
 	CTL_USAGE_PROCESS,
+	CTL_USAGE_CGROUP,
 };
 
 struct ctl_command {

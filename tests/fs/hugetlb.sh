@@ -147,7 +147,7 @@ check "usage: huge pages are not taken from Shmem (unexplained adds up without t
 	"$(echo "$json" | "$py" -c 'import json, sys
 u = json.load(sys.stdin)
 k = {r["kind"]: r["bytes"] for r in u["kinds"]}
-tmpfs = sum(m["bytes"] for m in u["tmpfs"])
+tmpfs = u["shm_dir_used"] + u["tmpfs_used"]
 print("yes" if u["unexplained"] == u["shmem"] - tmpfs - k["memfd"] - k["sysv"] - k["shared-anon"] else "no")')"
 check "usage: memfd bytes are the .memfd objects' (the huge memfd is not one)" \
 	"$("$pshm" ls --all --json | "$py" -c 'import json, sys

@@ -2029,26 +2029,27 @@ static bool write_all(int fd, const char *buf, size_t len)
 static int churn_replies(const void *arg)
 {
 	struct churn *c = (struct churn *)arg;
-	static char batch[100 * 5 + 1], buf[1 << 17];
+	/* 50 helps a round: their replies (about 33 KiB) well within the 64 KiB a file keeps unread. */
+	static char batch[50 * 5 + 1], buf[1 << 17];
 	size_t reply_len = 0;
 	ssize_t n;
 	int fd = ctl_open_in(c->dir);
 
 	if (fd < 0)
 		return 10;
-	for (int i = 0; i < 100; i++)
+	for (int i = 0; i < 50; i++)
 		memcpy(batch + i * 5, "help\n", 5);
 	/* One round to learn a reply's length. */
-	if (!write_all(fd, batch, 500))
+	if (!write_all(fd, batch, 250))
 		return 11;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		reply_len += (size_t)n;
-	if (!write_all(fd, batch, 500) || read(fd, buf, reply_len - 1) != (ssize_t)reply_len - 1)
+	if (!write_all(fd, batch, 250) || read(fd, buf, reply_len - 1) != (ssize_t)reply_len - 1)
 		return 12;
 	for (c->rounds = 0; c->rounds < 3000; c->rounds++) {
 		size_t got = 0;
 
-		if (!write_all(fd, batch, 500)) {
+		if (!write_all(fd, batch, 250)) {
 			c->err = errno;
 			return 13;
 		}

@@ -33,6 +33,17 @@ if command -v systemd-analyze >/dev/null; then
 		grep -v 'is not executable: No such file or directory' || true)
 	[ -z "$problems" ] || { echo "systemd-analyze verify: $problems"; exit 1; }
 fi
+# pshm metrics every 15 s: the service starts the installed pshm, the timer starts the service.
+metrics=$(find "$dest" -path '*/systemd/system/pshm-metrics.service')
+timer=$(find "$dest" -path '*/systemd/system/pshm-metrics.timer')
+[ -n "$metrics" ] && [ -n "$timer" ] || { echo "pshm-metrics.service or .timer was not installed"; exit 1; }
+grep -qx "ExecStart=$prefix/bin/pshm metrics --output /var/lib/prometheus/node-exporter/shm.prom" "$metrics" ||
+	{ echo "pshm-metrics.service does not start the installed pshm:"; grep ^ExecStart "$metrics"; exit 1; }
+if command -v systemd-analyze >/dev/null; then
+	problems=$(cd "$(dirname "$metrics")" && systemd-analyze verify --man=no "$metrics" "$timer" 2>&1 |
+		grep -v 'is not executable: No such file or directory' || true)
+	[ -z "$problems" ] || { echo "systemd-analyze verify: $problems"; exit 1; }
+fi
 libdir=$(dirname "$(find "$dest" -name 'libpshm.so.0' | head -1)")
 version=$(LD_LIBRARY_PATH=$libdir "$root/bin/pshm" --version)
 [ "$version" = "pshm $(meson introspect "$build" --projectinfo | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')" ] ||
@@ -65,5 +76,5 @@ C
 cc "${cflags[@]}" -o "$dest/outside" "$dest/outside.c" $(pkg-config --cflags --libs pshm)
 out=$(LD_LIBRARY_PATH=$libdir "$dest/outside")
 [ "$out" = "read-write,create" ] || { echo "unexpected output: $out"; exit 1; }
-echo "installed: $version in bin, shmfs in sbin, pshm.1, shmfs.8, the completion, shmfs@.service"
+echo "installed: $version in bin, shmfs in sbin, pshm.1, shmfs.8, the completion, shmfs@.service, pshm-metrics.service and .timer"
 echo "built and ran a program against the installed pshm.pc: $out"
