@@ -300,8 +300,8 @@ static int add_tmpfs(void *ctx, const char *mount_point, unsigned long long used
 	ssize_t c, r;
 	long pid;
 
-	if (sscanf(mount_point, "/proc/%ld/root/", &pid) != 1)
-		return 0; /* this namespace's own: not a container's */
+	if (sscanf(mount_point, "/proc/%ld/root/", &pid) != 1 || !used)
+		return 0; /* this namespace's own (not a container's), or empty */
 	c = cgroup_index(b, (pid_t)pid);
 	r = row_of(&b->rows, &b->count, &b->capacity, c < 0 ? "" : b->known[c].path);
 	if (r < 0)
