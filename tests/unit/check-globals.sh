@@ -3,7 +3,7 @@
 # from each request: writable file-scope data in its objects is only what
 # the process or a thread is the scope of, each named here with its reason.
 # Symbols in .data.rel.ro are const tables with pointers (read-only once
-# relocated) and are not counted.
+# relocated) and are not counted, nor what a sanitizer adds (__odr_asan...).
 set -euo pipefail
 dir=$1 # the build folder of src/shmfs: its *.p/*.o
 
@@ -27,7 +27,8 @@ while read -r obj section name; do
 	fi
 done < <(for o in "$dir"/*.p/*.o; do
 	objdump -t "$o" | awk -v obj="$(basename "$o" .c.o)" \
-		'$0 ~ /[ \t]\.t?(data|bss)/ && $0 !~ /\.data\.rel\.ro/ && $NF !~ /^\./ {
+		'$0 ~ /[ \t]\.t?(data|bss)/ && $0 !~ /\.data\.rel\.ro/ && $NF !~ /^\./ &&
+		 $NF !~ /^__(odr_asan|asan|ubsan|sancov)/ {
 			for (i = 1; i <= NF; i++) if ($i ~ /^\.t?(data|bss)/) s = $i
 			print obj, s, $NF }'
 done)
