@@ -275,7 +275,7 @@ int cmd_wait(int argc, char **argv)
 			 * Created since the wait began, even if gone by now; but not
 			 * when what has the name is no segment (a FIFO made there).
 			 */
-			if (s.created && found != LOOK_OTHER) {
+			if (created && s.created && found != LOOK_OTHER) {
 				r = CLI_OK;
 				break;
 			}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# .ctl wait against segments that live for microseconds, through a real
+# mount: "created" sees one create+unlink of NAME among 1,000 cycles of
+# other names; a plain wait sees a segment that stays after them;
+# min-size=BYTES waits for the size. Runs as root in a private mount
+# namespace with its own tmpfs on /dev/shm.
+set -uo pipefail
+shmfs=$(realpath "$1")
+cycles=$(realpath "$2")
+. "$(dirname "$(realpath "$0")")/lib.sh"
+isolate 32M "$@"
+
+mnt=$(mktemp -d /tmp/shmfs-cycles-XXXXXX)
+cleanup() {
+	exec 3>&-
+	wait 2>/dev/null
+	mountpoint -q "$mnt" && umount "$mnt"
+	rmdir "$mnt"
+}
+trap cleanup EXIT
+"$shmfs" "$mnt" || exit 1
+
+# The reply to the command on fd 3, 40 s at most.
+reply() {
+	local line
+	read -r -t 40 line <&3 || line="(no reply in 40 s)"
+	echo "$line"
+}
+
+exec 3<>"$mnt/.ctl"
+
+# The write returns once the wait is in place: from then on nothing is missed.
+echo "wait target 30 created" >&3
+"$cycles" 1000 noise --flash target
+check "wait NAME TIMEOUT created: one create+unlink of NAME among 1,000 cycles of others" \
+	"ok target" "$(reply)"
+check "and NAME is gone again" "gone" "$([ -e /dev/shm/target ] && echo there || echo gone)"
+
+echo "wait flash created" >&3
+"$cycles" 1000 noise --flash flash
+check "wait NAME created, without a timeout" "ok flash" "$(reply)"
+
+echo "wait never 0.3 created" >&3
+check "created, and nothing created: the timeout says so" \
+	"err ETIMEDOUT never was not created within 0.300 s" "$(reply)"
+
+# The default: the segment there at the reply, even after 1,000 that came and went.
+echo "wait stays 30" >&3
+"$cycles" 1000 noise --keep stays
+check "wait NAME TIMEOUT: a segment that stays, made after 1,000 cycles of others" \
+	"ok stays" "$(reply)"
+rm -f /dev/shm/stays
+
+# min-size=BYTES: not while it is smaller, yes once it is as large.
+truncate -s 1K /dev/shm/grows
+echo "wait grows 30 min-size=4K" >&3
+(sleep 0.3; truncate -s 8K /dev/shm/grows) &
+start=$(date +%s%N)
+out=$(reply)
+took=$((($(date +%s%N) - start) / 1000000))
+wait
+check "wait NAME TIMEOUT min-size=BYTES: once it has grown" "ok grows" "$out"
+check "and not before (${took} ms)" "yes" "$([ "$took" -ge 250 ] && echo yes)"
+echo "wait grows 0.3 min-size=1M" >&3
+check "min-size=BYTES that never comes: the timeout says so" \
+	"err ETIMEDOUT grows did not appear with at least 1048576 bytes within 0.300 s" "$(reply)"
+rm -f /dev/shm/grows
+
+# Bad syntax is refused as every command's: the write fails with EINVAL, the reply says why.
+usage="err EINVAL usage: wait NAME [TIMEOUT] [created | min-size=BYTES]"
+while IFS='|' read -r command why; do
+	out=$(echo "$command" 2>&1 >&3)
+	check "$command: the write fails" "Invalid argument" "${out##*: }"
+	check "$command: and the reply says why" "$why" "$(reply | cut -c1-${#why})"
+done <<EOT
+wait a created min-size=4K|err EINVAL created and min-size exclude each other
+wait a min-size=4K created|err EINVAL created and min-size exclude each other
+wait a 5 created created|$usage
+wait a created 5|$usage
+wait a 5 min-size=4K min-size=8K|$usage
+wait a 5 bogus|$usage
+wait a 5 min-size=lots|err EINVAL min-size "lots"
+wait sem.foo 5 created|err EINVAL sem.foo: a semaphore's name
+EOT
+
+summary ctl-cycles
