@@ -122,6 +122,24 @@ check "wait --created: NAME made and unlinked once among 1,000 cycles of others:
 	"0 gone" "$status $([ -e /dev/shm/target ] && echo there || echo gone)"
 check "and at once, not at the timeout" "yes" "$([ $(($(date +%s) - start)) -lt 30 ] && echo yes)"
 
+# --- what each promises, told apart: NAME made and unlinked while the wait cannot look
+# (stopped). By default it must have been there at the last look: not so, so the
+# timeout (124); with --created its creation is enough (0).
+flashed() {
+	"$pshm" wait "$@" --timeout 2 &
+	waiter=$!
+	pids+=("$waiter")
+	watching "$waiter"
+	kill -STOP "$waiter"
+	"$cycles" 1 stopped --flash "$1"
+	kill -CONT "$waiter"
+	wait "$waiter"
+	echo $?
+}
+check "wait: a segment gone before it could be looked at is no segment there: 124" "124" \
+	"$(flashed flashed-plain)"
+check "wait --created: its creation is enough: 0" "0" "$(flashed flashed-created --created)"
+
 # --- wait (exists at the reply): a segment that stays, after 1,000 that did not
 "$pshm" wait stays --timeout 60 &
 waiter=$!

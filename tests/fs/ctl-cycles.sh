@@ -11,7 +11,9 @@ cycles=$(realpath "$2")
 isolate 32M "$@"
 
 mnt=$(mktemp -d /tmp/shmfs-cycles-XXXXXX)
+daemon=
 cleanup() {
+	[ -n "$daemon" ] && kill -CONT "$daemon" 2>/dev/null
 	exec 3>&-
 	wait 2>/dev/null
 	mountpoint -q "$mnt" && umount "$mnt"
@@ -19,6 +21,8 @@ cleanup() {
 }
 trap cleanup EXIT
 "$shmfs" "$mnt" || exit 1
+# The daemon's own pid, from its summary: this test stops it for a moment.
+daemon=$(sed -n 's/^pid //p' "$mnt/.ctl")
 
 # The reply to the command on fd 3, 40 s at most.
 reply() {
@@ -50,6 +54,19 @@ echo "wait stays 30" >&3
 check "wait NAME TIMEOUT: a segment that stays, made after 1,000 cycles of others" \
 	"ok stays" "$(reply)"
 rm -f /dev/shm/stays
+
+# What each promises, told apart: NAME made and unlinked while the daemon is stopped,
+# so that it cannot look before it is gone. By default NAME must be there at the
+# reply: not so, the timeout; with created, its creation is enough.
+echo "wait stopped-plain 1" >&3
+echo "wait stopped-created 30 created" >&3
+kill -STOP "$daemon"
+"$cycles" 1 stopped --flash stopped-plain
+"$cycles" 1 stopped --flash stopped-created
+kill -CONT "$daemon"
+check "wait NAME: gone before the daemon could look, so not there: the timeout" \
+	"err ETIMEDOUT stopped-plain did not appear within 1.000 s" "$(reply)"
+check "wait NAME created: its creation is enough" "ok stopped-created" "$(reply)"
 
 # min-size=BYTES: not while it is smaller, yes once it is as large.
 truncate -s 1K /dev/shm/grows
