@@ -53,7 +53,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A watch on PSHM_DIR (non-blocking): the inotify descriptor, or the error line's status negated. */
+/* A non-blocking watch on PSHM_DIR: the inotify descriptor, or the error line's status negated. */
 static int watch_dir(uint32_t mask)
 {
 	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -619,8 +619,8 @@ static int follow(struct watcher *w, uint32_t mask, const char *name, bool taken
 	if (seen == LOOK_SEGMENT)
 		now = known_of(name, &st);
 	if (!(mask & NAME_GIVEN)) {
-		/* A change to what has gone since: its removal tells. */
-		if (seen == LOOK_NOTHING || (found && c->list[at].unknown))
+		/* A change to what has gone since (its removal tells), or a look that failed. */
+		if (seen == LOOK_NOTHING || seen == LOOK_FAILED || (found && c->list[at].unknown))
 			return 0;
 		/* A FIFO or the like renamed over a segment: removed as far as segments go. */
 		if (seen != LOOK_SEGMENT) {

@@ -130,7 +130,7 @@ static int parse_wait(char **words, int count, struct ctl_command *c, char *mess
 			return invalid(message, len, "%s", usage);
 		}
 	}
-	/* A creation counts even when the segment is gone before it is seen: no size to vouch for. */
+	/* A creation counts even when the segment is gone before it is seen: no size to vouch. */
 	if (c->created && sized)
 		return invalid(message, len,
 			       "created and min-size exclude each other: a creation counts even "
