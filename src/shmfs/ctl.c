@@ -410,12 +410,12 @@ static void emit_help(struct ctl_emit *e)
 	ctl_emit_line(
 		e, "usage [by-user|by-process] where shared memory goes: by kind, owner or holder, "
 		   "and what nothing explains");
-	ctl_emit_line(e,
-		      "wait NAME [TIMEOUT] [created|min-size=BYTES] reply ok NAME once segment "
-		      "NAME exists (with BYTES; created: was created at any moment since, even "
-		      "if gone again; later replies wait behind it), err ETIMEDOUT after TIMEOUT "
-		      "seconds (at most %d)",
-		      CTL_WAIT_MAX_S);
+	/* Short: 100 helps in one write must fit what may wait unread (64 KiB). */
+	ctl_emit_line(
+		e,
+		"wait NAME [TIMEOUT] [created|min-size=BYTES] ok NAME once it exists (created: "
+		"once made since, even if gone), err ETIMEDOUT after TIMEOUT s (at most %d)",
+		CTL_WAIT_MAX_S);
 	ctl_emit_line(e, "help                      this text");
 	ctl_emit_line(e, "ok");
 }
