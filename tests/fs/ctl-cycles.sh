@@ -83,6 +83,26 @@ check "min-size=BYTES that never comes: the timeout says so" \
 	"err ETIMEDOUT grows did not appear with at least 1048576 bytes within 0.300 s" "$(reply)"
 rm -f /dev/shm/grows
 
+# The daemon asks for IN_MODIFY (0x2) only while a wait needs a size: otherwise every
+# write(2) to any segment would wake its waits thread.
+modify() {
+	local mask
+	mask=$(grep -h '^inotify' /proc/"$daemon"/fdinfo/* | sed -n 's/.* mask:\([0-9a-f]*\) .*/\1/p')
+	echo $((0x${mask:-0} & 2 ? 1 : 0))
+}
+before=$(modify)
+echo "wait sized 30 min-size=4K" >&3
+during=$(modify)
+truncate -s 4K /dev/shm/sized
+out=$(reply)
+check "IN_MODIFY only while a min-size wait is pending" "0 1 ok sized 0" "$before $during $out $(modify)"
+echo "wait sized-again 30 min-size=4K" >&3
+exec 3>&-
+for _ in $(seq 100); do [ "$(modify)" = 0 ] && break; sleep 0.05; done
+check "and not once the file of a pending one is closed" "0" "$(modify)"
+exec 3<>"$mnt/.ctl"
+rm -f /dev/shm/sized
+
 # Bad syntax is refused as every command's: the write fails with EINVAL, the reply says why.
 usage="err EINVAL usage: wait NAME [TIMEOUT] [created | min-size=BYTES]"
 while IFS='|' read -r command why; do
