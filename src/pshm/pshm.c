@@ -59,16 +59,23 @@ static const struct cli_command commands[] = {
 	  "process can open it by name; it is freed when CMD and everything it started\n"
 	  "have closed it. The exit status is CMD's, 127 when CMD cannot be run.\n"
 	  "  -m, --mode WORDS|OCTAL  its permissions (default 0600)\n" },
-	{ "wait", cmd_wait, "NAME [--timeout SECS] [--min-size BYTES]",
+	{ "wait", cmd_wait, "NAME [--timeout SECS] [--min-size BYTES | --created]",
 	  "Wait until the segment exists (and has at least BYTES), watching " PSHM_DIR "\n"
-	  "with inotify. Exits 0 when it does, 124 when SECS pass first.\n"
+	  "with inotify. Exits 0 when it does (it was there at pshm's last look, just\n"
+	  "before the exit), 124 when SECS pass first.\n"
 	  "  -t, --timeout SECS      give up after SECS seconds (e.g. 0.5); default never\n"
-	  "  -s, --min-size BYTES    also wait for this size (4096, 1M...)\n" },
-	{ "watch", cmd_watch, "[--json]",
+	  "  -s, --min-size BYTES    also wait for this size (4096, 1M...)\n"
+	  "  -c, --created           exit 0 once NAME was there at any moment since the\n"
+	  "                          wait began, even if it is gone again already\n" },
+	{ "watch", cmd_watch, "[--json] [--time]",
 	  "Print one line per change in " PSHM_DIR " as it happens, until interrupted:\n"
-	  "created NAME SIZE MODE UID GID, resized NAME SIZE OLD, mode NAME MODE OLD,\n"
-	  "owner NAME UID GID OLD-UID OLD-GID, removed NAME. Writes of data are not changes.\n"
-	  "      --json   one object per line\n" },
+	  "created NAME SIZE MODE UID GID (- for each when it was gone before it could\n"
+	  "be looked at), resized NAME SIZE OLD, mode NAME MODE OLD, owner NAME UID GID\n"
+	  "OLD-UID OLD-GID, removed NAME, and overflow events lost (then what a fresh\n"
+	  "look finds changed). Writes of data are not changes.\n"
+	  "      --json   one object per line\n"
+	  "      --time   each line begins with the time it was seen, e.g.\n"
+	  "               2026-12-05T01:15:02.123456+00:00 (JSON: time)\n" },
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -2,7 +2,11 @@
 /*
  * pshm wait and pshm watch: segments as they come and change, from
  * inotify on PSHM_DIR. Both watch before they look, so that nothing that
- * happens between the look and the watch is missed; neither polls.
+ * happens between the look and the watch is missed; neither polls. Both
+ * read every event the kernel has queued before they look at a name, so
+ * that what a look finds is weighed against everything already known to
+ * have happened since: a name created and removed again before it could
+ * be looked at is still a creation.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,16 +17,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pshm_cli_i.h"
 
-/* Room for at least one event of the longest name; read(2) returns whole events. */
-#define EVENT_BUFFER (16 * (sizeof(struct inotify_event) + NAME_MAX + 1))
+/* The room one event can take: the longest name, and its NUL. */
+#define EVENT_MAX (sizeof(struct inotify_event) + NAME_MAX + 1)
+
+/* What the kernel queues at most when /proc does not say (its default). */
+#define QUEUE_DEFAULT 16384
+
+/* Past this, a queue limit raised by the administrator gets a buffer of this many events. */
+#define QUEUE_BUFFER_MAX (1u << 20)
 
 /* The longest --timeout: about 68 years, far below what poll's milliseconds could overflow. */
 #define TIMEOUT_MAX_SECONDS 2147483647.0
+
+/* What wait and watch ask the kernel for. */
+#define WAIT_EVENTS (IN_CREATE | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB)
+#define WATCH_EVENTS (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB)
+
+/* Events that end the life of whatever had the name before. */
+#define NAME_TAKEN (IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE)
+
+/* Events that give the name to something new. */
+#define NAME_GIVEN (IN_CREATE | IN_MOVED_TO)
 
 static int64_t now_ms(void)
 {
@@ -32,10 +53,10 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A watch on PSHM_DIR: the inotify descriptor, or the error line's status negated. */
-static int watch_dir(uint32_t mask, int flags)
+/* A non-blocking watch on PSHM_DIR: the inotify descriptor, or the error line's status negated. */
+static int watch_dir(uint32_t mask)
 {
-	int fd = inotify_init1(IN_CLOEXEC | flags);
+	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 
 	if (fd < 0)
 		return -cli_fail(errno, "inotify_init1", NULL);
@@ -48,34 +69,127 @@ static int watch_dir(uint32_t mask, int flags)
 	return fd;
 }
 
-/* Whether the segment exists with at least min_size bytes: 1, 0, or -1 when stat fails otherwise. */
-static int ready(const char *name, off_t min_size)
+/*
+ * A buffer that holds every event the kernel may queue (its limit, from
+ * /proc, and one more for the overflow event): one read takes the whole
+ * queue, so no event waits in the kernel while an earlier one is looked
+ * into. Its pages are touched only as events fill them. *ret_size is set.
+ */
+static char *event_buffer(size_t *ret_size)
 {
-	struct pshm_error err;
-	struct stat st;
-	int r = pshm_stat_name(name, &st, &err);
+	unsigned long queued = QUEUE_DEFAULT;
+	FILE *f = fopen("/proc/sys/fs/inotify/max_queued_events", "re");
+	char *buf;
 
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0) {
-		cli_error(&err);
-		return -1;
+	if (f) {
+		if (fscanf(f, "%lu", &queued) != 1 || queued == 0)
+			queued = QUEUE_DEFAULT;
+		fclose(f);
 	}
-	return st.st_size >= min_size;
+	if (queued > QUEUE_BUFFER_MAX)
+		queued = QUEUE_BUFFER_MAX;
+	*ret_size = (queued + 1) * EVENT_MAX;
+	/* Aligned for struct inotify_event, as malloc's memory is. */
+	buf = malloc(*ret_size);
+	if (!buf)
+		cli_fail(ENOMEM, "inotify", "event buffer");
+	return buf;
 }
 
-/* Whether the events in buf concern name (or some were lost): then it is worth a look. */
-static bool concerns(const char *buf, ssize_t len, const char *name)
+/*
+ * Reads every event queued on the non-blocking fd into buf, after waiting
+ * up to timeout_ms (-1: no limit) for the first: the bytes read, 0 when
+ * the time passed first, or -errno.
+ */
+static ssize_t read_events(int fd, char *buf, size_t size, int timeout_ms)
+{
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (len == 0) {
+			int r = poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, timeout_ms);
+
+			if (r < 0)
+				return errno == EINTR ? 0 : -errno;
+			if (r == 0)
+				return 0;
+		}
+		n = read(fd, buf + len, size - len);
+		if (n > 0) {
+			len += (size_t)n;
+			/* read(2) fails with EINVAL when the next event does not fit. */
+			if (size - len < EVENT_MAX)
+				return (ssize_t)len;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return (ssize_t)len;
+		return n < 0 ? -errno : -EIO;
+	}
+}
+
+static const struct inotify_event *event_at(const char *p)
+{
+	return (const struct inotify_event *)p;
+}
+
+#define FOR_EACH_EVENT(e, buf, len)                                              \
+	for (const char *p_ = (buf); p_ < (buf) + (len) && ((e) = event_at(p_)); \
+	     p_ += sizeof(*(e)) + (e)->len)
+
+/* What is under a name of PSHM_DIR now. */
+enum look {
+	LOOK_NOTHING, /* nothing: whatever was there is gone */
+	LOOK_OTHER,   /* something that is no segment: a FIFO, a directory, a link */
+	LOOK_SEGMENT, /* a regular file: *st */
+	LOOK_FAILED,  /* lstat failed otherwise */
+};
+
+/* By path, never opened: a FIFO never blocks the look. LOOK_FAILED leaves errno set. */
+static enum look look_at(const char *name, struct stat *st)
+{
+	char path[sizeof(PSHM_DIR) + PSHM_NAME_MAX + 1];
+
+	snprintf(path, sizeof(path), PSHM_DIR "/%s", name);
+	if (lstat(path, st) < 0)
+		return errno == ENOENT ? LOOK_NOTHING : LOOK_FAILED;
+	return S_ISREG(st->st_mode) ? LOOK_SEGMENT : LOOK_OTHER;
+}
+
+static bool is_semaphore(const char *name)
+{
+	return strncmp(name, PSHM_SEMAPHORE_PREFIX, strlen(PSHM_SEMAPHORE_PREFIX)) == 0;
+}
+
+/* What wait has learnt from one batch of events about its name. */
+struct sighting {
+	bool look;    /* something happened to the name (or events were lost): look */
+	bool created; /* it was given to something (not a directory) */
+	bool lost;    /* the kernel's queue overflowed: events were lost */
+};
+
+static struct sighting sight(const char *buf, size_t len, const char *name)
 {
 	const struct inotify_event *e;
+	struct sighting s = { 0 };
 
-	for (const char *p = buf; p < buf + len; p += sizeof(*e) + e->len) {
-		e = (const struct inotify_event *)p;
-		if ((e->mask & (IN_Q_OVERFLOW | IN_IGNORED)) ||
-		    (e->len && strcmp(e->name, name) == 0))
-			return true;
+	FOR_EACH_EVENT(e, buf, len)
+	{
+		if (e->mask & IN_Q_OVERFLOW)
+			s.lost = s.look = true;
+		if (e->mask & IN_IGNORED)
+			s.look = true;
+		if (!e->len || strcmp(e->name, name) != 0)
+			continue;
+		s.look = true;
+		if ((e->mask & NAME_GIVEN) && !(e->mask & IN_ISDIR))
+			s.created = true;
 	}
-	return false;
+	return s;
 }
 
 int cmd_wait(int argc, char **argv)
@@ -83,18 +197,20 @@ int cmd_wait(int argc, char **argv)
 	static const struct option options[] = {
 		{ "timeout", required_argument, NULL, 't' },
 		{ "min-size", required_argument, NULL, 's' },
+		{ "created", no_argument, NULL, 'c' },
 		CLI_HELP_OPTION,
 		{ 0 },
 	};
-	char buf[EVENT_BUFFER] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool created = false, sized = false;
 	int64_t deadline = -1;
 	off_t min_size = 0;
 	double seconds = -1;
 	const char *name;
-	char *end;
+	size_t size;
+	char *end, *buf;
 	int c, fd, r;
 
-	while ((c = cli_option(argc, argv, "t:s:h", options)) != -1) {
+	while ((c = cli_option(argc, argv, "t:s:ch", options)) != -1) {
 		if (c == 't') {
 			errno = 0;
 			seconds = strtod(optarg, &end);
@@ -103,55 +219,95 @@ int cmd_wait(int argc, char **argv)
 				return cli_usage("bad timeout '%s': seconds, e.g. 5 or 0.3",
 						 optarg);
 		}
-		if (c == 's' && cli_parse_size(optarg, &min_size) != 0)
-			return CLI_USAGE;
+		if (c == 's') {
+			if (cli_parse_size(optarg, &min_size) != 0)
+				return CLI_USAGE;
+			sized = true;
+		}
+		created |= c == 'c';
 	}
 	if (argc - optind != 1)
 		return cli_usage("expected NAME");
 	if (cli_check_name(argv[optind]) != 0)
 		return CLI_USAGE;
 	name = argv[optind][0] == '/' ? argv[optind] + 1 : argv[optind];
+	/* A semaphore shares the directory but is never a segment: the wait could never end. */
+	if (is_semaphore(name))
+		return cli_usage("'%s' is a named semaphore's name (" PSHM_SEMAPHORE_PREFIX
+				 "*), never a segment's",
+				 name);
+	/* A creation counts whatever happens next, so no size can be vouched for. */
+	if (created && sized)
+		return cli_usage("--created and --min-size exclude each other: a creation counts "
+				 "even when the segment is gone before it can be seen");
 	if (seconds >= 0)
 		deadline = now_ms() + (int64_t)ceil(seconds * 1000);
+	buf = event_buffer(&size);
+	if (!buf)
+		return CLI_FAILED;
 	/*
 	 * The watch first, then the look: a segment created (or grown) after
 	 * the look has queued an event by then. ftruncate is IN_MODIFY, a
 	 * rename into the directory IN_MOVED_TO.
 	 */
-	fd = watch_dir(IN_CREATE | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB, IN_NONBLOCK);
-	if (fd < 0)
+	fd = watch_dir(WAIT_EVENTS);
+	if (fd < 0) {
+		free(buf);
 		return -fd;
-	for (bool look = true;;) {
+	}
+	for (struct sighting s = { .look = true };;) {
 		int64_t left = deadline < 0 ? -1 : deadline - now_ms();
+		struct stat st;
 		ssize_t n;
 
-		if (look) {
-			r = ready(name, min_size);
-			if (r != 0)
+		if (s.look) {
+			enum look found = look_at(name, &st);
+
+			if (found == LOOK_FAILED) {
+				r = cli_fail(errno, "lstat", name);
 				break;
+			}
+			if (found == LOOK_SEGMENT && st.st_size >= min_size) {
+				r = CLI_OK;
+				break;
+			}
+			/*
+			 * Created since the wait began, even if gone by now; but not
+			 * when what has the name is no segment (a FIFO made there).
+			 */
+			if (created && s.created && found != LOOK_OTHER) {
+				r = CLI_OK;
+				break;
+			}
+			/* Events lost: a creation among them cannot be known. */
+			if (created && s.lost) {
+				fprintf(stderr,
+					"pshm wait: events were lost (the kernel's inotify queue "
+					"overflowed) and '%s' is not there now: whether it was "
+					"created meanwhile cannot be known\n",
+					name);
+				r = CLI_FAILED;
+				break;
+			}
 		}
 		if (deadline >= 0 && left <= 0) {
-			r = -2;
+			r = CLI_TIMEOUT;
 			break;
 		}
-		r = poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1,
-			 left < 0         ? -1
-			 : left > INT_MAX ? INT_MAX
-					  : (int)left);
-		if (r < 0 && errno != EINTR) {
-			r = -cli_fail(errno, "poll", NULL);
+		/* Every event queued, before the look they may call for. */
+		n = read_events(fd, buf, size,
+				left < 0         ? -1
+				: left > INT_MAX ? INT_MAX
+						 : (int)left);
+		if (n < 0) {
+			r = cli_fail((int)-n, "read", "inotify");
 			break;
 		}
-		look = false;
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			look |= concerns(buf, n, name);
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			r = -cli_fail(errno, "read", "inotify");
-			break;
-		}
+		s = sight(buf, (size_t)n, name);
 	}
 	close(fd);
-	return r == 1 ? CLI_OK : r == -2 ? CLI_TIMEOUT : CLI_FAILED;
+	free(buf);
+	return r;
 }
 
 /* What watch knows of a segment, to tell a resize or a chmod from a write of data. */
@@ -162,6 +318,7 @@ struct known {
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
+	bool unknown; /* gone before it could be looked at: nothing above is known */
 };
 
 struct catalog {
@@ -169,20 +326,75 @@ struct catalog {
 	size_t count, cap;
 };
 
-static bool json_lines;
+/* An event of the batch being read, and what the rest of the batch says of its name. */
+struct pending {
+	const struct inotify_event *event;
+	size_t index;     /* its place in the batch */
+	bool taken_later; /* a later event of the batch took the name from what this one is about */
+};
 
-static void emit(const char *event, const struct known *k, const struct known *old)
+/* Everything watch holds: its options, what it knows, the batch being read. */
+struct watcher {
+	bool json, time;
+	struct timespec read_at;   /* when the batch was read */
+	struct timespec last_time; /* the time on the last line printed */
+	struct catalog catalog;
+	char *buf;
+	size_t buf_size;
+	struct pending *events, **by_name; /* the batch's events with a name, and sorted */
+	size_t event_count, event_cap;
+};
+
+/* ISO 8601, local time to the microsecond, with its offset: 2026-12-05T01:15:02.123456+00:00. */
+static void format_time(const struct timespec *ts, char *text, size_t size)
 {
+	struct tm tm;
+	long offset;
+	size_t n;
+
+	localtime_r(&ts->tv_sec, &tm);
+	offset = tm.tm_gmtoff / 60;
+	n = strftime(text, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(text + n, size - n, ".%06ld%c%02ld:%02ld", ts->tv_nsec / 1000,
+		 offset < 0 ? '-' : '+', labs(offset) / 60, labs(offset) % 60);
+}
+
+/*
+ * The time of a line: when its batch was read (inotify events carry
+ * none), but never before the line above's, so that the column stays in
+ * order when the clock is set back.
+ */
+static void line_time(struct watcher *w, char *text, size_t size)
+{
+	if (w->read_at.tv_sec > w->last_time.tv_sec ||
+	    (w->read_at.tv_sec == w->last_time.tv_sec && w->read_at.tv_nsec > w->last_time.tv_nsec))
+		w->last_time = w->read_at;
+	format_time(&w->last_time, text, size);
+}
+
+/* The line of one event; k NULL for one that is about no segment (overflow). */
+static void emit(struct watcher *w, const char *event, const struct known *k,
+		 const struct known *old)
+{
+	bool created = strcmp(event, "created") == 0, unknown = k && k->unknown;
+	char mode[8], old_mode[8], text[CLI_NAME_TEXT], when[64] = "";
 	struct json_object *j;
-	char mode[8], old_mode[8], text[CLI_NAME_TEXT];
 	const char *name;
 
-	snprintf(mode, sizeof(mode), "%04o", (unsigned)k->mode);
+	if (w->time)
+		line_time(w, when, sizeof(when));
+	snprintf(mode, sizeof(mode), "%04o", k ? (unsigned)k->mode : 0);
 	snprintf(old_mode, sizeof(old_mode), "%04o", old ? (unsigned)old->mode : 0);
-	if (!json_lines) {
+	if (!w->json) {
+		if (w->time)
+			printf("%s ", when);
 		/* One event, one line: a name cannot forge another event. */
-		name = cli_name(k->name, text);
-		if (strcmp(event, "created") == 0)
+		name = k ? cli_name(k->name, text) : "";
+		if (!k)
+			printf("%s events lost\n", event);
+		else if (created && unknown)
+			printf("created %s - - - -\n", name);
+		else if (created)
 			printf("created %s %jd %s %u %u\n", name, (intmax_t)k->size, mode,
 			       (unsigned)k->uid, (unsigned)k->gid);
 		else if (strcmp(event, "resized") == 0)
@@ -199,15 +411,20 @@ static void emit(const char *event, const struct known *k, const struct known *o
 		return;
 	}
 	j = json_object_new_object();
+	if (w->time)
+		json_object_object_add(j, "time", json_object_new_string(when));
 	json_object_object_add(j, "event", json_object_new_string(event));
-	json_object_object_add(j, "name", json_object_new_string(k->name));
-	if (strcmp(event, "created") == 0 || strcmp(event, "resized") == 0)
-		json_object_object_add(j, "size", json_object_new_int64((int64_t)k->size));
-	if (strcmp(event, "created") == 0 || strcmp(event, "mode") == 0)
-		json_object_object_add(j, "mode", json_object_new_string(mode));
-	if (strcmp(event, "created") == 0 || strcmp(event, "owner") == 0) {
-		json_object_object_add(j, "uid", json_object_new_int64(k->uid));
-		json_object_object_add(j, "gid", json_object_new_int64(k->gid));
+	if (k)
+		json_object_object_add(j, "name", json_object_new_string(k->name));
+	/* What is not known is null, never made up. */
+	if (created || strcmp(event, "resized") == 0)
+		json_object_object_add(j, "size",
+				       unknown ? NULL : json_object_new_int64((int64_t)k->size));
+	if (created || strcmp(event, "mode") == 0)
+		json_object_object_add(j, "mode", unknown ? NULL : json_object_new_string(mode));
+	if (created || strcmp(event, "owner") == 0) {
+		json_object_object_add(j, "uid", unknown ? NULL : json_object_new_int64(k->uid));
+		json_object_object_add(j, "gid", unknown ? NULL : json_object_new_int64(k->gid));
 	}
 	if (strcmp(event, "resized") == 0)
 		json_object_object_add(j, "old_size", json_object_new_int64((int64_t)old->size));
@@ -221,14 +438,14 @@ static void emit(const char *event, const struct known *k, const struct known *o
 }
 
 /* The lines for a segment whose state went from old to now. */
-static void compare(const struct known *old, const struct known *now)
+static void compare(struct watcher *w, const struct known *old, const struct known *now)
 {
 	if (now->size != old->size)
-		emit("resized", now, old);
+		emit(w, "resized", now, old);
 	if (now->mode != old->mode)
-		emit("mode", now, old);
+		emit(w, "mode", now, old);
 	if (now->uid != old->uid || now->gid != old->gid)
-		emit("owner", now, old);
+		emit(w, "owner", now, old);
 }
 
 /* The index of name in c, or where it would go (*found false). */
@@ -328,9 +545,9 @@ static int snapshot(struct catalog *ret)
 }
 
 /* After lost events: the differences between what was known and what is. */
-static int resync(struct catalog *c)
+static int resync(struct watcher *w)
 {
-	struct catalog now;
+	struct catalog *c = &w->catalog, now;
 	size_t i = 0, j = 0;
 	int r = snapshot(&now);
 
@@ -342,14 +559,14 @@ static int resync(struct catalog *c)
 					   : strcmp(c->list[i].name, now.list[j].name);
 
 		if (cmp < 0)
-			emit("removed", &c->list[i++], NULL);
+			emit(w, "removed", &c->list[i++], NULL);
 		else if (cmp > 0)
-			emit("created", &now.list[j++], NULL);
-		else if (c->list[i].ino != now.list[j].ino) {
-			emit("removed", &c->list[i++], NULL);
-			emit("created", &now.list[j++], NULL);
+			emit(w, "created", &now.list[j++], NULL);
+		else if (c->list[i].unknown || c->list[i].ino != now.list[j].ino) {
+			emit(w, "removed", &c->list[i++], NULL);
+			emit(w, "created", &now.list[j++], NULL);
 		} else {
-			compare(&c->list[i++], &now.list[j++]);
+			compare(w, &c->list[i++], &now.list[j++]);
 		}
 	}
 	catalog_free(c);
@@ -357,105 +574,201 @@ static int resync(struct catalog *c)
 	return 0;
 }
 
-/* One event about name: what it changed, by what the segment is now. */
-/* Whether something (anything) has name in PSHM_DIR now. */
-static bool name_exists(const char *name)
+static void removed(struct watcher *w, size_t at)
 {
-	char path[sizeof(PSHM_DIR) + PSHM_NAME_MAX + 1];
-	struct stat st;
-
-	snprintf(path, sizeof(path), PSHM_DIR "/%s", name + (name[0] == '/'));
-	return lstat(path, &st) == 0;
+	emit(w, "removed", &w->catalog.list[at], NULL);
+	forget(&w->catalog, at);
 }
 
-static int follow(struct catalog *c, uint32_t mask, const char *name)
+/* A segment new to watch, at, and its created line. */
+static int created(struct watcher *w, size_t at, struct known *k)
 {
-	struct stat st;
+	k->name = strdup(k->name);
+	if (!k->name || insert(&w->catalog, at, k) < 0) {
+		free(k->name);
+		return -cli_fail(ENOMEM, "watch", NULL);
+	}
+	emit(w, "created", k, NULL);
+	return 0;
+}
+
+/*
+ * One event about name: what it changed. taken_later: a later event of
+ * the batch took the name, so what has the name now is not what this
+ * event is about, and it is not looked at: a segment created and gone
+ * again is a created line with nothing known of it, then a removed line.
+ */
+static int follow(struct watcher *w, uint32_t mask, const char *name, bool taken_later)
+{
+	struct catalog *c = &w->catalog;
+	struct known now = { .name = (char *)name, .unknown = true };
 	bool found;
 	size_t at = position(c, name, &found);
-	struct known now;
+	struct stat st;
+	enum look seen;
 
+	/* A directory or a semaphore shares the directory, and is never a segment. */
+	if ((mask & IN_ISDIR) || is_semaphore(name))
+		return 0;
 	if (mask & (IN_DELETE | IN_MOVED_FROM)) {
-		if (found) {
-			emit("removed", &c->list[at], NULL);
-			forget(c, at);
-		}
+		if (found)
+			removed(w, at);
 		return 0;
 	}
-	/*
-	 * Gone again already (its removal tells), or not a segment: a
-	 * semaphore, a directory, a FIFO renamed over a segment, which is
-	 * then removed as far as segments go.
-	 */
-	if (pshm_stat_name(name, &st, NULL) < 0) {
-		if (found && name_exists(name)) {
-			emit("removed", &c->list[at], NULL);
-			forget(c, at);
+	seen = taken_later ? LOOK_NOTHING : look_at(name, &st);
+	if (seen == LOOK_SEGMENT)
+		now = known_of(name, &st);
+	if (!(mask & NAME_GIVEN)) {
+		/* A change to what has gone since (its removal tells), or a look that failed. */
+		if (seen == LOOK_NOTHING || seen == LOOK_FAILED || (found && c->list[at].unknown))
+			return 0;
+		/* A FIFO or the like renamed over a segment: removed as far as segments go. */
+		if (seen != LOOK_SEGMENT) {
+			if (found)
+				removed(w, at);
+			return 0;
 		}
-		return 0;
 	}
-	now = known_of(name, &st);
-	if (found && c->list[at].ino == now.ino) {
-		compare(&c->list[at], &now);
+	if (found && seen == LOOK_SEGMENT && !c->list[at].unknown && c->list[at].ino == now.ino) {
+		/* The one known (seen by the start's snapshot, or before this change). */
+		compare(w, &c->list[at], &now);
 		now.name = c->list[at].name;
 		c->list[at] = now;
 		return 0;
 	}
-	/* Replaced (renamed over, or removed and made again): the old one went. */
-	if (found) {
-		emit("removed", &c->list[at], NULL);
-		forget(c, at);
+	/* Created while the start's snapshot was taken, and seen by it: its removal tells. */
+	if (found && seen == LOOK_NOTHING && (mask & IN_CREATE) && !c->list[at].unknown)
+		return 0;
+	/* Replaced: renamed over, or removed and made again. */
+	if (found)
+		removed(w, at);
+	if (seen == LOOK_OTHER || seen == LOOK_FAILED)
+		return 0;
+	return created(w, at, &now);
+}
+
+static int by_name_then_place(const void *a, const void *b)
+{
+	const struct pending *x = *(struct pending *const *)a, *y = *(struct pending *const *)b;
+	int cmp = strcmp(x->event->name, y->event->name);
+
+	return cmp ? cmp : x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * The batch's events with a name, each marked when a later one took its
+ * name: sorted by name (then place), each name's events read from the
+ * last. Returns 0 or the error line's status negated.
+ */
+static int look_ahead(struct watcher *w, size_t len)
+{
+	const struct inotify_event *e;
+	size_t n = 0;
+
+	FOR_EACH_EVENT(e, w->buf, len)
+	{
+		if (!e->len)
+			continue;
+		if (n == w->event_cap) {
+			size_t cap = w->event_cap ? w->event_cap * 2 : 1024;
+			struct pending *events = realloc(w->events, cap * sizeof(*events));
+			struct pending **by_name =
+				events ? realloc(w->by_name, cap * sizeof(*by_name)) : NULL;
+
+			if (events)
+				w->events = events;
+			if (!by_name)
+				return -cli_fail(ENOMEM, "watch", NULL);
+			w->by_name = by_name;
+			w->event_cap = cap;
+		}
+		w->events[n] = (struct pending){ .event = e, .index = n };
+		n++;
 	}
-	now.name = strdup(name);
-	if (!now.name || insert(c, at, &now) < 0) {
-		free(now.name);
-		return -cli_fail(ENOMEM, "watch", NULL);
+	w->event_count = n;
+	for (size_t i = 0; i < n; i++)
+		w->by_name[i] = &w->events[i]; /* once events stopped moving */
+	qsort(w->by_name, n, sizeof(*w->by_name), by_name_then_place);
+	for (size_t i = n; i-- > 0;) {
+		bool same = i + 1 < n &&
+			    strcmp(w->by_name[i]->event->name, w->by_name[i + 1]->event->name) == 0;
+
+		w->by_name[i]->taken_later =
+			same && (w->by_name[i + 1]->taken_later ||
+				 (w->by_name[i + 1]->event->mask & NAME_TAKEN));
 	}
-	emit("created", &now, NULL);
 	return 0;
+}
+
+/* One batch, in order: 0, or the error line's status negated. */
+static int follow_batch(struct watcher *w, size_t len)
+{
+	const struct inotify_event *e;
+	size_t named = 0;
+	int r = look_ahead(w, len);
+
+	FOR_EACH_EVENT(e, w->buf, len)
+	{
+		if (r < 0)
+			break;
+		if (e->mask & IN_Q_OVERFLOW) {
+			/* Events were lost: say so, then what differs now from what was known. */
+			emit(w, "overflow", NULL, NULL);
+			r = resync(w);
+		} else if (e->mask & IN_IGNORED) {
+			r = -cli_fail(ENOENT, "watch", PSHM_DIR); /* unmounted, removed */
+		} else if (e->len) {
+			r = follow(w, e->mask, e->name, w->events[named++].taken_later);
+		}
+	}
+	return r;
+}
+
+static void watcher_free(struct watcher *w)
+{
+	catalog_free(&w->catalog);
+	free(w->buf);
+	free(w->events);
+	free(w->by_name);
 }
 
 int cmd_watch(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "time", no_argument, NULL, 'T' },
 		CLI_HELP_OPTION,
 		{ 0 },
 	};
-	char buf[EVENT_BUFFER] __attribute__((aligned(__alignof__(struct inotify_event))));
-	struct catalog c = { 0 };
+	struct watcher w = { 0 };
 	int ch, fd, r;
 
-	while ((ch = cli_option(argc, argv, "h", options)) != -1)
-		json_lines |= ch == 'j';
+	while ((ch = cli_option(argc, argv, "h", options)) != -1) {
+		w.json |= ch == 'j';
+		w.time |= ch == 'T';
+	}
 	if (optind != argc)
 		return cli_usage("unexpected argument '%s'", argv[optind]);
-	fd = watch_dir(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB,
-		       0);
-	if (fd < 0)
+	w.buf = event_buffer(&w.buf_size);
+	if (!w.buf)
+		return CLI_FAILED;
+	fd = watch_dir(WATCH_EVENTS);
+	if (fd < 0) {
+		free(w.buf);
 		return -fd;
-	r = snapshot(&c);
-	while (r == 0) {
-		const struct inotify_event *e;
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = -cli_fail(n < 0 ? errno : EIO, "read", "inotify");
-			break;
-		}
-		for (const char *p = buf; r == 0 && p < buf + n; p += sizeof(*e) + e->len) {
-			e = (const struct inotify_event *)p;
-			if (e->mask & IN_Q_OVERFLOW)
-				r = resync(&c);
-			else if (e->mask & IN_IGNORED)
-				r = -cli_fail(ENOENT, "watch", PSHM_DIR); /* unmounted, removed */
-			else if (e->len)
-				r = follow(&c, e->mask, e->name);
-		}
 	}
-	catalog_free(&c);
+	r = snapshot(&w.catalog);
+	while (r == 0) {
+		/* All that is queued, before any look: a later event tells what a look cannot. */
+		ssize_t n = read_events(fd, w.buf, w.buf_size, -1);
+
+		clock_gettime(CLOCK_REALTIME, &w.read_at);
+		if (n < 0)
+			r = -cli_fail((int)-n, "read", "inotify");
+		else
+			r = follow_batch(&w, (size_t)n);
+	}
+	watcher_free(&w);
 	close(fd);
 	return -r;
 }

@@ -349,16 +349,23 @@ static int run_usage(struct shmfs *fs, struct ctl_emit *e, const struct ctl_comm
 }
 
 /*
- * wait NAME [TIMEOUT]: "ok NAME" once the segment NAME (as the mount
- * shows it: a regular file, prefix and all) exists, at once if it does;
- * "err ETIMEDOUT" after TIMEOUT seconds; without TIMEOUT until the file
- * is closed. The reply comes in its place: later replies wait behind it.
+ * wait NAME [TIMEOUT] [created | min-size=BYTES]: "ok NAME" once the
+ * segment NAME (as the mount shows it: a regular file, prefix and all)
+ * exists, with at least BYTES, at once if it does; with created, once it
+ * was created (or renamed into place) at any moment since the wait began,
+ * even if gone again. "err ETIMEDOUT" after TIMEOUT seconds; without
+ * TIMEOUT until the file is closed. The reply comes in its place: later
+ * replies wait behind it.
  */
 static int run_wait(struct shmfs *fs, struct ctl_emit *e, const struct ctl_command *cmd,
 		    const struct ctl_context *context)
 {
-	char full[PSHM_NAME_MAX + 1], ok_line[PSHM_NAME_MAX + 8], late_line[PSHM_NAME_MAX + 96];
-	uint64_t deadline = WAITS_FOREVER;
+	char full[PSHM_NAME_MAX + 1], ok_line[PSHM_NAME_MAX + 8];
+	char late_line[PSHM_NAME_MAX + 128], lost_line[PSHM_NAME_MAX + 192], what[64];
+	struct ctl_later later = { .segment = full,
+				   .deadline_ms = WAITS_FOREVER,
+				   .want = { .min_size = cmd->min_size, .created = cmd->created },
+				   .ok_text = ok_line };
 	uid_t uid = ctl_emit_opener(e)->uid;
 	/* A leading '/' is optional, as for shm_open; the watch sees names without it. */
 	const char *name = cmd->name + (cmd->name[0] == '/');
@@ -375,12 +382,27 @@ static int run_wait(struct shmfs *fs, struct ctl_emit *e, const struct ctl_comma
 	snprintf(ok_line, sizeof(ok_line), "ok %s", name);
 	if (cmd->timeout_ms >= 0) {
 		/* The clock counts whole milliseconds: one more, so a wait never ends early. */
-		deadline = shmfs_now_ms() + 1 + (uint64_t)cmd->timeout_ms;
+		later.deadline_ms = shmfs_now_ms() + 1 + (uint64_t)cmd->timeout_ms;
+		if (cmd->created)
+			snprintf(what, sizeof(what), "was not created");
+		else if (cmd->min_size > 0)
+			snprintf(what, sizeof(what), "did not appear with at least %jd bytes",
+				 (intmax_t)cmd->min_size);
+		else
+			snprintf(what, sizeof(what), "did not appear");
 		snprintf(late_line, sizeof(late_line),
-			 "err ETIMEDOUT %s did not appear within %" PRId64 ".%03" PRId64 " s", name,
+			 "err ETIMEDOUT %s %s within %" PRId64 ".%03" PRId64 " s", name, what,
 			 cmd->timeout_ms / 1000, cmd->timeout_ms % 1000);
+		later.late_text = late_line;
 	}
-	r = ctl_emit_later(e, full, deadline, ok_line, cmd->timeout_ms >= 0 ? late_line : NULL);
+	if (cmd->created) {
+		snprintf(lost_line, sizeof(lost_line),
+			 "err EOVERFLOW %s is not there, and the kernel lost events (its inotify "
+			 "queue overflowed): whether it was created cannot be known",
+			 name);
+		later.lost_text = lost_line;
+	}
+	r = ctl_emit_later(e, &later);
 	if (r == -EDQUOT)
 		return ctl_emit_fail(
 			e, EDQUOT, "uid %u has %" PRIu64 " waits unfinished, the limit (wait_max)",
@@ -412,10 +434,11 @@ static void emit_help(struct ctl_emit *e)
 	ctl_emit_line(
 		e, "usage [by-user|by-process|by-cgroup] where shared memory goes: by kind, owner, "
 		   "holder or cgroup (container), and what nothing explains");
-	ctl_emit_line(e,
-		      "wait NAME [TIMEOUT]       reply ok NAME once segment NAME exists (later "
-		      "replies wait behind it), err ETIMEDOUT after TIMEOUT seconds (at most %d)",
-		      CTL_WAIT_MAX_S);
+	ctl_emit_line(
+		e,
+		"wait NAME [TIMEOUT] [created|min-size=BYTES] ok NAME once it exists (created: "
+		"once made since, even if gone), err ETIMEDOUT after TIMEOUT s (at most %d)",
+		CTL_WAIT_MAX_S);
 	ctl_emit_line(e, "help                      this text");
 	ctl_emit_line(e, "ok");
 }

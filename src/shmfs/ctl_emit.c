@@ -160,17 +160,24 @@ static char *line_of(const char *text)
 	return line;
 }
 
-int ctl_emit_later(struct ctl_emit *e, const char *segment, uint64_t deadline_ms,
-		   const char *ok_text, const char *late_text)
+int ctl_emit_later(struct ctl_emit *e, const struct ctl_later *later)
 {
-	bool late = late_text && deadline_ms != WAITS_FOREVER;
-	char *ok_line = line_of(ok_text), *late_line = late ? line_of(late_text) : NULL;
+	bool late = later->late_text && later->deadline_ms != WAITS_FOREVER;
+	bool lost = later->lost_text && later->want.created;
+	char *ok_line = line_of(later->ok_text);
+	char *late_line = late ? line_of(later->late_text) : NULL;
+	char *lost_line = lost ? line_of(later->lost_text) : NULL;
+	struct ctl_later lines = *later;
 	int r = -ENOMEM;
 
-	if (ok_line && (!late || late_line))
-		r = e->ops->later(e->owner, e, segment, deadline_ms, ok_line, late_line);
+	lines.ok_text = ok_line;
+	lines.late_text = late_line;
+	lines.lost_text = lost_line;
+	if (ok_line && (!late || late_line) && (!lost || lost_line))
+		r = e->ops->later(e->owner, e, &lines);
 	free(ok_line);
 	free(late_line);
+	free(lost_line);
 	return r;
 }
 

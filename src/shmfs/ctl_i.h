@@ -9,11 +9,22 @@
 #define CTL_I_H
 
 #include "shmfs_i.h"
+#include "waits_i.h"
 
 /* A drained reply buffer (an emit context's, a session's queue) larger than this is let go. */
 #define CTL_BUFFER_KEEP 4096
 
 struct ctl_emit;
+
+/* A reply that comes later (ctl_emit_later): what it waits for, and its lines. */
+struct ctl_later {
+	const char *segment;  /* its name in /dev/shm */
+	uint64_t deadline_ms; /* CLOCK_MONOTONIC; WAITS_FOREVER: only the file's end ends it */
+	struct waits_for want;
+	const char *ok_text;   /* when what it waits for happens, at once if it has */
+	const char *late_text; /* at deadline_ms; NULL with WAITS_FOREVER */
+	const char *lost_text; /* want.created, after the kernel lost events; else NULL */
+};
 
 /* What the session behind an emit context does for it; owner is the session, opaque here. */
 struct ctl_emit_ops {
@@ -27,12 +38,11 @@ struct ctl_emit_ops {
 	/* Gives back the charge of len bytes. */
 	void (*uncharge)(void *owner, size_t len);
 	/*
-	 * ctl_emit_later, with its lines escaped and ended (copied, not
-	 * kept): takes e's lines so far first, then holds the place of the
-	 * reply that comes later.
+	 * ctl_emit_later, with its texts as lines, escaped and ended (copied,
+	 * not kept): takes e's lines so far first, then holds the place of
+	 * the reply that comes later.
 	 */
-	int (*later)(void *owner, struct ctl_emit *e, const char *segment, uint64_t deadline_ms,
-		     const char *ok_line, const char *late_line);
+	int (*later)(void *owner, struct ctl_emit *e, const struct ctl_later *later);
 };
 
 /*
@@ -70,15 +80,14 @@ __attribute__((format(printf, 2, 3))) void ctl_emit_line(struct ctl_emit *e, con
 __attribute__((format(printf, 3, 4))) int ctl_emit_fail(struct ctl_emit *e, int code,
 							const char *fmt, ...);
 /*
- * A reply that comes later, in this command's place: ok_text when the
- * segment (its name in /dev/shm) is there, at once if it is already,
- * late_text at deadline_ms (CLOCK_MONOTONIC; WAITS_FOREVER: only the
- * file's end ends it). Replies after it wait behind it. 0; -EDQUOT at the
+ * A reply that comes later, in this command's place: later->ok_text when
+ * the segment is there as later->want asks (waits_add), at once if it is
+ * already, late_text at the deadline, lost_text when a created wait
+ * cannot know. Replies after it wait behind it. 0; -EDQUOT at the
  * opener's limit of waits, -ENOBUFS when its reply would not fit what may
  * wait unread, -ESHUTDOWN when the daemon stops, -ENOMEM.
  */
-int ctl_emit_later(struct ctl_emit *e, const char *segment, uint64_t deadline_ms,
-		   const char *ok_text, const char *late_text);
+int ctl_emit_later(struct ctl_emit *e, const struct ctl_later *later);
 /* Whose rights the command has: the opener's. */
 const struct creds *ctl_emit_opener(const struct ctl_emit *e);
 /* What holds a "hold" segment (anon_create): the open file, opaque. */

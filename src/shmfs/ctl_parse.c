@@ -95,6 +95,49 @@ static bool parse_timeout(const char *text, int64_t *ret)
 	return *ret <= (int64_t)CTL_WAIT_MAX_S * 1000;
 }
 
+/*
+ * wait NAME [TIMEOUT] [created | min-size=BYTES]: TIMEOUT, when given,
+ * is the word after NAME; the others follow in any order, once each.
+ */
+static int parse_wait(char **words, int count, struct ctl_command *c, char *message, size_t len)
+{
+	static const char usage[] = "usage: wait NAME [TIMEOUT] [created | min-size=BYTES]";
+	static const char min_size[] = "min-size=";
+	struct pshm_error err;
+	bool sized = false;
+
+	if (count < 2 || count > 4)
+		return invalid(message, len, "%s", usage);
+	c->name = words[1];
+	for (int i = 2; i < count; i++) {
+		if (strcmp(words[i], "created") == 0 && !c->created) {
+			c->created = true;
+		} else if (strncmp(words[i], min_size, strlen(min_size)) == 0 && !sized) {
+			sized = true;
+			if (pshm_parse_size(words[i] + strlen(min_size), &c->min_size, &err) < 0)
+				return invalid(message, len,
+					       "min-size \"%.64s\": %s (e.g. 4096, 64K, 1M, 2G)",
+					       err.word,
+					       err.reason ? err.reason : strerror(err.code));
+		} else if (i == 2) {
+			/* Not a word of the others: the TIMEOUT, right after NAME, or wrong. */
+			if (!parse_timeout(words[i], &c->timeout_ms))
+				return invalid(
+					message, len,
+					"timeout \"%.64s\": seconds from 0 to %d (e.g. 5 or 0.3)",
+					words[i], CTL_WAIT_MAX_S);
+		} else {
+			return invalid(message, len, "%s", usage);
+		}
+	}
+	/* A creation counts even when the segment is gone before it is seen: no size to vouch. */
+	if (c->created && sized)
+		return invalid(message, len,
+			       "created and min-size exclude each other: a creation counts even "
+			       "when the segment is gone before it is seen");
+	return 0;
+}
+
 int ctl_parse(char *line, size_t len, struct ctl_command *ret, char *message, size_t message_len)
 {
 	static const char anon_path[] = ".anon/";
@@ -159,13 +202,7 @@ int ctl_parse(char *line, size_t len, struct ctl_command *ret, char *message, si
 				    "usage: usage [by-user|by-process|by-cgroup]");
 	} else if (strcmp(words[0], "wait") == 0) {
 		c.verb = CTL_WAIT;
-		if (count != 2 && count != 3)
-			r = invalid(message, message_len, "usage: wait NAME [TIMEOUT]");
-		else if (count == 3 && !parse_timeout(words[2], &c.timeout_ms))
-			r = invalid(message, message_len,
-				    "timeout \"%.64s\": seconds from 0 to %d (e.g. 5 or 0.3)",
-				    words[2], CTL_WAIT_MAX_S);
-		c.name = count >= 2 ? words[1] : NULL;
+		r = parse_wait(words, count, &c, message, message_len);
 	} else {
 		r = invalid(message, message_len, "unknown command \"%.64s\" (try help)", words[0]);
 	}

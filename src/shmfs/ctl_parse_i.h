@@ -40,6 +40,8 @@ struct ctl_command {
 	uint64_t id;          /* free; holders of .anon/ID */
 	const char *name;     /* holders, wait: the word as given, inside the parsed line */
 	int64_t timeout_ms;   /* wait: -1 without TIMEOUT (until the file is closed) */
+	off_t min_size;       /* wait: min-size=BYTES, 0 unless given */
+	bool created;         /* wait: created (never with min_size) */
 	enum ctl_usage_by by; /* usage */
 };
 

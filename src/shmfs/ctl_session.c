@@ -43,9 +43,10 @@ struct ctl_wait {
 	struct waits_entry entry; /* first: wait_done's cast */
 	struct ctl_session *s;
 	struct ctl_wait *prev, *next; /* the session's unfinished waits */
-	struct ctl_queue_entry *slot; /* its reply's place, reserved for the longer line */
+	struct ctl_queue_entry *slot; /* its reply's place, reserved for the longest line */
 	const char *late_line;        /* in lines, after ok_line; NULL without a timeout */
-	char lines[];                 /* ok_line, then late_line: with their newlines */
+	const char *lost_line; /* in lines, after them; NULL unless it waits for a creation */
+	char lines[];          /* ok_line, late_line, lost_line: with their newlines */
 };
 
 struct ctl_sessions {
@@ -200,16 +201,19 @@ static void wait_unlink(struct ctl_session *s, struct ctl_wait *w)
 }
 
 /*
- * The waits thread: w's segment is there (r == 0) or its time is up. Its
- * reply fills its slot; when that makes something readable, a kept read
- * gets it and a poller is told.
+ * The waits thread: w's segment is there (r == 0), its time is up
+ * (-ETIMEDOUT), or whether it came cannot be known (-EOVERFLOW). Its reply
+ * fills its slot; when that makes something readable, a kept read gets it
+ * and a poller is told.
  */
 static void wait_done(struct waits_entry *entry, int r)
 {
 	struct ctl_wait *w = (struct ctl_wait *)entry; /* entry is its first member */
 	struct ctl_session *s = w->s;
 	struct shmfs *fs = s->fs;
-	const char *line = r == 0 || !w->late_line ? w->lines : w->late_line;
+	const char *line = r == -ETIMEDOUT && w->late_line   ? w->late_line
+			   : r == -EOVERFLOW && w->lost_line ? w->lost_line
+							     : w->lines;
 	struct ctl_delivery d;
 
 	pthread_mutex_lock(&s->lock);
@@ -229,22 +233,28 @@ static void wait_done(struct waits_entry *entry, int r)
 }
 
 /* The emit context's ops: a wait's reply, in its place (ctl_emit_later). */
-static int session_later(void *owner, struct ctl_emit *e, const char *segment, uint64_t deadline_ms,
-			 const char *ok_line, const char *late_line)
+static int session_later(void *owner, struct ctl_emit *e, const struct ctl_later *later)
 {
 	struct ctl_session *s = owner;
 	struct shmfs *fs = s->fs;
-	size_t ok_len = strlen(ok_line), late_len = late_line ? strlen(late_line) : 0;
+	size_t ok_len = strlen(later->ok_text);
+	size_t late_len = later->late_text ? strlen(later->late_text) : 0;
+	size_t lost_len = later->lost_text ? strlen(later->lost_text) : 0;
 	size_t size = ok_len > late_len ? ok_len : late_len;
-	struct ctl_wait *w = calloc(1, sizeof(*w) + ok_len + late_len + 2);
+	struct ctl_wait *w = calloc(1, sizeof(*w) + ok_len + late_len + lost_len + 3);
 	int r;
 
 	if (!w)
 		return -ENOMEM;
+	if (lost_len > size)
+		size = lost_len;
 	w->s = s;
-	memcpy(w->lines, ok_line, ok_len + 1);
-	if (late_line)
-		w->late_line = memcpy(w->lines + ok_len + 1, late_line, late_len + 1);
+	memcpy(w->lines, later->ok_text, ok_len + 1);
+	if (later->late_text)
+		w->late_line = memcpy(w->lines + ok_len + 1, later->late_text, late_len + 1);
+	if (later->lost_text)
+		w->lost_line =
+			memcpy(w->lines + ok_len + late_len + 2, later->lost_text, lost_len + 1);
 	r = limits_take(fs, s->opener.uid, LIMIT_WAITS, 1);
 	if (r < 0) {
 		free(w);
@@ -269,7 +279,7 @@ static int session_later(void *owner, struct ctl_emit *e, const char *segment, u
 		free(w);
 		return r;
 	}
-	r = waits_add(fs, &w->entry, segment, deadline_ms, wait_done);
+	r = waits_add(fs, &w->entry, later->segment, later->deadline_ms, &later->want, wait_done);
 	if (r == 0)
 		return 0; /* the waits thread has it: w may be gone already */
 	if (r == 1) {

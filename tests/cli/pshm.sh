@@ -128,7 +128,7 @@ complete_words() {
 if [ -f /usr/share/bash-completion/bash_completion ]; then
 	check "completion: commands" "create" "$(complete_words pshm cr)"
 	check "completion: segment names" "jobs" "$(complete_words pshm stat jo)"
-	check "completion: options" "--timeout --min-size --help" "$(complete_words pshm wait jobs --)"
+	check "completion: options" "--timeout --min-size --created --help" "$(complete_words pshm wait jobs --)"
 	check "completion: mode keywords after a comma" "read-user,all-user read-user,all-group read-user,all-other" \
 		"$(complete_words pshm create x 1M --mode read-user,al)"
 else
@@ -421,9 +421,9 @@ os.unlink("/dev/shm/gone-later")  # past the queue's end: lost
 PY
 kill -CONT "$watcher"
 final=$(stat -c %s /dev/shm/w2)
-check "watch: after an overflow, the changes and the lost removal" \
-	"created j-side $final 0600 0 0|resized w2 $final 0|removed gone-later" \
-	"$(next_event)|$(next_event)|$(next_event)"
+check "watch: after an overflow, the changes, the overflow and the lost removal" \
+	"created j-side $final 0600 0 0|resized w2 $final 0|overflow events lost|removed gone-later" \
+	"$(next_event)|$(next_event)|$(next_event)|$(next_event)"
 "$pshm" rm w2 j-side
 check "watch: and it goes on" "removed w2|removed j-side" "$(next_event)|$(next_event)"
 kill "$watcher"

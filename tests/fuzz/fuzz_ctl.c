@@ -33,6 +33,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cmd.verb == CTL_HOLDERS &&
 		    (!cmd.name || cmd.name < line || cmd.name > line + CTL_LINE_MAX))
 			abort();
+		/* A wait names its segment inside the line, and never both created and a size. */
+		if (cmd.verb == CTL_WAIT &&
+		    (!cmd.name || cmd.name < line || cmd.name > line + CTL_LINE_MAX ||
+		     cmd.timeout_ms < -1 || cmd.timeout_ms > (int64_t)CTL_WAIT_MAX_S * 1000 ||
+		     cmd.min_size < 0 || (cmd.created && cmd.min_size != 0)))
+			abort();
 	}
 	free(line);
 	return 0;
