@@ -15,6 +15,13 @@ void data_write_reply(fuse_req_t req, struct handle *h, const char *buf, size_t 
  */
 size_t data_span_or_reply(fuse_req_t req, int r, off_t size_now, size_t size, off_t off);
 /* A per-thread buffer of at least size bytes for replies (freed when the thread ends). */
+/*
+ * A request of n bytes was read into buf, the len bytes libfuse receives
+ * into: gives back the part of the buffer past the first 64 KiB once it
+ * has not been needed for a while (from the read hook, before the
+ * request is processed).
+ */
+void data_received(void *buf, size_t len, size_t n);
 char *data_buffer(struct shmfs *fs, size_t size);
 /* Makes and deletes the key of the workers' reply buffers: 0 or -errno. */
 int data_new(struct shmfs *fs);

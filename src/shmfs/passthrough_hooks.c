@@ -24,6 +24,10 @@
  *   both OPEN and CREATE (fuse_reply_create puts fuse_entry_out first).
  *   Anything else is left alone, and the open stays direct I/O.
  * Notifications (inval.c) are written to the device directly.
+ *
+ * The hooks are in with passthrough off too (-o passthrough=off, cache=on),
+ * patching nothing then: the read hook is where a worker's receive buffer
+ * is given back after a stream of large writes (data_received).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +41,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "data_i.h"
 #include "passthrough_i.h"
 
 /* From the kernel's uapi <linux/fuse.h> (7.40), newer than Debian 12's headers. */
@@ -155,6 +160,8 @@ ssize_t passthrough_hook_read(int fd, void *buf, size_t len, void *userdata)
 	ssize_t n = read(fd, buf, len);
 	struct in_header h;
 
+	if (n > 0)
+		data_received(buf, len, (size_t)n);
 	if (n < (ssize_t)sizeof(h))
 		return n;
 	memcpy(&h, buf, sizeof(h));
@@ -242,7 +249,8 @@ ssize_t passthrough_hook_writev(int fd, struct iovec *iov, int count, void *user
 	if (h.unique != current.unique || h.unique == 0)
 		return writev(fd, iov, count);
 	if (current.opcode == OP_INIT && h.error == 0)
-		return write_init(fs, fd, iov, count);
+		return passthrough_enabled(fs) ? write_init(fs, fd, iov, count)
+					       : writev(fd, iov, count);
 	if (!current.backing_id)
 		return writev(fd, iov, count);
 	if (h.error != 0 || (current.opcode != OP_OPEN && current.opcode != OP_CREATE))
@@ -279,12 +287,15 @@ int passthrough_hooks_install(struct shmfs *fs, int fd)
 
 int passthrough_setup(struct shmfs *fs, bool on, const char *why_off)
 {
+	/* The same descriptor: only the hooks change, and the unmount still closes it. */
+	int r = passthrough_hooks_install(fs, fuse_session_fd(fs->se));
+
+	/* Off, the hooks patch nothing (and without them nothing changes but data_received). */
 	if (!on) {
 		passthrough_state_init(fs, false, why_off);
 		return 0;
 	}
-	/* The same descriptor: only the hooks change, and the unmount still closes it. */
-	return passthrough_hooks_install(fs, fuse_session_fd(fs->se));
+	return r;
 }
 
 void passthrough_init(struct shmfs *fs, struct fuse_conn_info *conn)

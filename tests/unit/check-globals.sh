@@ -11,6 +11,7 @@ declare -A allowed=(
 	[creds:self]="the ids this process runs as, read once at start"
 	[creds:thread]="what creds_enter changed on this thread (fsuid, groups, caps are per thread)"
 	[guard:recovery]="this thread's SIGBUS recovery point (a signal handler reaches it)"
+	[data:receive]="this worker's libfuse receive buffer, and how much of it holds pages"
 	[passthrough_hooks:current]="the request this worker read last, for the reply hook on the same thread"
 	[ctl_reader:registering]="the request this thread registers an interrupt function for"
 )
