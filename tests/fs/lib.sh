@@ -17,6 +17,17 @@ isolate() {
 	mount -t tmpfs -o "size=$size,mode=1777" tmpfs /dev/shm || exit 1
 }
 
+# As isolate, and first in a private IPC namespace too (System V segments
+# belong to one): the test's own segments are private, and what it sees of
+# other IPC namespaces is its children's.
+isolate_ipc() {
+	if [ -z "${SHMFS_TEST_ISOLATED_IPC:-}" ] && [ "$(id -u)" -eq 0 ]; then
+		export SHMFS_TEST_ISOLATED_IPC=1
+		exec unshare -i "$0" "${@:2}"
+	fi
+	isolate "$@"
+}
+
 passed=0
 failed=0
 
