@@ -129,6 +129,9 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 	check "completion: commands" "create" "$(complete_words pshm cr)"
 	check "completion: segment names" "jobs" "$(complete_words pshm stat jo)"
 	check "completion: options" "--timeout --min-size --created --help" "$(complete_words pshm wait jobs --)"
+	check "completion: usage's options" "--by-user --by-process --by-cgroup --json --help" \
+		"$(complete_words pshm usage --)"
+	check "completion: metrics" "metrics" "$(complete_words pshm met)"
 	check "completion: mode keywords after a comma" "read-user,all-user read-user,all-group read-user,all-other" \
 		"$(complete_words pshm create x 1M --mode read-user,al)"
 else
