@@ -583,20 +583,46 @@ check "chmod with a bad mode: status 2" "2" "$(status "$pshm" chmod jobs 01777)"
 check "wrong number of arguments: status 2" "2" "$(status "$pshm" truncate jobs)"
 check "none of it changed anything" "$snapshot" "$(ls -l --time-style=+%s /dev/shm)"
 
-# --- through a shmfs mount: its clients hold segments as much as direct ones
+# --- through a shmfs mount: its clients hold segments as much as direct ones,
+# and its daemon, which holds them for its clients, is never a holder: not
+# to pshm, not to the daemon's own .ctl
 if [ -x "$shmfs" ]; then
 	mkdir "$work/mnt"
-	"$shmfs" "$work/mnt"
+	"$shmfs" -f "$work/mnt" &
+	daemon=$!
+	pids+=("$daemon")
+	for _ in $(seq 100); do
+		mountpoint -q "$work/mnt" || ! kill -0 "$daemon" 2>/dev/null && break
+		sleep 0.05
+	done
+	check "shmfs mounted, its daemon alive" "yes" \
+		"$(mountpoint -q "$work/mnt" && kill -0 "$daemon" && echo yes)"
 	"$pshm" create viamount 4K
 	holder "$python" "$work/holder.py" through "$work/mnt/viamount"
 	client=${pids[-1]}
 	check "holders: a client of a shmfs mount holds by fd and by map" "fd map" \
-		"$("$pshm" holders -n -r -o PID,FD,PERMS viamount | awk -v p="$client" '$1 == p { print NF == 3 ? "map" : "fd" }' | sort -u | xargs)"
-	check "ls -l counts it" "yes" \
-		"$("$pshm" ls -n -o NAME,HOLDERS | awk '$1 == "viamount" { print $2 >= 2 ? "yes" : "no" }')"
+		"$("$pshm" holders -J viamount | "$python" -c '
+import json, sys
+print(*sorted({"fd" if h["fd"] is not None else "map" for h in json.load(sys.stdin)["holders"] if h["pid"] == int(sys.argv[1])}))' "$client")"
+	check "the daemon holds it open for its client" "yes" \
+		"$(find /proc/"$daemon"/fd -lname /dev/shm/viamount | grep -q . && echo yes)"
+	check "holders: the client alone, never the daemon" "$client" \
+		"$("$pshm" holders -n -o PID viamount | sort -u | xargs)"
+	check "ls counts one holding process" "1" \
+		"$("$pshm" ls -n -o NAME,HOLDERS | awk '$1 == "viamount" { print $2 }')"
+	check "holders --json: not the daemon either" "$client" \
+		"$("$pshm" holders -J viamount | "$python" -c 'import json, sys; print(*sorted({h["pid"] for h in json.load(sys.stdin)["holders"]}))')"
+	exec {ctl}<>"$work/mnt/.ctl"
+	echo "holders viamount" >&"$ctl"
+	reply=$(timeout 5 sed -u '/^ok/q' <&"$ctl")
+	check ".ctl holders: the same processes as pshm holders, the daemon in neither" \
+		"$client|ok" "$(awk '/^[0-9]/ { print $1 }' <<<"$reply" | sort -u | xargs)|$(tail -1 <<<"$reply" | cut -c1-2)"
+	exec {ctl}<&-
 	kill "$client"
 	wait "$client" 2>/dev/null
 	fusermount3 -u "$work/mnt"
+	wait "$daemon"
+	check "the daemon exits 0 once unmounted" "0" "$?"
 	"$pshm" rm viamount
 else
 	check "shmfs for the mount checks" "a path" "${2:-none given}"
