@@ -10,7 +10,7 @@
 #include "testutil.h"
 
 /* A fuse.shmfs mount of device 0:51 by root, and a FUSE mount of another kind, 0:52. */
-#define SHMFS_LINE                                                                          \
+#define SHMFS_LINE                                                                         \
 	"120 27 0:51 / /mnt/shm rw,nosuid,nodev,relatime - fuse.shmfs shmfs rw,user_id=0," \
 	"group_id=0,max_read=1032192"
 #define SSHFS_LINE "121 27 0:52 / /mnt/ssh rw - fuse.sshfs host: rw,user_id=0,group_id=0"
@@ -24,8 +24,8 @@ static void test_fdinfo_names_the_connection(void)
 		&connection));
 	CU_ASSERT_EQUAL(connection, 51);
 	/* Older kernels do not say. */
-	CU_ASSERT_FALSE(daemons_parse_connection("pos:\t0\nflags:\t02100002\nmnt_id:\t24\n",
-						 &connection));
+	CU_ASSERT_FALSE(
+		daemons_parse_connection("pos:\t0\nflags:\t02100002\nmnt_id:\t24\n", &connection));
 	CU_ASSERT_FALSE(daemons_parse_connection("pos:\t0\nfuse_connection:\tx\n", &connection));
 }
 
@@ -50,8 +50,8 @@ static void test_without_the_connection_a_mount_of_the_same_user(void)
 					    true, 1));
 	CU_ASSERT_FALSE(daemons_parse_mount("1 2 0:9 / /m rw - fuse.shmfs user_id=1 rw,user_id=10",
 					    0, true, 1));
-	CU_ASSERT_TRUE(daemons_parse_mount("1 2 0:9 / /m rw - fuse.shmfs x rw,user_id=1", 0, true,
-					   1));
+	CU_ASSERT_TRUE(
+		daemons_parse_mount("1 2 0:9 / /m rw - fuse.shmfs x rw,user_id=1", 0, true, 1));
 }
 
 int main(void)
