@@ -477,6 +477,7 @@ for a in names:
         bad |= mode == "table" and c == 0x5c and b[i + 1:i + 2] == b"x"
         bad |= mode == "raw" and c in b" \\"
         bad |= mode == "pairs" and c in b"\\$\"`"
+        bad |= mode == "cli" and c in b" \\"
         out += "\\x%02x" % c if bad else chr(c)
     print(out)' "$@"
 }
@@ -556,10 +557,10 @@ kill "$watcher"
 exec {events}<&-
 check "watch: no control byte" "0" "$(unsafe_lines <<<"$out")"
 check "watch: one line per event" "$((2 * ${#lying[@]} + 1))" "$(wc -l <<<"$out")"
-check "watch: removed NAME, the name escaped" "$(escaped "${lying[@]}" | sed 's/^/removed /' | sort)" \
+check "watch: removed NAME, the name escaped" "$(escaped cli "${lying[@]}" | sed 's/^/removed /' | sort)" \
 	"$(grep '^removed ' <<<"$out" | sort)"
 check "watch: created NAME SIZE MODE UID GID, the name escaped" \
-	"$(escaped "${lying[@]}" | sed 's/$/ 0 0600 65534 65534/; s/^/created /' | sort)" \
+	"$(escaped cli "${lying[@]}" | sed 's/$/ 0 0600 65534 65534/; s/^/created /' | sort)" \
 	"$(grep '^created ' <<<"$out" | grep -v watch-end | sort)"
 kill "${pids[-1]}"
 wait "${pids[-1]}" 2>/dev/null
@@ -591,9 +592,9 @@ if [ -x "$shmfs" ]; then
 	holder "$python" "$work/holder.py" through "$work/mnt/viamount"
 	client=${pids[-1]}
 	check "holders: a client of a shmfs mount holds by fd and by map" "fd map" \
-		"$("$pshm" holders -n -r -o PID,FD,PERMS viamount | awk -v p="$client" '$1 == p { print NF == 3 ? "map" : "fd" }' | sort -u | xargs)"
+		"$("$pshm" holders -P -o PID,FD viamount | awk -v p="PID=\"$client\"" '$1 == p { print $2 == "FD=\"\"" ? "map" : "fd" }' | sort -u | xargs)"
 	check "ls -l counts it" "yes" \
-		"$("$pshm" ls -n -o NAME,HOLDERS | awk '$1 == "viamount" { print $2 >= 2 ? "yes" : "no" }')"
+		"$("$pshm" ls -n -o NAME,HOLDERS | awk '$1 == "viamount" { print ($2 >= 2 ? "yes" : "no") }')"
 	kill "$client"
 	wait "$client" 2>/dev/null
 	fusermount3 -u "$work/mnt"
