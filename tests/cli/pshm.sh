@@ -123,22 +123,39 @@ check "... and it changed nothing" "1048576 640" "$(stat -c '%s %a' /dev/shm/job
 check "create without --exclusive opens and sizes; 0 is a size" "4096 0" \
 	"$(stat -c %s /dev/shm/state) $(stat -c %s /dev/shm/empty)"
 
-# --- bash completion, as bash-completion loads it
+# --- bash completion, as bash-completion loads it (this pshm first in PATH: it lists columns and views)
 completion=$here/../../src/pshm/pshm.bash-completion
 complete_words() {
-	bash -c '. /usr/share/bash-completion/bash_completion; . "$1"; shift
+	PATH=$(dirname "$pshm"):$PATH bash -c '. /usr/share/bash-completion/bash_completion; . "$1"; shift
 		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
 		_pshm 2>/dev/null; echo "${COMPREPLY[*]}"' _ "$completion" "$@"
 }
-if [ -f /usr/share/bash-completion/bash_completion ]; then
+have_completion=$([ -f /usr/share/bash-completion/bash_completion ] && echo yes)
+if [ -n "$have_completion" ]; then
 	check "completion: commands" "create" "$(complete_words pshm cr)"
 	check "completion: segment names" "jobs" "$(complete_words pshm stat jo)"
 	check "completion: options" "--timeout --min-size --created --help" "$(complete_words pshm wait jobs --)"
-	check "completion: usage's options" "--by-user --by-process --by-cgroup --json --help" \
-		"$(complete_words pshm usage --)"
+	check "completion: usage's options" "--by-user --by-process --by-cgroup" \
+		"$(complete_words pshm usage --by-)"
 	check "completion: metrics" "metrics" "$(complete_words pshm met)"
+	check "completion: metrics --output is a file" "$work/holder.py" \
+		"$(complete_words pshm metrics --output "$work/hol")"
 	check "completion: mode keywords after a comma" "read-user,all-user read-user,all-group read-user,all-other" \
 		"$(complete_words pshm create x 1M --mode read-user,al)"
+	check "completion: ls's kinds" "--segments --sysv --shared-anon --sort" "$(complete_words pshm ls --s)"
+	for cmd in ls stat holders watch; do
+		check "completion: $cmd's table options" "--output --output-all" "$(complete_words pshm "$cmd" --outp)"
+		check "completion: $cmd -o: its columns, from pshm $cmd -H" \
+			"$("$pshm" "$cmd" -H -r -n -o COLUMN | grep '^N' | xargs)" "$(complete_words pshm "$cmd" -o N)"
+	done
+	check "completion: watch --time" "--time" "$(complete_words pshm watch --ti)"
+	check "completion: -o LIST: the next column after a comma" "NAME,SIZE" "$(complete_words pshm ls -o NAME,SI)"
+	check "completion: -o +LIST" "+OCTAL +OWNER" "$(complete_words pshm ls -l -o +O)"
+	check "completion: --sort COLUMN" "OCTAL OWNER" "$(complete_words pshm ls --sort O)"
+	check "completion: table options before the command, then the command" "-J|ls" \
+		"$(complete_words pshm -J)|$(complete_words pshm -J l)"
+	check "completion: the mount's views, for stat and holders" ".deleted/ .hugetlb/ .memfd/ .shared-anon/ .sysv/" \
+		"$(complete_words pshm stat . | xargs -n1 | sort | xargs)"
 else
 	echo "# bash-completion is not installed: completion not checked"
 fi
@@ -242,6 +259,12 @@ check "ls --all shows a memfd as .memfd/NAME@INODE" "1" "$(echo "$memfd" | grep 
 check "ls --all shows an unlinked, mapped segment as .deleted/NAME@INODE" "1" \
 	"$("$pshm" ls -n --all | grep -cE "^\\.deleted/$gone@[0-9]+\$")"
 check "ls without --all shows neither" "0" "$("$pshm" ls -n | grep -c '[@.]')"
+if [ -n "$have_completion" ]; then
+	check "completion: a memfd's name under .memfd/" "$memfd" "$(complete_words pshm holders ".memfd/$jit")"
+	deleted=$("$pshm" ls -r -n -o NAME --deleted | grep "^\.deleted/$gone@[0-9]*$")
+	check "completion: a deleted segment's name under .deleted/" "1 $deleted" \
+		"$(grep -c . <<<"$deleted") $(complete_words pshm stat ".deleted/$gone")"
+fi
 check "stat of a memfd: its size and allocation" "8192 8192 memfd" \
 	"$("$pshm" stat -n -b -o SIZE,ALLOCATED,KIND "$memfd" | xargs)"
 check "holders of a memfd: its process's descriptor" "${pids[-2]} fd" \
