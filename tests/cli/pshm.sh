@@ -494,7 +494,7 @@ check "watch: its header" "EVENT SIZE MODE OWNER GROUP OLD-SIZE OLD-MODE OLD-OWN
 	"$(head -1 <<<"$out" | xargs)"
 check "watch: created, resized, mode, owner, removed, as people read them" \
 	"created 0B -rw------- root root - - - - aligned|resized 1M -rw------- root root 0B - - - aligned|mode 1M -rw-r----- root root - -rw------- - - aligned|owner 1M -rw-r----- nobody nogroup - - root root aligned|removed 1M -rw-r----- nobody nogroup - - - - aligned" \
-	"$(tail -n +2 <<<"$out" | xargs -L1 | paste -sd'|')"
+	"$(tail -n +2 <<<"$out" | awk '{ $1 = $1; print }' | paste -sd'|')"
 check "watch: rows aligned with the header (NAME starts at one offset)" "1" \
 	"$(awk '{ print length($0) - length($NF) }' <<<"$out" | sort -u | wc -l)"
 check "watch: rows aligned with the header (SIZE ends at one offset)" "1" \
