@@ -156,8 +156,8 @@ static const struct table_column object_columns[] = {
 	[COL_GROUP] = { "GROUP", TABLE_TEXT, "group's name (-N: gid)" },
 	[COL_GID] = { "GID", TABLE_NUMBER, "group's gid" },
 	[COL_INODE] = { "INODE", TABLE_NUMBER,
-			"inode number (System V: the shmid, as /proc/PID/maps shows it; a shmfs "
-			"mount shows shmid + 1: 0 is valid, and readdir skips inode 0)" },
+			"inode number (System V: the shmid, as /proc/PID/maps shows it; "
+			"shmid + 1 on a shmfs mount)" },
 	[COL_HOLDERS] = { "HOLDERS", TABLE_NUMBER, "processes holding it open or mapped" },
 	[COL_ATIME] = { "ATIME", TABLE_TEXT, "last access (ISO 8601)" },
 	[COL_MTIME] = { "MTIME", TABLE_TEXT, "last modification (ISO 8601)" },
