@@ -154,7 +154,7 @@ check "pshm ls --all -J: page-size and made-as" \
 	"$("$pshm" ls --all -J -b --output-all | "$py" -c 'import json, sys
 for o in json.load(sys.stdin)["shm"]:
     if o["name"].endswith("@'"$detached"'") and o["kind"] == "hugetlb":
-        print(o["kind"], o["page_size"], o["made_as"], o["allocated"])')"
+        print(o["kind"], o["page-size"], o["made-as"], o["allocated"])')"
 check "pshm stat says the page size" "PAGE-SIZE 2M" \
 	"$("$pshm" stat -o PAGE-SIZE ".hugetlb/sysv:0x4a6e0002@$detached" | xargs)"
 
