@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "objects_i.h"
@@ -348,9 +350,60 @@ PSHM_EXPORT bool pshm_object_visible(const struct pshm_object *o, const struct p
 	return false;
 }
 
+/* The status of the file dir/path leads to, asking no file system (AT_STATX_DONT_SYNC). */
+static int statx_no_sync(int dir, const char *path, int flags, struct stat *ret)
+{
+	struct statx sx;
+
+	if (statx(dir, path, flags | AT_STATX_DONT_SYNC, STATX_BASIC_STATS, &sx) < 0)
+		return -errno;
+	*ret = (struct stat){
+		.st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor),
+		.st_ino = (ino_t)sx.stx_ino,
+		.st_mode = sx.stx_mode,
+		.st_nlink = sx.stx_nlink,
+		.st_uid = sx.stx_uid,
+		.st_gid = sx.stx_gid,
+		.st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor),
+		.st_size = (off_t)sx.stx_size,
+		.st_blksize = (blksize_t)sx.stx_blksize,
+		.st_blocks = (blkcnt_t)sx.stx_blocks,
+		.st_atim = { .tv_sec = sx.stx_atime.tv_sec, .tv_nsec = sx.stx_atime.tv_nsec },
+		.st_mtim = { .tv_sec = sx.stx_mtime.tv_sec, .tv_nsec = sx.stx_mtime.tv_nsec },
+		.st_ctim = { .tv_sec = sx.stx_ctime.tv_sec, .tv_nsec = sx.stx_ctime.tv_nsec },
+	};
+	return 0;
+}
+
+PSHM_EXPORT int pshm_link_stat(int dir, const char *path, struct stat *ret)
+{
+	return statx_no_sync(dir, path, 0, ret);
+}
+
+PSHM_EXPORT int pshm_link_open(const char *path, int oflags, dev_t dev, ino_t ino)
+{
+	char self[32];
+	struct stat st;
+	/* The link resolved once: O_PATH asks the file system nothing, opens nothing. */
+	int at = open(path, O_PATH | O_CLOEXEC), fd, r;
+
+	if (at < 0)
+		return -errno;
+	r = statx_no_sync(at, "", AT_EMPTY_PATH, &st);
+	if (r == 0 && (!S_ISREG(st.st_mode) || st.st_dev != dev || st.st_ino != ino))
+		r = -ESTALE; /* its process put another file there */
+	if (r == 0) {
+		/* That very file, opened again: whatever the process does to its link now. */
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", at);
+		fd = open(self, oflags | O_CLOEXEC);
+		r = fd < 0 ? -errno : fd;
+	}
+	close(at);
+	return r;
+}
+
 PSHM_EXPORT int pshm_object_open(const struct pshm_object *o, int oflags, struct pshm_error *err)
 {
-	struct stat st;
 	int fd;
 
 	if ((oflags & ~O_ACCMODE) || (oflags & O_ACCMODE) == O_WRONLY)
@@ -358,15 +411,12 @@ PSHM_EXPORT int pshm_object_open(const struct pshm_object *o, int oflags, struct
 	if (!o->path[0])
 		return pshm_fail(err, ENOENT, "open", o->name, -1,
 				 "no path: an object no process has open or mapped");
-	fd = open(o->path, oflags | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return pshm_fail(err, errno, "open", o->path, -1, NULL);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != o->st.st_ino ||
-	    st.st_dev != o->st.st_dev) {
-		close(fd);
+	fd = pshm_link_open(o->path, oflags | O_NONBLOCK, o->st.st_dev, o->st.st_ino);
+	if (fd == -ESTALE)
 		return pshm_fail(err, ESTALE, "open", o->path, -1,
 				 "the path no longer reaches the object");
-	}
+	if (fd < 0)
+		return pshm_fail(err, -fd, "open", o->path, -1, NULL);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 }

@@ -223,7 +223,7 @@ static int fd_holds_only(struct pshm_scan *s, struct process *p, int fd_dir, con
 		if (mnt_id != s->options.mount_id || ino != s->only->ino)
 			return 0;
 	} else if (strncmp(target, PSHM_DIR "/", strlen(PSHM_DIR) + 1) != 0 ||
-		   fstatat(fd_dir, fd_name, &st, 0) < 0 || st.st_dev != s->only->dev ||
+		   pshm_link_stat(fd_dir, fd_name, &st) < 0 || st.st_dev != s->only->dev ||
 		   st.st_ino != s->only->ino) {
 		return 0;
 	}
@@ -266,8 +266,8 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 		kind = PSHM_KIND_MEMFD;
 	else
 		return 0;
-	if (!(s->kinds & kind) || fstatat(fd_dir, fd_name, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
-	    !owned_by(p, &h))
+	if (!(s->kinds & kind) || pshm_link_stat(fd_dir, fd_name, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || !owned_by(p, &h))
 		return 0;
 	if (kind == PSHM_KIND_SEGMENT || (kind == PSHM_KIND_DELETED && st.st_nlink > 0)) {
 		/* " (deleted)" may be part of a real name: the link count decides. */
@@ -421,8 +421,8 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 		/* SHM_HUGETLB: the attach's own status counts its huge pages (root). */
 		o->pub.page_size = sysv_huge_page_size(dev);
 		snprintf(files, sizeof(files), "map_files/%llx-%llx", h->start, h->end);
-		if (o->pub.page_size && !o->huge_blocks && fstatat(p->dir, files, &st, 0) == 0 &&
-		    st.st_ino == ino) {
+		if (o->pub.page_size && !o->huge_blocks &&
+		    pshm_link_stat(p->dir, files, &st) == 0 && st.st_ino == ino) {
 			o->pub.st.st_blocks = st.st_blocks;
 			o->huge_blocks = true;
 		}
@@ -432,7 +432,7 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 	if (!o) {
 		/* The object itself, through the mapping (root: CAP_SYS_ADMIN). */
 		snprintf(files, sizeof(files), "map_files/%llx-%llx", h->start, h->end);
-		inspected = fstatat(p->dir, files, &st, 0) == 0 && st.st_ino == ino;
+		inspected = pshm_link_stat(p->dir, files, &st) == 0 && st.st_ino == ino;
 		if (!inspected) {
 			/* Not root: the mapping's length, and its holder as owner. */
 			memset(&st, 0, sizeof(st));

@@ -256,6 +256,25 @@ bool pshm_object_visible(const struct pshm_object *o, const struct pshm_viewer *
  * what open reports.
  */
 int pshm_object_open(const struct pshm_object *o, int oflags, struct pshm_error *err);
+/*
+ * The status of the file a /proc link (/proc/PID/fd/N, map_files/A-B; path
+ * relative to dir, or AT_FDCWD) leads to, without asking its file system
+ * anything (AT_STATX_DONT_SYNC): a FUSE file answers from the kernel's
+ * cache, so a process that points its link into a FUSE mount, even the
+ * caller's own, can never make the caller wait on it.
+ * Returns: 0 with *ret, or -errno.
+ */
+int pshm_link_stat(int dir, const char *path, struct stat *ret);
+/*
+ * Opens the regular file dev:ino through a /proc link, only if that is
+ * where the link leads: the link is resolved once (O_PATH: no file system
+ * is asked anything and nothing is opened, not a device, not a FUSE file),
+ * that file's status checked (pshm_link_stat), and that very file opened
+ * again with oflags. A process that swaps its link meanwhile gets nothing
+ * opened. For a daemon that opens its clients' objects as root.
+ * Returns: the descriptor, -ESTALE (the link leads to another file), or -errno.
+ */
+int pshm_link_open(const char *path, int oflags, dev_t dev, ino_t ino);
 
 /*
  * The status of System V segment shmid now (shmctl(IPC_STAT), and its

@@ -105,8 +105,9 @@ int object_fresh_stat(const struct object_ref *ref, struct stat *st)
 {
 	if (ref->made_as == PSHM_KIND_SYSV)
 		return pshm_sysv_stat_in(ref->ipc_ns, ref->ipc_pid, ref->shmid, ref->key, st, NULL);
-	if (ref->path[0] && stat(ref->path, st) == 0 && st->st_ino == ref->ino &&
-	    st->st_dev == ref->dev)
+	/* Never stat(2): the holder may point its link into a FUSE mount, this one too. */
+	if (ref->path[0] && pshm_link_stat(AT_FDCWD, ref->path, st) == 0 &&
+	    st->st_ino == ref->ino && st->st_dev == ref->dev)
 		return 0;
 	return -ENOENT;
 }

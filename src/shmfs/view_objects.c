@@ -438,14 +438,15 @@ static int objects_node_open(fuse_req_t req, struct node *node, struct fuse_file
 		}
 		fd = fd < 0 ? -1 : fd; /* then through attaches, sysv_read */
 	} else {
-		/* The daemon's own open: reaching another process's object takes root. */
-		fd = open(ref.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0 || st.st_ino != ref.ino || st.st_dev != ref.dev) {
-			r = fd < 0 && errno != ENOENT ? -errno : -ENOENT;
-			if (fd >= 0)
-				close(fd);
+		/*
+		 * The daemon's own open: reaching another process's object takes
+		 * root, so only that object is opened, whatever its holder puts
+		 * behind the link meanwhile (pshm_link_open).
+		 */
+		fd = pshm_link_open(ref.path, O_RDONLY | O_NONBLOCK, ref.dev, ref.ino);
+		if (fd < 0) {
 			limits_give(fs, uid, LIMIT_FDS, 1);
-			return r;
+			return fd == -ESTALE ? -ENOENT : fd;
 		}
 	}
 	*ret = handle_new(fd, fi->flags, uid);

@@ -139,7 +139,7 @@ int view_objects_xattr(fuse_req_t req, struct node *node, const char *name, char
 		snprintf(buf, size, "%s", o->exec_mapped ? "yes" : "no");
 		holders_scan_free(scan);
 	} else if (strcmp(name, "seals") == 0 && ref.kind == PSHM_KIND_MEMFD) {
-		int fd = open(ref.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		int fd = pshm_link_open(ref.path, O_RDONLY | O_NONBLOCK, ref.dev, ref.ino);
 		int seals = fd < 0 ? -1 : fcntl(fd, F_GET_SEALS);
 
 		if (fd >= 0)

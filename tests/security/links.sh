@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The views reach another process's object through its /proc link
+# (/proc/PID/fd/N), which that process controls: it may put any file
+# behind the number at any moment. Attacked as nobody, for a bounded time:
+# a memfd's link swapped for a file of the mount itself (a stat through
+# it once asked the daemon for its own getattr until every worker waited
+# on itself, and SIGTERM could not end it) and for a root-only file (the
+# daemon opened it as root, then checked). Afterwards root's requests are
+# answered at once, the root-only file was never opened, and the daemon
+# ends on unmount. Usage: links.sh PATH-TO-SHMFS
+set -uo pipefail
+here=$(cd "$(dirname "$0")/../fs" && pwd)
+# shellcheck source=tests/fs/lib.sh
+. "$here/lib.sh"
+shmfs=$1
+isolate 16M "$@"
+py=/usr/bin/python3
+seconds=${SHMFS_RACE_SECONDS:-5}
+mnt=$(mktemp -d /tmp/shmfs-links-XXXXXX)
+work=$(mktemp -d /tmp/shmfs-links-work-XXXXXX)
+daemon=
+cleanup() {
+	pkill -u nobody -f "$work/attack.py" 2>/dev/null
+	mountpoint -q "$mnt" && { fusermount3 -u "$mnt" || umount -l "$mnt"; }
+	# A daemon stuck on itself is freed only by aborting its connection.
+	[ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null && abort_connection && kill -9 "$daemon"
+	wait 2>/dev/null
+	rmdir "$mnt" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+abort_connection() {
+	[ -n "${conn:-}" ] || return 0
+	mountpoint -q /sys/fs/fuse/connections || mount -t fusectl none /sys/fs/fuse/connections
+	echo 1 >"/sys/fs/fuse/connections/$conn/abort" 2>/dev/null
+	return 0
+}
+chmod 0755 "$work"
+mkdir -m 0700 "$work/rootonly"
+chmod 0711 "$work/rootonly" # nobody may reach it by name (O_PATH), never read it
+echo secret >"$work/rootonly/secret"
+chmod 0600 "$work/rootonly/secret"
+
+"$shmfs" -f -o allow_other "$mnt" 2>"$work/daemon.err" &
+daemon=$!
+for _ in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.05; done
+check "shmfs mounted" "yes" "$(mountpoint -q "$mnt" && echo yes)"
+conn=$(stat -c %d "$mnt") # the FUSE connection's number is the mount's device minor
+
+cat >"$work/attack.py" <<'PY'
+import os, socket, sys, threading, time
+mnt, secret, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+bait = os.memfd_create("bait")
+os.ftruncate(bait, 4096)
+# At 10, the first a scan meets (ascending), so the entry leads through
+# /proc/PID/fd/10; a spare at 20.
+os.dup2(bait, 10)
+os.dup2(bait, 20)
+os.close(bait)
+entry = os.path.join(mnt, ".memfd", "bait@%d" % os.fstat(10).st_ino)
+deadline = time.monotonic() + 10
+while not os.path.exists(entry) and time.monotonic() < deadline:
+    time.sleep(0.05)
+if not os.path.exists(entry):
+    print("no entry"); sys.exit(1)
+try:
+    print("path", os.getxattr(entry, "user.shmfs.path").decode(), os.getpid(), file=sys.stderr)
+except OSError as e:
+    print("path", e, os.getpid(), file=sys.stderr)
+mount_file = os.open(entry, os.O_PATH)
+secret_file = os.open(secret, os.O_PATH)
+# 1. The memfd only in flight (no scan finds it), the link on the mount's own file.
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+socket.send_fds(a, [b"x"], [10])
+os.close(20)
+os.dup2(mount_file, 10)
+time.sleep(1)  # past the kernel's cached attributes: the next stat asks the daemon
+try:
+    os.stat("/proc/self/fd/10")
+    print("phase 1 stat ok", file=sys.stderr)
+except OSError as e:
+    print("phase 1", e, file=sys.stderr)
+_, fds, _, _ = socket.recv_fds(b, 1, 1)
+os.dup2(fds[0], 20)
+os.close(fds[0])
+os.dup2(20, 10)
+# 2. The link swapped every 100 us among the memfd, the mount's file and a
+#    root-only file, while others stat, read and ask the entry's xattrs.
+stop = time.monotonic() + seconds
+def use():
+    while time.monotonic() < stop:
+        for f in (lambda: os.stat(entry),
+                  lambda: os.close(os.open(entry, os.O_RDONLY)),
+                  lambda: os.getxattr(entry, "user.shmfs.seals")):
+            try:
+                f()
+            except OSError:
+                pass
+threads = [threading.Thread(target=use) for _ in range(4)]
+for t in threads:
+    t.start()
+swaps = 0
+while time.monotonic() < stop:
+    os.dup2((20, mount_file, secret_file)[swaps % 3], 10)
+    swaps += 1
+    time.sleep(0.0001)
+for t in threads:
+    t.join()
+print("swapped", swaps)
+PY
+
+# Root watches the root-only file for opens (inotify, IN_OPEN) throughout.
+cat >"$work/watch.py" <<'PY'
+import ctypes, os, select, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init1(os.O_NONBLOCK)
+libc.inotify_add_watch(fd, sys.argv[1].encode(), 0x20)  # IN_OPEN
+print("watching", flush=True)
+sys.stdin.readline()  # until the attack is over
+opens = 0
+while select.select([fd], [], [], 0)[0]:
+    opens += len(os.read(fd, 65536)) // 16  # events without a name: 16 bytes each
+print(opens)
+PY
+coproc watcher { "$py" "$work/watch.py" "$work/rootonly/secret"; }
+read -r _ <&"${watcher[0]}"
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$py" "$work/attack.py" \
+	"$mnt" "$work/rootonly/secret" "$seconds" >"$work/attack.out" 2>&1 &
+attacker=$!
+# A process waiting on a daemon stuck on itself cannot even be killed: the
+# attack gets its time and 20 s more, then the connection is aborted.
+if ! timeout $((seconds + 20)) tail --pid="$attacker" -f /dev/null; then
+	check "the daemon still answered after the attack's time" "yes" "no: stuck"
+	abort_connection
+fi
+wait "$attacker"
+attack=$(cat "$work/attack.out")
+echo "$attack" >&2
+check "the attack ran its course" "swapped" "$(echo "$attack" | awk '$1 == "swapped" { print $1 }')"
+echo done >&"${watcher[1]}"
+read -r opens <&"${watcher[0]}"
+check "the root-only file behind the link was never opened" "0" "$opens"
+check "root's requests are answered at once afterwards" "0" \
+	"$(timeout 5 stat "$mnt/.ctl" >/dev/null 2>&1; echo $?)"
+check "and nobody's too" "0" \
+	"$(timeout 5 setpriv --reuid=nobody --regid=nogroup --clear-groups ls "$mnt/.memfd" >/dev/null 2>&1; echo $?)"
+start=$(date +%s%N)
+timeout 5 fusermount3 -u "$mnt"
+status=124
+timeout 5 tail --pid="$daemon" -f /dev/null && { wait "$daemon"; status=$?; daemon=; }
+check "the daemon ends with 0 on unmount, within 5 s" "0 yes" \
+	"$status $([ $(($(date +%s%N) - start)) -lt 5000000000 ] && echo yes)"
+check "and said nothing of a fault" "" "$(grep -E 'ERROR|AddressSanitizer|runtime error' "$work/daemon.err")"
+summary links
