@@ -200,6 +200,22 @@ const struct pshm_object *pshm_scan_find(const struct pshm_scan *s, unsigned kin
 					 const char *name);
 /* How many processes could not be read. */
 unsigned pshm_scan_unreadable(const struct pshm_scan *s);
+/* The most of those a scan names (the lowest pids). */
+#define PSHM_UNREADABLE_NAMED 16
+/* A process the scan could not read, and why. */
+struct pshm_unreadable {
+	pid_t pid;
+	int error;     /* EACCES: /proc refused (another user's, not dumpable); ESRCH: it exited */
+	uid_t uid;     /* the owner of /proc/PID as the scan saw it, or (uid_t)-1 */
+	char comm[16]; /* its command name, one printable word; "?" when unknown */
+};
+/*
+ * Copies the processes the scan could not read, lowest pid first, into
+ * ret (room for max): at most PSHM_UNREADABLE_NAMED of the
+ * pshm_scan_unreadable ones, those of the lowest pids. Returns how many.
+ */
+size_t pshm_scan_unreadable_pids(const struct pshm_scan *s, struct pshm_unreadable *ret,
+				 size_t max);
 /* How many objects the scan found. */
 size_t pshm_scan_count(const struct pshm_scan *s);
 /* Frees the scan and its objects; NULL is fine. */
