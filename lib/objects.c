@@ -402,10 +402,10 @@ PSHM_EXPORT bool pshm_object_visible(const struct pshm_object *o, const struct p
 {
 	pid_t last = -1;
 
-	if (viewer->uid == 0)
+	/* Every name in PSHM_DIR is in its listing, which anyone may read. */
+	if (viewer->uid == 0 || o->kind == PSHM_KIND_SEGMENT)
 		return true;
-	if ((o->made_as == PSHM_KIND_SEGMENT || o->made_as == PSHM_KIND_SYSV) &&
-	    o->st.st_uid == viewer->uid)
+	if (o->made_as == PSHM_KIND_SYSV && o->st.st_uid == viewer->uid)
 		return true;
 	/* A process's holders come together: one question each. */
 	for (size_t i = 0; i < o->holder_count; i++) {

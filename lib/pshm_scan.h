@@ -255,8 +255,9 @@ bool pshm_process_readable(pid_t pid, unsigned long long start_time);
 /* Whether viewer may see holder h: viewer->may_read, or true without it. */
 bool pshm_holder_visible(const struct pshm_holder *h, const struct pshm_viewer *viewer);
 /*
- * Whether viewer sees object o: root sees all; others a named or System V
- * segment they own, and any object one of whose holders they may read
+ * Whether viewer sees object o: root sees all; others every named segment
+ * (PSHM_DIR lists them all to everyone, as ls does), a System V segment
+ * they own, and any object one of whose holders they may read
  * (pshm_holder_visible). An object that lives only in processes (deleted
  * segment, memfd, shared anonymous memory) is never visible by its owner
  * alone: its holders might be processes the owner may not read (set-uid,
