@@ -1,28 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /* pshm: POSIX shared memory from the shell, over libpshm. The front end: its subcommands and help. */
+#include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "pshm_cli_i.h"
+#include "pshm_table_i.h"
 
 static const struct cli_command commands[] = {
-	{ "ls", cmd_ls, "[-l] [--all] [--json]",
-	  "List the segments of " PSHM_DIR ".\n"
-	  "  -l, --long   mode, owner, group, size, allocated bytes, holding processes,\n"
-	  "               modification time, name\n"
-	  "  -a, --all    also the other shared memory you may see, named as the mount's\n"
-	  "               views: .deleted/NAME@INODE, .memfd/NAME@INODE, .sysv/0xKEY@SHMID,\n"
-	  "               .shared-anon/INODE\n"
-	  "      --json   an array of objects with every fact\n" },
-	{ "stat", cmd_stat, "[--json] NAME...",
-	  "Show a segment's (or .deleted/..., .memfd/..., .sysv/..., .shared-anon/...) status:\n"
-	  "size, allocated bytes, mode, owner, times, inode and holding processes.\n"
-	  "      --json   an array of objects, as ls --json\n" },
-	{ "holders", cmd_holders, "[--json] NAME",
-	  "Who has NAME open or mapped, one line per descriptor or mapping:\n"
-	  "PID COMMAND fd N, or PID COMMAND map START-END PERMS. You need read\n"
-	  "permission on it; processes you may not inspect in /proc are not described.\n"
-	  "      --json   an object with the holders and the processes not read\n" },
+	{ "ls", cmd_ls, "[-l] [--all | --KIND...] [TABLE OPTIONS]",
+	  "List the segments of " PSHM_DIR " as a table: NAME by default.\n"
+	  "  -l, --long      MODE,OWNER,GROUP,SIZE,ALLOCATED,HOLDERS,MTIME,NAME\n"
+	  "  -a, --all       also the other shared memory you may see, named as the\n"
+	  "                  mount's views: .deleted/NAME@INODE, .memfd/NAME@INODE,\n"
+	  "                  .sysv/0xKEY@SHMID, .shared-anon/INODE, .hugetlb/...\n"
+	  "      --segments, --deleted, --memfd, --sysv, --shared-anon, --hugetlb\n"
+	  "                  only those kinds (any number of them)\n" TABLE_OPTIONS_HELP },
+	{ "stat", cmd_stat, "[TABLE OPTIONS] NAME...",
+	  "Show segments (or .deleted/..., .memfd/..., .sysv/..., .shared-anon/...,\n"
+	  ".hugetlb/...), one row each: NAME,KIND,SIZE,ALLOCATED,MODE,OWNER,GROUP,\n"
+	  "INODE,HOLDERS,MTIME by default; -H lists every column.\n" TABLE_OPTIONS_HELP },
+	{ "holders", cmd_holders, "[TABLE OPTIONS] NAME",
+	  "Who has NAME open or mapped, one row per descriptor (FD) or mapping\n"
+	  "(MAPPING, PERMS). You need read permission on it; processes you may not\n"
+	  "inspect in /proc are not described (a note on stderr counts "
+	  "them).\n" TABLE_OPTIONS_HELP },
 	{ "usage", cmd_usage, "[--by-user|--by-process|--by-cgroup] [--json]",
 	  "Where shared memory goes: KIND COUNT BYTES per kind (allocated bytes),\n"
 	  "the tmpfs mounts, Shmem of /proc/meminfo and what nothing explains.\n"
@@ -92,9 +95,41 @@ static void print_help(FILE *out)
 		"1 failure, 2 usage, 124 timeout (wait). See pshm(1).\n");
 }
 
+/*
+ * The options every listing takes may come before the subcommand too, as
+ * in "pshm -J ls" (util-linux's tools take them anywhere): those before it
+ * move to just after it, where its getopt reads them (never after a "--",
+ * which would hand them to anon's command).
+ */
+static void hoist_table_options(int argc, char **argv)
+{
+	static const char *const with_argument[] = { "-o", "--output", "--sort" };
+	int first = 1;
+	char *command;
+
+	while (first < argc && argv[first][0] == '-' && strcmp(argv[first], "--help") != 0 &&
+	       strcmp(argv[first], "-h") != 0 && strcmp(argv[first], "--version") != 0) {
+		bool takes = false;
+
+		for (size_t i = 0; i < sizeof(with_argument) / sizeof(with_argument[0]); i++)
+			takes |= strcmp(argv[first], with_argument[i]) == 0;
+		first += takes && first + 1 < argc ? 2 : 1;
+	}
+	if (first == 1 || first >= argc)
+		return;
+	/* argv[1..first) are options, argv[first] the command: the command first. */
+	command = argv[first];
+	memmove(&argv[2], &argv[1], (size_t)(first - 1) * sizeof(*argv));
+	argv[1] = command;
+}
+
 int main(int argc, char **argv)
 {
 	char prog[64];
+
+	/* Names in the user's character set shown as they are (libsmartcols escapes the rest). */
+	setlocale(LC_CTYPE, "");
+	hoist_table_options(argc, argv);
 
 	if (argc < 2) {
 		print_help(stderr);

@@ -15,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libsmartcols.h>
+
 #include "pshm_cli_i.h"
+#include "pshm_table_i.h"
 
 /* A name as on the mount: its kind and its name within the kind ('/' leading a segment dropped). */
 static unsigned kind_of_name(const char *name, const char **ret_base)
@@ -105,105 +108,12 @@ static void print_mode_string(mode_t mode, char buf[11])
 	buf[10] = '\0';
 }
 
-/*
- * The name of a uid or gid, or NULL: the last few asked are remembered,
- * since a listing asks for the same owners over and over and each
- * getpwuid reads the password file again.
- */
-#define NAMES_KEPT 8
-struct id_name {
-	unsigned id;
-	bool known;
-	char name[64];
-};
-
-static const char *id_name(struct id_name kept[NAMES_KEPT], unsigned *next, unsigned id, bool group)
-{
-	struct id_name *slot;
-
-	for (int i = 0; i < NAMES_KEPT; i++)
-		if (kept[i].name[0] && kept[i].id == id)
-			return kept[i].known ? kept[i].name : NULL;
-	slot = &kept[(*next)++ % NAMES_KEPT];
-	if (group) {
-		const struct group *g = getgrgid((gid_t)id);
-
-		slot->known = g != NULL;
-		snprintf(slot->name, sizeof(slot->name), "%s", g ? g->gr_name : "?");
-	} else {
-		const struct passwd *p = getpwuid((uid_t)id);
-
-		slot->known = p != NULL;
-		snprintf(slot->name, sizeof(slot->name), "%s", p ? p->pw_name : "?");
-	}
-	slot->id = id;
-	return slot->known ? slot->name : NULL;
-}
-
-static const char *known_user(uid_t uid)
-{
-	static struct id_name kept[NAMES_KEPT];
-	static unsigned next;
-
-	return id_name(kept, &next, uid, false);
-}
-
-static const char *known_group(gid_t gid)
-{
-	static struct id_name kept[NAMES_KEPT];
-	static unsigned next;
-
-	return id_name(kept, &next, gid, true);
-}
-
-static const char *user_name(uid_t uid, char *buf, size_t len)
-{
-	const char *name = known_user(uid);
-
-	if (name)
-		return name;
-	snprintf(buf, len, "%u", (unsigned)uid);
-	return buf;
-}
-
-static const char *group_name(gid_t gid, char *buf, size_t len)
-{
-	const char *name = known_group(gid);
-
-	if (name)
-		return name;
-	snprintf(buf, len, "%u", (unsigned)gid);
-	return buf;
-}
-
-static void format_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
-		snprintf(buf, len, "%jd", (intmax_t)t);
-}
-
 /* A name as on the mount: a segment bare, another kind under its view's directory. */
 static void mount_name(const struct pshm_object *o, char *buf, size_t len)
 {
 	const char *dir = pshm_kind_dir(o->kind);
 
 	snprintf(buf, len, "%s%s%s", dir ? dir : "", dir ? "/" : "", o->name);
-}
-
-static void print_long(const struct pshm_object *o)
-{
-	char mode[11], name[PSHM_OBJECT_NAME_MAX + 16], text[CLI_NAME_TEXT], when[32], ub[16],
-		gb[16];
-
-	print_mode_string(o->st.st_mode, mode);
-	format_time(o->st.st_mtime, when, sizeof(when));
-	mount_name(o, name, sizeof(name));
-	printf("%s %-8s %-8s %12jd %12llu %3zu %s %s\n", mode,
-	       user_name(o->st.st_uid, ub, sizeof(ub)), group_name(o->st.st_gid, gb, sizeof(gb)),
-	       (intmax_t)o->st.st_size, (unsigned long long)o->st.st_blocks * 512,
-	       holding_processes(o), when, cli_name(name, text));
 }
 
 /* This process's IPC namespace, as ls -i /proc/self/ns/ipc shows it (an object's ipc_ns 0). */
@@ -214,315 +124,367 @@ static unsigned long long own_ipc_ns(void)
 	return stat("/proc/self/ns/ipc", &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
-static void print_stat(const struct pshm_object *o)
-{
-	char name[PSHM_OBJECT_NAME_MAX + 16], text[CLI_NAME_TEXT], words[256], when[32], ub[16],
-		gb[16];
+/* The columns of ls and stat: one row per object. */
+enum {
+	COL_NAME,
+	COL_KIND,
+	COL_SIZE,
+	COL_ALLOCATED,
+	COL_MODE,
+	COL_OCTAL,
+	COL_PERMISSIONS,
+	COL_OWNER,
+	COL_UID,
+	COL_GROUP,
+	COL_GID,
+	COL_INODE,
+	COL_HOLDERS,
+	COL_ATIME,
+	COL_MTIME,
+	COL_CTIME,
+	COL_KEY,
+	COL_SHMID,
+	COL_NATTCH,
+	COL_IPCNS,
+	COL_PAGE_SIZE,
+	COL_MADE_AS,
+	COL_PATH,
+};
 
-	mount_name(o, name, sizeof(name));
-	if (pshm_format_mode(o->st.st_mode & 0777, words, sizeof(words)) < 0)
-		words[0] = '\0';
-	printf("name: %s\nkind: %s\n", cli_name(name, text), pshm_kind_name(o->kind));
-	if (o->path[0])
-		printf("path: %s\n", cli_name(o->path, text));
-	printf("size: %jd\nallocated: %llu\nmode: %04o (%s)\n", (intmax_t)o->st.st_size,
-	       (unsigned long long)o->st.st_blocks * 512, (unsigned)(o->st.st_mode & 07777), words);
-	printf("owner: %s (%u)\n", user_name(o->st.st_uid, ub, sizeof(ub)), (unsigned)o->st.st_uid);
-	printf("group: %s (%u)\n", group_name(o->st.st_gid, gb, sizeof(gb)),
-	       (unsigned)o->st.st_gid);
-	printf("inode: %ju\n", (uintmax_t)o->st.st_ino);
-	if (o->made_as == PSHM_KIND_SYSV)
-		printf("key: 0x%08x\nshmid: %d\nattachments: %lu\nipc-namespace: %llu\n",
-		       (unsigned)o->key, o->shmid, o->nattch, o->ipc_ns ? o->ipc_ns : own_ipc_ns());
-	if (o->kind == PSHM_KIND_HUGETLB)
-		printf("page-size: %llu\nmade-as: %s\n", o->page_size,
-		       o->made_as ? pshm_kind_name(o->made_as) : "hugetlbfs-file");
-	format_time(o->st.st_atime, when, sizeof(when));
-	printf("access: %s\n", when);
-	format_time(o->st.st_mtime, when, sizeof(when));
-	printf("modify: %s\n", when);
-	format_time(o->st.st_ctime, when, sizeof(when));
-	printf("change: %s\n", when);
-	printf("holders: %zu\n", holding_processes(o));
-}
+static const struct table_column object_columns[] = {
+	[COL_NAME] = { "NAME", TABLE_TEXT,
+		       "name as on the mount: NAME, .memfd/NAME@INODE, .sysv/0xKEY@SHMID..." },
+	[COL_KIND] = { "KIND", TABLE_TEXT,
+		       "segment, deleted, memfd, sysv, shared-anon or hugetlb" },
+	[COL_SIZE] = { "SIZE", TABLE_SIZE, "size (st_size)" },
+	[COL_ALLOCATED] = { "ALLOCATED", TABLE_SIZE, "bytes of memory it uses (st_blocks x 512)" },
+	[COL_MODE] = { "MODE", TABLE_TEXT, "permissions as ls -l shows them" },
+	[COL_OCTAL] = { "OCTAL", TABLE_TEXT, "permissions in octal" },
+	[COL_PERMISSIONS] = { "PERMISSIONS", TABLE_TEXT, "permissions in libpshm's words" },
+	[COL_OWNER] = { "OWNER", TABLE_TEXT, "owner's name (-N: uid)" },
+	[COL_UID] = { "UID", TABLE_NUMBER, "owner's uid" },
+	[COL_GROUP] = { "GROUP", TABLE_TEXT, "group's name (-N: gid)" },
+	[COL_GID] = { "GID", TABLE_NUMBER, "group's gid" },
+	[COL_INODE] = { "INODE", TABLE_NUMBER,
+			"inode number (System V: the shmid, as /proc/PID/maps shows it)" },
+	[COL_HOLDERS] = { "HOLDERS", TABLE_NUMBER, "processes holding it open or mapped" },
+	[COL_ATIME] = { "ATIME", TABLE_TEXT, "last access (ISO 8601)" },
+	[COL_MTIME] = { "MTIME", TABLE_TEXT, "last modification (ISO 8601)" },
+	[COL_CTIME] = { "CTIME", TABLE_TEXT, "last status change (ISO 8601)" },
+	[COL_KEY] = { "KEY", TABLE_TEXT, "System V key, as lsipc shows it" },
+	[COL_SHMID] = { "SHMID", TABLE_NUMBER, "System V id (lsipc's ID)" },
+	[COL_NATTCH] = { "NATTCH", TABLE_NUMBER, "System V attachments" },
+	[COL_IPCNS] = { "IPCNS", TABLE_NUMBER,
+			"System V: its IPC namespace (ls -i /proc/PID/ns/ipc)" },
+	[COL_PAGE_SIZE] = { "PAGE-SIZE", TABLE_SIZE, "huge page size (hugetlb)" },
+	[COL_MADE_AS] = { "MADE-AS", TABLE_TEXT, "what a hugetlb object is made as" },
+	[COL_PATH] = { "PATH", TABLE_TEXT,
+		       "where it can be opened, when it can (/proc/PID/fd/N...)" },
+};
 
-static void add_int(struct json_object *o, const char *key, int64_t value)
-{
-	json_object_object_add(o, key, json_object_new_int64(value));
-}
+#define OBJECT_COLUMNS (sizeof(object_columns) / sizeof(object_columns[0]))
 
-static void add_string(struct json_object *o, const char *key, const char *value)
-{
-	json_object_object_add(o, key, value ? json_object_new_string(value) : NULL);
-}
+/* The columns ls shows, and with -l, and stat. */
+#define LS_COLUMNS "NAME"
+#define LS_LONG_COLUMNS "MODE,OWNER,GROUP,SIZE,ALLOCATED,HOLDERS,MTIME,NAME"
+#define STAT_COLUMNS "NAME,KIND,SIZE,ALLOCATED,MODE,OWNER,GROUP,INODE,HOLDERS,MTIME"
 
-/* Every fact of an object, for ls --json and stat --json. */
-static struct json_object *object_json(const struct pshm_object *o)
+/* One row of o. */
+static void object_row(struct table *t, const struct pshm_object *o)
 {
-	struct json_object *j = json_object_new_object();
+	struct libscols_line *row = table_row(t);
 	char name[PSHM_OBJECT_NAME_MAX + 16], text[256];
 
 	mount_name(o, name, sizeof(name));
-	add_string(j, "name", name);
-	add_string(j, "kind", pshm_kind_name(o->kind));
-	add_string(j, "path", o->path[0] ? o->path : NULL);
-	add_int(j, "size", (int64_t)o->st.st_size);
-	add_int(j, "allocated", (int64_t)o->st.st_blocks * 512);
+	table_name(t, row, COL_NAME, name);
+	table_text(t, row, COL_KIND, pshm_kind_name(o->kind));
+	table_size(t, row, COL_SIZE, (unsigned long long)o->st.st_size);
+	table_size(t, row, COL_ALLOCATED, (unsigned long long)o->st.st_blocks * 512);
+	print_mode_string(o->st.st_mode, text);
+	table_text(t, row, COL_MODE, text);
 	snprintf(text, sizeof(text), "%04o", (unsigned)(o->st.st_mode & 07777));
-	add_string(j, "mode", text);
-	add_string(j, "permissions",
-		   pshm_format_mode(o->st.st_mode & 0777, text, sizeof(text)) >= 0 ? text : NULL);
-	add_int(j, "uid", o->st.st_uid);
-	add_string(j, "user", known_user(o->st.st_uid));
-	add_int(j, "gid", o->st.st_gid);
-	add_string(j, "group", known_group(o->st.st_gid));
-	add_int(j, "inode", (int64_t)o->st.st_ino);
-	add_int(j, "atime", (int64_t)o->st.st_atime);
-	add_int(j, "mtime", (int64_t)o->st.st_mtime);
-	add_int(j, "ctime", (int64_t)o->st.st_ctime);
-	add_int(j, "holders", (int64_t)holding_processes(o));
+	table_text(t, row, COL_OCTAL, text);
+	if (pshm_format_mode(o->st.st_mode & 0777, text, sizeof(text)) >= 0)
+		table_text(t, row, COL_PERMISSIONS, text);
+	table_user(t, row, COL_OWNER, o->st.st_uid);
+	table_number(t, row, COL_UID, o->st.st_uid);
+	table_group(t, row, COL_GROUP, o->st.st_gid);
+	table_number(t, row, COL_GID, o->st.st_gid);
+	table_number(t, row, COL_INODE, (long long)o->st.st_ino);
+	table_number(t, row, COL_HOLDERS, (long long)holding_processes(o));
+	table_time(t, row, COL_ATIME, o->st.st_atime);
+	table_time(t, row, COL_MTIME, o->st.st_mtime);
+	table_time(t, row, COL_CTIME, o->st.st_ctime);
+	if (o->made_as == PSHM_KIND_SYSV) {
+		snprintf(text, sizeof(text), "0x%08x", (unsigned)o->key);
+		table_text(t, row, COL_KEY, text);
+		table_number(t, row, COL_SHMID, o->shmid);
+		table_number(t, row, COL_NATTCH, (long long)o->nattch);
+		if (table_wants(t, COL_IPCNS))
+			table_number(t, row, COL_IPCNS,
+				     (long long)(o->ipc_ns ? o->ipc_ns : own_ipc_ns()));
+	}
 	if (o->kind == PSHM_KIND_HUGETLB) {
-		add_int(j, "page_size", (int64_t)o->page_size);
-		add_string(j, "made_as",
+		table_size(t, row, COL_PAGE_SIZE, o->page_size);
+		table_text(t, row, COL_MADE_AS,
 			   o->made_as ? pshm_kind_name(o->made_as) : "hugetlbfs-file");
 	}
-	if (o->made_as == PSHM_KIND_SYSV) {
-		add_int(j, "ipc_ns", (int64_t)(o->ipc_ns ? o->ipc_ns : own_ipc_ns()));
-		snprintf(text, sizeof(text), "0x%08x", (unsigned)o->key);
-		add_string(j, "key", text);
-		add_int(j, "shmid", o->shmid);
-		add_int(j, "attachments", (int64_t)o->nattch);
-	}
-	return j;
+	if (o->path[0])
+		table_name(t, row, COL_PATH, o->path);
 }
 
-static int by_name(const void *a, const void *b)
+/* Whether the table asks for no more than the names of segments (no /proc scan then). */
+static bool names_only(const struct table *t)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	for (size_t i = 0; i < OBJECT_COLUMNS; i++)
+		if (i != COL_NAME && table_wants(t, i))
+			return false;
+	return true;
 }
 
-/* ls alone: the names, sorted, without reading /proc. */
-static int list_names(void)
+/* ls of names alone: the names of PSHM_DIR, without reading /proc. */
+static int list_names(struct table *t)
 {
 	struct pshm_error err;
 	struct pshm_iter *it;
 	const char *name;
-	char **names = NULL, text[CLI_NAME_TEXT];
-	size_t count = 0, cap = 0;
 	int r = pshm_iter_open(NULL, &it, &err);
 
-	if (r < 0)
+	if (r < 0) {
+		table_free(t);
 		return cli_error(&err);
-	while ((r = pshm_iter_next(it, &name, NULL, &err)) > 0) {
-		if (count == cap) {
-			char **more = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*names));
-
-			if (!more) {
-				r = -ENOMEM;
-				break;
-			}
-			names = more;
-		}
-		names[count] = strdup(name);
-		if (!names[count]) {
-			r = -ENOMEM;
-			break;
-		}
-		count++;
 	}
+	while ((r = pshm_iter_next(it, &name, NULL, &err)) > 0)
+		table_name(t, table_row(t), COL_NAME, name);
 	pshm_iter_free(it);
-	/* An empty PSHM_DIR leaves names NULL, which qsort may not be given even for 0. */
-	if (r == 0 && count) {
-		qsort(names, count, sizeof(*names), by_name);
-		for (size_t i = 0; i < count; i++)
-			puts(cli_name(names[i], text));
+	if (r < 0) {
+		table_free(t);
+		return cli_error(&err);
 	}
-	for (size_t i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
-	if (r == -ENOMEM)
-		return cli_fail(ENOMEM, "list", PSHM_DIR);
-	return r < 0 ? cli_error(&err) : CLI_OK;
+	return table_print(t);
 }
+
+/* ls's options that choose kinds: --sysv and the like, each one kind. */
+static const struct {
+	const char *option;
+	unsigned kind;
+} kind_options[] = {
+	{ "segments", PSHM_KIND_SEGMENT },
+	{ "deleted", PSHM_KIND_DELETED },
+	{ "memfd", PSHM_KIND_MEMFD },
+	{ "sysv", PSHM_KIND_SYSV },
+	{ "shared-anon", PSHM_KIND_SHARED_ANON },
+	{ "hugetlb", PSHM_KIND_HUGETLB },
+};
+
+#define KIND_OPTION 0x200 /* getopt values KIND_OPTION + index in kind_options */
 
 int cmd_ls(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "long", no_argument, NULL, 'l' },
 		{ "all", no_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "segments", no_argument, NULL, KIND_OPTION + 0 },
+		{ "deleted", no_argument, NULL, KIND_OPTION + 1 },
+		{ "memfd", no_argument, NULL, KIND_OPTION + 2 },
+		{ "sysv", no_argument, NULL, KIND_OPTION + 3 },
+		{ "shared-anon", no_argument, NULL, KIND_OPTION + 4 },
+		{ "hugetlb", no_argument, NULL, KIND_OPTION + 5 },
+		TABLE_LONG_OPTIONS,
 		CLI_HELP_OPTION,
 		{ 0 },
 	};
-	bool long_form = false, all = false, json = false;
+	struct table_options to = { 0 };
+	bool long_form = false;
+	unsigned kinds = 0;
 	const struct pshm_object *o;
-	struct json_object *array;
 	struct pshm_scan *s;
-	int c;
+	struct table *t;
+	int c, r;
 
-	while ((c = cli_option(argc, argv, "lah", options)) != -1) {
+	while ((c = cli_option(argc, argv, "lah" TABLE_SHORT_OPTIONS, options)) != -1) {
+		if (table_option(&to, c, optarg))
+			continue;
 		long_form |= c == 'l';
-		all |= c == 'a';
-		json |= c == 'j';
+		if (c == 'a')
+			kinds = PSHM_KIND_ALL;
+		if (c >= KIND_OPTION &&
+		    c < KIND_OPTION + (int)(sizeof(kind_options) / sizeof(kind_options[0])))
+			kinds |= kind_options[c - KIND_OPTION].kind;
 	}
 	if (optind != argc)
 		return cli_usage("unexpected argument '%s'", argv[optind]);
-	if (!long_form && !all && !json)
-		return list_names();
-	if (scan(all ? PSHM_KIND_ALL : PSHM_KIND_SEGMENT, &s) != 0)
-		return CLI_FAILED;
-	array = json ? json_object_new_array() : NULL;
-	while (pshm_scan_next(s, &o) > 0) {
-		char name[PSHM_OBJECT_NAME_MAX + 16], text[CLI_NAME_TEXT];
-
-		if (!visible(o))
-			continue;
-		if (json) {
-			json_object_array_add(array, object_json(o));
-		} else if (long_form) {
-			print_long(o);
-		} else {
-			mount_name(o, name, sizeof(name));
-			puts(cli_name(name, text));
-		}
+	if (to.list_columns)
+		return table_list_columns(object_columns, OBJECT_COLUMNS, &to);
+	r = table_new("shm", object_columns, OBJECT_COLUMNS,
+		      long_form ? LS_LONG_COLUMNS : LS_COLUMNS, &to, &t);
+	if (r != CLI_OK)
+		return r;
+	if (!kinds && names_only(t)) {
+		table_sort_by(t, COL_NAME);
+		return list_names(t);
 	}
+	if (scan(kinds ? kinds : PSHM_KIND_SEGMENT, &s) != 0) {
+		table_free(t);
+		return CLI_FAILED;
+	}
+	while (pshm_scan_next(s, &o) > 0)
+		if (visible(o))
+			object_row(t, o);
 	pshm_scan_free(s);
-	if (json)
-		cli_print_json(array, true);
-	return CLI_OK;
+	return table_print(t);
 }
 
 int cmd_stat(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
+		TABLE_LONG_OPTIONS,
 		CLI_HELP_OPTION,
 		{ 0 },
 	};
-	struct json_object *array = NULL;
+	struct table_options to = { 0 };
 	struct pshm_scan *s;
+	struct table *t;
 	unsigned kinds = 0;
-	int c, status = CLI_OK;
+	int c, r, status = CLI_OK;
 
-	while ((c = cli_option(argc, argv, "h", options)) != -1)
-		if (c == 'j')
-			array = json_object_new_array();
-	if (optind == argc) {
-		json_object_put(array);
+	while ((c = cli_option(argc, argv, "h" TABLE_SHORT_OPTIONS, options)) != -1)
+		table_option(&to, c, optarg);
+	if (to.list_columns)
+		return table_list_columns(object_columns, OBJECT_COLUMNS, &to);
+	if (optind == argc)
 		return cli_usage("expected NAME...");
-	}
 	for (int i = optind; i < argc; i++) {
 		const char *base;
 
-		if (check_name(argv[i]) != 0) {
-			json_object_put(array);
+		if (check_name(argv[i]) != 0)
 			return CLI_USAGE;
-		}
 		kinds |= kind_of_name(argv[i], &base);
 	}
+	r = table_new("shm", object_columns, OBJECT_COLUMNS, STAT_COLUMNS, &to, &t);
+	if (r != CLI_OK)
+		return r;
 	if (scan(kinds, &s) != 0) {
-		json_object_put(array);
+		table_free(t);
 		return CLI_FAILED;
 	}
-	for (int i = optind, shown = 0; i < argc; i++) {
+	for (int i = optind; i < argc; i++) {
 		const char *base;
 		unsigned kind = kind_of_name(argv[i], &base);
 		const struct pshm_object *o = pshm_scan_find(s, kind, base);
 
 		/* What the caller may not see does not exist for them, as on the mount. */
-		if (!o || !visible(o)) {
+		if (!o || !visible(o))
 			status = cli_fail(ENOENT, "stat", argv[i]);
-		} else if (array) {
-			json_object_array_add(array, object_json(o));
-		} else {
-			if (shown++)
-				putchar('\n'); /* a blank line between objects */
-			print_stat(o);
-		}
+		else
+			object_row(t, o);
 	}
 	pshm_scan_free(s);
-	if (array)
-		cli_print_json(array, true);
-	return status;
+	r = table_print(t);
+	return status != CLI_OK ? status : r;
+}
+
+/* The columns of holders: one row per descriptor or mapping. */
+enum {
+	HCOL_PID,
+	HCOL_COMMAND,
+	HCOL_USER,
+	HCOL_UID,
+	HCOL_FD,
+	HCOL_MAPPING,
+	HCOL_PERMS,
+	HCOL_START,
+	HCOL_END,
+	HCOL_SIZE,
+};
+
+static const struct table_column holder_columns[] = {
+	[HCOL_PID] = { "PID", TABLE_NUMBER, "the holding process" },
+	[HCOL_COMMAND] = { "COMMAND", TABLE_TEXT, "its command name" },
+	[HCOL_USER] = { "USER", TABLE_TEXT, "its real user's name (-N: uid)" },
+	[HCOL_UID] = { "UID", TABLE_NUMBER, "its real uid" },
+	[HCOL_FD] = { "FD", TABLE_NUMBER, "the descriptor it holds open, or none (a mapping)" },
+	[HCOL_MAPPING] = { "MAPPING", TABLE_TEXT,
+			   "the addresses it maps, START-END, or none (a descriptor)" },
+	[HCOL_PERMS] = { "PERMS", TABLE_TEXT,
+			 "the mapping's permissions, as /proc/PID/maps shows them" },
+	[HCOL_START] = { "START", TABLE_TEXT, "where the mapping starts (hexadecimal)" },
+	[HCOL_END] = { "END", TABLE_TEXT, "where it ends (hexadecimal)" },
+	[HCOL_SIZE] = { "SIZE", TABLE_SIZE, "the mapping's length" },
+};
+
+#define HOLDER_COLUMNS (sizeof(holder_columns) / sizeof(holder_columns[0]))
+
+static void holder_row(struct table *t, const struct pshm_holder *h)
+{
+	struct libscols_line *row = table_row(t);
+	char text[64];
+
+	table_number(t, row, HCOL_PID, h->pid);
+	table_name(t, row, HCOL_COMMAND, h->comm);
+	table_user(t, row, HCOL_USER, h->uid);
+	table_number(t, row, HCOL_UID, h->uid);
+	if (h->fd >= 0) {
+		table_number(t, row, HCOL_FD, h->fd);
+		return;
+	}
+	snprintf(text, sizeof(text), "%llx-%llx", h->start, h->end);
+	table_text(t, row, HCOL_MAPPING, text);
+	table_text(t, row, HCOL_PERMS, h->perms);
+	snprintf(text, sizeof(text), "%llx", h->start);
+	table_text(t, row, HCOL_START, text);
+	snprintf(text, sizeof(text), "%llx", h->end);
+	table_text(t, row, HCOL_END, text);
+	table_size(t, row, HCOL_SIZE, h->end - h->start);
 }
 
 int cmd_holders(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
+		TABLE_LONG_OPTIONS,
 		CLI_HELP_OPTION,
 		{ 0 },
 	};
-	struct json_object *j = NULL, *list = NULL;
+	struct table_options to = { 0 };
 	const struct pshm_object *o;
 	struct pshm_scan *s;
+	struct table *t;
 	const char *base;
-	bool json = false;
 	unsigned kind, unreadable;
-	int c;
+	int c, r;
 
-	while ((c = cli_option(argc, argv, "h", options)) != -1)
-		json |= c == 'j';
+	while ((c = cli_option(argc, argv, "h" TABLE_SHORT_OPTIONS, options)) != -1)
+		table_option(&to, c, optarg);
+	if (to.list_columns)
+		return table_list_columns(holder_columns, HOLDER_COLUMNS, &to);
 	if (argc - optind != 1)
 		return cli_usage("expected NAME");
 	if (check_name(argv[optind]) != 0)
 		return CLI_USAGE;
+	r = table_new("holders", holder_columns, HOLDER_COLUMNS,
+		      "PID,COMMAND,USER,FD,MAPPING,PERMS", &to, &t);
+	if (r != CLI_OK)
+		return r;
 	kind = kind_of_name(argv[optind], &base);
-	if (scan(kind, &s) != 0)
+	if (scan(kind, &s) != 0) {
+		table_free(t);
 		return CLI_FAILED;
+	}
 	o = pshm_scan_find(s, kind, base);
-	if (!o || !visible(o)) {
-		pshm_scan_free(s);
-		return cli_fail(ENOENT, "holders", argv[optind]);
-	}
 	/* As the mount: who holds a segment is for those who may read it. */
-	if (!may_read(&o->st)) {
+	r = !o || !visible(o) ? ENOENT : !may_read(&o->st) ? EACCES : 0;
+	if (r) {
 		pshm_scan_free(s);
-		return cli_fail(EACCES, "holders", argv[optind]);
+		table_free(t);
+		return cli_fail(r, "holders", argv[optind]);
 	}
-	if (json) {
-		j = json_object_new_object();
-		list = json_object_new_array();
-		add_string(j, "name", argv[optind]);
-	}
-	for (size_t i = 0; i < o->holder_count; i++) {
-		const struct pshm_holder *h = &o->holders[i];
-		struct json_object *e;
-		char text[32];
-
-		if (!json) {
-			if (h->fd >= 0)
-				printf("%ld %s fd %d\n", (long)h->pid, h->comm, h->fd);
-			else
-				printf("%ld %s map %llx-%llx %s\n", (long)h->pid, h->comm, h->start,
-				       h->end, h->perms);
-			continue;
-		}
-		e = json_object_new_object();
-		add_int(e, "pid", h->pid);
-		add_string(e, "command", h->comm);
-		add_int(e, "uid", h->uid);
-		if (h->fd >= 0) {
-			add_int(e, "fd", h->fd);
-		} else {
-			snprintf(text, sizeof(text), "%llx", h->start);
-			add_string(e, "start", text);
-			snprintf(text, sizeof(text), "%llx", h->end);
-			add_string(e, "end", text);
-			add_string(e, "perms", h->perms);
-		}
-		json_object_array_add(list, e);
-	}
+	for (size_t i = 0; i < o->holder_count; i++)
+		holder_row(t, &o->holders[i]);
 	unreadable = pshm_scan_unreadable(s);
 	pshm_scan_free(s);
-	if (json) {
-		json_object_object_add(j, "holders", list);
-		add_int(j, "unreadable", unreadable);
-		cli_print_json(j, true);
-	} else if (unreadable) {
-		fflush(stdout); /* the note after the lines it qualifies */
+	r = table_print(t);
+	if (r == CLI_OK && unreadable)
 		fprintf(stderr, "pshm: holders: partial: %u processes could not be read\n",
 			unreadable);
-	}
-	return CLI_OK;
+	return r;
 }

@@ -44,31 +44,28 @@ enum {
 #define TABLE_SHORT_OPTIONS "bnJrPo:HN"
 
 /* The long options every listing takes, for getopt_long's table. */
-#define TABLE_LONG_OPTIONS                                                    \
-	{ "bytes", no_argument, NULL, 'b' },                                  \
-		{ "noheadings", no_argument, NULL, 'n' },                     \
-		{ "json", no_argument, NULL, 'J' },                           \
-		{ "raw", no_argument, NULL, 'r' },                            \
-		{ "pairs", no_argument, NULL, 'P' },                          \
-		{ "output", required_argument, NULL, 'o' },                   \
-		{ "output-all", no_argument, NULL, TABLE_OPT_OUTPUT_ALL },    \
-		{ "list-columns", no_argument, NULL, 'H' },                   \
-		{ "sort", required_argument, NULL, TABLE_OPT_SORT },          \
-	{                                                                     \
-		"numeric", no_argument, NULL, 'N'                             \
+#define TABLE_LONG_OPTIONS                                                                       \
+	{ "bytes", no_argument, NULL, 'b' }, { "noheadings", no_argument, NULL, 'n' },           \
+		{ "json", no_argument, NULL, 'J' }, { "raw", no_argument, NULL, 'r' },           \
+		{ "pairs", no_argument, NULL, 'P' }, { "output", required_argument, NULL, 'o' }, \
+		{ "output-all", no_argument, NULL, TABLE_OPT_OUTPUT_ALL },                       \
+		{ "list-columns", no_argument, NULL, 'H' },                                      \
+		{ "sort", required_argument, NULL, TABLE_OPT_SORT },                             \
+	{                                                                                        \
+		"numeric", no_argument, NULL, 'N'                                                \
 	}
 
 /* The help lines of those options, for a subcommand's --help. */
-#define TABLE_OPTIONS_HELP                                                               \
-	"  -o, --output LIST   the columns to show (+LIST: after the default ones)\n"       \
-	"      --output-all    every column\n"                                              \
-	"  -H, --list-columns  the columns and what each holds\n"                           \
-	"  -n, --noheadings    no header row\n"                                             \
-	"  -b, --bytes         sizes in bytes, not 4K, 1.5M...\n"                           \
-	"  -N, --numeric       user and group ids, not names\n"                             \
-	"  -J, --json          JSON, as lsblk -J writes it\n"                               \
-	"  -r, --raw           no alignment, blanks and odd bytes escaped (\\x20)\n"        \
-	"  -P, --pairs         KEY=\"value\" pairs, for eval\n"                             \
+#define TABLE_OPTIONS_HELP                                                            \
+	"  -o, --output LIST   the columns to show (+LIST: after the default ones)\n" \
+	"      --output-all    every column\n"                                        \
+	"  -H, --list-columns  the columns and what each holds\n"                     \
+	"  -n, --noheadings    no header row\n"                                       \
+	"  -b, --bytes         sizes in bytes, not 4K, 1.5M...\n"                     \
+	"  -N, --numeric       user and group ids, not names\n"                       \
+	"  -J, --json          JSON, as lsblk -J writes it\n"                         \
+	"  -r, --raw           no alignment, blanks and odd bytes escaped (\\x20)\n"  \
+	"  -P, --pairs         KEY=\"value\" pairs, for eval\n"                       \
 	"      --sort COLUMN   rows sorted by COLUMN\n"
 
 /*
@@ -96,6 +93,9 @@ int table_list_columns(const struct table_column *columns, size_t count,
 
 /* Whether column (its index in the columns given to table_new) is shown or sorted by. */
 bool table_wants(const struct table *t, size_t column);
+
+/* Rows sorted by column when --sort did not choose another; a column not shown is left alone. */
+void table_sort_by(struct table *t, size_t column);
 
 /* A new row, at the end: NULL when out of memory (table_print then fails). */
 struct libscols_line *table_row(struct table *t);

@@ -71,14 +71,15 @@ holder() {
 	"$pshm" rm "$ready"
 }
 
-# The facts of each object in pshm's JSON on stdin, one line each:
-# NAME SIZE ALLOCATED MODE UID GID INODE ATIME MTIME CTIME USER GROUP
+# The facts of each object in pshm's JSON (-J -b --output-all) on stdin, one line each:
+# NAME SIZE ALLOCATED MODE UID GID INODE ATIME MTIME CTIME USER GROUP (times in seconds)
 json_facts() {
 	"$python" -c '
-import json, sys
-for o in json.load(sys.stdin):
-    print(o["name"], o["size"], o["allocated"], o["mode"], o["uid"], o["gid"], o["inode"],
-          o["atime"], o["mtime"], o["ctime"], o["user"], o["group"])'
+import datetime, json, sys
+t = lambda s: int(datetime.datetime.fromisoformat(s).timestamp())
+for o in json.load(sys.stdin)["shm"]:
+    print(o["name"], o["size"], o["allocated"], o["octal"], o["uid"], o["gid"], o["inode"],
+          t(o["atime"]), t(o["mtime"]), t(o["ctime"]), o["owner"], o["group"])'
 }
 
 # The same facts from stat(1), for segments NAME...
@@ -99,8 +100,12 @@ done
 check "no command is a usage error" "2" "$(status "$pshm")"
 check "an unknown command is a usage error" "2" "$(status "$pshm" frobnicate)"
 check "an unknown option is a usage error" "2" "$(status "$pshm" ls --frobnicate)"
-check "ls of an empty /dev/shm: nothing, status 0" "0 lines, status 0" \
+check "ls of an empty /dev/shm: nothing, not even a header (as lsblk), status 0" "0 lines, status 0" \
 	"$("$pshm" ls 2>&1 | wc -l) lines, status ${PIPESTATUS[0]}"
+check "ls -J of an empty /dev/shm: an empty list" "[]" \
+	"$("$pshm" ls -J | "$python" -c 'import json, sys; print(json.load(sys.stdin)["shm"])')"
+check "ls -n of an empty /dev/shm: nothing, status 0" "0 lines, status 0" \
+	"$("$pshm" ls -n 2>&1 | wc -l) lines, status ${PIPESTATUS[0]}"
 
 # --- create, and what it made
 "$pshm" create jobs 1M --mode read-user,write-user,read-group
@@ -139,13 +144,16 @@ else
 fi
 
 # --- ls
-check "ls lists what /dev/shm has" "$(ls /dev/shm)" "$("$pshm" ls)"
-check "ls -l: mode, owner, group, size, allocated, holders, name" \
+check "ls lists what /dev/shm has, under a header" "NAME $(ls /dev/shm | xargs)" "$("$pshm" ls | xargs)"
+check "ls -l: its header" "MODE OWNER GROUP SIZE ALLOCATED HOLDERS MTIME NAME" "$("$pshm" ls -l | head -1 | xargs)"
+check "ls -l -b: mode, owner, group, size, allocated, holders, name" \
 	"-rw-r----- root root 1048576 0 0 jobs" \
-	"$("$pshm" ls -l | awk '$NF == "jobs" { print $1, $2, $3, $4, $5, $6, $NF }')"
-check "ls --json is JSON" "0" "$("$pshm" ls --json | "$python" -m json.tool >/dev/null; echo $?)"
-check "ls --json agrees with stat, field by field" "$(stat_facts $(ls /dev/shm))" \
-	"$("$pshm" ls --json | json_facts)"
+	"$("$pshm" ls -l -b | awk '$NF == "jobs" { print $1, $2, $3, $4, $5, $6, $NF }')"
+check "ls -l: sizes for people, as numfmt --to=iec reads them back" "1048576 0" \
+	"$("$pshm" ls -l | awk '$NF == "jobs" { print $4, $5 }' | sed 's/B$//g; s/B / /' | numfmt --from=iec --field=1-2)"
+check "ls -J is JSON" "0" "$("$pshm" ls -J | "$python" -m json.tool >/dev/null; echo $?)"
+check "ls -J --output-all -b agrees with stat, field by field" "$(stat_facts $(ls /dev/shm))" \
+	"$("$pshm" ls -J --output-all -b | json_facts)"
 
 # --- write, cat, truncate
 printf 'hello' | "$pshm" write state
@@ -183,27 +191,28 @@ check "chown to an unknown user is a usage error" "2" "$(status "$pshm" chown op
 
 # --- stat
 check "stat: size, mode in octal and words, owner" \
-	"size: 1048576|mode: 0600 (read-user,write-user)|owner: root (0)" \
-	"$("$pshm" stat jobs | grep -E '^(size|mode|owner):' | paste -sd'|')"
+	"1048576 0600 read-user,write-user root 0" \
+	"$("$pshm" stat -n -b -o SIZE,OCTAL,PERMISSIONS,OWNER,UID jobs | xargs)"
 check "stat --json agrees with stat, field by field" "$(stat_facts jobs state)" \
-	"$("$pshm" stat --json jobs /state | json_facts)"
+	"$("$pshm" stat --json --output-all --bytes jobs /state | json_facts)"
 check "stat of a missing segment: the error line, status 1" \
 	'pshm: stat("nope"): No such file or directory 1' "$("$pshm" stat nope 2>&1) $?"
 check "stat of several, one missing: the others shown, status 1" "jobs 1" \
-	"$("$pshm" stat --json jobs nope 2>/dev/null | "$python" -c 'import json,sys; print(*[o["name"] for o in json.load(sys.stdin)])') $?"
+	"$("$pshm" stat --json jobs nope 2>/dev/null | "$python" -c 'import json,sys; print(*[o["name"] for o in json.load(sys.stdin)["shm"]])') $?"
 
 # --- holders, and ls -l's count
 "$pshm" chmod jobs 0644
 holder "$python" "$work/holder.py" map jobs
 mapper=${pids[-1]}
-lines=$("$pshm" holders jobs 2>/dev/null)
+lines=$("$pshm" holders -n jobs 2>/dev/null)
 check "holders: the mapping process alone" "$mapper python3" "$(echo "$lines" | awk '{ print $1, $2 }' | sort -u)"
-check "holders: its descriptor and its shared read-only mapping" "fd map r--s" \
-	"$(echo "$lines" | awk '$3 == "fd" { f = "fd" } $3 == "map" { m = $5 } END { print f, "map", m }')"
+check "holders: its descriptors and its shared read-only mapping" 'fd map r--s' \
+	"$("$pshm" holders -P -o FD,PERMS jobs 2>/dev/null | awk '/^FD="[0-9]+" PERMS=""$/ { f = "fd" } /^FD="" PERMS=/ { m = $2 } END { print f, "map", substr(m, 8, 4) }')"
+check "holders: the header" "PID COMMAND USER FD MAPPING PERMS" "$("$pshm" holders jobs 2>/dev/null | head -1 | xargs)"
 check "holders --json names the same process" "$mapper" \
 	"$("$pshm" holders --json jobs | "$python" -c 'import json,sys; print(*sorted({h["pid"] for h in json.load(sys.stdin)["holders"]}))')"
 check "ls -l counts one holding process" "1" "$("$pshm" ls -l | awk '$NF == "jobs" { print $6 }')"
-check "holders of a segment nobody holds: nothing" "" "$("$pshm" holders state 2>/dev/null)"
+check "holders of a segment nobody holds: nothing" "" "$("$pshm" holders -n state 2>/dev/null)"
 check "holders of a missing segment: status 1" "1" "$(status "$pshm" holders nope)"
 
 # A segment with two names (a hard link): each name its own entry, one
@@ -216,9 +225,9 @@ check "ls -l lists both names of a hard link, each held by its process" "1 zz_a 
 	"$("$pshm" ls -l | awk '$NF == "zz_a" || $NF == "zz_b" { print $6, $NF }' | xargs)"
 check "stat finds both names, with one inode" \
 	"zz_a $(stat -c %i /dev/shm/zz_a) zz_b $(stat -c %i /dev/shm/zz_b)" \
-	"$("$pshm" stat --json zz_a zz_b | "$python" -c 'import json,sys; print(*[f"{o['"'"'name'"'"']} {o['"'"'inode'"'"']}" for o in json.load(sys.stdin)])')"
+	"$("$pshm" stat -n -o NAME,INODE zz_a zz_b | xargs)"
 check "holders of the other name: the same process" "$linker" \
-	"$("$pshm" holders zz_b 2>/dev/null | awk '{ print $1 }' | sort -u)"
+	"$("$pshm" holders -n -o PID zz_b 2>/dev/null | sort -u | xargs)"
 kill "$linker"
 "$pshm" rm zz_a
 "$pshm" rm zz_b
@@ -228,15 +237,15 @@ kill "$linker"
 jit=jit-$$ gone=gone-$$ mine=mine-$$
 holder "$python" "$work/holder.py" memfd "$jit"
 holder "$python" "$work/holder.py" deleted "$gone"
-memfd=$("$pshm" ls --all | grep -E "^\\.memfd/$jit@[0-9]+\$")
+memfd=$("$pshm" ls -n --all | grep -E "^\\.memfd/$jit@[0-9]+\$")
 check "ls --all shows a memfd as .memfd/NAME@INODE" "1" "$(echo "$memfd" | grep -c .)"
 check "ls --all shows an unlinked, mapped segment as .deleted/NAME@INODE" "1" \
-	"$("$pshm" ls --all | grep -cE "^\\.deleted/$gone@[0-9]+\$")"
-check "ls without --all shows neither" "0" "$("$pshm" ls | grep -c '[@.]')"
+	"$("$pshm" ls -n --all | grep -cE "^\\.deleted/$gone@[0-9]+\$")"
+check "ls without --all shows neither" "0" "$("$pshm" ls -n | grep -c '[@.]')"
 check "stat of a memfd: its size and allocation" "8192 8192 memfd" \
-	"$("$pshm" stat --json "$memfd" | "$python" -c 'import json,sys; o=json.load(sys.stdin)[0]; print(o["size"], o["allocated"], o["kind"])')"
+	"$("$pshm" stat -n -b -o SIZE,ALLOCATED,KIND "$memfd" | xargs)"
 check "holders of a memfd: its process's descriptor" "${pids[-2]} fd" \
-	"$("$pshm" holders "$memfd" 2>/dev/null | awk '{ print $1, $3 }' | sort -u)"
+	"$("$pshm" holders -n -o PID,FD "$memfd" 2>/dev/null | awk '{ print $1, $2 ? "fd" : "" }' | sort -u)"
 
 # --- usage
 "$pshm" create owned 4K
@@ -263,7 +272,7 @@ check "--by-user and --by-process together are a usage error" "2" \
 	"$(status "$pshm" usage --by-user --by-process)"
 
 # --- as nobody: visibility and permissions
-check "nobody lists every named segment" "$(ls /dev/shm)" "$(as_nobody "$pshm" ls)"
+check "nobody lists every named segment" "$(ls /dev/shm)" "$(as_nobody "$pshm" ls -n)"
 "$pshm" chmod state 0600
 check "nobody cannot cat root's 0600 segment: the error line" \
 	'pshm: shm_open("/state"): Permission denied 1' "$(as_nobody "$pshm" cat state 2>&1) $?"
@@ -272,9 +281,9 @@ check "nobody cannot remove root's segment" "1 exists" \
 check "nobody may not ask who holds a segment they cannot read" \
 	'pshm: holders("state"): Permission denied 1' "$(as_nobody "$pshm" holders state 2>&1) $?"
 check "nobody is not told of root's process holding a readable segment" "0 lines, status 0" \
-	"$(as_nobody "$pshm" holders jobs 2>/dev/null | wc -l) lines, status $?"
+	"$(as_nobody "$pshm" holders -n jobs 2>/dev/null | wc -l) lines, status $?"
 check "nobody does not see root's memfd or deleted segment" "0" \
-	"$(as_nobody "$pshm" ls --all | grep -cE "^\\.(memfd/$jit|deleted/$gone)@")"
+	"$(as_nobody "$pshm" ls -n --all | grep -cE "^\\.(memfd/$jit|deleted/$gone)@")"
 check "nor can stat it" "1" "$(status as_nobody "$pshm" stat "$memfd")"
 as_nobody "$pshm" create sealed 4096 --mode 0200
 check "an owner may chmod their own segment they cannot read" "0 600" \
@@ -284,12 +293,12 @@ check "an owner may chmod their own segment they cannot read" "0 600" \
 check "but not another's: the error line" 'pshm: fchmod("/state"): Operation not permitted 1 600' \
 	"$(as_nobody "$pshm" chmod state 0666 2>&1) $? $(stat -c %a /dev/shm/state)"
 holder "${nobody[@]}" "$python" "$work/holder.py" memfd "$mine"
-check "nobody sees their own memfd" "1" "$(as_nobody "$pshm" ls --all | grep -cE "^\\.memfd/$mine@")"
+check "nobody sees their own memfd" "1" "$(as_nobody "$pshm" ls -n --all | grep -cE "^\\.memfd/$mine@")"
 holder "${nobody[@]}" "$python" "$work/holder.py" anon unused
 check "nobody's own shared mapping is nobody's, not root's (map_files is root's only)" "yes" \
-	"$(as_nobody "$pshm" ls --all --json | "$python" -c '
+	"$(as_nobody "$pshm" ls --all -J -b -o KIND,UID,GID,SIZE | "$python" -c '
 import json, sys
-mine = [o for o in json.load(sys.stdin) if o["kind"] == "shared-anon"]
+mine = [o for o in json.load(sys.stdin)["shm"] if o["kind"] == "shared-anon"]
 print("yes" if mine and all(o["uid"] == 65534 and o["gid"] == 65534 and o["size"] == 8192 for o in mine) else mine)')"
 check "usage as nobody counts nobody's segments only" "1" \
 	"$(as_nobody "$pshm" usage | awk '$1 == "segment" { print $2 }')"
@@ -443,62 +452,87 @@ exec {events}<&-
 # Each holds what a terminal or a script reading lines would obey: escape
 # sequences (a window title, a clear screen), BEL, a newline before a
 # forged entry or watch event, a backslash, a space, a tab, DEL, bytes that
-# are not UTF-8. pshm writes every byte outside 0x21..0x7e and the
-# backslash as \xHH: one line is one entry, a name one field.
+# are not UTF-8. pshm writes them as util-linux's tools do (libsmartcols):
+# \xHH for each control byte, DEL, byte that is not a character of the
+# locale (C here: every byte above 0x7e) and the backslash of a "\x"; -r
+# also escapes blanks, so that one line is one entry and a name one field.
+export LC_ALL=C
 lying=($'title\e]0;owned\a' $'clear\e[2J' $'x\nremoved jobs'
-	$'y\n-rw------- root root 1 0 0 2020-01-01 00:00:00 forged' 'back\slash' 'a space'
+	$'y\n-rw------- root root 1 0 0 2020-01-01 00:00:00 forged' 'back\slash' 'back\x41' 'a space'
 	$'tab\there' $'del\x7f' $'bytes\x80\xff\xc3(')
 theirs=$(find /dev/shm -maxdepth 1 -user nobody -printf . | wc -c)
 for n in "${lying[@]}"; do as_nobody "$pshm" create "$n" 4K; done
-# The names as pshm must print them, one a line, from their bytes.
+# escaped table|raw|pairs NAME...: the names as pshm must print them, one a
+# line, from their bytes: the aligned table escapes the backslash of "\x"
+# alone, -r every backslash and blank, -P every backslash, $, " and `.
 escaped() {
 	"$python" -c '
 import os, sys
-for a in sys.argv[1:]:
-    print("".join(chr(b) if 0x21 <= b <= 0x7e and b != 0x5c else "\\x%02x" % b for b in os.fsencode(a)))' "$@"
+mode, names = sys.argv[1], sys.argv[2:]
+for a in names:
+    b = os.fsencode(a)
+    out = ""
+    for i, c in enumerate(b):
+        bad = c < 0x20 or c >= 0x7f
+        bad |= mode == "table" and c == 0x5c and b[i + 1:i + 2] == b"x"
+        bad |= mode == "raw" and c in b" \\"
+        bad |= mode == "pairs" and c in b"\\$\"`"
+        bad |= mode == "cli" and c in b" \\"
+        out += "\\x%02x" % c if bad else chr(c)
+    print(out)' "$@"
 }
 # The lines of stdin holding a byte below 0x20 (tab included), DEL or above 0x7e.
 unsafe_lines() { LC_ALL=C grep -caP '[^\x20-\x7e]'; }
 segment_count() { find /dev/shm -maxdepth 1 -type f ! -name "sem.*" -printf . | wc -c; }
-json_count() { "$python" -c 'import json, sys; print(len(json.loads(sys.stdin.buffer.read().decode("utf-8", "surrogateescape"))))'; }
+json_count() { "$python" -c 'import json, sys; print(len(json.load(sys.stdin)["shm"]))'; }
+# pshm's JSON names on stdin as bytes: each \xHH the byte HH, the rest UTF-8.
+json_names() {
+	"$python" -c '
+import json, re, sys
+for o in json.load(sys.stdin)["shm"]:
+    b = o["name"].encode()
+    sys.stdout.buffer.write(re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m[1], 16)]), b) + b"\0")'
+}
 check "the names were made, as nobody's" "$((theirs + ${#lying[@]}))" "$(find /dev/shm -maxdepth 1 -user nobody -printf . | wc -c)"
-out=$("$pshm" ls)
+out=$("$pshm" ls -n)
 check "ls: no control byte, DEL or byte above 0x7e" "0" "$(unsafe_lines <<<"$out")"
 check "ls: one line per segment" "$(segment_count)" "$(wc -l <<<"$out")"
-check "ls: each name escaped as \\xHH" "$(escaped "${lying[@]}" | sort)" \
-	"$(grep -Fxf <(escaped "${lying[@]}") <<<"$out" | sort)"
-out=$("$pshm" ls -l)
-check "ls -l: no control byte" "0" "$(unsafe_lines <<<"$out")"
-check "ls -l: one line per segment" "$(segment_count)" "$(wc -l <<<"$out")"
-check "ls -l: the name is the last field, escaped" "$(escaped "${lying[@]}" | sort)" \
-	"$(awk '{ print $NF }' <<<"$out" | grep -Fxf <(escaped "${lying[@]}") | sort)"
-out=$("$pshm" ls --all)
+check "ls: each name escaped as \\xHH" "$(escaped table "${lying[@]}" | sort)" \
+	"$(grep -Fxf <(escaped table "${lying[@]}") <<<"$out" | sort)"
+out=$("$pshm" ls -l -r -n)
+check "ls -l -r: no control byte" "0" "$(unsafe_lines <<<"$out")"
+check "ls -l -r: one line per segment" "$(segment_count)" "$(wc -l <<<"$out")"
+check "ls -l -r: the name is the last field, escaped" "$(escaped raw "${lying[@]}" | sort)" \
+	"$(awk '{ print $NF }' <<<"$out" | grep -Fxf <(escaped raw "${lying[@]}") | sort)"
+check "ls -l -r: eight fields on every line, for awk" "8" "$(awk '{ print NF }' <<<"$out" | sort -u | xargs)"
+out=$("$pshm" ls -P -o NAME,SIZE -b)
+check "ls -P: eval gives back each name escaped, and its size" "$(escaped pairs "${lying[@]}" | sort)" \
+	"$(while read -r line; do eval "$line"; [ "$SIZE" = 4096 ] && echo "$NAME"; done <<<"$out" | grep -Fxf <(escaped pairs "${lying[@]}") | sort)"
+out=$("$pshm" ls -n --all)
 check "ls --all: no control byte" "0" "$(unsafe_lines <<<"$out")"
 check "ls --all: one line per object" "$("$pshm" ls --all --json | json_count)" "$(wc -l <<<"$out")"
-check "ls --json: the exact names, byte for byte" "same" \
-	"$("$pshm" ls --json | "$python" -c '
-import json, os, sys
-names = {os.fsencode(o["name"]) for o in json.loads(sys.stdin.buffer.read().decode("utf-8", "surrogateescape"))}
+check "ls --json is valid UTF-8 (names that are not are escaped)" "ok" \
+	"$("$pshm" ls --json | "$python" -c 'import sys; sys.stdin.buffer.read().decode("utf-8"); print("ok")')"
+check "ls --json: the exact names, byte for byte, with one rule (\\xHH is the byte)" "same" \
+	"$("$pshm" ls --json | json_names | "$python" -c '
+import os, sys
+names = set(sys.stdin.buffer.read().split(b"\0")[:-1])
 print("same" if names == set(os.listdir(b"/dev/shm")) else sorted(names ^ set(os.listdir(b"/dev/shm"))))')"
-stat_lines=$("$pshm" stat jobs | wc -l)
 for n in "${lying[@]}"; do
-	e=$(escaped "$n")
-	out=$("$pshm" stat "$n")
-	check "stat $e: no control byte, as many lines as any" "0 $stat_lines" \
-		"$(unsafe_lines <<<"$out") $(wc -l <<<"$out")"
-	check "stat $e: name and path escaped" "name: $e|path: /dev/shm/$e" \
-		"$(grep -E '^(name|path):' <<<"$out" | paste -sd'|')"
+	e=$(escaped raw "$n")
+	out=$("$pshm" stat -n -r -o NAME,PATH "$n")
+	check "stat $e: name and path escaped, one line" "0 1 $e /dev/shm/$e" \
+		"$(unsafe_lines <<<"$out") $(wc -l <<<"$out") $out"
 	check "stat --json $e: the exact name" "same" \
-		"$("$pshm" stat --json "$n" | "$python" -c '
-import json, os, sys
-o = json.loads(sys.stdin.buffer.read().decode("utf-8", "surrogateescape"))[0]
-print("same" if os.fsencode(o["name"]) == os.fsencode(sys.argv[1]) else o["name"])' "$n")"
+		"$("$pshm" stat --json "$n" | json_names | "$python" -c '
+import os, sys
+print("same" if sys.stdin.buffer.read() == os.fsencode(sys.argv[1]) + b"\0" else "differs")' "$n")"
 done
 out=$("$pshm" stat $'nope\e[2J\nforged' 2>&1)
 check "stat of a missing name: one error line, escaped" \
 	'pshm: stat("nope\x1b[2J\x0aforged"): No such file or directory' "$out"
 holder "$python" "$work/holder.py" map "${lying[2]}"
-out=$("$pshm" holders "${lying[2]}")
+out=$("$pshm" holders -n "${lying[2]}")
 check "holders: no control byte, one line per descriptor or mapping" "0 yes" \
 	"$(unsafe_lines <<<"$out") $([ "$(wc -l <<<"$out")" -ge 2 ] &&
 		[ "$(wc -l <<<"$out")" = "$("$pshm" holders --json "${lying[2]}" |
@@ -523,10 +557,10 @@ kill "$watcher"
 exec {events}<&-
 check "watch: no control byte" "0" "$(unsafe_lines <<<"$out")"
 check "watch: one line per event" "$((2 * ${#lying[@]} + 1))" "$(wc -l <<<"$out")"
-check "watch: removed NAME, the name escaped" "$(escaped "${lying[@]}" | sed 's/^/removed /' | sort)" \
+check "watch: removed NAME, the name escaped" "$(escaped cli "${lying[@]}" | sed 's/^/removed /' | sort)" \
 	"$(grep '^removed ' <<<"$out" | sort)"
 check "watch: created NAME SIZE MODE UID GID, the name escaped" \
-	"$(escaped "${lying[@]}" | sed 's/$/ 0 0600 65534 65534/; s/^/created /' | sort)" \
+	"$(escaped cli "${lying[@]}" | sed 's/$/ 0 0600 65534 65534/; s/^/created /' | sort)" \
 	"$(grep '^created ' <<<"$out" | grep -v watch-end | sort)"
 kill "${pids[-1]}"
 wait "${pids[-1]}" 2>/dev/null
@@ -558,9 +592,9 @@ if [ -x "$shmfs" ]; then
 	holder "$python" "$work/holder.py" through "$work/mnt/viamount"
 	client=${pids[-1]}
 	check "holders: a client of a shmfs mount holds by fd and by map" "fd map" \
-		"$("$pshm" holders viamount | awk -v p="$client" '$1 == p { print $3 }' | sort -u | xargs)"
+		"$("$pshm" holders -P -o PID,FD viamount | awk -v p="PID=\"$client\"" '$1 == p { print $2 == "FD=\"\"" ? "map" : "fd" }' | sort -u | xargs)"
 	check "ls -l counts it" "yes" \
-		"$("$pshm" ls --json | "$python" -c 'import json, sys; print("yes" if [o for o in json.load(sys.stdin) if o["name"] == "viamount"][0]["holders"] >= 2 else "no")')"
+		"$("$pshm" ls -n -o NAME,HOLDERS | awk '$1 == "viamount" { print ($2 >= 2 ? "yes" : "no") }')"
 	kill "$client"
 	wait "$client" 2>/dev/null
 	fusermount3 -u "$work/mnt"

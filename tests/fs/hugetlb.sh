@@ -145,18 +145,18 @@ k = {r["kind"]: r["bytes"] for r in u["kinds"]}
 tmpfs = u["shm_dir_used"] + u["tmpfs_used"]
 print("yes" if u["unexplained"] == u["shmem"] - tmpfs - k["memfd"] - k["sysv"] - k["shared-anon"] else "no")')"
 check "usage: memfd bytes are the .memfd objects' (the huge memfd is not one)" \
-	"$("$pshm" ls --all --json | "$py" -c 'import json, sys
-print(sum(o["allocated"] for o in json.load(sys.stdin) if o["kind"] == "memfd"))')" \
+	"$("$pshm" ls --all -J -b --output-all | "$py" -c 'import json, sys
+print(sum(o["allocated"] for o in json.load(sys.stdin)["shm"] if o["kind"] == "memfd"))')" \
 	"$(echo "$json" | "$py" -c 'import json, sys
 print({r["kind"]: r["bytes"] for r in json.load(sys.stdin)["kinds"]}["memfd"])')"
-check "pshm ls --all --json: page_size and made_as" \
+check "pshm ls --all -J: page-size and made-as" \
 	"hugetlb 2097152 sysv $((2 * MiB))" \
-	"$("$pshm" ls --all --json | "$py" -c 'import json, sys
-for o in json.load(sys.stdin):
+	"$("$pshm" ls --all -J -b --output-all | "$py" -c 'import json, sys
+for o in json.load(sys.stdin)["shm"]:
     if o["name"].endswith("@'"$detached"'") and o["kind"] == "hugetlb":
         print(o["kind"], o["page_size"], o["made_as"], o["allocated"])')"
-check "pshm stat says the page size" "page-size: 2097152" \
-	"$("$pshm" stat ".hugetlb/sysv:0x4a6e0002@$detached" | grep '^page-size')"
+check "pshm stat says the page size" "PAGE-SIZE 2M" \
+	"$("$pshm" stat -o PAGE-SIZE ".hugetlb/sysv:0x4a6e0002@$detached" | xargs)"
 
 # rm: a System V segment is removed (IPC_RMID), nothing else has a name.
 check "rm of a memfd on huge pages is refused" "Operation not permitted" \

@@ -71,7 +71,7 @@ expected=$(printf '%s\n' "$nsa@0x6e730001@$da" "$nsa@0x6e730002@$aa" "$nsb@0x6e7
 check ".sysv names each NSINODE@0xKEY@SHMID: the same keys never collide" "$expected" \
 	"$(ls "$mnt/.sysv" | ours | sort)"
 check "pshm ls --all names them the same" "$(echo "$expected" | sed 's|^|.sysv/|')" \
-	"$("$pshm" ls --all | grep '^\.sysv/' | sed 's|^\.sysv/||' | ours | sed 's|^|.sysv/|' | sort)"
+	"$("$pshm" ls -n --all | grep '^\.sysv/' | sed 's|^\.sysv/||' | ours | sed 's|^|.sysv/|' | sort)"
 check "sizes and allocated bytes are the segments' own" \
 	"$((16 * MiB)) $((16 * MiB)) $((8 * MiB)) $((8 * MiB))" \
 	"$(stat -c '%s %b' "$mnt/.sysv/$nsa@0x6e730001@$da" "$mnt/.sysv/$nsa@0x6e730002@$aa" |
@@ -80,15 +80,15 @@ check "holders: the attaching process, through its namespace" "$pa python3 map" 
 	"$(getfattr --only-values -n user.shmfs.holders "$mnt/.sysv/$nsa@0x6e730002@$aa" | awk '{ print $1, $2, $3 }')"
 check "cat reads each namespace's own segment" "container-a container-b" \
 	"$(head -c 11 "$mnt/.sysv/$nsa@0x6e730002@$aa") $(head -c 11 "$mnt/.sysv/$nsb@0x6e730002@$ab")"
-check "pshm ls --all --json: ipc_ns is the namespace's inode" "$nsb $nsb" \
-	"$("$pshm" ls --all --json | "$py" -c 'import json, sys
-print(*[o["ipc_ns"] for o in json.load(sys.stdin) if o["name"].startswith(".sysv/'"$nsb"'@")])')"
+check "pshm ls --all -J: ipcns is the namespace's inode" "$nsb $nsb" \
+	"$("$pshm" ls --all -J -b --output-all | "$py" -c 'import json, sys
+print(*[o["ipcns"] for o in json.load(sys.stdin)["shm"] if o["name"].startswith(".sysv/'"$nsb"'@")])')"
 check "their bytes: 48 MiB of System V" "$((48 * MiB))" \
-	"$("$pshm" ls --all --json | "$py" -c 'import json, sys
-print(sum(o["allocated"] for o in json.load(sys.stdin) if o["kind"] == "sysv" and o["ipc_ns"] in ('"$nsa, $nsb"')))')"
+	"$("$pshm" ls --all -J -b --output-all | "$py" -c 'import json, sys
+print(sum(o["allocated"] for o in json.load(sys.stdin)["shm"] if o["kind"] == "sysv" and o["ipcns"] in ('"$nsa, $nsb"')))')"
 check "usage counts every namespace's System V segments" \
-	"$("$pshm" ls --all --json | "$py" -c 'import json, sys
-print(sum(o["allocated"] for o in json.load(sys.stdin) if o["kind"] == "sysv"))')" \
+	"$("$pshm" ls --all -J -b --output-all | "$py" -c 'import json, sys
+print(sum(o["allocated"] for o in json.load(sys.stdin)["shm"] if o["kind"] == "sysv"))')" \
 	"$("$pshm" usage --json | "$py" -c 'import json, sys
 print({r["kind"]: r["bytes"] for r in json.load(sys.stdin)["kinds"]}["sysv"])')"
 
