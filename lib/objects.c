@@ -360,8 +360,8 @@ static int by_pid(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-PSHM_EXPORT size_t pshm_scan_unreadable_pids(const struct pshm_scan *s,
-					     struct pshm_unreadable *ret, size_t max)
+PSHM_EXPORT size_t pshm_scan_unreadable_pids(const struct pshm_scan *s, struct pshm_unreadable *ret,
+					     size_t max)
 {
 	struct pshm_unreadable sorted[PSHM_UNREADABLE_NAMED];
 	size_t n = s->unreadable_named;

@@ -388,7 +388,7 @@ struct pshm_usage_row {
 	 * process holds (comm "": a named segment, a System V one not attached).
 	 */
 	long who;
-	char comm[16]; /* by process: its command name; by owner: "" */
+	char comm[16];            /* by process: its command name; by owner: "" */
 	unsigned long long count; /* objects */
 	/* By owner: their allocated bytes. By process: its shares of them (below). */
 	unsigned long long bytes;

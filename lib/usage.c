@@ -5,8 +5,8 @@
  * of /proc/meminfo; each huge page pool; and what nothing explains.
  */
 #include <dirent.h>
-#include <stdbool.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
