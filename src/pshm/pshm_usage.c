@@ -519,9 +519,9 @@ int cmd_usage(int argc, char **argv)
 	o.indent = !to.json && !to.raw && !to.pairs;
 	o.names = !o.indent;
 	shmem(&o, &g, to.bytes);
-	huge(&o, &g, to.bytes);
 	if (by == BY_CGROUP)
 		cgroups(&o, &g, to.bytes);
+	huge(&o, &g, to.bytes);
 	unreadable(&o, &g);
 	usage_free(&g);
 	if (o.failed) {
