@@ -221,6 +221,21 @@ int objects_add_holder(struct pshm_scan *s, struct object *o, const struct pshm_
 	return 0;
 }
 
+void objects_drop_holders(struct pshm_scan *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->bucket_count; i++) {
+		for (struct object *o = s->buckets[i]; o; o = o->next) {
+			size_t kept = 0;
+
+			for (size_t h = 0; h < o->pub.holder_count; h++)
+				if (o->holders[h].pid != pid)
+					o->holders[kept++] = o->holders[h];
+			s->holder_total -= o->pub.holder_count - kept;
+			o->pub.holder_count = kept;
+		}
+	}
+}
+
 /*
  * Writes name into buf as a file name that is also one word of a line of
  * text: '/', '%' and space become %2F, %25 and %20, control bytes and

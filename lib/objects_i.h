@@ -126,4 +126,10 @@ void objects_merge_unreadable(struct pshm_scan *s, const struct pshm_scan *part)
 /* Adds h to o's holders: 0, -E2BIG past options.holders_max, or -ENOMEM. */
 int objects_add_holder(struct pshm_scan *s, struct object *o, const struct pshm_holder *h);
 
+/*
+ * Takes process pid out of the holders of every object of s (a shmfs
+ * daemon's, daemons.c); the objects stay: what it held still exists.
+ */
+void objects_drop_holders(struct pshm_scan *s, pid_t pid);
+
 #endif /* OBJECTS_I_H */

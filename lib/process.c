@@ -22,6 +22,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "daemons_i.h"
 #include "maps_i.h"
 #include "process_i.h"
 #include "sysv_i.h"
@@ -41,6 +42,7 @@ struct process {
 	int dir;          /* /proc/PID */
 	bool status_read; /* uid and comm, read when it first holds something */
 	bool gone;        /* its status could not be read: it exited */
+	bool daemon;      /* it serves a shmfs mount (daemons.c): never a holder */
 };
 
 /*
@@ -241,6 +243,10 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 	if (n <= 0)
 		return 0;
 	target[n] = '\0';
+	if (strcmp(target, DAEMONS_FUSE_DEVICE) == 0) {
+		p->daemon |= owned_by(p, &h) && daemons_serves_shmfs(p->dir, fd_name, p->uid);
+		return 0;
+	}
 	if (s->only)
 		return fd_holds_only(s, p, fd_dir, fd_name, target, &h);
 	if (in_mount(s, target)) {
@@ -573,6 +579,9 @@ int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds)
 	fds = need_fds ? scan_fds(s, &p) : 0;
 	maps = fds == -ENOMEM || fds == -E2BIG ? fds : scan_maps(s, &p);
 	close(p.dir);
+	/* Whatever it held before its /dev/fuse descriptor was read goes too. */
+	if (p.daemon)
+		objects_drop_holders(s, (pid_t)pid);
 	if (fds == -ENOMEM || fds == -E2BIG)
 		return fds;
 	if (maps == -ENOMEM || maps == -E2BIG)

@@ -74,15 +74,16 @@ static const struct cli_command commands[] = {
 	  "  -s, --min-size BYTES    also wait for this size (4096, 1M...)\n"
 	  "  -c, --created           exit 0 once NAME was there at any moment since the\n"
 	  "                          wait began, even if it is gone again already\n" },
-	{ "watch", cmd_watch, "[--json] [--time]",
-	  "Print one line per change in " PSHM_DIR " as it happens, until interrupted:\n"
-	  "created NAME SIZE MODE UID GID (- for each when it was gone before it could\n"
-	  "be looked at), resized NAME SIZE OLD, mode NAME MODE OLD, owner NAME UID GID\n"
-	  "OLD-UID OLD-GID, removed NAME, and overflow events lost (then what a fresh\n"
-	  "look finds changed). Writes of data are not changes.\n"
-	  "      --json   one object per line\n"
-	  "      --time   each line begins with the time it was seen, e.g.\n"
-	  "               2026-12-05T01:15:02.123456+00:00 (JSON: time)\n" },
+	{ "watch", cmd_watch, "[--time] [TABLE OPTIONS]",
+	  "A row per change in " PSHM_DIR " as it happens, printed at once, until\n"
+	  "interrupted: EVENT (created, resized, mode, owner, removed, overflow: events\n"
+	  "were lost, then what a fresh look finds changed), the segment as ls shows it\n"
+	  "after the event (removed: as last known) and OLD-* before it, for what the event\n"
+	  "changed. - where there is nothing to say: no old value, or a segment gone before\n"
+	  "it could be looked at. Writes of data are not changes. Columns keep their width\n"
+	  "row after row; -J: one JSON object per line.\n"
+	  "      --time          TIME first: "
+	  "2026-12-05T01:15:02.123456+00:00\n" TABLE_OPTIONS_HELP },
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -98,16 +98,6 @@ static bool may_read(const struct stat *st)
 	return st->st_mode & S_IROTH;
 }
 
-static void print_mode_string(mode_t mode, char buf[11])
-{
-	static const char bits[] = "rwxrwxrwx";
-
-	buf[0] = '-';
-	for (int i = 0; i < 9; i++)
-		buf[i + 1] = (mode & (0400 >> i)) ? bits[i] : '-';
-	buf[10] = '\0';
-}
-
 /* A name as on the mount: a segment bare, another kind under its view's directory. */
 static void mount_name(const struct pshm_object *o, char *buf, size_t len)
 {
@@ -166,7 +156,8 @@ static const struct table_column object_columns[] = {
 	[COL_GROUP] = { "GROUP", TABLE_TEXT, "group's name (-N: gid)" },
 	[COL_GID] = { "GID", TABLE_NUMBER, "group's gid" },
 	[COL_INODE] = { "INODE", TABLE_NUMBER,
-			"inode number (System V: the shmid, as /proc/PID/maps shows it)" },
+			"inode number (System V: the shmid, as /proc/PID/maps shows it; "
+			"shmid + 1 on a shmfs mount)" },
 	[COL_HOLDERS] = { "HOLDERS", TABLE_NUMBER, "processes holding it open or mapped" },
 	[COL_ATIME] = { "ATIME", TABLE_TEXT, "last access (ISO 8601)" },
 	[COL_MTIME] = { "MTIME", TABLE_TEXT, "last modification (ISO 8601)" },
@@ -200,8 +191,7 @@ static void object_row(struct table *t, const struct pshm_object *o)
 	table_text(t, row, COL_KIND, pshm_kind_name(o->kind));
 	table_size(t, row, COL_SIZE, (unsigned long long)o->st.st_size);
 	table_size(t, row, COL_ALLOCATED, (unsigned long long)o->st.st_blocks * 512);
-	print_mode_string(o->st.st_mode, text);
-	table_text(t, row, COL_MODE, text);
+	table_mode(t, row, COL_MODE, o->st.st_mode);
 	snprintf(text, sizeof(text), "%04o", (unsigned)(o->st.st_mode & 07777));
 	table_text(t, row, COL_OCTAL, text);
 	if (pshm_format_mode(o->st.st_mode & 0777, text, sizeof(text)) >= 0)

@@ -6,11 +6,10 @@
  * columns by name, sizes for people, names that are not UTF-8 in JSON,
  * sorting numbers as numbers, and owners by name.
  */
+#include <ctype.h>
 #include <errno.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <libsmartcols.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@ struct table {
 	struct libscols_column *shown[TABLE_COLUMNS_MAX]; /* by column index, or NULL */
 	struct libscols_column *sort;
 	bool bytes, json, numeric, failed;
+	size_t widths[TABLE_COLUMNS_MAX]; /* a streamed listing's, by column index */
 };
 
 bool table_option(struct table_options *o, int c, const char *arg)
@@ -212,9 +212,12 @@ int table_list_columns(const struct table_column *columns, size_t count,
 		{ "DESCRIPTION", TABLE_TEXT, "what it holds" },
 	};
 	static const char *const types[] = { "text", "number", "size" };
-	struct table_options plain = {
-		.noheadings = o->noheadings, .json = o->json, .raw = o->raw, .pairs = o->pairs
-	};
+	/* -o chooses among these (-H -n -o COLUMN: the names alone, for completion). */
+	struct table_options plain = { .noheadings = o->noheadings,
+				       .json = o->json,
+				       .raw = o->raw,
+				       .pairs = o->pairs,
+				       .output = o->output };
 	struct table *t;
 	int r = table_new("columns", about, 3, "COLUMN,TYPE,DESCRIPTION", &plain, &t);
 
@@ -403,57 +406,6 @@ void table_time(struct table *t, struct libscols_line *row, size_t column, time_
 	scols_cell_set_userdata(ce, (void *)(intptr_t)when);
 }
 
-/*
- * The name of a uid or gid, or NULL: the last few asked are kept, since a
- * listing asks for the same owners over and over and each getpwuid reads
- * the password file again. One table per process, and one thread.
- */
-#define NAMES_KEPT 8
-struct id_name {
-	unsigned id;
-	bool known;
-	char name[64];
-};
-
-static const char *id_name(struct id_name kept[NAMES_KEPT], unsigned *next, unsigned id, bool group)
-{
-	struct id_name *slot;
-
-	for (int i = 0; i < NAMES_KEPT; i++)
-		if (kept[i].name[0] && kept[i].id == id)
-			return kept[i].known ? kept[i].name : NULL;
-	slot = &kept[(*next)++ % NAMES_KEPT];
-	if (group) {
-		const struct group *g = getgrgid((gid_t)id);
-
-		slot->known = g != NULL;
-		snprintf(slot->name, sizeof(slot->name), "%s", g ? g->gr_name : "?");
-	} else {
-		const struct passwd *p = getpwuid((uid_t)id);
-
-		slot->known = p != NULL;
-		snprintf(slot->name, sizeof(slot->name), "%s", p ? p->pw_name : "?");
-	}
-	slot->id = id;
-	return slot->known ? slot->name : NULL;
-}
-
-const char *table_user_name(unsigned uid)
-{
-	static struct id_name kept[NAMES_KEPT];
-	static unsigned next;
-
-	return id_name(kept, &next, uid, false);
-}
-
-const char *table_group_name(unsigned gid)
-{
-	static struct id_name kept[NAMES_KEPT];
-	static unsigned next;
-
-	return id_name(kept, &next, gid, true);
-}
-
 static void owner(struct table *t, struct libscols_line *row, size_t column, unsigned id,
 		  bool group)
 {
@@ -493,4 +445,140 @@ int table_print(struct table *t)
 		r = cli_fail(errno ? errno : EIO, "write", "standard output");
 	table_free(t);
 	return r;
+}
+
+void table_mode(struct table *t, struct libscols_line *row, size_t column, mode_t mode)
+{
+	static const char bits[] = "rwxrwxrwx";
+	char text[11] = "-";
+
+	for (int i = 0; i < 9; i++)
+		text[i + 1] = (mode & (0400 >> i)) ? bits[i] : '-';
+	table_text(t, row, column, text);
+}
+
+/* The column that cl shows, or NULL. */
+static const struct table_column *column_of(const struct table *t, const struct libscols_column *cl)
+{
+	for (size_t i = 0; i < t->count; i++)
+		if (t->shown[i] == cl)
+			return &t->columns[i];
+	return NULL;
+}
+
+/* row as one JSON object, its columns in order: NULL when out of memory. */
+static struct json_object *row_json(struct table *t, struct libscols_line *row)
+{
+	struct json_object *j = json_object_new_object();
+	struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+	struct libscols_column *cl;
+
+	while (j && it && scols_table_next_column(t->tb, it, &cl) == 0) {
+		const struct table_column *c = column_of(t, cl);
+		struct libscols_cell *ce = scols_line_get_column_cell(row, cl);
+		const char *data = ce ? scols_cell_get_data(ce) : NULL;
+		struct json_object *value = NULL;
+		char key[64];
+		size_t i;
+
+		if (!c || scols_column_is_hidden(cl))
+			continue;
+		for (i = 0; c->name[i] && i + 1 < sizeof(key); i++)
+			key[i] = (char)tolower((unsigned char)c->name[i]);
+		key[i] = '\0';
+		if (data && data[0] &&
+		    (c->type == TABLE_NUMBER || (c->type == TABLE_SIZE && t->bytes)))
+			value = json_object_new_int64(
+				(int64_t)(intptr_t)scols_cell_get_userdata(ce));
+		else if (data && data[0])
+			value = json_object_new_string(data);
+		if (json_object_object_add(j, key, value) < 0) {
+			json_object_put(j);
+			j = NULL;
+		}
+	}
+	scols_free_iter(it);
+	if (!it) {
+		json_object_put(j);
+		j = NULL;
+	}
+	return j;
+}
+
+void table_stream_widths(struct table *t, const unsigned *widths)
+{
+	for (size_t i = 0; i < t->count; i++)
+		t->widths[i] = widths[i];
+}
+
+/*
+ * Each column's width for the next row: its own, or its header's. A
+ * strict column is never narrower than its width hint, but the hint is
+ * only heard when it is wider than the header (libsmartcols's rule); a
+ * column as wide as its header is that wide anyway.
+ */
+static void stream_widths(struct table *t)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		struct libscols_column *cl = t->shown[i];
+		int flags;
+
+		if (!cl)
+			continue;
+		flags = scols_column_get_flags(cl) & ~SCOLS_FL_STRICTWIDTH;
+		if (t->widths[i] > strlen(t->columns[i].name))
+			flags |= SCOLS_FL_STRICTWIDTH;
+		scols_column_set_flags(cl, flags);
+		scols_column_set_whint(cl, (double)t->widths[i]);
+	}
+	/* A row is printed alone: shrunk to a terminal's width, it would fit no other. */
+	scols_table_set_termforce(t->tb, SCOLS_TERMFORCE_NEVER);
+}
+
+int table_stream_row(struct table *t, struct libscols_line *row)
+{
+	struct libscols_iter *it;
+	struct libscols_column *cl;
+	int r = 0;
+
+	if (t->failed || !row) {
+		t->failed = true;
+		return cli_fail(ENOMEM, "table", NULL);
+	}
+	if (t->json) {
+		struct json_object *j = row_json(t, row);
+
+		scols_table_remove_line(t->tb, row);
+		if (!j)
+			return cli_fail(ENOMEM, "json", NULL);
+		cli_print_json(j, false);
+		return ferror(stdout) ? cli_fail(EIO, "write", "standard output") : CLI_OK;
+	}
+	stream_widths(t);
+	it = scols_new_iter(SCOLS_ITER_FORWARD);
+	while (it && scols_table_next_column(t->tb, it, &cl) == 0) {
+		struct libscols_cell *ce = scols_line_get_column_cell(row, cl);
+		const char *data = ce ? scols_cell_get_data(ce) : NULL;
+
+		if (ce && (!data || !data[0]) && scols_cell_set_data(ce, "-") < 0)
+			r = -ENOMEM;
+	}
+	if (!it || r < 0) {
+		scols_free_iter(it);
+		scols_table_remove_line(t->tb, row);
+		return cli_fail(ENOMEM, "table", NULL);
+	}
+	errno = 0;
+	r = scols_table_print_range(t->tb, row, row);
+	if (r == 0 && (putchar('\n') == EOF || fflush(stdout) == EOF))
+		r = -1;
+	/* A value wider than its column widened it: the rows after it keep that width. */
+	for (size_t i = 0; i < t->count; i++)
+		if (t->shown[i] && scols_column_get_width(t->shown[i]) > t->widths[i])
+			t->widths[i] = scols_column_get_width(t->shown[i]);
+	scols_free_iter(it);
+	scols_table_remove_line(t->tb, row);
+	/* The header once, above the first row: each row is printed as the table's first. */
+	scols_table_enable_noheadings(t->tb, true);
+	return r < 0 ? cli_fail(errno ? errno : EIO, "write", "standard output") : CLI_OK;
 }

@@ -11,6 +11,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* What a column holds: how it prints, sorts, and what type it is in JSON. */
@@ -118,6 +119,27 @@ void table_time(struct table *t, struct libscols_line *row, size_t column, time_
 /* An owner: the name, or the number when it has none or -N was given. */
 void table_user(struct table *t, struct libscols_line *row, size_t column, unsigned uid);
 void table_group(struct table *t, struct libscols_line *row, size_t column, unsigned gid);
+
+/* Permissions as ls -l shows them: -rw-r-----. */
+void table_mode(struct table *t, struct libscols_line *row, size_t column, mode_t mode);
+
+/*
+ * A streamed listing's widths (watch): widths[i] for column i of those
+ * given to table_new, at least its header's. Before its first row.
+ */
+void table_stream_widths(struct table *t, const unsigned *widths);
+
+/*
+ * A streamed listing (watch): prints row at once and forgets it, the
+ * header (unless -n) before the first. Each column keeps one width, from
+ * table_stream_widths or its header's, widened for good by a wider
+ * value, so that the rows stay aligned however far apart they are
+ * printed; an empty cell prints as "-". With -J the row is one JSON
+ * object on a line of its own (json-c: libsmartcols writes whole
+ * tables), keyed by its columns' names in lower case, an empty cell
+ * null. Flushed. Returns CLI_OK, or CLI_FAILED after saying why.
+ */
+int table_stream_row(struct table *t, struct libscols_line *row);
 
 /* Prints the table (sorted as --sort asks) to stdout and frees it. Returns CLI_OK or CLI_FAILED. */
 int table_print(struct table *t);

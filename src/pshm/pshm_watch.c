@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pshm watch: a line for every change of PSHM_DIR the kernel reports, from
+ * pshm watch: a row for every change of PSHM_DIR the kernel reports, from
  * inotify (pshm_inotify.c): every event queued is read before any name is
  * looked at, so a segment gone before its look is still a creation and a
  * removal, and lost events are said and made up for by a fresh look.
+ * Rows are a table as ls prints it, streamed (table_stream_row): printed
+ * and flushed as each event comes, aligned, or one JSON object a line.
  */
 #include <errno.h>
 #include <limits.h>
@@ -20,6 +22,7 @@
 
 #include "pshm_cli_i.h"
 #include "pshm_inotify_i.h"
+#include "pshm_table_i.h"
 
 /* What watch knows of a segment, to tell a resize or a chmod from a write of data. */
 struct known {
@@ -44,9 +47,74 @@ struct pending {
 	bool taken_later; /* a later event of the batch took the name from what this one is about */
 };
 
-/* Everything watch holds: its options, what it knows, the batch being read. */
+/*
+ * The columns of watch: the event, then the segment as ls shows it after
+ * the event (removed: as it was last known), then before it, for the
+ * facts the event changed (OLD-*, in the same order as the facts).
+ */
+enum {
+	WCOL_TIME,
+	WCOL_EVENT,
+	WCOL_NAME,
+	WCOL_INODE,
+	WCOL_SIZE,
+	WCOL_MODE,
+	WCOL_OCTAL,
+	WCOL_OWNER,
+	WCOL_UID,
+	WCOL_GROUP,
+	WCOL_GID,
+	WCOL_OLD_SIZE,
+	WCOL_OLD_MODE,
+	WCOL_OLD_OCTAL,
+	WCOL_OLD_OWNER,
+	WCOL_OLD_UID,
+	WCOL_OLD_GROUP,
+	WCOL_OLD_GID,
+};
+
+static const struct table_column watch_columns[] = {
+	[WCOL_TIME] = { "TIME", TABLE_TEXT,
+			"when it was seen, ISO 8601 to the microsecond (--time adds it)" },
+	[WCOL_EVENT] = { "EVENT", TABLE_TEXT,
+			 "created, resized, mode, owner, removed or overflow" },
+	[WCOL_NAME] = { "NAME", TABLE_TEXT, "the segment's name (- for overflow)" },
+	[WCOL_INODE] = { "INODE", TABLE_NUMBER, "its inode number" },
+	[WCOL_SIZE] = { "SIZE", TABLE_SIZE, "its size (- when it was gone before a look)" },
+	[WCOL_MODE] = { "MODE", TABLE_TEXT, "permissions as ls -l shows them" },
+	[WCOL_OCTAL] = { "OCTAL", TABLE_TEXT, "permissions in octal" },
+	[WCOL_OWNER] = { "OWNER", TABLE_TEXT, "owner's name (-N: uid)" },
+	[WCOL_UID] = { "UID", TABLE_NUMBER, "owner's uid" },
+	[WCOL_GROUP] = { "GROUP", TABLE_TEXT, "group's name (-N: gid)" },
+	[WCOL_GID] = { "GID", TABLE_NUMBER, "group's gid" },
+	[WCOL_OLD_SIZE] = { "OLD-SIZE", TABLE_SIZE, "resized: the size before" },
+	[WCOL_OLD_MODE] = { "OLD-MODE", TABLE_TEXT, "mode: the permissions before" },
+	[WCOL_OLD_OCTAL] = { "OLD-OCTAL", TABLE_TEXT, "mode: the permissions before, in octal" },
+	[WCOL_OLD_OWNER] = { "OLD-OWNER", TABLE_TEXT, "owner: the owner before" },
+	[WCOL_OLD_UID] = { "OLD-UID", TABLE_NUMBER, "owner: the uid before" },
+	[WCOL_OLD_GROUP] = { "OLD-GROUP", TABLE_TEXT, "owner: the group before" },
+	[WCOL_OLD_GID] = { "OLD-GID", TABLE_NUMBER, "owner: the gid before" },
+};
+
+#define WATCH_COLUMNS (sizeof(watch_columns) / sizeof(watch_columns[0]))
+
+/* Their widths from the first row: a time, the longest event, sizes to 1023.9M... */
+static const unsigned watch_widths[] = {
+	[WCOL_TIME] = 32,     [WCOL_EVENT] = 8,     [WCOL_NAME] = 0,      [WCOL_INODE] = 8,
+	[WCOL_SIZE] = 7,      [WCOL_MODE] = 10,     [WCOL_OCTAL] = 5,     [WCOL_OWNER] = 8,
+	[WCOL_UID] = 5,       [WCOL_GROUP] = 8,     [WCOL_GID] = 5,       [WCOL_OLD_SIZE] = 8,
+	[WCOL_OLD_MODE] = 10, [WCOL_OLD_OCTAL] = 9, [WCOL_OLD_OWNER] = 9, [WCOL_OLD_UID] = 7,
+	[WCOL_OLD_GROUP] = 9, [WCOL_OLD_GID] = 7,
+};
+
+/* The columns watch shows, and with --time. */
+#define WATCH_DEFAULT "EVENT,SIZE,MODE,OWNER,GROUP,OLD-SIZE,OLD-MODE,OLD-OWNER,OLD-GROUP,NAME"
+#define WATCH_TIME "TIME," WATCH_DEFAULT
+
+/* Everything watch holds: its table, what it knows, the batch being read. */
 struct watcher {
-	bool json, time;
+	struct table *table;
+	int status;                /* CLI_OK, or the status of a row that could not be printed */
 	struct timespec read_at;   /* when the batch was read */
 	struct timespec last_time; /* the time on the last line printed */
 	struct catalog catalog;
@@ -83,69 +151,62 @@ static void line_time(struct watcher *w, char *text, size_t size)
 	format_time(&w->last_time, text, size);
 }
 
-/* The line of one event; k NULL for one that is about no segment (overflow). */
+/* The facts of k into the columns from first (WCOL_SIZE, or WCOL_OLD_SIZE for its OLD-* ones). */
+static void facts(struct table *t, struct libscols_line *row, const struct known *k, size_t first)
+{
+	char octal[8];
+
+	snprintf(octal, sizeof(octal), "%04o", (unsigned)k->mode);
+	table_size(t, row, first, (unsigned long long)k->size);
+	table_mode(t, row, first + WCOL_MODE - WCOL_SIZE, k->mode);
+	table_text(t, row, first + WCOL_OCTAL - WCOL_SIZE, octal);
+	table_user(t, row, first + WCOL_OWNER - WCOL_SIZE, (unsigned)k->uid);
+	table_number(t, row, first + WCOL_UID - WCOL_SIZE, (long long)k->uid);
+	table_group(t, row, first + WCOL_GROUP - WCOL_SIZE, (unsigned)k->gid);
+	table_number(t, row, first + WCOL_GID - WCOL_SIZE, (long long)k->gid);
+}
+
+/*
+ * The row of one event; k NULL for one that is about no segment
+ * (overflow), old what a change changed (the OLD-* columns of that change
+ * alone). What is not known stays empty: - in text, null in JSON.
+ */
 static void emit(struct watcher *w, const char *event, const struct known *k,
 		 const struct known *old)
 {
-	bool created = strcmp(event, "created") == 0, unknown = k && k->unknown;
-	char mode[8], old_mode[8], text[CLI_NAME_TEXT], when[64] = "";
-	struct json_object *j;
-	const char *name;
+	struct table *t = w->table;
+	struct libscols_line *row = table_row(t);
+	char when[64];
+	int r;
 
-	if (w->time)
+	if (table_wants(t, WCOL_TIME)) {
 		line_time(w, when, sizeof(when));
-	snprintf(mode, sizeof(mode), "%04o", k ? (unsigned)k->mode : 0);
-	snprintf(old_mode, sizeof(old_mode), "%04o", old ? (unsigned)old->mode : 0);
-	if (!w->json) {
-		if (w->time)
-			printf("%s ", when);
-		/* One event, one line: a name cannot forge another event. */
-		name = k ? cli_name(k->name, text) : "";
-		if (!k)
-			printf("%s events lost\n", event);
-		else if (created && unknown)
-			printf("created %s - - - -\n", name);
-		else if (created)
-			printf("created %s %jd %s %u %u\n", name, (intmax_t)k->size, mode,
-			       (unsigned)k->uid, (unsigned)k->gid);
-		else if (strcmp(event, "resized") == 0)
-			printf("resized %s %jd %jd\n", name, (intmax_t)k->size,
-			       (intmax_t)old->size);
-		else if (strcmp(event, "mode") == 0)
-			printf("mode %s %s %s\n", name, mode, old_mode);
-		else if (strcmp(event, "owner") == 0)
-			printf("owner %s %u %u %u %u\n", name, (unsigned)k->uid, (unsigned)k->gid,
-			       (unsigned)old->uid, (unsigned)old->gid);
-		else
-			printf("%s %s\n", event, name);
-		fflush(stdout);
-		return;
+		table_text(t, row, WCOL_TIME, when);
 	}
-	j = json_object_new_object();
-	if (w->time)
-		json_object_object_add(j, "time", json_object_new_string(when));
-	json_object_object_add(j, "event", json_object_new_string(event));
+	table_text(t, row, WCOL_EVENT, event);
 	if (k)
-		json_object_object_add(j, "name", json_object_new_string(k->name));
-	/* What is not known is null, never made up. */
-	if (created || strcmp(event, "resized") == 0)
-		json_object_object_add(j, "size",
-				       unknown ? NULL : json_object_new_int64((int64_t)k->size));
-	if (created || strcmp(event, "mode") == 0)
-		json_object_object_add(j, "mode", unknown ? NULL : json_object_new_string(mode));
-	if (created || strcmp(event, "owner") == 0) {
-		json_object_object_add(j, "uid", unknown ? NULL : json_object_new_int64(k->uid));
-		json_object_object_add(j, "gid", unknown ? NULL : json_object_new_int64(k->gid));
+		table_name(t, row, WCOL_NAME, k->name);
+	if (k && !k->unknown) {
+		table_number(t, row, WCOL_INODE, (long long)k->ino);
+		facts(t, row, k, WCOL_SIZE);
 	}
-	if (strcmp(event, "resized") == 0)
-		json_object_object_add(j, "old_size", json_object_new_int64((int64_t)old->size));
-	if (strcmp(event, "mode") == 0)
-		json_object_object_add(j, "old_mode", json_object_new_string(old_mode));
-	if (strcmp(event, "owner") == 0) {
-		json_object_object_add(j, "old_uid", json_object_new_int64(old->uid));
-		json_object_object_add(j, "old_gid", json_object_new_int64(old->gid));
+	if (old && strcmp(event, "resized") == 0) {
+		table_size(t, row, WCOL_OLD_SIZE, (unsigned long long)old->size);
+	} else if (old && strcmp(event, "mode") == 0) {
+		char octal[8];
+
+		snprintf(octal, sizeof(octal), "%04o", (unsigned)old->mode);
+		table_mode(t, row, WCOL_OLD_MODE, old->mode);
+		table_text(t, row, WCOL_OLD_OCTAL, octal);
+	} else if (old && strcmp(event, "owner") == 0) {
+		table_user(t, row, WCOL_OLD_OWNER, (unsigned)old->uid);
+		table_number(t, row, WCOL_OLD_UID, (long long)old->uid);
+		table_group(t, row, WCOL_OLD_GROUP, (unsigned)old->gid);
+		table_number(t, row, WCOL_OLD_GID, (long long)old->gid);
 	}
-	cli_print_json(j, false);
+	r = table_stream_row(t, row);
+	if (r != CLI_OK && w->status == CLI_OK)
+		w->status = r;
 }
 
 /* The lines for a segment whose state went from old to now. */
@@ -432,12 +493,14 @@ static int follow_batch(struct watcher *w, size_t len)
 			r = follow(w, e->mask, e->name, w->events[named++].taken_later);
 		}
 	}
-	return r;
+	/* A row that could not be printed ends the watch: nobody reads it any more. */
+	return r == 0 && w->status != CLI_OK ? -w->status : r;
 }
 
 static void watcher_free(struct watcher *w)
 {
 	catalog_free(&w->catalog);
+	table_free(w->table);
 	free(w->buf);
 	free(w->events);
 	free(w->by_name);
@@ -446,26 +509,41 @@ static void watcher_free(struct watcher *w)
 int cmd_watch(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
 		{ "time", no_argument, NULL, 'T' },
+		TABLE_LONG_OPTIONS,
 		CLI_HELP_OPTION,
 		{ 0 },
 	};
+	struct table_options to = { 0 };
 	struct watcher w = { 0 };
+	char output[1024];
+	bool time = false;
 	int ch, fd, r;
 
-	while ((ch = cli_option(argc, argv, "h", options)) != -1) {
-		w.json |= ch == 'j';
-		w.time |= ch == 'T';
-	}
+	while ((ch = cli_option(argc, argv, "h" TABLE_SHORT_OPTIONS, options)) != -1)
+		if (!table_option(&to, ch, optarg))
+			time |= ch == 'T';
 	if (optind != argc)
 		return cli_usage("unexpected argument '%s'", argv[optind]);
+	if (to.list_columns)
+		return table_list_columns(watch_columns, WATCH_COLUMNS, &to);
+	if (to.sort)
+		return cli_usage("--sort: events are printed as they come, never sorted");
+	/* --time with -o: the time first, then the columns chosen. */
+	if (time && to.output && to.output[0] != '+') {
+		if (snprintf(output, sizeof(output), "TIME,%s", to.output) >= (int)sizeof(output))
+			return cli_usage("-o: too long a list");
+		to.output = output;
+	}
+	r = table_new("events", watch_columns, WATCH_COLUMNS, time ? WATCH_TIME : WATCH_DEFAULT,
+		      &to, &w.table);
+	if (r != CLI_OK)
+		return r;
+	table_stream_widths(w.table, watch_widths);
 	w.buf = event_buffer(&w.buf_size);
-	if (!w.buf)
-		return CLI_FAILED;
-	fd = watch_dir(WATCH_EVENTS);
+	fd = w.buf ? watch_dir(WATCH_EVENTS) : -CLI_FAILED;
 	if (fd < 0) {
-		free(w.buf);
+		watcher_free(&w);
 		return -fd;
 	}
 	r = snapshot(&w.catalog);

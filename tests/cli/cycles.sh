@@ -40,8 +40,8 @@ line_in() {
 	return 1
 }
 
-# --- watch --time --json: 1,000 segments made and unlinked, every one a created and a removed line
-"$pshm" watch --time --json >"$work/json" &
+# --- watch --time -J: 1,000 segments made and unlinked, every one a created and a removed row
+"$pshm" watch --time -J -b -o EVENT,NAME,SIZE,OCTAL,UID,GID >"$work/json" &
 watcher=$!
 pids+=("$watcher")
 watching "$watcher"
@@ -72,7 +72,7 @@ for n, line in enumerate(lines, 1):
     if not e.get("name", "").startswith("cyc-"):
         continue
     if e["event"] == "created":
-        for key in ("size", "mode", "uid", "gid"):
+        for key in ("size", "octal", "uid", "gid"):
             if key not in e or not (e[key] is None or isinstance(e[key], (int, str))):
                 problems.append("line %d: %s %r" % (n, key, e.get(key)))
     seen.append((e["event"], e["name"]))
@@ -87,12 +87,12 @@ if seen != want:
 print("; ".join(problems[:5]) or "ok")
 PY
 )
-check "watch --time --json: each of 1,000 create+unlink cycles a created then a removed line, in order, times in order" \
+check "watch --time -J: each of 1,000 create+unlink cycles a created then a removed line, in order, times in order" \
 	"ok" "$verdict"
 "$pshm" rm cycles-end
 
-# --- the same as text: a segment gone before it was seen is "created NAME - - - -"
-"$pshm" watch --time >"$work/text" &
+# --- the same for awk: a segment gone before it was seen is "created NAME - - - -"
+"$pshm" watch --time -r -n -b -o EVENT,NAME,SIZE,OCTAL,UID,GID >"$work/text" &
 watcher=$!
 pids+=("$watcher")
 watching "$watcher"
@@ -102,10 +102,10 @@ line_in "$work/text" ' created cycles-end '
 kill "$watcher"
 wait "$watcher" 2>/dev/null
 time='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}[+-][0-9]{2}:[0-9]{2}'
-check "watch --time: TIME created NAME SIZE MODE UID GID (- when unknown), TIME removed NAME" \
+check "watch --time -r: TIME created|removed NAME SIZE MODE UID GID (- when unknown)" \
 	"400 lines, 0 others" \
-	"$(grep -cE "^$time (created txt-[0-9]+ (- - - -|[0-9]+ [0-7]{4} [0-9]+ [0-9]+)|removed txt-[0-9]+)$" "$work/text") lines, $(grep -v ' cycles-end ' "$work/text" | grep -cvE "^$time (created|removed) txt-") others"
-check "watch --time: created before removed for each name" "200" \
+	"$(grep -cE "^$time (created|removed) txt-[0-9]+ (- - - -|[0-9]+ [0-7]{4} [0-9]+ [0-9]+)$" "$work/text") lines, $(grep -v ' cycles-end ' "$work/text" | grep -cvE "^$time (created|removed) txt-") others"
+check "watch --time -r: created before removed for each name" "200" \
 	"$(awk '$2 == "created" { c[$3] = NR } $2 == "removed" && c[$3] && c[$3] < NR { n++ } END { print n + 0 }' "$work/text")"
 "$pshm" rm cycles-end
 

@@ -123,22 +123,39 @@ check "... and it changed nothing" "1048576 640" "$(stat -c '%s %a' /dev/shm/job
 check "create without --exclusive opens and sizes; 0 is a size" "4096 0" \
 	"$(stat -c %s /dev/shm/state) $(stat -c %s /dev/shm/empty)"
 
-# --- bash completion, as bash-completion loads it
+# --- bash completion, as bash-completion loads it (this pshm first in PATH: it lists columns and views)
 completion=$here/../../src/pshm/pshm.bash-completion
 complete_words() {
-	bash -c '. /usr/share/bash-completion/bash_completion; . "$1"; shift
+	PATH=$(dirname "$pshm"):$PATH bash -c '. /usr/share/bash-completion/bash_completion; . "$1"; shift
 		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
 		_pshm 2>/dev/null; echo "${COMPREPLY[*]}"' _ "$completion" "$@"
 }
-if [ -f /usr/share/bash-completion/bash_completion ]; then
+have_completion=$([ -f /usr/share/bash-completion/bash_completion ] && echo yes)
+if [ -n "$have_completion" ]; then
 	check "completion: commands" "create" "$(complete_words pshm cr)"
 	check "completion: segment names" "jobs" "$(complete_words pshm stat jo)"
 	check "completion: options" "--timeout --min-size --created --help" "$(complete_words pshm wait jobs --)"
-	check "completion: usage's options" "--by-user --by-process --by-cgroup --bytes --noheadings --json --raw --pairs --output --output-all --list-columns --sort --numeric --help" \
-		"$(complete_words pshm usage --)"
+	check "completion: usage's options" "--by-user --by-process --by-cgroup" \
+		"$(complete_words pshm usage --by-)"
 	check "completion: metrics" "metrics" "$(complete_words pshm met)"
+	check "completion: metrics --output is a file" "$work/holder.py" \
+		"$(complete_words pshm metrics --output "$work/hol")"
 	check "completion: mode keywords after a comma" "read-user,all-user read-user,all-group read-user,all-other" \
 		"$(complete_words pshm create x 1M --mode read-user,al)"
+	check "completion: ls's kinds" "--segments --sysv --shared-anon --sort" "$(complete_words pshm ls --s)"
+	for cmd in ls stat holders watch; do
+		check "completion: $cmd's table options" "--output --output-all" "$(complete_words pshm "$cmd" --outp)"
+		check "completion: $cmd -o: its columns, from pshm $cmd -H" \
+			"$("$pshm" "$cmd" -H -r -n -o COLUMN | grep '^N' | xargs)" "$(complete_words pshm "$cmd" -o N)"
+	done
+	check "completion: watch --time" "--time" "$(complete_words pshm watch --ti)"
+	check "completion: -o LIST: the next column after a comma" "NAME,SIZE" "$(complete_words pshm ls -o NAME,SI)"
+	check "completion: -o +LIST" "+OCTAL +OWNER" "$(complete_words pshm ls -l -o +O)"
+	check "completion: --sort COLUMN" "OCTAL OWNER" "$(complete_words pshm ls --sort O)"
+	check "completion: table options before the command, then the command" "-J|ls" \
+		"$(complete_words pshm -J)|$(complete_words pshm -J l)"
+	check "completion: the mount's views, for stat and holders" ".deleted/ .hugetlb/ .memfd/ .shared-anon/ .sysv/" \
+		"$(complete_words pshm stat . | xargs -n1 | sort | xargs)"
 else
 	echo "# bash-completion is not installed: completion not checked"
 fi
@@ -242,6 +259,12 @@ check "ls --all shows a memfd as .memfd/NAME@INODE" "1" "$(echo "$memfd" | grep 
 check "ls --all shows an unlinked, mapped segment as .deleted/NAME@INODE" "1" \
 	"$("$pshm" ls -n --all | grep -cE "^\\.deleted/$gone@[0-9]+\$")"
 check "ls without --all shows neither" "0" "$("$pshm" ls -n | grep -c '[@.]')"
+if [ -n "$have_completion" ]; then
+	check "completion: a memfd's name under .memfd/" "$memfd" "$(complete_words pshm holders ".memfd/$jit")"
+	deleted=$("$pshm" ls -r -n -o NAME --deleted | grep "^\.deleted/$gone@[0-9]*$")
+	check "completion: a deleted segment's name under .deleted/" "1 $deleted" \
+		"$(grep -c . <<<"$deleted") $(complete_words pshm stat ".deleted/$gone")"
+fi
 check "stat of a memfd: its size and allocation" "8192 8192 memfd" \
 	"$("$pshm" stat -n -b -o SIZE,ALLOCATED,KIND "$memfd" | xargs)"
 check "holders of a memfd: its process's descriptor" "${pids[-2]} fd" \
@@ -392,7 +415,8 @@ check "wait --timeout that is not a number is a usage error" "2" "$(status "$psh
 check "wait for a name with / is a usage error" "2" "$(status "$pshm" wait a/b --timeout 1)"
 
 # --- watch
-# Its lines come through a pipe ($events); each is read with a deadline, in order.
+# Its rows come through a pipe ($events); each is read with a deadline, in
+# order, before the next change is made: each is printed (flushed) as it happens.
 start_watch() {
 	exec {events}< <(exec "$pshm" watch "$@")
 	watcher=$!
@@ -404,41 +428,50 @@ start_watch() {
 	done
 	sleep 0.2
 }
-start_watch
+stop_watch() {
+	kill "$watcher"
+	wait "$watcher" 2>/dev/null
+	exec {events}<&-
+}
 next_event() {
 	local line
 	read -r -t 10 line <&"$events" || line="(nothing in 10 s)"
 	echo "$line"
 }
+# The first two fields of the next row: EVENT NAME.
+next_name() { next_event | cut -d' ' -f1-2; }
+# For awk: raw, no header, bytes, every cell filled ("-" when nothing).
+facts=EVENT,NAME,SIZE,OCTAL,UID,GID,OLD-SIZE,OLD-OCTAL,OLD-UID,OLD-GID
+start_watch -r -n -b -o "$facts"
 "$pshm" create w 0
-check "watch: created NAME SIZE MODE UID GID" "created w 0 0600 0 0" "$(next_event)"
+check "watch: created NAME SIZE MODE UID GID, nothing old" "created w 0 0600 0 0 - - - -" "$(next_event)"
 "$pshm" truncate w 4K
-check "watch: resized NAME SIZE OLD" "resized w 4096 0" "$(next_event)"
+check "watch: resized, OLD-SIZE" "resized w 4096 0600 0 0 0 - - -" "$(next_event)"
 printf 'data only' | "$pshm" write w
 "$pshm" chmod w 0640
-check "watch: a write of data is no line; chmod is mode NAME MODE OLD" "mode w 0640 0600" "$(next_event)"
+check "watch: a write of data is no row; chmod is mode, OLD-OCTAL" "mode w 4096 0640 0 0 - 0600 - -" "$(next_event)"
 "$pshm" chown w nobody:nogroup
-check "watch: owner NAME UID GID OLD-UID OLD-GID" "owner w 65534 65534 0 0" "$(next_event)"
+check "watch: owner, OLD-UID and OLD-GID" "owner w 4096 0640 65534 65534 - - 0 0" "$(next_event)"
 "$pshm" rm w
-check "watch: removed NAME" "removed w" "$(next_event)"
+check "watch: removed, as it was last known" "removed w 4096 0640 65534 65534 - - - -" "$(next_event)"
 "$pshm" create w2 0
 "$pshm" create other 0
-check "watch: two more" "created w2 0 0600 0 0|created other 0 0600 0 0" "$(next_event)|$(next_event)"
+check "watch: two more" "created w2|created other" "$(next_name)|$(next_name)"
 mv /dev/shm/other /dev/shm/w2
 check "watch: a rename over a segment: the old one removed, the new one there" \
-	"removed other|removed w2|created w2 0 0600 0 0" "$(next_event)|$(next_event)|$(next_event)"
+	"removed other|removed w2|created w2" "$(next_name)|$(next_name)|$(next_name)"
 # A FIFO renamed over a segment: the segment is gone, the FIFO is no segment.
 "$pshm" create by-fifo 0
-check "watch: one to replace by a FIFO" "created by-fifo 0 0600 0 0" "$(next_event)"
+check "watch: one to replace by a FIFO" "created by-fifo" "$(next_name)"
 mkfifo /dev/shm/a-fifo
 mv -T /dev/shm/a-fifo /dev/shm/by-fifo
-check "watch: a FIFO renamed over a segment removes it" "removed by-fifo" "$(next_event)"
+check "watch: a FIFO renamed over a segment removes it" "removed by-fifo" "$(next_name)"
 rm -f /dev/shm/by-fifo
 # More events than the kernel queues: what was lost is found by looking again.
 "$pshm" create gone-later 0
-check "watch: one to remove while it cannot read" "created gone-later 0 0600 0 0" "$(next_event)"
+check "watch: one to remove while it cannot read" "created gone-later" "$(next_name)"
 kill -STOP "$watcher"
-"$python" - "$(cat /proc/sys/fs/inotify/max_queued_events)" <<'PY'
+"$python" - "$(cat /proc/sys/fs/inotify/max_queued_events)" <<'EOF'
 import os, sys
 a = os.open("/dev/shm/w2", os.O_RDWR)
 b = os.open("/dev/shm/j-side", os.O_RDWR | os.O_CREAT, 0o600)
@@ -446,23 +479,77 @@ for i in range(int(sys.argv[1]) // 2 + 100):
     os.ftruncate(a, i + 1)  # alternating, so the kernel cannot merge them
     os.ftruncate(b, i + 1)
 os.unlink("/dev/shm/gone-later")  # past the queue's end: lost
-PY
+EOF
 kill -CONT "$watcher"
 final=$(stat -c %s /dev/shm/w2)
-check "watch: after an overflow, the changes, the overflow and the lost removal" \
-	"created j-side $final 0600 0 0|resized w2 $final 0|overflow events lost|removed gone-later" \
+check "watch: after an overflow, the changes, the overflow row and the lost removal" \
+	"created j-side $final 0600 0 0 - - - -|resized w2 $final 0600 0 0 0 - - -|overflow - - - - - - - - -|removed gone-later 0 0600 0 0 - - - -" \
 	"$(next_event)|$(next_event)|$(next_event)|$(next_event)"
 "$pshm" rm w2 j-side
-check "watch: and it goes on" "removed w2|removed j-side" "$(next_event)|$(next_event)"
-kill "$watcher"
-exec {events}<&-
+check "watch: and it goes on" "removed w2|removed j-side" "$(next_name)|$(next_name)"
+# Made and unlinked while watch cannot look (stopped): still a created and a
+# removed row, what could not be known said so (-).
+kill -STOP "$watcher"
+"$pshm" create flash 4K
+"$pshm" rm flash
+kill -CONT "$watcher"
+check "watch: a segment gone before its look: created, then removed, nothing known" \
+	"created flash - - - - - - - -|removed flash - - - - - - - -" "$(next_event)|$(next_event)"
+stop_watch
 
-start_watch --json
+# As people read it: a header, columns aligned row after row, sizes and modes as ls -l's.
+start_watch
+"$pshm" create aligned 0
+"$pshm" truncate aligned 1M
+"$pshm" chmod aligned 0640
+"$pshm" chown aligned nobody:nogroup
+"$pshm" rm aligned
+out=$(for _ in 1 2 3 4 5 6; do next_event; done)
+stop_watch
+check "watch: its header" "EVENT SIZE MODE OWNER GROUP OLD-SIZE OLD-MODE OLD-OWNER OLD-GROUP NAME" \
+	"$(head -1 <<<"$out" | xargs)"
+check "watch: created, resized, mode, owner, removed, as people read them" \
+	"created 0B -rw------- root root - - - - aligned|resized 1M -rw------- root root 0B - - - aligned|mode 1M -rw-r----- root root - -rw------- - - aligned|owner 1M -rw-r----- nobody nogroup - - root root aligned|removed 1M -rw-r----- nobody nogroup - - - - aligned" \
+	"$(tail -n +2 <<<"$out" | awk '{ $1 = $1; print }' | paste -sd'|')"
+check "watch: rows aligned with the header (NAME starts at one offset)" "1" \
+	"$(awk '{ print length($0) - length($NF) }' <<<"$out" | sort -u | wc -l)"
+check "watch: rows aligned with the header (SIZE ends at one offset)" "1" \
+	"$(awk '{ print index($0, $2) + length($2) }' <<<"$out" | sort -u | wc -l)"
+
+# --time: ISO 8601 to the microsecond, first; -P for eval; -N numbers.
+start_watch --time -P -N -b -o EVENT,NAME,SIZE,OWNER
+"$pshm" create timed 0
+line=$(next_event)
+stop_watch
+TIME='' EVENT='' NAME='' SIZE='' OWNER=''
+eval "$line"
+check "watch --time -P -N: eval gives TIME EVENT NAME SIZE OWNER" "created timed 0 0" "$EVENT $NAME $SIZE $OWNER"
+check "watch --time: ISO 8601 with microseconds and offset" "yes" \
+	"$(grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}[+-][0-9]{2}:[0-9]{2}$' <<<"$TIME" && echo yes || echo "no: $TIME")"
+"$pshm" rm timed
+
+# -J: one object a line, keyed as ls -J keys its columns, null for nothing.
+start_watch -J -b --time -o EVENT,NAME,SIZE,OCTAL,UID,OLD-SIZE
 "$pshm" create j 0
-check "watch --json: one object per line" "created j 0 0600" \
-	"$(next_event | "$python" -c 'import json,sys; e=json.loads(sys.stdin.readline()); print(e["event"], e["name"], e["size"], e["mode"])')"
-kill "$watcher"
-exec {events}<&-
+"$pshm" truncate j 8K
+out="$(next_event)
+$(next_event)"
+stop_watch
+check "watch -J: one object a line, typed, null for nothing" \
+	"time event name size octal uid old-size|created j 0 '0600' 0 None|resized j 8192 '0600' 0 0" \
+	"$("$python" -c '
+import json, sys
+rows = [json.loads(line) for line in sys.stdin]
+print(" ".join(rows[0]), end="|")
+print("|".join(" ".join(repr(r[k]) if k == "octal" else str(r[k]) for k in ("event", "name", "size", "octal", "uid", "old-size")) for r in rows))' <<<"$out")"
+"$pshm" rm j
+
+check "watch -H: its columns" \
+	"TIME EVENT NAME INODE SIZE MODE OCTAL OWNER UID GROUP GID OLD-SIZE OLD-MODE OLD-OCTAL OLD-OWNER OLD-UID OLD-GROUP OLD-GID" \
+	"$("$pshm" watch -H -n -o COLUMN | xargs)"
+check "watch -o of an unknown column: status 2, naming it" "'FROB' 2" \
+	"$("$pshm" watch -o EVENT,FROB 2>&1 >/dev/null | grep -o "'FROB'") $(status "$pshm" watch -o EVENT,FROB)"
+check "watch --sort: status 2 (events come as they come)" "2" "$(status timeout 5 "$pshm" watch --sort NAME)"
 
 # --- names that cannot lie: another user's names, as root sees them
 # Each holds what a terminal or a script reading lines would obey: escape
@@ -493,7 +580,6 @@ for a in names:
         bad |= mode == "table" and c == 0x5c and b[i + 1:i + 2] == b"x"
         bad |= mode == "raw" and c in b" \\"
         bad |= mode == "pairs" and c in b"\\$\"`"
-        bad |= mode == "cli" and c in b" \\"
         out += "\\x%02x" % c if bad else chr(c)
     print(out)' "$@"
 }
@@ -562,23 +648,57 @@ out=$("$pshm" usage -n)
 check "usage: no control byte, one line per row (-J names unreadable processes, text counts them)" "0 $("$pshm" usage -J -o KIND | "$python" -c '
 import json, sys
 print(len([r for r in json.load(sys.stdin)["usage"] if r["kind"] != "unreadable-process"]))')" "$(unsafe_lines <<<"$out") $(wc -l <<<"$out")"
-# watch: each name made and removed while it runs, then an end mark.
-start_watch
+# watch, in every format: each name made and removed while it runs, then an end mark.
+formats=(table raw pairs json)
+format_options=("-n" "-r -n" "-P" "-J")
+watchers=()
+for i in "${!formats[@]}"; do
+	"$pshm" watch ${format_options[$i]} -o EVENT,NAME >"$work/watch.${formats[$i]}" &
+	watchers+=($!)
+	pids+=($!)
+done
+for w in "${watchers[@]}"; do
+	for _ in $(seq 100); do
+		grep -qs '^inotify wd:' /proc/"$w"/fdinfo/* && break
+		sleep 0.05
+	done
+done
+sleep 0.2
 for n in "${lying[@]}"; do "$pshm" rm "$n"; done
 for n in "${lying[@]}"; do as_nobody "$pshm" create "$n" 0; done
 "$pshm" create watch-end 0
-out=$(timeout 10 sed -u '/^created watch-end /q' <&"$events")
-kill "$watcher"
-exec {events}<&-
-check "watch: no control byte" "0" "$(unsafe_lines <<<"$out")"
-check "watch: one line per event" "$((2 * ${#lying[@]} + 1))" "$(wc -l <<<"$out")"
-check "watch: removed NAME, the name escaped" "$(escaped cli "${lying[@]}" | sed 's/^/removed /' | sort)" \
-	"$(grep '^removed ' <<<"$out" | sort)"
-check "watch: created NAME SIZE MODE UID GID, the name escaped" \
-	"$(escaped cli "${lying[@]}" | sed 's/$/ 0 0600 65534 65534/; s/^/created /' | sort)" \
-	"$(grep '^created ' <<<"$out" | grep -v watch-end | sort)"
-kill "${pids[-1]}"
-wait "${pids[-1]}" 2>/dev/null
+for f in "${formats[@]}"; do
+	for _ in $(seq 200); do grep -qs 'watch-end' "$work/watch.$f" && break; sleep 0.05; done
+done
+kill "${watchers[@]}"
+wait "${watchers[@]}" 2>/dev/null
+events=$((2 * ${#lying[@]} + 1))
+for f in table raw pairs; do
+	out=$(cat "$work/watch.$f")
+	check "watch ($f): no control byte, DEL or byte above 0x7e" "0" "$(unsafe_lines <<<"$out")"
+	check "watch ($f): one line per event" "$events" "$(wc -l <<<"$out")"
+done
+check "watch: removed NAME, the name escaped as ls escapes it" \
+	"$(escaped table "${lying[@]}" | sed 's/^/removed /' | sort)" \
+	"$(grep '^removed ' "$work/watch.table" | sed 's/^removed  */removed /' | sort)"
+check "watch: created NAME, the name escaped as ls escapes it" \
+	"$(escaped table "${lying[@]}" | sed 's/^/created /' | sort)" \
+	"$(grep '^created ' "$work/watch.table" | sed 's/^created  */created /' | grep -v watch-end | sort)"
+check "watch -r: the name one field, escaped as ls -r escapes it" \
+	"$( (escaped raw "${lying[@]}" | sed 's/^/removed /'; escaped raw "${lying[@]}" | sed 's/^/created /') | sort)" \
+	"$(awk 'NF == 2 && $2 != "watch-end"' "$work/watch.raw" | sort)"
+check "watch -P: eval gives back each name escaped as ls -P escapes it" \
+	"$( (escaped pairs "${lying[@]}"; escaped pairs "${lying[@]}") | sort)" \
+	"$(while read -r line; do eval "$line"; [ "$NAME" != watch-end ] && echo "$NAME"; done <"$work/watch.pairs" | sort)"
+check "watch -J: valid UTF-8, one object per event, the exact names (\\xHH is the byte)" "ok $events" \
+	"$("$python" -c '
+import json, os, re, sys
+raw = open(sys.argv[1], "rb").read()
+raw.decode("utf-8")
+rows = [json.loads(line) for line in raw.decode().splitlines()]
+names = {re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m[1], 16)]), r["name"].encode()) for r in rows}
+want = {os.fsencode(n) for n in sys.argv[2:]} | {b"watch-end"}
+print("ok" if names == want else sorted(names ^ want), len(rows))' "$work/watch.json" "${lying[@]}")"
 "$pshm" rm "${lying[@]}" watch-end
 
 # --- bad input changes nothing
@@ -599,20 +719,46 @@ check "chmod with a bad mode: status 2" "2" "$(status "$pshm" chmod jobs 01777)"
 check "wrong number of arguments: status 2" "2" "$(status "$pshm" truncate jobs)"
 check "none of it changed anything" "$snapshot" "$(ls -l --time-style=+%s /dev/shm)"
 
-# --- through a shmfs mount: its clients hold segments as much as direct ones
+# --- through a shmfs mount: its clients hold segments as much as direct ones,
+# and its daemon, which holds them for its clients, is never a holder: not
+# to pshm, not to the daemon's own .ctl
 if [ -x "$shmfs" ]; then
 	mkdir "$work/mnt"
-	"$shmfs" "$work/mnt"
+	"$shmfs" -f "$work/mnt" &
+	daemon=$!
+	pids+=("$daemon")
+	for _ in $(seq 100); do
+		mountpoint -q "$work/mnt" || ! kill -0 "$daemon" 2>/dev/null && break
+		sleep 0.05
+	done
+	check "shmfs mounted, its daemon alive" "yes" \
+		"$(mountpoint -q "$work/mnt" && kill -0 "$daemon" && echo yes)"
 	"$pshm" create viamount 4K
 	holder "$python" "$work/holder.py" through "$work/mnt/viamount"
 	client=${pids[-1]}
 	check "holders: a client of a shmfs mount holds by fd and by map" "fd map" \
-		"$("$pshm" holders -P -o PID,FD viamount | awk -v p="PID=\"$client\"" '$1 == p { print $2 == "FD=\"\"" ? "map" : "fd" }' | sort -u | xargs)"
-	check "ls -l counts it" "yes" \
-		"$("$pshm" ls -n -o NAME,HOLDERS | awk '$1 == "viamount" { print ($2 >= 2 ? "yes" : "no") }')"
+		"$("$pshm" holders -J viamount | "$python" -c '
+import json, sys
+print(*sorted({"fd" if h["fd"] is not None else "map" for h in json.load(sys.stdin)["holders"] if h["pid"] == int(sys.argv[1])}))' "$client")"
+	check "the daemon holds it open for its client" "yes" \
+		"$(find /proc/"$daemon"/fd -lname /dev/shm/viamount | grep -q . && echo yes)"
+	check "holders: the client alone, never the daemon" "$client" \
+		"$("$pshm" holders -n -o PID viamount | sort -u | xargs)"
+	check "ls counts one holding process" "1" \
+		"$("$pshm" ls -n -o NAME,HOLDERS | awk '$1 == "viamount" { print $2 }')"
+	check "holders --json: not the daemon either" "$client" \
+		"$("$pshm" holders -J viamount | "$python" -c 'import json, sys; print(*sorted({h["pid"] for h in json.load(sys.stdin)["holders"]}))')"
+	exec {ctl}<>"$work/mnt/.ctl"
+	echo "holders viamount" >&"$ctl"
+	reply=$(timeout 5 sed -u '/^ok/q' <&"$ctl")
+	check ".ctl holders: the same processes as pshm holders, the daemon in neither" \
+		"$client|ok" "$(awk '/^[0-9]/ { print $1 }' <<<"$reply" | sort -u | xargs)|$(tail -1 <<<"$reply" | cut -c1-2)"
+	exec {ctl}<&-
 	kill "$client"
 	wait "$client" 2>/dev/null
 	fusermount3 -u "$work/mnt"
+	wait "$daemon"
+	check "the daemon exits 0 once unmounted" "0" "$?"
 	"$pshm" rm viamount
 else
 	check "shmfs for the mount checks" "a path" "${2:-none given}"

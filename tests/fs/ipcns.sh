@@ -72,6 +72,17 @@ check ".sysv names each NSINODE@0xKEY@SHMID: the same keys never collide" "$expe
 	"$(ls "$mnt/.sysv" | ours | sort)"
 check "pshm ls --all names them the same" "$(echo "$expected" | sed 's|^|.sysv/|')" \
 	"$("$pshm" ls -n --all | grep '^\.sysv/' | sed 's|^\.sysv/||' | ours | sed 's|^|.sysv/|' | sort)"
+# Inode numbers: the mount shows SHMID + 1 (shmid 0 is the first of every
+# namespace, and an entry of inode 0 is one readdir skips: ls, find and
+# scandir would never list it); pshm and /proc/PID/maps say SHMID.
+check "a fresh namespace's first segment is shmid 0" "0" "$da"
+check ".sysv: each entry's inode is its SHMID + 1" "$((da + 1)) $((aa + 1))" \
+	"$(stat -c %i "$mnt/.sysv/$nsa@0x6e730001@$da" "$mnt/.sysv/$nsa@0x6e730002@$aa" | xargs)"
+check ".sysv: find lists shmid 0's entry, by that inode" "$mnt/.sysv/$nsa@0x6e730001@$da" \
+	"$(find "$mnt/.sysv" -inum $((da + 1)) -name "$nsa@*")"
+check "pshm: INODE is the SHMID, as /proc/PID/maps shows it" \
+	"$da $da|$aa $aa|$(awk '/SYSV6e730002/ { print $5 }' "/proc/$pa/maps")" \
+	"$("$pshm" ls --sysv -r -n -o INODE,SHMID,NAME | awk -v ns="$nsa" 'index($3, ".sysv/" ns "@") == 1 { print $1, $2 }' | sort -n | paste -sd'|')|$aa"
 check "sizes and allocated bytes are the segments' own" \
 	"$((16 * MiB)) $((16 * MiB)) $((8 * MiB)) $((8 * MiB))" \
 	"$(stat -c '%s %b' "$mnt/.sysv/$nsa@0x6e730001@$da" "$mnt/.sysv/$nsa@0x6e730002@$aa" |

@@ -15,6 +15,11 @@ isolate() {
 		exec unshare -m --propagation private "$0" "$@"
 	fi
 	mount -t tmpfs -o "size=$size,mode=1777" tmpfs /dev/shm || exit 1
+	# Others' shmfs mounts, copied into this namespace, are not the test's
+	# (pshm counts clients through the first one it finds): detached here only.
+	findmnt -rn -t fuse.shmfs -o TARGET | while read -r target; do
+		umount -l "$(printf '%b' "$target")"
+	done
 }
 
 # As isolate, and first in a private IPC namespace too (System V segments
