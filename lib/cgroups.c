@@ -310,6 +310,25 @@ static int add_tmpfs(void *ctx, const char *mount_point, unsigned long long used
 	return 0;
 }
 
+/* A row's bytes of every kind and its tmpfs: what it holds. */
+static unsigned long long row_bytes(const struct pshm_cgroup_row *row)
+{
+	unsigned long long sum = row->tmpfs_bytes;
+
+	for (int k = 0; k < PSHM_KINDS; k++)
+		sum += row->bytes[k];
+	return sum;
+}
+
+/* Largest first, then by path. */
+static int by_size(const void *a, const void *b)
+{
+	const struct pshm_cgroup_row *x = a, *y = b;
+	unsigned long long bx = row_bytes(x), by = row_bytes(y);
+
+	return bx != by ? (bx > by ? -1 : 1) : strcmp(x->path, y->path);
+}
+
 PSHM_EXPORT ssize_t pshm_usage_by_cgroup(const struct pshm_scan *s,
 					 const struct pshm_viewer *viewer,
 					 struct pshm_cgroup_row **ret, struct pshm_error *err)
@@ -343,6 +362,8 @@ PSHM_EXPORT ssize_t pshm_usage_by_cgroup(const struct pshm_scan *s,
 		free(b.rows);
 		return r == -ENOMEM ? pshm_fail(err, ENOMEM, "usage", NULL, -1, NULL) : r;
 	}
+	if (b.count)
+		qsort(b.rows, b.count, sizeof(*b.rows), by_size);
 	*ret = b.rows;
 	return (ssize_t)b.count;
 }

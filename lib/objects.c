@@ -307,6 +307,90 @@ PSHM_EXPORT unsigned pshm_scan_unreadable(const struct pshm_scan *s)
 	return s->unreadable;
 }
 
+/* Where u goes among s's named ones (the lowest pids), or -1 when it is not among them. */
+static int unreadable_slot(const struct pshm_scan *s, pid_t pid)
+{
+	size_t highest = 0;
+
+	if (s->unreadable_named < PSHM_UNREADABLE_NAMED)
+		return (int)s->unreadable_named;
+	for (size_t i = 1; i < s->unreadable_named; i++)
+		if (s->unreadable_pids[i].pid > s->unreadable_pids[highest].pid)
+			highest = i;
+	return pid < s->unreadable_pids[highest].pid ? (int)highest : -1;
+}
+
+static void unreadable_add(struct pshm_scan *s, const struct pshm_unreadable *u)
+{
+	int slot = unreadable_slot(s, u->pid);
+
+	if (slot < 0)
+		return;
+	if ((size_t)slot == s->unreadable_named)
+		s->unreadable_named++;
+	s->unreadable_pids[slot] = *u;
+}
+
+void objects_unreadable(struct pshm_scan *s, int proc_dir, long pid, int error)
+{
+	struct pshm_unreadable u = { .pid = (pid_t)pid, .error = error, .uid = (uid_t)-1 };
+	char path[40];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	s->unreadable++;
+	if (unreadable_slot(s, u.pid) < 0)
+		return;
+	/* Who it is, as anyone may see it (ps): the owner of /proc/PID, its comm. */
+	snprintf(path, sizeof(path), "%ld", pid);
+	if (fstatat(proc_dir, path, &st, 0) == 0)
+		u.uid = st.st_uid;
+	snprintf(path, sizeof(path), "%ld/comm", pid);
+	fd = openat(proc_dir, path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, u.comm, sizeof(u.comm) - 1);
+	if (fd >= 0)
+		close(fd);
+	u.comm[n > 0 ? n : 0] = '\0';
+	/* One printable word, as a holder's comm (process.c). */
+	u.comm[strcspn(u.comm, "\n")] = '\0';
+	for (char *c = u.comm; *c; c++)
+		if (*c <= ' ' || *c > '~' || *c == '\\')
+			*c = '_';
+	if (!u.comm[0])
+		snprintf(u.comm, sizeof(u.comm), "?");
+	unreadable_add(s, &u);
+}
+
+void objects_merge_unreadable(struct pshm_scan *s, const struct pshm_scan *part)
+{
+	s->unreadable += part->unreadable;
+	for (size_t i = 0; i < part->unreadable_named; i++)
+		unreadable_add(s, &part->unreadable_pids[i]);
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct pshm_unreadable *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+PSHM_EXPORT size_t pshm_scan_unreadable_pids(const struct pshm_scan *s, struct pshm_unreadable *ret,
+					     size_t max)
+{
+	struct pshm_unreadable sorted[PSHM_UNREADABLE_NAMED];
+	size_t n = s->unreadable_named;
+
+	memcpy(sorted, s->unreadable_pids, n * sizeof(sorted[0]));
+	qsort(sorted, n, sizeof(sorted[0]), by_pid);
+	if (n > max)
+		n = max;
+	if (n)
+		memcpy(ret, sorted, n * sizeof(sorted[0]));
+	return n;
+}
+
 PSHM_EXPORT void pshm_scan_free(struct pshm_scan *s)
 {
 	if (!s)
@@ -334,10 +418,10 @@ PSHM_EXPORT bool pshm_object_visible(const struct pshm_object *o, const struct p
 {
 	pid_t last = -1;
 
-	if (viewer->uid == 0)
+	/* Every name in PSHM_DIR is in its listing, which anyone may read. */
+	if (viewer->uid == 0 || o->kind == PSHM_KIND_SEGMENT)
 		return true;
-	if ((o->made_as == PSHM_KIND_SEGMENT || o->made_as == PSHM_KIND_SYSV) &&
-	    o->st.st_uid == viewer->uid)
+	if (o->made_as == PSHM_KIND_SYSV && o->st.st_uid == viewer->uid)
 		return true;
 	/* A process's holders come together: one question each. */
 	for (size_t i = 0; i < o->holder_count; i++) {

@@ -53,6 +53,9 @@ struct pshm_scan {
 	struct object **order; /* for pshm_scan_next, built at the end */
 	size_t next;
 	unsigned unreadable;
+	/* The lowest pids of those, and why (objects_unreadable). */
+	size_t unreadable_named;
+	struct pshm_unreadable unreadable_pids[PSHM_UNREADABLE_NAMED];
 	char *buf; /* for whole files of /proc: maps, directories */
 	size_t buf_size;
 	/*
@@ -109,6 +112,16 @@ int objects_set_text(struct object *o, const char *name, const char *path);
  * opens it: 0, or -ENOMEM.
  */
 int objects_name(struct object *o, const char *name, size_t len, bool from_maps, const char *path);
+
+/*
+ * Counts process pid (a directory of proc_dir) as one the scan could not
+ * read, for error (EACCES: /proc refused; ESRCH: it exited meanwhile), and
+ * names it when its pid is among the PSHM_UNREADABLE_NAMED lowest.
+ */
+void objects_unreadable(struct pshm_scan *s, int proc_dir, long pid, int error);
+
+/* Adds a worker's part's processes that could not be read into s. */
+void objects_merge_unreadable(struct pshm_scan *s, const struct pshm_scan *part);
 
 /* Adds h to o's holders: 0, -E2BIG past options.holders_max, or -ENOMEM. */
 int objects_add_holder(struct pshm_scan *s, struct object *o, const struct pshm_holder *h);

@@ -552,7 +552,7 @@ int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds)
 {
 	char name[24];
 	struct process p = { .pid = pid };
-	struct stat st;
+	struct stat st = { 0 }; /* st_ino 0: /proc/PID could not be stat'ed (exited) */
 	int fds, maps;
 
 	snprintf(name, sizeof(name), "%ld", pid);
@@ -565,7 +565,7 @@ int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds)
 	if (s->options.readers_only && !s->only &&
 	    (fstatat(proc_dir, name, &st, 0) < 0 || st.st_uid != s->options.reader_uid ||
 	     st.st_gid != s->options.reader_gid)) {
-		s->unreadable++;
+		objects_unreadable(s, proc_dir, pid, st.st_ino ? EACCES : ESRCH);
 		return 0;
 	}
 	p.dir = openat(proc_dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -573,7 +573,7 @@ int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds)
 		return 0; /* exited meanwhile */
 	if (s->options.readers_only && !s->only && !may_be_read(s, &p)) {
 		close(p.dir);
-		s->unreadable++;
+		objects_unreadable(s, proc_dir, pid, p.gone ? ESRCH : EACCES);
 		return 0;
 	}
 	fds = need_fds ? scan_fds(s, &p) : 0;
@@ -587,6 +587,6 @@ int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds)
 	if (maps == -ENOMEM || maps == -E2BIG)
 		return maps;
 	if (fds == -EACCES || maps == -EACCES)
-		s->unreadable++;
+		objects_unreadable(s, proc_dir, pid, EACCES);
 	return 0;
 }

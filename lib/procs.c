@@ -159,7 +159,7 @@ static int merge_part(struct pshm_scan *s, struct pshm_scan *part)
 			objects_free(o);
 		}
 	}
-	s->unreadable += part->unreadable;
+	objects_merge_unreadable(s, part);
 	pshm_scan_free(part);
 	return r;
 }

@@ -200,6 +200,22 @@ const struct pshm_object *pshm_scan_find(const struct pshm_scan *s, unsigned kin
 					 const char *name);
 /* How many processes could not be read. */
 unsigned pshm_scan_unreadable(const struct pshm_scan *s);
+/* The most of those a scan names (the lowest pids). */
+#define PSHM_UNREADABLE_NAMED 16
+/* A process the scan could not read, and why. */
+struct pshm_unreadable {
+	pid_t pid;
+	int error;     /* EACCES: /proc refused (another user's, not dumpable); ESRCH: it exited */
+	uid_t uid;     /* the owner of /proc/PID as the scan saw it, or (uid_t)-1 */
+	char comm[16]; /* its command name, one printable word; "?" when unknown */
+};
+/*
+ * Copies the processes the scan could not read, lowest pid first, into
+ * ret (room for max): at most PSHM_UNREADABLE_NAMED of the
+ * pshm_scan_unreadable ones, those of the lowest pids. Returns how many.
+ */
+size_t pshm_scan_unreadable_pids(const struct pshm_scan *s, struct pshm_unreadable *ret,
+				 size_t max);
 /* How many objects the scan found. */
 size_t pshm_scan_count(const struct pshm_scan *s);
 /* Frees the scan and its objects; NULL is fine. */
@@ -239,8 +255,9 @@ bool pshm_process_readable(pid_t pid, unsigned long long start_time);
 /* Whether viewer may see holder h: viewer->may_read, or true without it. */
 bool pshm_holder_visible(const struct pshm_holder *h, const struct pshm_viewer *viewer);
 /*
- * Whether viewer sees object o: root sees all; others a named or System V
- * segment they own, and any object one of whose holders they may read
+ * Whether viewer sees object o: root sees all; others every named segment
+ * (PSHM_DIR lists them all to everyone, as ls does), a System V segment
+ * they own, and any object one of whose holders they may read
  * (pshm_holder_visible). An object that lives only in processes (deleted
  * segment, memfd, shared anonymous memory) is never visible by its owner
  * alone: its holders might be processes the owner may not read (set-uid,
@@ -337,15 +354,33 @@ struct pshm_huge_usage {
 	long long unexplained;
 };
 
-/* Where shared memory goes, for "where did my memory go". */
+/*
+ * Where shared memory goes, for "where did my memory go". Every byte of
+ * Shmem (/proc/meminfo) is in exactly one of these terms:
+ *   shmem = shm_dir_used + tmpfs_used + bytes[memfd] + bytes[sysv]
+ *           + bytes[shared-anon] + unexplained
+ * and PSHM_DIR's tmpfs holds the segments, named and deleted:
+ *   shm_dir_used = bytes[segment] + bytes[deleted] + shm_dir_other
+ * Huge pages are never in Shmem: each pool is huge[].bytes + unexplained.
+ */
 struct pshm_usage {
-	/* By kind index (PSHM_KIND_SEGMENT is 0): objects, and their allocated bytes. */
+	/*
+	 * By kind index (PSHM_KIND_SEGMENT is 0): objects, and their allocated
+	 * bytes (a segment of several names, hard links, counts once per name
+	 * in count, once in bytes).
+	 */
 	unsigned long long count[PSHM_KINDS];
 	unsigned long long bytes[PSHM_KINDS];
 	unsigned long long shm_dir_used; /* PSHM_DIR's tmpfs: bytes in use (statvfs) */
-	unsigned long long tmpfs_used;   /* every other tmpfs and devtmpfs (pshm_tmpfs_mounts) */
-	unsigned long long shmem;        /* Shmem of /proc/meminfo, in bytes */
-	long long unexplained;           /* shmem less all the rest (below): may be negative */
+	/*
+	 * What of shm_dir_used no segment counted explains: semaphores (sem.*),
+	 * deleted segments only processes the viewer may not read hold; may be
+	 * a little negative when files changed while they were added up.
+	 */
+	long long shm_dir_other;
+	unsigned long long tmpfs_used; /* every other tmpfs and devtmpfs (pshm_tmpfs_mounts) */
+	unsigned long long shmem;      /* Shmem of /proc/meminfo, in bytes */
+	long long unexplained;         /* the last term of shmem's sum (above): may be negative */
 	/* Huge pages, by page size (never part of shmem): huge_sizes of them. */
 	unsigned huge_sizes;
 	struct pshm_huge_usage huge[PSHM_HUGE_SIZES_MAX];
@@ -354,33 +389,50 @@ struct pshm_usage {
 /*
  * Adds up a scan's objects visible to viewer (pshm_object_visible) by kind,
  * with the file systems that hold shared memory too, and the kernel's own
- * total (Shmem). What no line explains is
- *   shmem - shm_dir_used - tmpfs_used - bytes[memfd] - bytes[sysv] - bytes[shared-anon]
- * (segments, deleted and others' files in PSHM_DIR are in shm_dir_used);
- * huge pages are never in shmem: each page size of the machine's has its
- * pool, its objects and what they do not explain in huge[].
- * tmpfs_used counts this mount namespace's file systems, and for root
- * other namespaces' too, within that walk's bounds (pshm_tmpfs_mounts).
- * Returns: 0, or what reading /proc reports.
+ * total (Shmem), into the terms of struct pshm_usage's sums. What no term
+ * explains (unexplained) is what the viewer may not see (others'
+ * processes' memfds and mappings), the tmpfs mounts a walk did not reach,
+ * and the kernel's own. tmpfs_used counts this mount namespace's file
+ * systems, and for root other namespaces' too, within that walk's bounds
+ * (pshm_tmpfs_mounts). Returns: 0, or what reading /proc reports.
  */
 int pshm_usage_of(const struct pshm_scan *scan, const struct pshm_viewer *viewer,
 		  struct pshm_usage *ret, struct pshm_error *err);
 /* One line of a usage table, by owner or by holding process. */
 struct pshm_usage_row {
 	unsigned kind; /* PSHM_KIND_* */
-	long who;      /* the owner's uid, or the holding process's pid (-1: processes not shown) */
-	char comm[16]; /* by process: its command name; by owner: "" */
-	unsigned long long count, bytes; /* objects, and their allocated bytes */
+	/*
+	 * By owner: the owner's uid. By process: the holding process's pid, -1
+	 * for the processes viewer may not read (comm "-"), 0 for objects no
+	 * process holds (comm "": a named segment, a System V one not attached).
+	 */
+	long who;
+	char comm[16];            /* by process: its command name; by owner: "" */
+	unsigned long long count; /* objects */
+	/* By owner: their allocated bytes. By process: its shares of them (below). */
+	unsigned long long bytes;
+	/* By process: of count, the objects it maps (the rest it holds by a descriptor alone). */
+	unsigned long long mapped;
+	/* By process: its objects' whole allocated bytes, each once (as smaps Rss); by owner: bytes. */
+	unsigned long long whole;
 };
 #define PSHM_USAGE_BY_OWNER 1
 #define PSHM_USAGE_BY_PROCESS 2
 /*
  * A scan's objects visible to viewer (pshm_object_visible), added up by kind
  * and owner (PSHM_USAGE_BY_OWNER) or by kind and holding process
- * (PSHM_USAGE_BY_PROCESS: an object counts once for each process that
- * holds it, and its holders that viewer may not read, pshm_holder_visible,
- * add up in one row per kind whose who is -1 and comm "-": counted, never
- * named), in the scan's order. Leaves pshm_scan_next's place alone.
+ * (PSHM_USAGE_BY_PROCESS), so that the rows of a kind add up to
+ * pshm_usage_of's count and bytes for it. By process, each object's
+ * allocated bytes are shared, as smaps' Pss shares pages: evenly among the
+ * distinct processes that map it (a process that maps it twice counts
+ * once; the first in process order gets what does not divide); a process
+ * that holds it by a descriptor alone while others map it gets 0 (it
+ * counts in count, not in mapped); an object no process maps is shared so
+ * among the processes that hold it open; one no process holds is in the
+ * row of who 0. Processes viewer may not read (pshm_holder_visible) add up
+ * in one row per kind of who -1 and comm "-": counted, never named.
+ * Rows come largest bytes first (then by kind, then who). Leaves
+ * pshm_scan_next's place alone.
  * Returns: the number of rows with *ret (free it), -EINVAL for another
  * by, or -ENOMEM.
  */
@@ -418,7 +470,8 @@ struct pshm_cgroup_row {
  * shared anonymous pages; never huge pages), to set beside its
  * non-huge-page bytes and tmpfs_bytes. Container ids are recognised from
  * the paths Docker, containerd, CRI-O, Kubernetes, Podman and
- * systemd-nspawn give their cgroups; other paths stay paths.
+ * systemd-nspawn give their cgroups; other paths stay paths. Rows come
+ * largest first (their bytes of every kind and tmpfs_bytes), then by path.
  * Returns: the number of rows with *ret (free it), or -ENOMEM.
  */
 ssize_t pshm_usage_by_cgroup(const struct pshm_scan *scan, const struct pshm_viewer *viewer,

@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,26 @@ static void huge_pools(struct pshm_usage *u)
 	qsort(u->huge, u->huge_sizes, sizeof(u->huge[0]), by_page_size);
 }
 
+/*
+ * Object i's allocated bytes as usage adds them: a segment of several
+ * names (hard links) once, for the first of its names viewer sees.
+ */
+static unsigned long long object_bytes(const struct pshm_scan *s, size_t i,
+				       const struct pshm_viewer *viewer)
+{
+	const struct pshm_object *o = pshm_scan_at(s, i);
+
+	if (o->kind == PSHM_KIND_SEGMENT && o->st.st_nlink > 1)
+		for (size_t j = 0; j < i; j++) {
+			const struct pshm_object *p = pshm_scan_at(s, j);
+
+			if (p->kind == PSHM_KIND_SEGMENT && p->st.st_ino == o->st.st_ino &&
+			    p->st.st_dev == o->st.st_dev && pshm_object_visible(p, viewer))
+				return 0;
+		}
+	return (unsigned long long)o->st.st_blocks * 512;
+}
+
 PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, const struct pshm_viewer *viewer,
 			      struct pshm_usage *ret, struct pshm_error *err)
 {
@@ -88,11 +109,12 @@ PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, const struct pshm_viewe
 	huge_pools(&u);
 	for (size_t i = 0; i < pshm_scan_count(s); i++) {
 		const struct pshm_object *o = pshm_scan_at(s, i);
-		unsigned long long bytes = (unsigned long long)o->st.st_blocks * 512;
 		int k = kind_index(o->kind);
+		unsigned long long bytes;
 
 		if (k < 0 || !pshm_object_visible(o, viewer))
 			continue;
+		bytes = object_bytes(s, i, viewer);
 		u.count[k]++;
 		u.bytes[k] += bytes;
 		for (unsigned h = 0; o->page_size && h < u.huge_sizes; h++) {
@@ -107,6 +129,9 @@ PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, const struct pshm_viewe
 			(long long)((u.huge[h].total - u.huge[h].free) * u.huge[h].page_size) -
 			(long long)u.huge[h].bytes;
 	u.shm_dir_used = pshm_used_bytes(PSHM_DIR);
+	u.shm_dir_other = (long long)u.shm_dir_used -
+			  (long long)u.bytes[kind_index(PSHM_KIND_SEGMENT)] -
+			  (long long)u.bytes[kind_index(PSHM_KIND_DELETED)];
 	/* Root sees everything: the tmpfs mounts of other mount namespaces too. */
 	r = pshm_tmpfs_mounts(add_tmpfs, &u.tmpfs_used,
 			      viewer->uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, NULL, err);
@@ -129,79 +154,171 @@ PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, const struct pshm_viewe
 	return 0;
 }
 
-/* Adds one object's bytes to the row of (kind, who), new or not: 0, or -ENOMEM. */
-static int usage_add(struct pshm_usage_row **rows, size_t *count, size_t *capacity, unsigned kind,
-		     long who, const char *comm, unsigned long long bytes)
+/* Rows being added up: one per (kind, who) an object gives to, merged at the end. */
+struct rows {
+	struct pshm_usage_row *row;
+	size_t count, capacity;
+};
+
+/* Appends one object's part for (kind, who): 0, or -ENOMEM. */
+static int rows_add(struct rows *r, unsigned kind, long who, const char *comm, bool mapped,
+		    unsigned long long share, unsigned long long whole)
 {
 	struct pshm_usage_row *row;
 
-	for (size_t i = 0; i < *count; i++) {
-		row = &(*rows)[i];
-		if (row->kind == kind && row->who == who) {
-			row->count++;
-			row->bytes += bytes;
-			return 0;
-		}
-	}
-	if (*count == *capacity) {
-		size_t bigger = *capacity ? *capacity * 2 : 64;
-		struct pshm_usage_row *more = realloc(*rows, bigger * sizeof(*more));
+	if (r->count == r->capacity) {
+		size_t bigger = r->capacity ? r->capacity * 2 : 64;
+		struct pshm_usage_row *more = realloc(r->row, bigger * sizeof(*more));
 
 		if (!more)
 			return -ENOMEM;
-		*rows = more;
-		*capacity = bigger;
+		r->row = more;
+		r->capacity = bigger;
 	}
-	row = &(*rows)[(*count)++];
-	*row = (struct pshm_usage_row){ .kind = kind, .who = who, .count = 1, .bytes = bytes };
-	snprintf(row->comm, sizeof(row->comm), "%s", comm ? comm : "");
+	row = &r->row[r->count++];
+	*row = (struct pshm_usage_row){ .kind = kind,
+					.who = who,
+					.count = 1,
+					.mapped = mapped,
+					.bytes = share,
+					.whole = whole };
+	snprintf(row->comm, sizeof(row->comm), "%s", comm);
 	return 0;
+}
+
+static int by_kind_and_who(const void *a, const void *b)
+{
+	const struct pshm_usage_row *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->who < y->who ? -1 : x->who > y->who;
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+	const struct pshm_usage_row *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return by_kind_and_who(a, b);
+}
+
+/* Merges the parts of one (kind, who) into one row, then sorts: the number of rows. */
+static size_t rows_merge(struct rows *r)
+{
+	size_t n = 0;
+
+	if (!r->count)
+		return 0;
+	qsort(r->row, r->count, sizeof(*r->row), by_kind_and_who);
+	for (size_t i = 0; i < r->count; i++) {
+		struct pshm_usage_row *last = n ? &r->row[n - 1] : NULL;
+
+		if (last && by_kind_and_who(last, &r->row[i]) == 0) {
+			last->count += r->row[i].count;
+			last->mapped += r->row[i].mapped;
+			last->bytes += r->row[i].bytes;
+			last->whole += r->row[i].whole;
+		} else {
+			r->row[n++] = r->row[i];
+		}
+	}
+	qsort(r->row, n, sizeof(*r->row), by_bytes);
+	return n;
+}
+
+/*
+ * Whether the process of o's holder h maps o (any of its holders, which
+ * come together, is a mapping); *next is its next process's first holder.
+ */
+static bool process_maps(const struct pshm_object *o, size_t h, size_t *next)
+{
+	bool maps = false;
+	size_t i = h;
+
+	for (; i < o->holder_count && o->holders[i].pid == o->holders[h].pid; i++)
+		maps |= o->holders[i].fd < 0;
+	*next = i;
+	return maps;
+}
+
+/* The distinct processes among o's holders, and those that map it. */
+static void count_processes(const struct pshm_object *o, size_t *ret_holding, size_t *ret_mapping)
+{
+	size_t holding = 0, mapping = 0;
+
+	for (size_t h = 0; h < o->holder_count; holding++)
+		mapping += process_maps(o, h, &h);
+	*ret_holding = holding;
+	*ret_mapping = mapping;
+}
+
+/*
+ * Object o's bytes shared among its processes (pshm_usage_by's rule):
+ * a row part for each process viewer may read, one for those it may not.
+ */
+static int share_object(struct rows *r, const struct pshm_object *o, unsigned long long bytes,
+			const struct pshm_viewer *viewer)
+{
+	unsigned long long hidden_share = 0, each, rest;
+	size_t holding, mapping, sharers;
+	bool hidden = false, hidden_maps = false;
+	int ret = 0;
+
+	count_processes(o, &holding, &mapping);
+	if (!holding)
+		return rows_add(r, o->kind, 0, "", false, bytes, bytes);
+	sharers = mapping ? mapping : holding;
+	each = bytes / sharers;
+	rest = bytes % sharers; /* to the first sharer */
+	for (size_t h = 0; ret == 0 && h < o->holder_count;) {
+		const struct pshm_holder *first = &o->holders[h];
+		unsigned long long share = 0;
+		bool maps = process_maps(o, h, &h);
+
+		if (maps || !mapping) {
+			share = each + rest;
+			rest = 0;
+		}
+		if (pshm_holder_visible(first, viewer)) {
+			ret = rows_add(r, o->kind, first->pid, first->comm, maps, share, bytes);
+		} else {
+			hidden = true;
+			hidden_maps |= maps;
+			hidden_share += share;
+		}
+	}
+	/* Those viewer may not read: once for them all, never named. */
+	if (ret == 0 && hidden)
+		ret = rows_add(r, o->kind, -1, "-", hidden_maps, hidden_share, bytes);
+	return ret;
 }
 
 PSHM_EXPORT ssize_t pshm_usage_by(const struct pshm_scan *s, const struct pshm_viewer *viewer,
 				  int by, struct pshm_usage_row **ret, struct pshm_error *err)
 {
-	struct pshm_usage_row *rows = NULL;
-	size_t count = 0, capacity = 0;
+	struct rows rows = { 0 };
 	int r = 0;
 
 	if (!ret || (by != PSHM_USAGE_BY_OWNER && by != PSHM_USAGE_BY_PROCESS))
 		return pshm_fail(err, EINVAL, "usage", NULL, -1, "by owner or by process");
 	for (size_t i = 0; r == 0 && i < pshm_scan_count(s); i++) {
 		const struct pshm_object *o = pshm_scan_at(s, i);
-		unsigned long long bytes = (unsigned long long)o->st.st_blocks * 512;
-		bool hidden_counted = false;
-		long last = -1;
+		unsigned long long bytes;
 
 		if (!pshm_object_visible(o, viewer))
 			continue;
-		if (by == PSHM_USAGE_BY_OWNER) {
-			r = usage_add(&rows, &count, &capacity, o->kind, (long)o->st.st_uid, NULL,
-				      bytes);
-			continue;
-		}
-		/*
-		 * Holders come by process: an object counts once for each, and
-		 * those the viewer may not read once for all, unnamed.
-		 */
-		for (size_t h = 0; r == 0 && h < o->holder_count; h++) {
-			bool shown;
-
-			if (o->holders[h].pid == last)
-				continue;
-			last = o->holders[h].pid;
-			shown = pshm_holder_visible(&o->holders[h], viewer);
-			if (!shown && hidden_counted)
-				continue;
-			hidden_counted |= !shown;
-			r = usage_add(&rows, &count, &capacity, o->kind, shown ? last : -1,
-				      shown ? o->holders[h].comm : "-", bytes);
-		}
+		bytes = object_bytes(s, i, viewer);
+		if (by == PSHM_USAGE_BY_OWNER)
+			r = rows_add(&rows, o->kind, (long)o->st.st_uid, "", false, bytes, bytes);
+		else
+			r = share_object(&rows, o, bytes, viewer);
 	}
 	if (r < 0) {
-		free(rows);
+		free(rows.row);
 		return pshm_fail(err, ENOMEM, "usage", NULL, -1, NULL);
 	}
-	*ret = rows;
-	return (ssize_t)count;
+	*ret = rows.row;
+	return (ssize_t)rows_merge(&rows);
 }

@@ -26,12 +26,16 @@ static const struct cli_command commands[] = {
 	  "(MAPPING, PERMS). You need read permission on it; processes you may not\n"
 	  "inspect in /proc are not described (a note on stderr counts "
 	  "them).\n" TABLE_OPTIONS_HELP },
-	{ "usage", cmd_usage, "[--by-user|--by-process|--by-cgroup] [--json]",
-	  "Where shared memory goes: KIND COUNT BYTES per kind (allocated bytes),\n"
-	  "the tmpfs mounts, Shmem of /proc/meminfo and what nothing explains.\n"
-	  "      --by-user     KIND UID COUNT BYTES, by owner\n"
-	  "      --by-process  KIND PID COMMAND COUNT BYTES, by holding process\n"
-	  "      --json        one object\n" },
+	{ "usage", cmd_usage, "[--by-user|--by-process|--by-cgroup] [TABLE OPTIONS]",
+	  "Where shared memory goes, as a table that adds up: the terms of Shmem\n"
+	  "(/proc/meminfo) above their TOTAL, unexplained the last of them; lines marked\n"
+	  "(included above) are parts of a line above, never added again. Then huge\n"
+	  "pages (never in Shmem) the same way, and the processes that could not be read.\n"
+	  "      --by-user     the objects' lines by owner (OWNER; -N: uid)\n"
+	  "      --by-process  by holding process: SIZE is its share of each object,\n"
+	  "                    split among the processes that map it (as smaps Pss);\n"
+	  "                    a process that holds one by fd alone gets none (MAPPED)\n"
+	  "      --by-cgroup   by cgroup (container)\n" TABLE_OPTIONS_HELP },
 	{ "metrics", cmd_metrics, "[--output FILE]",
 	  "The numbers of usage as an OpenMetrics text exposition (shm_* gauges: objects and\n"
 	  "bytes by kind, owner and cgroup, tmpfs, huge pages, Shmem, unexplained, the scan's\n"

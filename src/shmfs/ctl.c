@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shmfs: the control file's commands (anon, free, list, holders, usage,
- * wait, help) and its status summary, each run with the rights of the
+ * shmfs: the control file's commands (anon, free, list, holders, wait,
+ * help; usage in ctl_usage.c) and its status summary, each run with the rights of the
  * file's opener. They know nothing of sessions: each writes its reply
  * into the emit context it is handed (ctl_emit.c), and runs without any
  * lock of the session, however long its scan of /proc takes.
@@ -156,23 +156,6 @@ static void emit_holders_end(struct ctl_emit *e, const struct holders_count *cou
 		      count->cut ? "partial: more holders than a reply holds" : "");
 }
 
-/* A scan that could not run, or stopped: the reply says why. */
-static int scan_refused(struct ctl_emit *e, int r)
-{
-	if (r == -EAGAIN)
-		return ctl_emit_fail(
-			e, EAGAIN,
-			"a scan of uid %u is running, or %d of other users are: try again",
-			(unsigned)ctl_emit_opener(e)->uid, HOLDERS_SCANS_MAX);
-	if (r == -ETIMEDOUT)
-		return ctl_emit_fail(e, ETIMEDOUT, "the scan of /proc stopped after %d ms",
-				     HOLDERS_SCAN_MS);
-	if (r == -E2BIG)
-		return ctl_emit_fail(e, E2BIG, "the scan of /proc found more than %d holders",
-				     HOLDERS_MAX);
-	return ctl_emit_fail(e, -r, "cannot scan /proc: %s", strerror(-r));
-}
-
 /* holders of an entry of .deleted, .memfd, .sysv or .shared-anon: from libpshm's scan. */
 static int run_object_holders(struct shmfs *fs, struct ctl_emit *e, const char *path, unsigned kind,
 			      const char *name)
@@ -184,7 +167,7 @@ static int run_object_holders(struct shmfs *fs, struct ctl_emit *e, const char *
 	int r = holders_objects(fs, ctl_emit_opener(e), kind, &scan);
 
 	if (r < 0)
-		return scan_refused(e, r);
+		return ctl_emit_scan_refused(e, r);
 	holders_viewer(&viewer, ctl_emit_opener(e));
 	o = pshm_scan_find(scan, kind, name);
 	if (!o || !pshm_object_visible(o, &viewer.pub))
@@ -231,120 +214,10 @@ static int run_holders(struct shmfs *fs, struct ctl_emit *e, const struct ctl_co
 				     (unsigned)ctl_emit_opener(e)->uid);
 	r = holders_scan(fs, &st, ctl_emit_opener(e), holders_emit, e, &count);
 	if (r < 0)
-		return scan_refused(e, r);
+		return ctl_emit_scan_refused(e, r);
 	if (ctl_emit_overflowed(e))
 		return 0; /* the session replies ENOBUFS */
 	emit_holders_end(e, &count);
-	return 0;
-}
-
-static int emit_tmpfs(void *ctx, const char *mount_point, unsigned long long used)
-{
-	ctl_emit_line(ctx, "tmpfs %s %llu", mount_point, used);
-	return 0;
-}
-
-/*
- * usage [by-user|by-process|by-cgroup]: where shared memory goes, by kind (and by
- * owner, or by holding process: an object counts for each of its
- * holders), the daemon's own anonymous segments, the tmpfs mounts that
- * hold memory, and last what nothing explains: Shmem of /proc/meminfo
- * less all the rest. The opener sees what /proc lets them.
- */
-/* usage by-cgroup: KIND CGROUP COUNT BYTES per kind a cgroup holds, then its line (pshm_cgroup_line). */
-static void emit_cgroups(struct ctl_emit *e, const struct pshm_cgroup_row *rows, size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
-		char line[PSHM_NAME_ESCAPED_SIZE(PSHM_CGROUP_PATH_MAX) + 256];
-
-		if (pshm_cgroup_line(&rows[i], line, sizeof(line)) < 0)
-			continue;
-		for (int k = 0; k < PSHM_KINDS; k++)
-			if (rows[i].count[k])
-				ctl_emit_line(e, "%s %.*s %llu %llu", pshm_kind_name(1u << k),
-					      (int)strcspn(line, " "), line, rows[i].count[k],
-					      rows[i].bytes[k]);
-		ctl_emit_line(e, "cgroup %s", line);
-	}
-}
-
-static int run_usage(struct shmfs *fs, struct ctl_emit *e, const struct ctl_command *cmd)
-{
-	struct pshm_usage_row *rows = NULL;
-	struct pshm_cgroup_row *cgroups = NULL;
-	struct anon_info *anons = NULL;
-	unsigned long long anon_bytes = 0;
-	struct pshm_mounts_walked walked = { 0 };
-	struct pshm_scan *scan;
-	struct pshm_usage u;
-	size_t anon_count = 0;
-	ssize_t count = 0;
-	unsigned unreadable;
-	uid_t uid = ctl_emit_opener(e)->uid;
-	struct holders_viewer viewer;
-	int r = holders_objects(fs, ctl_emit_opener(e), PSHM_KIND_ALL, &scan);
-
-	if (r < 0)
-		return scan_refused(e, r);
-	holders_viewer(&viewer, ctl_emit_opener(e));
-	r = pshm_usage_of(scan, &viewer.pub, &u, NULL);
-	if (r == 0 && cmd->by == CTL_USAGE_CGROUP) {
-		count = pshm_usage_by_cgroup(scan, &viewer.pub, &cgroups, NULL);
-		r = count < 0 ? (int)count : 0;
-	} else if (r == 0 && cmd->by != CTL_USAGE_KIND) {
-		count = pshm_usage_by(scan, &viewer.pub,
-				      cmd->by == CTL_USAGE_USER ? PSHM_USAGE_BY_OWNER
-								: PSHM_USAGE_BY_PROCESS,
-				      &rows, NULL);
-		r = count < 0 ? (int)count : 0;
-	}
-	unreadable = pshm_scan_unreadable(scan);
-	holders_scan_free(scan);
-	if (r == 0)
-		r = anon_list(fs, uid, &anons, &anon_count);
-	if (r < 0) {
-		free(rows);
-		free(cgroups);
-		return ctl_emit_fail(e, -r, "cannot add up shared memory: %s", strerror(-r));
-	}
-	emit_cgroups(e, cgroups, cmd->by == CTL_USAGE_CGROUP ? (size_t)count : 0);
-	free(cgroups);
-	for (size_t i = 0; i < anon_count; i++)
-		anon_bytes += (unsigned long long)anons[i].st.st_blocks * 512;
-	free(anons);
-	for (ssize_t i = 0; rows && i < count; i++) {
-		const struct pshm_usage_row *row = &rows[i];
-
-		if (cmd->by == CTL_USAGE_USER)
-			ctl_emit_line(e, "%s %ld %llu %llu", pshm_kind_name(row->kind), row->who,
-				      row->count, row->bytes);
-		else
-			ctl_emit_line(e, "%s %ld %s %llu %llu", pshm_kind_name(row->kind), row->who,
-				      row->comm, row->count, row->bytes);
-	}
-	free(rows);
-	if (cmd->by == CTL_USAGE_KIND)
-		for (int k = 0; k < PSHM_KINDS; k++)
-			ctl_emit_line(e, "%s %llu %llu", pshm_kind_name(1u << k), u.count[k],
-				      u.bytes[k]);
-	ctl_emit_line(e, "anonymous %zu %llu", anon_count, anon_bytes);
-	ctl_emit_line(e, "tmpfs " PSHM_DIR " %llu", u.shm_dir_used);
-	pshm_tmpfs_mounts(emit_tmpfs, e, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, &walked, NULL);
-	/* The walk of other mount namespaces stopped at a bound: tmpfs lines are missing. */
-	if (walked.partial)
-		ctl_emit_line(e, "tmpfs-partial namespaces %u", walked.namespaces);
-	/* Huge pages are not in Shmem: each pool against the objects on it. */
-	for (unsigned h = 0; h < u.huge_sizes; h++)
-		ctl_emit_line(e,
-			      "hugepages %llukB total %llu free %llu reserved %llu surplus %llu "
-			      "objects %llu bytes %llu unexplained %lld",
-			      u.huge[h].page_size >> 10, u.huge[h].total, u.huge[h].free,
-			      u.huge[h].reserved, u.huge[h].surplus, u.huge[h].count,
-			      u.huge[h].bytes, u.huge[h].unexplained);
-	ctl_emit_line(e, "unreadable %u", unreadable);
-	ctl_emit_line(e, "shmem %llu", u.shmem);
-	ctl_emit_line(e, "unexplained %lld", u.unexplained);
-	ctl_emit_line(e, "ok");
 	return 0;
 }
 
@@ -467,7 +340,7 @@ static int run_command(struct shmfs *fs, struct ctl_emit *e, const struct ctl_co
 		emit_help(e);
 		return 0;
 	case CTL_USAGE:
-		return run_usage(fs, e, cmd);
+		return ctl_usage_run(fs, e, cmd->by);
 	case CTL_WAIT:
 		return run_wait(fs, e, cmd, context);
 	}

@@ -12,6 +12,7 @@
 
 #include "ctl_i.h"
 #include "ctl_parse_i.h"
+#include "holders_i.h"
 #include "waits_i.h"
 
 #define EMIT_MIN_CAP 1024
@@ -194,4 +195,21 @@ const void *ctl_emit_holder(const struct ctl_emit *e)
 bool ctl_emit_overflowed(const struct ctl_emit *e)
 {
 	return e->overflow;
+}
+
+/* A scan that could not run, or stopped: the reply says why. */
+int ctl_emit_scan_refused(struct ctl_emit *e, int r)
+{
+	if (r == -EAGAIN)
+		return ctl_emit_fail(
+			e, EAGAIN,
+			"a scan of uid %u is running, or %d of other users are: try again",
+			(unsigned)ctl_emit_opener(e)->uid, HOLDERS_SCANS_MAX);
+	if (r == -ETIMEDOUT)
+		return ctl_emit_fail(e, ETIMEDOUT, "the scan of /proc stopped after %d ms",
+				     HOLDERS_SCAN_MS);
+	if (r == -E2BIG)
+		return ctl_emit_fail(e, E2BIG, "the scan of /proc found more than %d holders",
+				     HOLDERS_MAX);
+	return ctl_emit_fail(e, -r, "cannot scan /proc: %s", strerror(-r));
 }

@@ -2,8 +2,9 @@
 /*
  * shmfs: the control file below its sessions (ctl_session.c): the emit
  * context a command replies through (ctl_emit.c), and the commands
- * (ctl.c). Calls go one way: session -> commands -> emit context; the
- * emit context reaches the session only through the ops it was given.
+ * (ctl.c; usage in ctl_usage.c). Calls go one way: session -> commands ->
+ * emit context; the emit context reaches the session only through the ops
+ * it was given.
  */
 #ifndef CTL_I_H
 #define CTL_I_H
@@ -94,6 +95,11 @@ const struct creds *ctl_emit_opener(const struct ctl_emit *e);
 const void *ctl_emit_holder(const struct ctl_emit *e);
 /* Whether the command had more to say than the room left. */
 bool ctl_emit_overflowed(const struct ctl_emit *e);
+/*
+ * Replies why a scan of /proc (holders_objects, holders_scan) returned r
+ * < 0: EAGAIN (no scan slot), ETIMEDOUT, E2BIG, or what it was. Returns r.
+ */
+int ctl_emit_scan_refused(struct ctl_emit *e, int r);
 
 /* ctl.c: the commands, as e's opener; they know nothing of sessions. */
 /* Parses and runs one line (NUL-terminable at len): 0, or -errno after replying "err ...". */
@@ -101,5 +107,8 @@ int ctl_cmd_run(struct shmfs *fs, struct ctl_emit *e, char *line, size_t len,
 		const struct ctl_context *context);
 /* The status summary a fresh file answers with. */
 void ctl_cmd_summary(struct shmfs *fs, struct ctl_emit *e, const struct ctl_context *context);
+
+/* ctl_usage.c: usage [by-user|by-process|by-cgroup] (by: enum ctl_usage_by), the reply "usage 2". */
+int ctl_usage_run(struct shmfs *fs, struct ctl_emit *e, int by);
 
 #endif /* CTL_I_H */

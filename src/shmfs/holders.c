@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +86,23 @@ void holders_viewer(struct holders_viewer *ret, const struct creds *viewer)
 		.may_read = viewer->uid == 0 || !creds_switching() ? NULL : viewer_may_read,
 		.ctx = ret,
 	};
+}
+
+bool holders_pid_listed(const struct creds *viewer, pid_t pid)
+{
+	const struct creds as = { .uid = viewer->uid, .gid = viewer->gid, .pid = viewer->pid };
+	char path[32];
+	struct stat st;
+	bool listed;
+
+	if (viewer->uid == 0 || !creds_switching())
+		return true;
+	if (creds_enter_viewer(&as) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld", (long)pid);
+	listed = stat(path, &st) == 0;
+	creds_leave();
+	return listed;
 }
 
 /*

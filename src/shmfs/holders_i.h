@@ -58,6 +58,11 @@ struct holders_viewer {
 	struct holders_seen seen[HOLDERS_SEEN];
 };
 void holders_viewer(struct holders_viewer *ret, const struct creds *viewer);
+/*
+ * Whether viewer may know of process pid: /proc lists it to them (its
+ * hidepid= option, asked as them: creds_enter_viewer). True for root.
+ */
+bool holders_pid_listed(const struct creds *viewer, pid_t pid);
 /* Takes one line; < 0 to stop the scan (no room for more). */
 typedef int (*holders_emit_fn)(void *ctx, const char *line);
 struct holders_count {

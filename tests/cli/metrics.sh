@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pshm metrics as node_exporter's textfile collector reads it: parsed by a
 # real OpenMetrics parser (Debian's python3-prometheus-client), its numbers
-# compared with pshm usage --json and the kernel's own, and --output
+# compared with pshm usage -J and the kernel's own, and --output
 # replacing the file whole while a reader keeps reading it. Runs as root in
 # a private mount namespace with its own tmpfs on /dev/shm.
 # Usage: metrics.sh PATH-TO-PSHM
@@ -48,9 +48,10 @@ check "every family has HELP and TYPE, and every sample is named shm_*" "14 14 0
 value() { echo "$parsed" | awk -v n="$1" -v l="$2" '$1 == n && $3 == l { print $4 }'; }
 check "segment bytes: the two segments, to the page" "$((4 << 20)) 2" \
 	"$(value shm_allocated_bytes kind=segment) $(value shm_objects kind=segment)"
-check "the same as pshm usage --json, kind by kind" \
-	"$("$pshm" usage --json | "$py" -c 'import json, sys
-print(" ".join("%s=%d" % (r["kind"], r["bytes"]) for r in json.load(sys.stdin)["kinds"] if r["kind"] in ("segment", "deleted")))')" \
+check "the same as pshm usage -J, kind by kind" \
+	"$("$pshm" usage -J -b --output-all | "$py" -c 'import json, sys
+rows = json.load(sys.stdin)["usage"]
+print(" ".join("%s=%d" % (k, next(r["size"] for r in rows if r["kind"] == k)) for k in ("segment", "deleted")))')" \
 	"$(echo "$parsed" | awk '$1 == "shm_allocated_bytes" && ($3 == "kind=segment" || $3 == "kind=deleted") { sub("kind=", "", $3); printf "%s%s=%s", sep, $3, $4; sep = " " }')"
 check "the tmpfs of /dev/shm as statvfs counts it" \
 	"$(df -B1 --output=used /dev/shm | tail -1 | tr -d ' ')" \

@@ -270,29 +270,45 @@ check "stat of a memfd: its size and allocation" "8192 8192 memfd" \
 check "holders of a memfd: its process's descriptor" "${pids[-2]} fd" \
 	"$("$pshm" holders -n -o PID,FD "$memfd" 2>/dev/null | awk '{ print $1, $2 ? "fd" : "" }' | sort -u)"
 
-# --- usage
+# --- usage (tests/cli/usage.sh has the rest: sums, shares, nobody)
 "$pshm" create owned 4K
 "$pshm" chown owned nobody
 segments=$(ls /dev/shm | wc -l)
-check "usage counts the segments" "$segments" "$("$pshm" usage | awk '$1 == "segment" { print $2 }')"
-check "usage counts the deleted segment" "1 4096" "$("$pshm" usage | awk '$1 == "deleted" { print $2, $3 }')"
-check "usage counts the memfd's bytes" "1" "$("$pshm" usage | awk '$1 == "memfd" { print ($2 >= 1 && $3 >= 8192) }')"
+usage_json() { "$pshm" usage -J -b --output-all "$@"; }
+# KEY of the first row of KIND (and WHAT), from usage -J on stdin.
+field() {
+	"$python" -c 'import json, sys
+kind, key, what = sys.argv[1], sys.argv[2], sys.argv[3:]
+print(next(r[key] for r in json.load(sys.stdin)["usage"] if r["kind"] == kind and (not what or r["what"].strip() == what[0])))' "$@"
+}
+check "usage counts the segments" "$segments" "$(usage_json | field segment count)"
+check "usage counts the deleted segment" "1 4096" \
+	"$(usage_json | field deleted count) $(usage_json | field deleted size)"
+check "usage counts the memfd's bytes" "1" "$(usage_json | "$python" -c 'import json, sys
+r = next(r for r in json.load(sys.stdin)["usage"] if r["kind"] == "memfd")
+print(int(r["count"] >= 1 and r["size"] >= 8192))')"
 check "usage: /dev/shm's tmpfs as df says" "$(df -B1 --output=used /dev/shm | tail -1 | tr -d ' ')" \
-	"$("$pshm" usage | awk '$1 == "tmpfs" && $2 == "/dev/shm" { print $3 }')"
+	"$(usage_json | field tmpfs size /dev/shm)"
 check "usage --by-user: nobody owns one segment" "1" \
-	"$("$pshm" usage --by-user | awk '$1 == "segment" && $2 == 65534 { print $3 }')"
+	"$(usage_json --by-user -N | "$python" -c 'import json, sys
+print(sum(r["count"] for r in json.load(sys.stdin)["usage"] if r["kind"] == "segment" and r["uid"] == 65534))')"
 check "usage --by-process: the memfd's holder" "1" \
-	"$("$pshm" usage --by-process | awk -v p="${pids[-2]}" '$1 == "memfd" && $2 == p { print $4 }')"
-check "usage --json is JSON with every kind" "segment deleted memfd sysv shared-anon hugetlb" \
-	"$("$pshm" usage --json | "$python" -c 'import json,sys; print(*[k["kind"] for k in json.load(sys.stdin)["kinds"]])')"
+	"$(usage_json --by-process | "$python" -c 'import json, sys
+print(sum(r["count"] for r in json.load(sys.stdin)["usage"] if r["kind"] == "memfd" and r["pid"] == '"${pids[-2]}"'))')"
+check "usage -J is the table, with a line for every kind" "segment deleted memfd sysv shared-anon hugetlb" \
+	"$(usage_json | "$python" -c 'import json, sys
+kinds = [r["kind"] for r in json.load(sys.stdin)["usage"]]
+print(*[k for k in ("segment", "deleted", "memfd", "sysv", "shared-anon", "hugetlb") if k in kinds])')"
 check "usage as nobody says it could not read root's processes" "yes" \
 	"$(as_nobody "$pshm" usage | awk '$1 == "unreadable" && $2 > 0 { print "yes" }')"
-check "usage --json: the same count, as a number" "yes" \
-	"$(as_nobody "$pshm" usage --json | "$python" -c 'import json,sys; n = json.load(sys.stdin)["unreadable"]; print("yes" if isinstance(n, int) and n > 0 else n)')"
-check "usage --json: the walk of mount namespaces was complete" "False" \
-	"$("$pshm" usage --json | "$python" -c 'import json,sys; j = json.load(sys.stdin); print(j["tmpfs_partial"] if isinstance(j["tmpfs_namespaces"], int) else "no count")')"
+check "usage -J: the same count, as a number" "yes" \
+	"$(as_nobody "$pshm" usage -J -o KIND,COUNT | "$python" -c 'import json,sys; n = [r["count"] for r in json.load(sys.stdin)["usage"] if r["kind"] == "unreadable"][0]; print("yes" if isinstance(n, int) and n > 0 else n)')"
+check "usage: the walk of mount namespaces was complete (no tmpfs-partial line)" "" \
+	"$(usage_json | "$python" -c 'import json,sys; print(*[r["what"] for r in json.load(sys.stdin)["usage"] if r["kind"] == "tmpfs-partial"])')"
 check "--by-user and --by-process together are a usage error" "2" \
 	"$(status "$pshm" usage --by-user --by-process)"
+check "-J before the subcommand, as util-linux takes it" "usage" \
+	"$("$pshm" -J usage | "$python" -c 'import json,sys; print(*json.load(sys.stdin))')"
 
 # --- as nobody: visibility and permissions
 check "nobody lists every named segment" "$(ls /dev/shm)" "$(as_nobody "$pshm" ls -n)"
@@ -323,8 +339,8 @@ check "nobody's own shared mapping is nobody's, not root's (map_files is root's 
 import json, sys
 mine = [o for o in json.load(sys.stdin)["shm"] if o["kind"] == "shared-anon"]
 print("yes" if mine and all(o["uid"] == 65534 and o["gid"] == 65534 and o["size"] == 8192 for o in mine) else mine)')"
-check "usage as nobody counts nobody's segments only" "1" \
-	"$(as_nobody "$pshm" usage | awk '$1 == "segment" { print $2 }')"
+check "usage as nobody counts the segments ls lists, as root's does" "$(as_nobody "$pshm" ls -n | wc -l)" \
+	"$(as_nobody "$pshm" usage -J -o KIND,COUNT | field segment count)"
 as_nobody "$pshm" create theirs 4K
 check "nobody's create is nobody's" "nobody 600" "$(stat -c '%U %a' /dev/shm/theirs)"
 check "nobody cannot give it away" "1 nobody" \
@@ -628,11 +644,10 @@ check "holders: no control byte, one line per descriptor or mapping" "0 yes" \
 out=$(as_nobody "$pshm" holders "${lying[1]}" 2>&1)
 check "holders refused: one error line, escaped" \
 	'pshm: holders("clear\x1b[2J"): Permission denied' "$out"
-out=$("$pshm" usage)
-check "usage: no control byte, one line per fact" "0 $("$pshm" usage --json | "$python" -c '
+out=$("$pshm" usage -n)
+check "usage: no control byte, one line per row (-J names unreadable processes, text counts them)" "0 $("$pshm" usage -J -o KIND | "$python" -c '
 import json, sys
-u = json.load(sys.stdin)
-print(len(u["kinds"]) + len(u["tmpfs"]) + len(u["hugepages"]) + 3)')" "$(unsafe_lines <<<"$out") $(wc -l <<<"$out")"
+print(len([r for r in json.load(sys.stdin)["usage"] if r["kind"] != "unreadable-process"]))')" "$(unsafe_lines <<<"$out") $(wc -l <<<"$out")"
 # watch, in every format: each name made and removed while it runs, then an end mark.
 formats=(table raw pairs json)
 format_options=("-n" "-r -n" "-P" "-J")

@@ -111,15 +111,16 @@ check "each holder runs in its cgroup" "yes" \
 	"$(grep -q ":$cga\$" "/proc/$pa/cgroup" && grep -q ":$cgb\$" "/proc/$pb/cgroup" && echo yes)"
 
 kernel_shmem() { awk '$1 == "shmem" { print $2 }' "$top$1/memory.stat"; }
-out=$("$pshm" usage --by-cgroup)
+out=$(exec 4<>"$mnt/.ctl"; echo "usage by-cgroup" >&4; cat <&4)
 line() { echo "$out" | grep "^cgroup $1 "; }
+shares() { echo "$out" | awk -v c="$1" '$1 == "cgroup-kind" && $3 == c && $6 == "in" && $7 == $2 { print $2, $3, $4, $5 }' | sort; }
+check "the .ctl reply is usage 2" "usage 2" "$(echo "$out" | head -1)"
 check "the pod's container: its kinds, the segment split with the other container" \
 	"memfd $cga 1 $((8 * MiB))
 segment $cga 1 $((2 * MiB))
 shared-anon $cga 1 $((2 * MiB))" \
-	"$(echo "$out" | grep -v '^cgroup ' | grep "^[a-z-]* $cga " | sort)"
-check "the docker container: its half of the segment" "segment $cgb 1 $((2 * MiB))" \
-	"$(echo "$out" | grep -v '^cgroup ' | grep "^[a-z-]* $cgb ")"
+	"$(shares "$cga")"
+check "the docker container: its half of the segment" "segment $cgb 1 $((2 * MiB))" "$(shares "$cgb")"
 check "the kernel charged all the pages to their writers: 14 MiB and the tmpfs's 1 MiB" \
 	"$((14 * MiB)) $MiB" "$(kernel_shmem "$cga") $(kernel_shmem "$cgb")"
 check "the pod's line: kubernetes, its pod, the kernel's shmem, what is not explained" \
@@ -128,13 +129,25 @@ check "the pod's line: kubernetes, its pod, the kernel's shmem, what is not expl
 check "the docker line: its id, its /dev/shm's tmpfs, its shmem, the half it maps but the other wrote" \
 	"cgroup $cgb container docker:$idb pod - tmpfs $MiB shmem $(kernel_shmem "$cgb") unexplained $(($(kernel_shmem "$cgb") - 3 * MiB))" \
 	"$(line "$cgb")"
+check "the .ctl reply's terms add up to Shmem" "yes" \
+	"$(echo "$out" | "$py" "$here/../common/usage.py" --ctl 'adds_up()')"
+json=$("$pshm" usage --by-cgroup -J -b --output-all)
 check "the shares add up to the segment" "$((4 * MiB))" \
-	"$("$pshm" usage --by-cgroup --json | "$py" -c 'import json, sys
-print(sum(k["bytes"] for c in json.load(sys.stdin)["cgroups"] for k in c["kinds"]
-          if k["kind"] == "segment" and c["cgroup"] and "'"$base"'" in c["cgroup"]))')"
-check ".ctl usage by-cgroup gives the same lines" \
-	"$(echo "$out" | grep "$base" | sort)" \
-	"$(exec 4<>"$mnt/.ctl"; echo "usage by-cgroup" >&4; cat <&4 | grep "$base" | sort)"
+	"$(echo "$json" | "$py" -c 'import json, sys
+print(sum(r["size"] for r in json.load(sys.stdin)["usage"]
+          if r["kind"] == "segment" and r["cgroup"] and "'"$base"'" in r["cgroup"]))')"
+check "pshm usage --by-cgroup gives the .ctl reply's shares" \
+	"$(echo "$out" | awk -v b="$base" '$1 == "cgroup-kind" && index($3, b) { print $2, $3, $4, $5 }' | sort)" \
+	"$(echo "$json" | "$py" -c 'import json, sys
+for r in json.load(sys.stdin)["usage"]:
+    if r["kind"] in ("segment", "deleted", "memfd", "sysv", "shared-anon", "hugetlb") and r["cgroup"] and "'"$base"'" in r["cgroup"]:
+        print(r["kind"], r["cgroup"], r["count"], r["size"])' | sort)"
+check "pshm usage --by-cgroup: each cgroup beside its memory.stat shmem, and the container" \
+	"$(kernel_shmem "$cga") kubernetes:$ida pod $pod" \
+	"$(echo "$json" | "$py" -c 'import json, sys
+print(*[(r["size"], r["container"]) for r in json.load(sys.stdin)["usage"] if r["kind"] == "cgroup" and r["cgroup"] == "'"$cga"'"][0])')"
+check "pshm usage --by-cgroup adds up too" "yes" \
+	"$(echo "$json" | "$py" "$here/../common/usage.py" 'adds_up()')"
 check ".ctl refuses another word" "err EINVAL usage: usage [by-user|by-process|by-cgroup]" \
 	"$(exec 4<>"$mnt/.ctl"; echo "usage by-nothing" >&4; cat <&4 | head -1)"
 summary cgroups

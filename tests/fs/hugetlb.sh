@@ -127,28 +127,24 @@ check "cat reads what the holder wrote" "sysv-huge memfd-huge" \
 # The pool, as the kernel counts it, against the objects (5 of them, 16 MiB).
 in_use=$((($(cat "$pool/nr_hugepages") - $(cat "$pool/free_hugepages")) * 2 * MiB))
 check "the kernel's pool holds what the objects hold" "$((16 * MiB))" "$in_use"
-line=$("$pshm" usage | grep '^hugepages 2048kB ')
-check "pshm usage: the 2 MiB pool's line" \
+usage_py=$here/../common/usage.py
+json=$("$pshm" usage -J -b --output-all)
+of() { echo "$json" | "$py" "$usage_py" "$1"; }
+check "the .ctl usage reply: the 2 MiB pool's line" \
 	"hugepages 2048kB total $(cat "$pool/nr_hugepages") free $(cat "$pool/free_hugepages") reserved $(cat "$pool/resv_hugepages") surplus $(cat "$pool/surplus_hugepages") objects 5 bytes $((16 * MiB)) unexplained 0" \
-	"$line"
-check "the .ctl usage reply has the same line" "$line" \
 	"$(exec 4<>"$mnt/.ctl"; echo usage >&4; cat <&4 | grep '^hugepages 2048kB ')"
-json=$("$pshm" usage --json)
+pages="$(($(cat "$pool/nr_hugepages") - $(cat "$pool/free_hugepages"))) of $(cat "$pool/nr_hugepages") 2M pages ($(cat "$pool/resv_hugepages") reserved, $(cat "$pool/surplus_hugepages") surplus)"
+check "pshm usage: the 2 MiB pool, nothing unexplained, its pages in use" "0 yes yes" \
+	"$(of 'line("unexplained", "unexplained 2M pages")["size"], "yes" if line("hugepages")["size"] >= '"$in_use"' else "no", "yes" if "'"$pages"'" in line("hugepages")["note"] else line("hugepages")["note"]' | tr -d "(),'")"
 check "usage: hugetlb is its own kind" "5 $((16 * MiB))" \
-	"$(echo "$json" | "$py" -c 'import json, sys
-k = {r["kind"]: r for r in json.load(sys.stdin)["kinds"]}
-print(k["hugetlb"]["count"], k["hugetlb"]["bytes"])')"
-check "usage: huge pages are not taken from Shmem (unexplained adds up without them)" "yes" \
-	"$(echo "$json" | "$py" -c 'import json, sys
-u = json.load(sys.stdin)
-k = {r["kind"]: r["bytes"] for r in u["kinds"]}
-tmpfs = u["shm_dir_used"] + u["tmpfs_used"]
-print("yes" if u["unexplained"] == u["shmem"] - tmpfs - k["memfd"] - k["sysv"] - k["shared-anon"] else "no")')"
+	"$(of 'line("hugetlb")["count"], line("hugetlb")["size"]' | tr -d '(),')"
+check "usage: huge pages are never a term of Shmem, and each group adds up" "yes" "$(of 'adds_up()')"
+check "usage: hugetlb comes after the TOTAL of Shmem" "yes" \
+	"$(of '"yes" if rows.index(line("hugetlb")) > rows.index(line("shmem")) else "no"')"
 check "usage: memfd bytes are the .memfd objects' (the huge memfd is not one)" \
 	"$("$pshm" ls --all -J -b --output-all | "$py" -c 'import json, sys
 print(sum(o["allocated"] for o in json.load(sys.stdin)["shm"] if o["kind"] == "memfd"))')" \
-	"$(echo "$json" | "$py" -c 'import json, sys
-print({r["kind"]: r["bytes"] for r in json.load(sys.stdin)["kinds"]}["memfd"])')"
+	"$(of 'line("memfd")["size"]')"
 check "pshm ls --all -J: page-size and made-as" \
 	"hugetlb 2097152 sysv $((2 * MiB))" \
 	"$("$pshm" ls --all -J -b --output-all | "$py" -c 'import json, sys

@@ -100,8 +100,8 @@ print(sum(o["allocated"] for o in json.load(sys.stdin)["shm"] if o["kind"] == "s
 check "usage counts every namespace's System V segments" \
 	"$("$pshm" ls --all -J -b --output-all | "$py" -c 'import json, sys
 print(sum(o["allocated"] for o in json.load(sys.stdin)["shm"] if o["kind"] == "sysv"))')" \
-	"$("$pshm" usage --json | "$py" -c 'import json, sys
-print({r["kind"]: r["bytes"] for r in json.load(sys.stdin)["kinds"]}["sysv"])')"
+	"$("$pshm" usage -J -b --output-all | "$py" -c 'import json, sys
+print(next(r["size"] for r in json.load(sys.stdin)["usage"] if r["kind"] == "sysv"))')"
 
 # Who sees what: nobody owns container b's segments, not container a's.
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }

@@ -223,7 +223,8 @@ usage() {
 	exec 4>&-
 	echo "$out"
 }
-bytes() { awk -v k="$1" -v w="${2:-}" '$1 == k && (w == "" || $2 == w) {print $NF}' <<<"$3"; }
+# The bytes of the line KIND [WORD] of a usage 2 reply: its last number ("in WHAT" aside).
+bytes() { awk -v k="$1" -v w="${2:-}" '$(NF - 1) == "in" { NF -= 2 } $1 == k && (w == "" || $2 == w) {print $NF}' <<<"$3"; }
 before=$(usage)
 read -r fpid _ fshmid < <(start_holder full full)
 holders+=("$fpid")
@@ -256,10 +257,21 @@ check "usage: the deleted segment is in /dev/shm's tmpfs" "16777216" \
 grown=$(($(bytes unexplained "" "$after") - $(bytes unexplained "" "$before")))
 check "usage: what was created adds nothing unexplained (within 1% of 128 MiB)" "yes" \
 	"$(awk -v d="$grown" 'BEGIN { print (d < 0 ? -d : d) <= 128 * 1048576 / 100 ? "yes" : "no: " d " bytes" }')"
-check "usage ends with what nothing explains, then ok" "unexplained ok" \
-	"$(tail -2 <<<"$after" | awk '{print $1}' | xargs)"
-check "usage by-process names the holder's four objects" "4" \
-	"$(exec 4<>"$mnt/.ctl"; echo "usage by-process" >&4; cat <&4 | awk -v p="$fpid" '$2 == p' | wc -l)"
+check "usage: a version line first, ok last" "usage 2 ok" \
+	"$(head -1 <<<"$after") $(tail -1 <<<"$after")"
+check "usage: the terms before shmem add up to it, parts (in /dev/shm) aside" "yes" \
+	"$("$py" "$here/../common/usage.py" --ctl 'adds_up()' <<<"$after")"
+check "usage: /dev/shm's parts add up to its line" "$(bytes tmpfs /dev/shm "$after")" \
+	"$(awk '$NF == "/dev/shm" && $(NF - 1) == "in" { s += $(NF - 2) } END { print s }' <<<"$after")"
+by_process=$(exec 4<>"$mnt/.ctl"; echo "usage by-process" >&4; cat <&4)
+check "usage by-process names the holder's four objects, each all its own (the memfd by fd only, which nobody maps)" \
+	"deleted 1 1 16777216 memfd 1 0 25165824 shared-anon 1 1 33554432 sysv 1 1 41943040" \
+	"$(awk -v p="$fpid" '$1 == "process" && $3 == p { print $2, $5, $6, $7 }' <<<"$by_process" | sort | xargs)"
+check "usage by-process: its rows are parts of their kinds' lines" "yes" \
+	"$("$py" "$here/../common/usage.py" --ctl 'adds_up()' <<<"$by_process")"
+nobody_usage=$("${nobody[@]}" sh -c "exec 4<>'$mnt/.ctl'; echo usage >&4; cat <&4")
+check "usage names the processes nobody could not read, and why" "yes" \
+	"$(awk '$1 == "unreadable-process" && $2 ~ /^[0-9]+$/ && $NF == "EACCES" { n++ } END { print (n > 0 && n <= 16 ? "yes" : "no: " n) }' <<<"$nobody_usage")"
 check "usage: a walk of a few mount namespaces is complete" "" "$(grep '^tmpfs-partial' <<<"$after")"
 # More mount namespaces than root's usage reads (256): the reply says the
 # tmpfs lines are partial, and how many namespaces it read.

@@ -121,14 +121,19 @@ static bool names_pid(const char *text, pid_t pid)
 	return false;
 }
 
-/* Whether a "usage by-process" line (KIND PID COMMAND COUNT BYTES) of kind ("" any) names pid. */
+/*
+ * Whether a "usage by-process" row (process KIND PID COMMAND COUNT MAPPED
+ * BYTES in KIND) of kind ("" any) gives pid a share of something. An
+ * "unreadable-process PID ..." line names a process without anything it
+ * holds, as ps would: it is not such a row.
+ */
 static bool usage_names_pid(const char *text, const char *kind, long pid)
 {
 	for (const char *line = text; line && *line; line = next_line(line)) {
 		char line_kind[32];
 		long who;
 
-		if (sscanf(line, "%31s %ld", line_kind, &who) == 2 && who == pid &&
+		if (sscanf(line, "process %31s %ld", line_kind, &who) == 2 && who == pid &&
 		    (!*kind || strcmp(kind, line_kind) == 0))
 			return true;
 	}
