@@ -63,10 +63,6 @@ while not os.path.exists(entry) and time.monotonic() < deadline:
     time.sleep(0.05)
 if not os.path.exists(entry):
     print("no entry"); sys.exit(1)
-try:
-    print("path", os.getxattr(entry, "user.shmfs.path").decode(), os.getpid(), file=sys.stderr)
-except OSError as e:
-    print("path", e, os.getpid(), file=sys.stderr)
 mount_file = os.open(entry, os.O_PATH)
 secret_file = os.open(secret, os.O_PATH)
 # 1. The memfd only in flight (no scan finds it), the link on the mount's own file.
