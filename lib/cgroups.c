@@ -80,9 +80,10 @@ static int cgroup_of(const struct hierarchy *h, pid_t pid, char *path, size_t si
 
 		if (!controllers || !(where = strchr(controllers + 1, ':')))
 			continue;
+		/* "ID:CONTROLLERS:PATH": each field its own string (v2's is "0::PATH"). */
 		*where++ = '\0';
 		where[strcspn(where, "\n")] = '\0';
-		controllers++;
+		*controllers++ = '\0';
 		if (h->v2 ? strcmp(line, "0") == 0 && !controllers[0]
 			  : strstr(controllers, "memory") != NULL) {
 			snprintf(path, size, "%s", where);
