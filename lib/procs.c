@@ -17,6 +17,7 @@
 
 #include "process_i.h"
 #include "procs_i.h"
+#include "sysv_i.h"
 
 /* The processes, as /proc lists them now: their pids, ascending. */
 static int list_processes(const struct pshm_scan *s, int proc_dir, long **ret, size_t *ret_count)
@@ -107,6 +108,8 @@ static int part_of(struct pshm_scan *s, struct pshm_scan **ret)
 	part->kinds = s->kinds;
 	part->wanted = s->wanted;
 	memcpy(part->ipc_ns, s->ipc_ns, sizeof(part->ipc_ns));
+	part->own_ipc = s->own_ipc;
+	part->other_ipc = s->other_ipc;
 	part->options = s->options;
 	part->shm_dev = s->shm_dev;
 	part->huge_mount_count = s->huge_mount_count;
@@ -160,19 +163,10 @@ static int merge_part(struct pshm_scan *s, struct pshm_scan *part)
 		}
 	}
 	s->unreadable += part->unreadable;
+	if (r == 0)
+		r = sysv_scan_merge(s, part);
 	pshm_scan_free(part);
 	return r;
-}
-
-static int by_process(const void *a, const void *b)
-{
-	const struct pshm_holder *x = a, *y = b;
-
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	if (x->fd != y->fd)
-		return x->fd > y->fd ? -1 : 1; /* descriptors first, then mappings */
-	return x->start < y->start ? -1 : x->start > y->start;
 }
 
 /*
@@ -244,15 +238,28 @@ int procs_scan(struct pshm_scan *s)
 	}
 	free(pids);
 	close(proc_dir);
-	if (r < 0)
-		return r;
-	/* In process order, whichever worker found them. */
+	return r;
+}
+
+static int by_process(const void *a, const void *b)
+{
+	const struct pshm_holder *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->fd != y->fd)
+		return x->fd > y->fd ? -1 : 1; /* descriptors first, then mappings */
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+void procs_order_holders(struct pshm_scan *s)
+{
+	/* In process order, whichever worker (or the end of the walk) found them. */
 	for (size_t i = 0; i < s->bucket_count; i++)
 		for (struct object *o = s->buckets[i]; o; o = o->next)
 			if (o->pub.holder_count > 1)
 				qsort(o->holders, o->pub.holder_count, sizeof(*o->holders),
 				      by_process);
-	return 0;
 }
 
 PSHM_EXPORT bool pshm_process_readable(pid_t pid, unsigned long long start_time)

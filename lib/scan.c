@@ -3,10 +3,12 @@
  * libpshm: every shared memory object on the machine and who holds it,
  * from /proc: named segments, segments unlinked but still open or mapped,
  * memfds, System V segments, shared anonymous mappings and huge pages. A
- * scan finds the named segments (pshm_iter) and the System V ones (sysv.c)
- * first, then walks the processes once for their holders and the objects
- * that live only in processes (procs.c), settles which are on huge pages,
- * and orders what it found by kind and name (objects.c serves it).
+ * scan finds the named segments (pshm_iter) and this IPC namespace's
+ * System V ones (sysv_scan.c) first, then walks the processes once for
+ * their holders, the objects that live only in processes and the other
+ * IPC namespaces (procs.c), reads those namespaces' segments, settles
+ * which are on huge pages, and orders what it found by kind and name
+ * (objects.c serves it).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -174,6 +176,7 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 		find_huge_mounts(s);
 	if (readlink("/proc/self/ns/ipc", s->ipc_ns, sizeof(s->ipc_ns) - 1) <= 0)
 		s->ipc_ns[0] = '\0';
+	s->own_ipc = sysv_ns_inode(s->ipc_ns);
 	s->other_ipc = true;
 	s->shm_dev = dir.st_dev;
 	if (options)
@@ -199,6 +202,11 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 		if (r < 0)
 			pshm_fail(err, -r, "scan", "/proc", -1, NULL);
 	}
+	/* The other IPC namespaces the walk found, and the holders of their segments. */
+	if (r == 0 && !s->only && (s->kinds & PSHM_KIND_SYSV) && sysv_scan_others(s) < 0)
+		r = pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
+	if (r == 0)
+		procs_order_holders(s);
 	if (r == 0 && settle(s) < 0)
 		r = pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
 	if (r == 0) {
