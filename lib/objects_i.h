@@ -76,7 +76,8 @@ struct pshm_scan {
 	struct sysv_pending *pending;
 	size_t pending_count, pending_capacity;
 	struct pshm_scan_options options;
-	dev_t shm_dev; /* PSHM_DIR's device */
+	bool pidfd_ids; /* a process's ids are its pidfd's, not its status's (process_id.c) */
+	dev_t shm_dev;  /* PSHM_DIR's device */
 	/* This mount namespace's hugetlbfs mounts: their devices and page sizes. */
 	size_t huge_mount_count;
 	dev_t huge_mount_dev[SCAN_HUGE_MOUNTS_MAX];

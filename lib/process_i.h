@@ -59,6 +59,9 @@ bool process_may_be_read(struct pshm_scan *s, struct process *p);
  */
 unsigned long long process_start_time(int dir);
 
+/* Whether the scan may ask processes' ids of a pidfd (pid numbers are /proc's). */
+bool process_pidfd_usable(void);
+
 /* Whether path ends with " (deleted)"; *ret_len is its length without it. */
 static inline bool process_deleted(const char *path, size_t *ret_len)
 {

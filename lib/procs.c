@@ -111,6 +111,7 @@ static int part_of(struct pshm_scan *s, struct pshm_scan **ret)
 	part->own_ipc = s->own_ipc;
 	part->other_ipc = s->other_ipc;
 	part->options = s->options;
+	part->pidfd_ids = s->pidfd_ids;
 	part->shm_dev = s->shm_dev;
 	part->huge_mount_count = s->huge_mount_count;
 	memcpy(part->huge_mount_dev, s->huge_mount_dev, sizeof(part->huge_mount_dev));

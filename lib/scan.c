@@ -19,6 +19,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "process_i.h"
 #include "procs_i.h"
 #include "sysv_i.h"
 
@@ -178,6 +179,7 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 		s->ipc_ns[0] = '\0';
 	s->own_ipc = sysv_ns_inode(s->ipc_ns);
 	s->other_ipc = true;
+	s->pidfd_ids = process_pidfd_usable();
 	s->shm_dev = dir.st_dev;
 	if (options)
 		s->options = *options;
