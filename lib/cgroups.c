@@ -331,7 +331,7 @@ PSHM_EXPORT ssize_t pshm_usage_by_cgroup(const struct pshm_scan *s,
 	}
 	/* Root sees other mount namespaces: a container's /dev/shm is its. */
 	if (r == 0 && viewer->uid == 0)
-		r = pshm_tmpfs_mounts(add_tmpfs, &b, PSHM_MOUNTS_ALL_NAMESPACES, NULL, err);
+		r = pshm_tmpfs_mounts_of(s, add_tmpfs, &b, PSHM_MOUNTS_ALL_NAMESPACES, NULL, err);
 	for (size_t i = 0; r == 0 && i < b.count; i++) {
 		if (!b.rows[i].path[0])
 			continue;

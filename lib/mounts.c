@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pshm_i.h"
+#include "objects_i.h"
 
 unsigned long long pshm_used_bytes(const char *path)
 {
@@ -433,9 +433,44 @@ static int walk_other_namespaces(struct mounts_walk *w)
 	return r;
 }
 
-int pshm_tmpfs_mounts_within(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
-			     void *ctx, unsigned flags, unsigned namespaces_max, unsigned walk_ms,
-			     struct pshm_mounts_walked *ret_walked, struct pshm_error *err)
+/*
+ * The other mount namespaces scan s noted (s->other_mnts, in process
+ * order), read as walk_other_namespaces reads those it meets, within the
+ * same bounds: the walk of the processes that found them is done.
+ */
+static int walk_noted_namespaces(struct mounts_walk *w, const struct pshm_scan *s)
+{
+	char path[64], root[64];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && !w->walked.partial && i < s->other_mnt_count; i++) {
+		long pid = (long)s->other_mnts[i].pid;
+		char *info;
+
+		if (now_ms() >= w->deadline_ms) {
+			w->walked.partial = true; /* namespaces left unread */
+			break;
+		}
+		if (w->walked.namespaces >= w->namespaces_max) {
+			w->walked.partial = true; /* one namespace more than may be read */
+			break;
+		}
+		snprintf(path, sizeof(path), "/proc/%ld/mountinfo", pid);
+		if (read_whole(path, &info) < 0)
+			continue; /* exited */
+		w->walked.namespaces++;
+		snprintf(root, sizeof(root), "/proc/%ld/root", pid);
+		r = walk_mounts(w, root, info);
+		free(info);
+	}
+	return r;
+}
+
+/* pshm_tmpfs_mounts_within, over the namespaces scan s noted when it has (s may be NULL). */
+static int tmpfs_mounts(const struct pshm_scan *s,
+			int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
+			void *ctx, unsigned flags, unsigned namespaces_max, unsigned walk_ms,
+			struct pshm_mounts_walked *ret_walked, struct pshm_error *err)
 {
 	struct mounts_walk w = { .fn = fn,
 				 .ctx = ctx,
@@ -454,13 +489,29 @@ int pshm_tmpfs_mounts_within(int (*fn)(void *ctx, const char *mount_point, unsig
 	r = walk_mounts(&w, "", info);
 	free(info);
 	if (r == 0 && (flags & PSHM_MOUNTS_ALL_NAMESPACES))
-		r = walk_other_namespaces(&w);
+		r = s && s->mnt_noted ? walk_noted_namespaces(&w, s) : walk_other_namespaces(&w);
 	free(w.seen);
 	if (r == -ENOMEM)
 		return pshm_fail(err, ENOMEM, "tmpfs mounts", NULL, -1, NULL);
 	if (r == 0 && ret_walked)
 		*ret_walked = w.walked;
 	return r;
+}
+
+int pshm_tmpfs_mounts_within(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
+			     void *ctx, unsigned flags, unsigned namespaces_max, unsigned walk_ms,
+			     struct pshm_mounts_walked *ret_walked, struct pshm_error *err)
+{
+	return tmpfs_mounts(NULL, fn, ctx, flags, namespaces_max, walk_ms, ret_walked, err);
+}
+
+int pshm_tmpfs_mounts_of(const struct pshm_scan *s,
+			 int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
+			 void *ctx, unsigned flags, struct pshm_mounts_walked *ret_walked,
+			 struct pshm_error *err)
+{
+	return tmpfs_mounts(s, fn, ctx, flags, PSHM_MOUNTS_NAMESPACES_MAX, PSHM_MOUNTS_WALK_MS,
+			    ret_walked, err);
 }
 
 PSHM_EXPORT int

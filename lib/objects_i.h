@@ -37,6 +37,9 @@ struct object {
 /* The most other IPC namespaces (containers') whose System V segments a scan reads. */
 #define SCAN_IPC_NAMESPACES_MAX 256
 
+/* Other mount namespaces noted: as many as pshm_tmpfs_mounts reads, and one more to tell there are more. */
+#define SCAN_MNT_NAMESPACES_MAX (PSHM_MOUNTS_NAMESPACES_MAX + 1)
+
 /* A namespace other than the scan's own, and the first process (lowest pid) seen in it. */
 struct scan_namespace {
 	unsigned long long ns; /* its inode */
@@ -75,6 +78,17 @@ struct pshm_scan {
 	size_t other_ipc_count;
 	struct sysv_pending *pending;
 	size_t pending_count, pending_capacity;
+	/*
+	 * With mnt_noted (a scan of every kind by root: what usage is made
+	 * of), the other mount namespaces the walk found, the first
+	 * SCAN_MNT_NAMESPACES_MAX by their first process, in process order
+	 * once it is done: their tmpfs mounts are measured from this list
+	 * (mounts.c) instead of another walk of /proc.
+	 */
+	bool mnt_noted;
+	unsigned long long own_mnt;
+	struct scan_namespace other_mnts[SCAN_MNT_NAMESPACES_MAX];
+	size_t other_mnt_count;
 	struct pshm_scan_options options;
 	bool pidfd_ids; /* a process's ids are its pidfd's, not its status's (process_id.c) */
 	dev_t shm_dev;  /* PSHM_DIR's device */

@@ -5,8 +5,8 @@
  * stat'ed (through the /proc link, which reaches the object itself), so
  * the scan never waits on a FUSE file system, whatever other processes
  * have open. Its mappings (process_maps.c). Who it is only when it holds
- * something (process_id.c). Its IPC namespace: the walk of the processes
- * is also the walk that finds every namespace.
+ * something (process_id.c). Its IPC and mount namespaces: the walk of the
+ * processes is also the walk that finds every namespace.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -166,7 +166,8 @@ static int scan_fds(struct pshm_scan *s, struct process *p)
  * The namespaces of the process whose directory is path under dir ("" of
  * its own, or "PID/" of /proc's), noted in s when other than the scan's
  * own: its IPC namespace's inode into *ret_ipc (for its System V
- * mappings; false when it cannot be read).
+ * mappings; false when it cannot be read), and with s->mnt_noted its
+ * mount namespace's.
  */
 static bool note_namespaces(struct pshm_scan *s, int dir, const char *path, long pid,
 			    unsigned long long *ret_ipc)
@@ -188,6 +189,16 @@ static bool note_namespaces(struct pshm_scan *s, int dir, const char *path, long
 		if (ns && ns != s->own_ipc && s->other_ipc)
 			objects_note_namespace(s->other_ipcs, &s->other_ipc_count,
 					       SCAN_IPC_NAMESPACES_MAX, ns, (pid_t)pid);
+	}
+	if (s->mnt_noted) {
+		snprintf(name, sizeof(name), "%sns/mnt", path);
+		n = readlinkat(dir, name, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			if (sscanf(link, "mnt:[%llu]", &ns) == 1 && ns != s->own_mnt)
+				objects_note_namespace(s->other_mnts, &s->other_mnt_count,
+						       SCAN_MNT_NAMESPACES_MAX, ns, (pid_t)pid);
+		}
 	}
 	return known;
 }

@@ -110,6 +110,8 @@ static int part_of(struct pshm_scan *s, struct pshm_scan **ret)
 	memcpy(part->ipc_ns, s->ipc_ns, sizeof(part->ipc_ns));
 	part->own_ipc = s->own_ipc;
 	part->other_ipc = s->other_ipc;
+	part->mnt_noted = s->mnt_noted;
+	part->own_mnt = s->own_mnt;
 	part->options = s->options;
 	part->pidfd_ids = s->pidfd_ids;
 	part->shm_dev = s->shm_dev;
@@ -164,10 +166,20 @@ static int merge_part(struct pshm_scan *s, struct pshm_scan *part)
 		}
 	}
 	s->unreadable += part->unreadable;
+	for (size_t i = 0; i < part->other_mnt_count; i++)
+		objects_note_namespace(s->other_mnts, &s->other_mnt_count, SCAN_MNT_NAMESPACES_MAX,
+				       part->other_mnts[i].ns, part->other_mnts[i].pid);
 	if (r == 0)
 		r = sysv_scan_merge(s, part);
 	pshm_scan_free(part);
 	return r;
+}
+
+static int by_first_process(const void *a, const void *b)
+{
+	const struct scan_namespace *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
 /*
@@ -239,6 +251,8 @@ int procs_scan(struct pshm_scan *s)
 	}
 	free(pids);
 	close(proc_dir);
+	/* The mount namespaces in process order, as a walk of /proc meets them. */
+	qsort(s->other_mnts, s->other_mnt_count, sizeof(*s->other_mnts), by_first_process);
 	return r;
 }
 

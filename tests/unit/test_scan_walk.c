@@ -2,16 +2,20 @@
 /*
  * libpshm's one walk of /proc, checked against what /proc says when read
  * the long way: a holder's command name, ids and start as its status and
- * stat give them (however they are read now).
+ * stat give them (however they are read now), and the tmpfs mounts of
+ * other mount namespaces measured from the namespaces the walk noted the
+ * same as from a walk of their own.
  */
 #include <CUnit/CUnit.h>
 #include <ctype.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,15 +144,80 @@ static void test_holder_is_who_status_and_stat_say(void)
 	}
 }
 
+/* What pshm_tmpfs_mounts reports, one "POINT USED" line each. */
+struct mounts {
+	char text[8192];
+	size_t len;
+};
+
+static int add_mount(void *ctx, const char *mount_point, unsigned long long used)
+{
+	struct mounts *m = ctx;
+
+	m->len += (size_t)snprintf(m->text + m->len, sizeof(m->text) - m->len, "%s %llu\n",
+				   mount_point, used);
+	return m->len < sizeof(m->text) ? 0 : -ENOMEM;
+}
+
+/*
+ * A mount namespace of its own with a tmpfs holding data: measured the
+ * same from a scan of every kind (the namespaces its walk noted) as by a
+ * walk of /proc of its own.
+ */
+static void test_tmpfs_mounts_of_a_scan_are_a_walks(void)
+{
+	struct mounts walked = { 0 }, scanned = { 0 };
+	struct pshm_mounts_walked how = { 0 };
+	struct pshm_scan *scan;
+	int ready[2];
+	pid_t child;
+	char c;
+
+	CU_ASSERT_FATAL(pipe(ready) == 0);
+	fflush(NULL);
+	child = fork();
+	CU_ASSERT_FATAL(child >= 0);
+	if (child == 0) {
+		int fd;
+
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("scan-walk", "/mnt", "tmpfs", 0, "size=4m") < 0)
+			_exit(1);
+		fd = open("/mnt/data", O_WRONLY | O_CREAT, 0600);
+		if (fd < 0 || write(fd, "data", 4) != 4)
+			_exit(1);
+		close(fd);
+		(void)!write(ready[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	CU_ASSERT_FATAL(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_ALL, NULL, &scan, NULL) == 0);
+	CU_ASSERT_EQUAL(
+		pshm_tmpfs_mounts(add_mount, &walked, PSHM_MOUNTS_ALL_NAMESPACES, &how, NULL), 0);
+	CU_ASSERT_EQUAL(pshm_tmpfs_mounts_of(scan, add_mount, &scanned, PSHM_MOUNTS_ALL_NAMESPACES,
+					     NULL, NULL),
+			0);
+	CU_ASSERT_STRING_EQUAL(scanned.text, walked.text);
+	CU_ASSERT_TRUE(how.namespaces >= 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(walked.text, "/mnt 4096\n"));
+	pshm_scan_free(scan);
+	stop(child);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
 		TEST(test_holder_is_who_status_and_stat_say),
+		TEST(test_tmpfs_mounts_of_a_scan_are_a_walks),
 		TEST_END,
 	};
 
 	if (geteuid() != 0) {
-		printf("SKIP: needs root to hold as another user\n");
+		printf("SKIP: needs root to hold as another user and make a mount namespace\n");
 		return 77;
 	}
 	test_isolate_shm(64 << 20);
