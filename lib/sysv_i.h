@@ -6,6 +6,7 @@
 #ifndef SYSV_I_H
 #define SYSV_I_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
@@ -43,6 +44,12 @@ unsigned long long sysv_inflated_huge_pages(const struct sysv_segment *seg, long
  * checking it is still ns: 0 or -errno (-ENOENT: pid gone, or elsewhere).
  */
 int sysv_enter(unsigned long long ns, pid_t pid);
+
+/* The stack of a thread that enters an IPC namespace (sysv_thread). */
+#define SYSV_THREAD_STACK (256 << 10)
+
+/* pthread_create of a thread that enters an IPC namespace, with a small stack: 0 or an errno. */
+int sysv_thread(pthread_t *ret, void *(*fn)(void *arg), void *arg);
 
 /*
  * Adds the segments of this IPC namespace's /proc/sysvipc/shm to s, with

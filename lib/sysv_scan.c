@@ -213,7 +213,7 @@ int sysv_scan_others(struct pshm_scan *s)
 	for (size_t i = 0; i < s->other_ipc_count; i++)
 		others[i] =
 			(struct other_ns){ .ns = s->other_ipcs[i].ns, .pid = s->other_ipcs[i].pid };
-	if (pthread_create(&thread, NULL, read_namespaces, others) == 0)
+	if (sysv_thread(&thread, read_namespaces, others) == 0)
 		pthread_join(thread, NULL);
 	for (size_t i = 0; others[i].ns; i++) {
 		if (r == 0 && others[i].text) {
