@@ -4,28 +4,39 @@
  * A maps line is read whole and parsed strictly, so no path text can
  * forge one.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "maps_i.h"
 
-/* A hexadecimal or decimal field ending at sep: false when it is not one. */
+/* The value of digit c in base (16 or 10), or -1: the C locale's isxdigit and isdigit. */
+static int digit(char c, int base)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (base == 16 && c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (base == 16 && c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * A hexadecimal or decimal field ending at sep: false when it is not one.
+ * Every line of every process's maps goes through here: no locale calls.
+ */
 static bool field(const char **at, int base, char sep, unsigned long long *ret)
 {
 	const char *p = *at;
 	unsigned long long v = 0;
+	int d = digit(*p, base);
 
-	if (!(base == 16 ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p)))
+	if (d < 0)
 		return false;
-	for (; base == 16 ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p); p++) {
-		unsigned d = isdigit((unsigned char)*p)
-				     ? (unsigned)(*p - '0')
-				     : (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
-
-		if (v > (~0ULL - d) / (unsigned)base)
+	for (; d >= 0; d = digit(*++p, base)) {
+		if (v > (~0ULL - (unsigned)d) / (unsigned)base)
 			return false;
-		v = v * (unsigned)base + d;
+		v = v * (unsigned)base + (unsigned)d;
 	}
 	if (*p != sep)
 		return false;

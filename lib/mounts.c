@@ -5,7 +5,6 @@
  * mounts that hold shared memory, here and in other mount namespaces, and
  * a shmfs mount whose clients count as holders (pshm_scan_options).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pshm_i.h"
+#include "procs_i.h"
 
 unsigned long long pshm_used_bytes(const char *path)
 {
@@ -366,76 +365,76 @@ static int read_whole(const char *path, char **ret)
 }
 
 /*
- * Every other mount namespace a process of /proc is in, each once, in
- * process order, until a bound stops the walk (w->walked.partial): as
- * many namespaces as w->namespaces_max, or w->deadline_ms. Each
- * namespace costs a whole mountinfo, and a machine may have thousands.
+ * Other mount namespaces, each with a process in it (in process order),
+ * read until a bound stops the walk (w->walked.partial): as many
+ * namespaces as w->namespaces_max, or w->deadline_ms. Each namespace
+ * costs a whole mountinfo, and a machine may have thousands.
  */
-static int walk_other_namespaces(struct mounts_walk *w)
+static int walk_namespaces(struct mounts_walk *w, const struct scan_namespace *list, size_t count)
 {
-	char self[64], ns[64], path[64], root[64];
-	unsigned long long *seen = NULL;
-	size_t seen_count = 0;
-	struct dirent *e;
-	ssize_t n;
-	DIR *proc;
+	char path[64], root[64];
 	int r = 0;
 
-	n = readlink("/proc/self/ns/mnt", self, sizeof(self) - 1);
-	proc = n > 0 ? opendir("/proc") : NULL;
-	if (!proc)
-		return 0;
-	self[n] = '\0';
-	while (r == 0 && !w->walked.partial && (e = readdir(proc))) {
-		unsigned long long id;
-		bool again = false;
+	for (size_t i = 0; r == 0 && !w->walked.partial && i < count; i++) {
+		long pid = (long)list[i].pid;
 		char *info;
 
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
 		if (now_ms() >= w->deadline_ms) {
-			w->walked.partial = true; /* processes left unlooked at */
+			w->walked.partial = true; /* namespaces left unread */
 			break;
 		}
-		snprintf(path, sizeof(path), "/proc/%.20s/ns/mnt", e->d_name);
-		n = readlink(path, ns, sizeof(ns) - 1);
-		if (n <= 0 || (ns[n] = '\0', strcmp(ns, self) == 0) ||
-		    sscanf(ns, "mnt:[%llu]", &id) != 1)
-			continue;
-		for (size_t i = 0; i < seen_count; i++)
-			again |= seen[i] == id;
-		if (again)
-			continue;
 		if (w->walked.namespaces >= w->namespaces_max) {
 			w->walked.partial = true; /* one namespace more than may be read */
 			break;
 		}
-		if (seen_count % 64 == 0) {
-			unsigned long long *more = realloc(seen, (seen_count + 64) * sizeof(*seen));
-
-			if (!more) {
-				r = -ENOMEM;
-				break;
-			}
-			seen = more;
-		}
-		seen[seen_count++] = id;
-		snprintf(path, sizeof(path), "/proc/%.20s/mountinfo", e->d_name);
+		snprintf(path, sizeof(path), "/proc/%ld/mountinfo", pid);
 		if (read_whole(path, &info) < 0)
 			continue; /* exited */
 		w->walked.namespaces++;
-		snprintf(root, sizeof(root), "/proc/%.20s/root", e->d_name);
+		snprintf(root, sizeof(root), "/proc/%ld/root", pid);
 		r = walk_mounts(w, root, info);
 		free(info);
 	}
-	closedir(proc);
-	free(seen);
 	return r;
 }
 
-int pshm_tmpfs_mounts_within(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
-			     void *ctx, unsigned flags, unsigned namespaces_max, unsigned walk_ms,
-			     struct pshm_mounts_walked *ret_walked, struct pshm_error *err)
+/*
+ * Every other mount namespace a process of /proc is in, found by one
+ * walk of the processes (procs.c: their links read in parallel), as many
+ * as may be read and one more to tell there are more.
+ */
+static int walk_other_namespaces(struct mounts_walk *w)
+{
+	char self[64];
+	unsigned long long own;
+	struct scan_namespace *list;
+	ssize_t n = readlink("/proc/self/ns/mnt", self, sizeof(self) - 1);
+	bool partial = false;
+	int r;
+
+	if (n <= 0)
+		return 0;
+	self[n] = '\0';
+	if (sscanf(self, "mnt:[%llu]", &own) != 1)
+		own = 0;
+	list = calloc((size_t)w->namespaces_max + 1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	n = procs_namespaces("mnt", own, list, (size_t)w->namespaces_max + 1, w->deadline_ms,
+			     &partial);
+	r = n < 0 ? (n == -ENOMEM ? -ENOMEM : 0) : walk_namespaces(w, list, (size_t)n);
+	/* Processes left unlooked at: namespaces the walk may not have met. */
+	if (r == 0 && partial)
+		w->walked.partial = true;
+	free(list);
+	return r;
+}
+
+/* pshm_tmpfs_mounts_within, over the namespaces scan s noted when it has (s may be NULL). */
+static int tmpfs_mounts(const struct pshm_scan *s,
+			int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
+			void *ctx, unsigned flags, unsigned namespaces_max, unsigned walk_ms,
+			struct pshm_mounts_walked *ret_walked, struct pshm_error *err)
 {
 	struct mounts_walk w = { .fn = fn,
 				 .ctx = ctx,
@@ -454,13 +453,30 @@ int pshm_tmpfs_mounts_within(int (*fn)(void *ctx, const char *mount_point, unsig
 	r = walk_mounts(&w, "", info);
 	free(info);
 	if (r == 0 && (flags & PSHM_MOUNTS_ALL_NAMESPACES))
-		r = walk_other_namespaces(&w);
+		r = s && s->mnt_noted ? walk_namespaces(&w, s->other_mnts, s->other_mnt_count)
+				      : walk_other_namespaces(&w);
 	free(w.seen);
 	if (r == -ENOMEM)
 		return pshm_fail(err, ENOMEM, "tmpfs mounts", NULL, -1, NULL);
 	if (r == 0 && ret_walked)
 		*ret_walked = w.walked;
 	return r;
+}
+
+int pshm_tmpfs_mounts_within(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
+			     void *ctx, unsigned flags, unsigned namespaces_max, unsigned walk_ms,
+			     struct pshm_mounts_walked *ret_walked, struct pshm_error *err)
+{
+	return tmpfs_mounts(NULL, fn, ctx, flags, namespaces_max, walk_ms, ret_walked, err);
+}
+
+int pshm_tmpfs_mounts_of(const struct pshm_scan *s,
+			 int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
+			 void *ctx, unsigned flags, struct pshm_mounts_walked *ret_walked,
+			 struct pshm_error *err)
+{
+	return tmpfs_mounts(s, fn, ctx, flags, PSHM_MOUNTS_NAMESPACES_MAX, PSHM_MOUNTS_WALK_MS,
+			    ret_walked, err);
 }
 
 PSHM_EXPORT int

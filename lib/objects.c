@@ -204,10 +204,15 @@ int objects_set_text(struct object *o, const char *name, const char *path)
 	return 0;
 }
 
-int objects_add_holder(struct pshm_scan *s, struct object *o, const struct pshm_holder *h)
+int objects_count_holder(struct pshm_scan *s)
 {
 	if (s->options.holders_max && ++s->holder_total > s->options.holders_max)
 		return -E2BIG;
+	return 0;
+}
+
+int objects_append_holder(struct object *o, const struct pshm_holder *h)
+{
 	if (o->pub.holder_count == o->holder_capacity) {
 		size_t capacity = o->holder_capacity ? o->holder_capacity * 2 : 4;
 		struct pshm_holder *holders = realloc(o->holders, capacity * sizeof(*holders));
@@ -235,6 +240,47 @@ void objects_drop_holders(struct pshm_scan *s, pid_t pid)
 			o->pub.holder_count = kept;
 		}
 	}
+}
+
+int objects_add_holder(struct pshm_scan *s, struct object *o, const struct pshm_holder *h)
+{
+	int r = objects_count_holder(s);
+
+	return r < 0 ? r : objects_append_holder(o, h);
+}
+
+struct object *objects_segment(struct pshm_scan *s, ino_t ino)
+{
+	return objects_found_before(s, PSHM_KIND_SEGMENT, s->shm_dev, ino);
+}
+
+int objects_hold_segment(struct pshm_scan *s, struct object *o, const struct pshm_holder *h)
+{
+	int r = 0;
+
+	for (; o && r == 0; o = objects_same_after(o))
+		r = objects_add_holder(s, o, h);
+	return r;
+}
+
+void objects_note_namespace(struct scan_namespace *list, size_t *count, size_t max,
+			    unsigned long long ns, pid_t pid)
+{
+	size_t last = 0;
+
+	for (size_t i = 0; i < *count; i++) {
+		if (list[i].ns == ns) {
+			if (pid < list[i].pid)
+				list[i].pid = pid;
+			return;
+		}
+		if (list[i].pid > list[last].pid)
+			last = i;
+	}
+	if (*count < max)
+		list[(*count)++] = (struct scan_namespace){ .ns = ns, .pid = pid };
+	else if (max && pid < list[last].pid)
+		list[last] = (struct scan_namespace){ .ns = ns, .pid = pid };
 }
 
 /*
@@ -406,6 +452,7 @@ PSHM_EXPORT void pshm_scan_free(struct pshm_scan *s)
 	free(s->buckets);
 	free(s->order);
 	free(s->buf);
+	free(s->pending);
 	free(s);
 }
 

@@ -34,6 +34,32 @@ struct object {
 /* The most hugetlbfs mounts a scan tells apart (files of others' are not seen). */
 #define SCAN_HUGE_MOUNTS_MAX 8
 
+/* The most other IPC namespaces (containers') whose System V segments a scan reads. */
+#define SCAN_IPC_NAMESPACES_MAX 256
+
+/* Other mount namespaces noted: as many as pshm_tmpfs_mounts reads, and one more to tell there are more. */
+#define SCAN_MNT_NAMESPACES_MAX (PSHM_MOUNTS_NAMESPACES_MAX + 1)
+
+/* A namespace other than the scan's own, and the first process (lowest pid) seen in it. */
+struct scan_namespace {
+	unsigned long long ns; /* its inode */
+	pid_t pid;
+};
+
+/*
+ * A System V mapping of another IPC namespace, seen by the walk before
+ * that namespace's segments are read: its holder, kept until they are
+ * (sysv_scan.c confirms it as process.c would have: same id, same key).
+ */
+struct sysv_pending {
+	struct pshm_holder holder;
+	unsigned long long ns; /* its namespace's inode */
+	ino_t shmid;           /* the mapping's inode: the segment's id there */
+	dev_t dev;
+	char path[32];        /* the mapping's path, as far as its key */
+	blkcnt_t huge_blocks; /* on huge pages: map_files' own count, else -1 */
+};
+
 struct pshm_scan {
 	/*
 	 * The kinds to look for: those asked for (wanted), and for huge pages
@@ -41,9 +67,31 @@ struct pshm_scan {
 	 */
 	unsigned kinds, wanted;
 	char ipc_ns[64]; /* this process's IPC namespace: System V ids are only unique in one */
-	bool other_ipc;  /* read other IPC namespaces' System V segments too (sysv.c) */
+	unsigned long long own_ipc; /* its inode, 0 when unknown */
+	bool other_ipc; /* read other IPC namespaces' System V segments too (sysv_scan.c) */
+	/*
+	 * Found by the walk: the other IPC namespaces (the first
+	 * SCAN_IPC_NAMESPACES_MAX by their first process), and the mappings
+	 * of their segments, until sysv_scan_others reads them.
+	 */
+	struct scan_namespace other_ipcs[SCAN_IPC_NAMESPACES_MAX];
+	size_t other_ipc_count;
+	struct sysv_pending *pending;
+	size_t pending_count, pending_capacity;
+	/*
+	 * With mnt_noted (a scan of every kind by root: what usage is made
+	 * of), the other mount namespaces the walk found, the first
+	 * SCAN_MNT_NAMESPACES_MAX by their first process, in process order
+	 * once it is done: their tmpfs mounts are measured from this list
+	 * (mounts.c) instead of another walk of /proc.
+	 */
+	bool mnt_noted;
+	unsigned long long own_mnt;
+	struct scan_namespace other_mnts[SCAN_MNT_NAMESPACES_MAX];
+	size_t other_mnt_count;
 	struct pshm_scan_options options;
-	dev_t shm_dev; /* PSHM_DIR's device */
+	bool pidfd_ids; /* a process's ids are its pidfd's, not its status's (process_id.c) */
+	dev_t shm_dev;  /* PSHM_DIR's device */
 	/* This mount namespace's hugetlbfs mounts: their devices and page sizes. */
 	size_t huge_mount_count;
 	dev_t huge_mount_dev[SCAN_HUGE_MOUNTS_MAX];
@@ -131,5 +179,34 @@ int objects_add_holder(struct pshm_scan *s, struct object *o, const struct pshm_
  * daemon's, daemons.c); the objects stay: what it held still exists.
  */
 void objects_drop_holders(struct pshm_scan *s, pid_t pid);
+
+/* Counts one holder more against options.holders_max: 0, or -E2BIG past it. */
+int objects_count_holder(struct pshm_scan *s);
+
+/* Adds h to o's holders, already counted (objects_count_holder): 0, or -ENOMEM. */
+int objects_append_holder(struct object *o, const struct pshm_holder *h);
+
+/*
+ * A named segment's object by inode (found by pshm_iter first), or NULL:
+ * the first of its names; objects_hold_segment reaches them all.
+ */
+struct object *objects_segment(struct pshm_scan *s, ino_t ino);
+
+/*
+ * Adds h to segment o (or nothing for NULL) under each of its names, so
+ * that every name of a hard-linked file has the same holders: 0, -E2BIG,
+ * or -ENOMEM. A worker has one copy per inode: procs.c adds its holders
+ * to each name.
+ */
+int objects_hold_segment(struct pshm_scan *s, struct object *o, const struct pshm_holder *h);
+
+/*
+ * Notes that process pid is in namespace ns, in list (count entries, at
+ * most max): the lowest pid of each namespace is kept, and of a full
+ * list the namespaces with the lowest first pids, as a walk of /proc in
+ * process order meets them.
+ */
+void objects_note_namespace(struct scan_namespace *list, size_t *count, size_t max,
+			    unsigned long long ns, pid_t pid);
 
 #endif /* OBJECTS_I_H */

@@ -1,11 +1,34 @@
 /* SPDX-License-Identifier: MIT */
-/* libpshm's scan of one process (process.c), for the walk of them all (procs.c). */
+/*
+ * libpshm's scan of one process, for the walk of them all (procs.c):
+ * process.c reads its descriptors, process_maps.c its mappings,
+ * process_id.c who it is.
+ */
 #ifndef PROCESS_I_H
 #define PROCESS_I_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "objects_i.h"
+
+#define DELETED " (deleted)"
+#define MEMFD_PREFIX "/memfd:"
+
+/* The process being scanned. */
+struct process {
+	long pid;
+	unsigned long long start_time;
+	uid_t uid, uids[3]; /* real; real, effective, saved */
+	gid_t gid, gids[3];
+	char comm[16];
+	int dir;          /* /proc/PID */
+	bool status_read; /* ids, comm and start time, read when it first holds something */
+	bool gone;        /* they could not be read: it exited */
+	bool ipc_known;   /* ipc_ns was read (scans of System V segments) */
+	bool daemon;      /* it serves a shmfs mount (daemons.c): never a holder */
+	unsigned long long ipc_ns; /* its IPC namespace's inode */
+};
 
 /*
  * Adds what process pid (a directory of proc_dir) holds to s: its
@@ -15,10 +38,67 @@
  */
 int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds);
 
+/* Adds what p's mappings hold to s (process_maps.c): 0, -ENOMEM, -E2BIG, or -errno. */
+int process_scan_maps(struct pshm_scan *s, struct process *p);
+
+/*
+ * Fills h's uid, start time and comm from its process, whose ids are read
+ * once and only for processes that hold something (most hold nothing):
+ * false when the process is gone (process_id.c).
+ */
+bool process_owned_by(struct pshm_scan *s, struct process *p, struct pshm_holder *h);
+
+/*
+ * Whether /proc could let the scan's reader read p at all: all its uids
+ * and gids are the reader's (read once, kept for its holders).
+ */
+bool process_may_be_read(struct pshm_scan *s, struct process *p);
+
 /*
  * When the process of the /proc/PID directory dir started (field 22 of
  * its stat, clock ticks): 0 when it cannot be read.
  */
 unsigned long long process_start_time(int dir);
+
+/* Whether the scan may ask processes' ids of a pidfd (pid numbers are /proc's). */
+bool process_pidfd_usable(void);
+
+/* Whether path ends with " (deleted)"; *ret_len is its length without it. */
+static inline bool process_deleted(const char *path, size_t *ret_len)
+{
+	size_t len = strlen(path), suffix = strlen(DELETED);
+
+	if (len < suffix || strcmp(path + len - suffix, DELETED) != 0)
+		return false;
+	*ret_len = len - suffix;
+	return true;
+}
+
+/* Whether path is under this scan's shmfs mount (options.mount_path). */
+static inline bool process_in_mount(const struct pshm_scan *s, const char *path)
+{
+	size_t len = s->options.mount_path ? strlen(s->options.mount_path) : 0;
+
+	return len && strncmp(path, s->options.mount_path, len) == 0 && path[len] == '/' &&
+	       !strchr(path + len + 1, '/');
+}
+
+/*
+ * Whether path is a file of this scan's shmfs mount that may be a
+ * segment: anything under it but the mount's own entries
+ * (options.mount_skip).
+ */
+static inline bool process_under_mount(const struct pshm_scan *s, const char *path)
+{
+	size_t len = s->options.mount_path ? strlen(s->options.mount_path) : 0;
+	const char *rest = path + len + 1;
+
+	if (!len || strncmp(path, s->options.mount_path, len) != 0 || path[len] != '/')
+		return false;
+	for (const char *const *skip = s->options.mount_skip; skip && *skip; skip++)
+		if (strcmp(rest, *skip) == 0)
+			return false;
+	return true;
+}
 
 #endif /* PROCESS_I_H */

@@ -10,16 +10,19 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "process_i.h"
 #include "procs_i.h"
+#include "sysv_i.h"
 
 /* The processes, as /proc lists them now: their pids, ascending. */
-static int list_processes(const struct pshm_scan *s, int proc_dir, long **ret, size_t *ret_count)
+static int list_processes(bool skip_self, int proc_dir, long **ret, size_t *ret_count)
 {
 	long self = (long)getpid(), *pids = NULL;
 	size_t count = 0, capacity = 0;
@@ -38,7 +41,7 @@ static int list_processes(const struct pshm_scan *s, int proc_dir, long **ret, s
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 
-		if (*end || pid <= 0 || (s->options.skip_self && pid == self))
+		if (*end || pid <= 0 || (skip_self && pid == self))
 			continue;
 		if (count == capacity) {
 			long *bigger = realloc(pids, (capacity = capacity ? capacity * 2 : 256) *
@@ -64,6 +67,18 @@ static int list_processes(const struct pshm_scan *s, int proc_dir, long **ret, s
 /* Workers of one scan at most, and processes per worker at least. */
 #define SCAN_WORKERS_MAX 4
 #define SCAN_PROCESSES_PER_WORKER 128
+
+/* How many workers share count processes: one per CPU, at most SCAN_WORKERS_MAX, each with many. */
+static size_t workers_for(size_t count)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = 1;
+
+	while (n < SCAN_WORKERS_MAX && (long)n < cpus &&
+	       count / (n + 1) >= SCAN_PROCESSES_PER_WORKER)
+		n++;
+	return n;
+}
 
 struct worker {
 	struct pshm_scan *s; /* the worker's own part, or the scan itself */
@@ -107,7 +122,12 @@ static int part_of(struct pshm_scan *s, struct pshm_scan **ret)
 	part->kinds = s->kinds;
 	part->wanted = s->wanted;
 	memcpy(part->ipc_ns, s->ipc_ns, sizeof(part->ipc_ns));
+	part->own_ipc = s->own_ipc;
+	part->other_ipc = s->other_ipc;
+	part->mnt_noted = s->mnt_noted;
+	part->own_mnt = s->own_mnt;
 	part->options = s->options;
+	part->pidfd_ids = s->pidfd_ids;
 	part->shm_dev = s->shm_dev;
 	part->huge_mount_count = s->huge_mount_count;
 	memcpy(part->huge_mount_dev, s->huge_mount_dev, sizeof(part->huge_mount_dev));
@@ -160,19 +180,20 @@ static int merge_part(struct pshm_scan *s, struct pshm_scan *part)
 		}
 	}
 	objects_merge_unreadable(s, part);
+	for (size_t i = 0; i < part->other_mnt_count; i++)
+		objects_note_namespace(s->other_mnts, &s->other_mnt_count, SCAN_MNT_NAMESPACES_MAX,
+				       part->other_mnts[i].ns, part->other_mnts[i].pid);
+	if (r == 0)
+		r = sysv_scan_merge(s, part);
 	pshm_scan_free(part);
 	return r;
 }
 
-static int by_process(const void *a, const void *b)
+static int by_first_process(const void *a, const void *b)
 {
-	const struct pshm_holder *x = a, *y = b;
+	const struct scan_namespace *x = a, *y = b;
 
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	if (x->fd != y->fd)
-		return x->fd > y->fd ? -1 : 1; /* descriptors first, then mappings */
-	return x->start < y->start ? -1 : x->start > y->start;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
 /*
@@ -186,21 +207,18 @@ int procs_scan(struct pshm_scan *s)
 	bool need_fds =
 		s->only || (s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD));
 	struct worker workers[SCAN_WORKERS_MAX];
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t count = 0, next = 0, n = 1;
+	size_t count = 0, next = 0, n;
 	long *pids = NULL;
 	int proc_dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
 
 	if (proc_dir < 0)
 		return -errno;
-	r = list_processes(s, proc_dir, &pids, &count);
+	r = list_processes(s->options.skip_self, proc_dir, &pids, &count);
 	if (r < 0) {
 		close(proc_dir);
 		return r;
 	}
-	while (n < SCAN_WORKERS_MAX && (long)n < cpus &&
-	       count / (n + 1) >= SCAN_PROCESSES_PER_WORKER)
-		n++;
+	n = workers_for(count);
 	for (size_t i = 0; i < n; i++)
 		workers[i] = (struct worker){ .s = s,
 					      .proc_dir = proc_dir,
@@ -244,15 +262,132 @@ int procs_scan(struct pshm_scan *s)
 	}
 	free(pids);
 	close(proc_dir);
-	if (r < 0)
-		return r;
-	/* In process order, whichever worker found them. */
+	/* The mount namespaces in process order, as a walk of /proc meets them. */
+	qsort(s->other_mnts, s->other_mnt_count, sizeof(*s->other_mnts), by_first_process);
+	return r;
+}
+
+static int by_process(const void *a, const void *b)
+{
+	const struct pshm_holder *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->fd != y->fd)
+		return x->fd > y->fd ? -1 : 1; /* descriptors first, then mappings */
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+void procs_order_holders(struct pshm_scan *s)
+{
+	/* In process order, whichever worker (or the end of the walk) found them. */
 	for (size_t i = 0; i < s->bucket_count; i++)
 		for (struct object *o = s->buckets[i]; o; o = o->next)
 			if (o->pub.holder_count > 1)
 				qsort(o->holders, o->pub.holder_count, sizeof(*o->holders),
 				      by_process);
-	return 0;
+}
+
+/* Looked at by no worker: the deadline passed first. */
+#define NS_UNSEEN (~0ULL)
+
+/* What the workers of procs_namespaces share. */
+struct ns_walk {
+	int proc_dir;
+	const char *type; /* "mnt" */
+	const long *pids;
+	unsigned long long *ns; /* each process's namespace's inode, 0 when unknown */
+	size_t count, next;
+	uint64_t deadline_ms;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The inode of a namespace link of type ("mnt:[4026531841]"), or 0. */
+static unsigned long long ns_inode(const char *link, const char *type)
+{
+	size_t len = strlen(type);
+	char *end;
+	unsigned long long n;
+
+	if (strncmp(link, type, len) != 0 || strncmp(link + len, ":[", 2) != 0)
+		return 0;
+	n = strtoull(link + len + 2, &end, 10);
+	return *end == ']' ? n : 0;
+}
+
+static void *read_namespaces(void *arg)
+{
+	struct ns_walk *w = arg;
+	char path[64], link[64];
+
+	for (;;) {
+		size_t at = __atomic_fetch_add(&w->next, SCAN_BATCH, __ATOMIC_RELAXED);
+
+		if (at >= w->count || now_ms() >= w->deadline_ms)
+			break;
+		for (size_t i = at; i < at + SCAN_BATCH && i < w->count; i++) {
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "%ld/ns/%s", w->pids[i], w->type);
+			n = readlinkat(w->proc_dir, path, link, sizeof(link) - 1);
+			w->ns[i] = n > 0 ? (link[n] = '\0', ns_inode(link, w->type)) : 0;
+		}
+	}
+	return NULL;
+}
+
+ssize_t procs_namespaces(const char *type, unsigned long long own, struct scan_namespace *list,
+			 size_t max, uint64_t deadline_ms, bool *ret_partial)
+{
+	struct ns_walk w = { .type = type, .deadline_ms = deadline_ms };
+	pthread_t threads[SCAN_WORKERS_MAX];
+	size_t n, started = 1, found = 0;
+	long *pids = NULL;
+	int r;
+
+	w.proc_dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w.proc_dir < 0)
+		return -errno;
+	r = list_processes(false, w.proc_dir, &pids, &w.count);
+	w.pids = pids;
+	w.ns = r == 0 ? malloc((w.count ? w.count : 1) * sizeof(*w.ns)) : NULL;
+	if (r == 0 && !w.ns)
+		r = -ENOMEM;
+	if (r < 0) {
+		free(pids);
+		close(w.proc_dir);
+		return r;
+	}
+	for (size_t i = 0; i < w.count; i++)
+		w.ns[i] = NS_UNSEEN;
+	/* This thread is one of the workers; one that cannot start leaves its share. */
+	n = workers_for(w.count);
+	while (started < n && pthread_create(&threads[started], NULL, read_namespaces, &w) == 0)
+		started++;
+	read_namespaces(&w);
+	for (size_t i = 1; i < started; i++)
+		pthread_join(threads[i], NULL);
+	*ret_partial = false;
+	/* In process order: each namespace's first process, as a walk of /proc meets them. */
+	for (size_t i = 0; i < w.count && found < max; i++) {
+		if (w.ns[i] == NS_UNSEEN) {
+			*ret_partial = true; /* processes left unlooked at */
+			break;
+		}
+		if (w.ns[i] && w.ns[i] != own)
+			objects_note_namespace(list, &found, max, w.ns[i], (pid_t)pids[i]);
+	}
+	free(w.ns);
+	free(pids);
+	close(w.proc_dir);
+	return (ssize_t)found;
 }
 
 PSHM_EXPORT bool pshm_process_readable(pid_t pid, unsigned long long start_time)

@@ -3,10 +3,12 @@
  * libpshm: every shared memory object on the machine and who holds it,
  * from /proc: named segments, segments unlinked but still open or mapped,
  * memfds, System V segments, shared anonymous mappings and huge pages. A
- * scan finds the named segments (pshm_iter) and the System V ones (sysv.c)
- * first, then walks the processes once for their holders and the objects
- * that live only in processes (procs.c), settles which are on huge pages,
- * and orders what it found by kind and name (objects.c serves it).
+ * scan finds the named segments (pshm_iter) and this IPC namespace's
+ * System V ones (sysv_scan.c) first, then walks the processes once for
+ * their holders, the objects that live only in processes and the other
+ * IPC namespaces (procs.c), reads those namespaces' segments, settles
+ * which are on huge pages, and orders what it found by kind and name
+ * (objects.c serves it).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +19,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "process_i.h"
 #include "procs_i.h"
 #include "sysv_i.h"
 
@@ -153,6 +156,7 @@ static int by_kind_and_name(const void *a, const void *b)
 PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *options,
 			       struct pshm_scan **ret, struct pshm_error *err)
 {
+	char link[64] = "";
 	struct pshm_scan *s;
 	struct stat dir;
 	size_t n = 0;
@@ -174,7 +178,9 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 		find_huge_mounts(s);
 	if (readlink("/proc/self/ns/ipc", s->ipc_ns, sizeof(s->ipc_ns) - 1) <= 0)
 		s->ipc_ns[0] = '\0';
+	s->own_ipc = sysv_ns_inode(s->ipc_ns);
 	s->other_ipc = true;
+	s->pidfd_ids = process_pidfd_usable();
 	s->shm_dev = dir.st_dev;
 	if (options)
 		s->options = *options;
@@ -188,6 +194,15 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 	} else {
 		r = (kinds & PSHM_KIND_SEGMENT) ? scan_segments(s, err) : 0;
 	}
+	/*
+	 * What usage is made of (every kind, by root): the walk notes the
+	 * mount namespaces too, a few microseconds per process that spare
+	 * usage the walks of /proc that would find them again (mounts.c).
+	 */
+	if (!s->only && kinds == PSHM_KIND_ALL && geteuid() == 0 &&
+	    readlink("/proc/self/ns/mnt", link, sizeof(link) - 1) > 0 &&
+	    sscanf(link, "mnt:[%llu]", &s->own_mnt) == 1)
+		s->mnt_noted = true;
 	if (r == 0 && !s->only && (s->kinds & PSHM_KIND_SYSV)) {
 		r = sysv_scan(s);
 		if (r < 0)
@@ -199,6 +214,11 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 		if (r < 0)
 			pshm_fail(err, -r, "scan", "/proc", -1, NULL);
 	}
+	/* The other IPC namespaces the walk found, and the holders of their segments. */
+	if (r == 0 && !s->only && (s->kinds & PSHM_KIND_SYSV) && sysv_scan_others(s) < 0)
+		r = pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
+	if (r == 0)
+		procs_order_holders(s);
 	if (r == 0 && settle(s) < 0)
 		r = pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
 	if (r == 0) {

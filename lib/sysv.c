@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libpshm: System V shared memory, in one place (as util-linux keeps it in
- * ipcutils.c): the segments of /proc/sysvipc/shm for the scan, a segment's
- * status from shmid_ds (one mapping onto struct stat, for the scan and
- * pshm_sysv_stat alike), its own memory opened through an attach, and
- * which mappings are a segment's.
+ * libpshm: System V shared memory (as util-linux keeps it in ipcutils.c):
+ * a line of /proc/sysvipc/shm, a segment's status from shmid_ds (one
+ * mapping onto struct stat, for the scan and pshm_sysv_stat alike), acting
+ * in another IPC namespace, its own memory opened through an attach, and
+ * which mappings are a segment's. What the scan reads of every namespace
+ * is sysv_scan.c's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,17 +23,7 @@
 
 #include "sysv_i.h"
 
-/* One segment as a line of /proc/sysvipc/shm gives it: shmctl(IPC_STAT)'s, and its resident bytes. */
-struct segment {
-	int shmid;
-	struct shmid_ds ds;
-	long long rss;
-};
-
-static unsigned long long inflated_huge_pages(const struct segment *seg, long long *ret_rss);
-
-/* A line of /proc/sysvipc/shm: false for the header, or anything else. */
-static bool parse_line(const char *line, struct segment *ret)
+bool sysv_parse_line(const char *line, struct sysv_segment *ret)
 {
 	long long key, atime, dtime, ctime, swap;
 	unsigned long long bytes;
@@ -61,8 +52,7 @@ static bool parse_line(const char *line, struct segment *ret)
 	return true;
 }
 
-/* A segment's status as a file's: the one mapping of shmid_ds onto struct stat. */
-static void stat_of(int shmid, const struct shmid_ds *ds, long long rss, struct stat *ret)
+void sysv_stat_of(int shmid, const struct shmid_ds *ds, long long rss, struct stat *ret)
 {
 	*ret = (struct stat){ .st_mode = S_IFREG | (ds->shm_perm.mode & 0777),
 			      .st_ino = (ino_t)shmid,
@@ -78,62 +68,6 @@ static void stat_of(int shmid, const struct shmid_ds *ds, long long rss, struct 
 	ret->st_ctim.tv_sec = ds->shm_ctime; /* the last change */
 }
 
-/*
- * Adds the segments of one IPC namespace's /proc/sysvipc/shm text to s:
- * the caller's own (ns 0) as 0xKEY@SHMID, another's keyed and named by
- * its namespace's inode, NS@0xKEY@SHMID, with a process in it to act
- * there. 0 or -ENOMEM.
- */
-static int add_segments(struct pshm_scan *s, FILE *f, unsigned long long ns, pid_t pid)
-{
-	char *line = NULL;
-	size_t size = 0;
-	int r = 0;
-
-	while (r == 0 && getline(&line, &size, f) > 0) {
-		unsigned long long huge;
-		struct segment seg;
-		struct object *o;
-		struct stat st;
-		char name[64];
-
-		if (!parse_line(line, &seg))
-			continue; /* the header */
-		huge = inflated_huge_pages(&seg, &seg.rss);
-		stat_of(seg.shmid, &seg.ds, seg.rss, &st);
-		o = objects_of(s, PSHM_KIND_SYSV, (dev_t)ns, (ino_t)seg.shmid, &st);
-		if (!o) {
-			r = -ENOMEM;
-			break;
-		}
-		o->pub.page_size = huge;
-		o->huge_blocks = huge != 0;
-		o->pub.shmid = seg.shmid;
-		o->pub.key = seg.ds.shm_perm.__key;
-		o->pub.nattch = seg.ds.shm_nattch;
-		o->pub.ipc_ns = ns;
-		o->pub.ipc_pid = pid;
-		if (ns)
-			snprintf(name, sizeof(name), "%llu@0x%08x@%d", ns,
-				 (unsigned)seg.ds.shm_perm.__key, seg.shmid);
-		else
-			snprintf(name, sizeof(name), "0x%08x@%d", (unsigned)seg.ds.shm_perm.__key,
-				 seg.shmid);
-		if (objects_set_text(o, name, "") < 0)
-			r = -ENOMEM;
-	}
-	free(line);
-	return r;
-}
-
-/* Another IPC namespace: its inode, a process in it, and its /proc/sysvipc/shm once read. */
-struct other_ns {
-	unsigned long long ns;
-	pid_t pid;
-	char *text;
-	size_t len;
-};
-
 unsigned long long sysv_ns_inode(const char *link)
 {
 	unsigned long long n = 0;
@@ -141,8 +75,7 @@ unsigned long long sysv_ns_inode(const char *link)
 	return sscanf(link, "ipc:[%llu]", &n) == 1 ? n : 0;
 }
 
-/* Makes the calling thread enter ns through pid's link, checking it is still ns: 0 or -errno. */
-static int enter(unsigned long long ns, pid_t pid)
+int sysv_enter(unsigned long long ns, pid_t pid)
 {
 	char path[64];
 	struct stat st;
@@ -160,105 +93,6 @@ static int enter(unsigned long long ns, pid_t pid)
 	return r;
 }
 
-/*
- * Reads each namespace's segments from a thread of its own that enters
- * them one after another (setns moves that thread only), so the caller's
- * threads stay where they are. Reading /proc/sysvipc/shm never blocks.
- */
-static void *read_namespaces(void *arg)
-{
-	struct other_ns *list = arg;
-
-	for (size_t i = 0; list[i].ns; i++) {
-		FILE *f, *out;
-
-		if (enter(list[i].ns, list[i].pid) < 0)
-			continue;
-		f = fopen("/proc/sysvipc/shm", "re");
-		out = f ? open_memstream(&list[i].text, &list[i].len) : NULL;
-		if (out) {
-			char buf[4096];
-			size_t n;
-
-			while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-				fwrite(buf, 1, n, out);
-			fclose(out);
-		}
-		if (f)
-			fclose(f);
-	}
-	return NULL;
-}
-
-/*
- * Every other IPC namespace a process of /proc is in (at most
- * SYSV_NAMESPACES_MAX), with one of its processes: a NULL-ended list
- * (ns 0), or NULL when out of memory.
- */
-static struct other_ns *other_namespaces(unsigned long long own)
-{
-	struct other_ns *list = calloc(SYSV_NAMESPACES_MAX + 1, sizeof(*list));
-	DIR *proc = opendir("/proc");
-	struct dirent *de;
-	size_t n = 0;
-
-	while (list && proc && n < SYSV_NAMESPACES_MAX && (de = readdir(proc))) {
-		char path[64], link[64];
-		unsigned long long ns;
-		bool known = false;
-		ssize_t len;
-		long pid = atol(de->d_name);
-
-		if (de->d_name[0] < '1' || de->d_name[0] > '9' || pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/ns/ipc", pid);
-		len = readlink(path, link, sizeof(link) - 1);
-		if (len <= 0)
-			continue;
-		link[len] = '\0';
-		ns = sysv_ns_inode(link);
-		for (size_t i = 0; i < n && !known; i++)
-			known = list[i].ns == ns;
-		if (ns && ns != own && !known)
-			list[n++] = (struct other_ns){ .ns = ns, .pid = (pid_t)pid };
-	}
-	if (proc)
-		closedir(proc);
-	return list;
-}
-
-int sysv_scan(struct pshm_scan *s)
-{
-	FILE *f = fopen("/proc/sysvipc/shm", "re");
-	struct other_ns *others;
-	pthread_t thread;
-	int r;
-
-	if (!f)
-		return errno == ENOENT ? 0 : -errno; /* no System V IPC in this kernel */
-	r = add_segments(s, f, 0, 0);
-	fclose(f);
-	/* Other namespaces (containers'): only a caller who may enter them (root) sees them. */
-	if (r < 0 || !s->other_ipc)
-		return r;
-	others = other_namespaces(sysv_ns_inode(s->ipc_ns));
-	if (!others)
-		return -ENOMEM;
-	if (others[0].ns && pthread_create(&thread, NULL, read_namespaces, others) == 0)
-		pthread_join(thread, NULL);
-	for (size_t i = 0; others[i].ns; i++) {
-		if (r == 0 && others[i].text) {
-			f = fmemopen(others[i].text, others[i].len, "r");
-			r = f ? add_segments(s, f, others[i].ns, others[i].pid) : -ENOMEM;
-			if (f)
-				fclose(f);
-		}
-		free(others[i].text);
-	}
-	free(others);
-	return r;
-}
-
 /* What an action in another namespace does there, on a thread of its own. */
 struct in_ns {
 	unsigned long long ns;
@@ -272,7 +106,7 @@ static void *run_in_ns(void *arg)
 {
 	struct in_ns *a = arg;
 
-	a->r = enter(a->ns, a->pid);
+	a->r = sysv_enter(a->ns, a->pid);
 	if (a->r == 0)
 		a->r = a->fn(a->ctx);
 	return NULL;
@@ -287,11 +121,31 @@ static int in_namespace(unsigned long long ns, pid_t pid, int (*fn)(void *ctx), 
 
 	if (!ns)
 		return fn(ctx);
-	r = pthread_create(&thread, NULL, run_in_ns, &a);
+	r = sysv_thread(&thread, run_in_ns, &a);
 	if (r)
 		return -r;
 	pthread_join(thread, NULL);
 	return a.r;
+}
+
+int sysv_thread(pthread_t *ret, void *(*fn)(void *arg), void *arg)
+{
+	pthread_attr_t attr;
+	int r = pthread_attr_init(&attr);
+
+	if (r)
+		return r;
+	/*
+	 * A thread that enters a namespace does little there (a shmctl, a
+	 * file of /proc read by stdio): a small stack, which its exit gives
+	 * back quickly (glibc's madvise of a whole 8 MiB stack was an
+	 * eighth of a stat's time).
+	 */
+	r = pthread_attr_setstacksize(&attr, SYSV_THREAD_STACK);
+	if (r == 0)
+		r = pthread_create(ret, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return r;
 }
 
 /*
@@ -301,20 +155,27 @@ static int in_namespace(unsigned long long ns, pid_t pid, int (*fn)(void *ctx), 
 static long long resident(int shmid)
 {
 	FILE *f = fopen("/proc/sysvipc/shm", "re");
-	struct segment seg = { 0 };
+	struct sysv_segment seg = { 0 };
 	char *line = NULL;
 	size_t size = 0;
 	bool found = false;
 
 	if (!f)
 		return 0;
-	while (!found && getline(&line, &size, f) > 0)
-		found = parse_line(line, &seg) && seg.shmid == shmid;
+	while (!found && getline(&line, &size, f) > 0) {
+		char *at;
+
+		/* The id is the second field: the others are parsed on its line only. */
+		(void)strtoll(line, &at, 10);
+		if (at == line || strtol(at, NULL, 10) != shmid)
+			continue;
+		found = sysv_parse_line(line, &seg) && seg.shmid == shmid;
+	}
 	free(line);
 	fclose(f);
 	if (!found)
 		return 0;
-	inflated_huge_pages(&seg, &seg.rss);
+	sysv_inflated_huge_pages(&seg, &seg.rss);
 	return seg.rss;
 }
 
@@ -346,7 +207,7 @@ static int stat_here(void *ctx)
 
 	c->failed = "shmctl";
 	if (r == 0)
-		stat_of(c->shmid, &ds, resident(c->shmid), c->st);
+		sysv_stat_of(c->shmid, &ds, resident(c->shmid), c->st);
 	return r;
 }
 
@@ -557,7 +418,7 @@ unsigned long long sysv_huge_page_size(dev_t dev)
  * 0 when rss is not so inflated (not on huge pages, nothing resident, or a
  * kernel that counts right: then only a mapping tells, process.c).
  */
-static unsigned long long inflated_huge_pages(const struct segment *seg, long long *ret_rss)
+unsigned long long sysv_inflated_huge_pages(const struct sysv_segment *seg, long long *ret_rss)
 {
 	unsigned long long size = (unsigned long long)seg->ds.shm_segsz;
 

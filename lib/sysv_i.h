@@ -1,30 +1,82 @@
 /* SPDX-License-Identifier: MIT */
-/* libpshm's System V segments, inside: what the scan asks of sysv.c. */
+/*
+ * libpshm's System V segments, inside: what the scan asks of sysv.c and
+ * sysv_scan.c, and what sysv_scan.c shares with sysv.c.
+ */
 #ifndef SYSV_I_H
 #define SYSV_I_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+
+#include "objects_i.h"
 
 /* The inode number of an IPC namespace link ("ipc:[4026531839]"), or 0. */
 unsigned long long sysv_ns_inode(const char *link);
 
-#include "objects_i.h"
-
-/* The most other IPC namespaces (containers') whose segments a scan reads. */
-#define SYSV_NAMESPACES_MAX 256
-
 /* How a System V segment's mapping starts its path in /proc/PID/maps: "/SYSV0000002a (deleted)". */
 #define SYSV_PREFIX "/SYSV"
 
+/* One segment as a line of /proc/sysvipc/shm gives it: shmctl(IPC_STAT)'s, and its resident bytes. */
+struct sysv_segment {
+	int shmid;
+	struct shmid_ds ds;
+	long long rss;
+};
+
+/* A line of /proc/sysvipc/shm: false for the header, or anything else. */
+bool sysv_parse_line(const char *line, struct sysv_segment *ret);
+
+/* A segment's status as a file's: the one mapping of shmid_ds onto struct stat. */
+void sysv_stat_of(int shmid, const struct shmid_ds *ds, long long rss, struct stat *ret);
+
 /*
- * Adds every System V segment of /proc/sysvipc/shm to s, with its status
- * as a file's: this IPC namespace's, and with s->other_ipc those of every
- * other namespace a process is in that the caller may enter (root), keyed
- * by the namespace's inode. 0, -ENOMEM, or what reading it reports (0
- * when the kernel has no System V IPC).
+ * A segment on huge pages whose rss /proc/sysvipc/shm inflates: its huge
+ * page size, and its real resident bytes into *ret_rss; else 0.
+ */
+unsigned long long sysv_inflated_huge_pages(const struct sysv_segment *seg, long long *ret_rss);
+
+/*
+ * Makes the calling thread enter IPC namespace ns through pid's link,
+ * checking it is still ns: 0 or -errno (-ENOENT: pid gone, or elsewhere).
+ */
+int sysv_enter(unsigned long long ns, pid_t pid);
+
+/* The stack of a thread that enters an IPC namespace (sysv_thread). */
+#define SYSV_THREAD_STACK (256 << 10)
+
+/* pthread_create of a thread that enters an IPC namespace, with a small stack: 0 or an errno. */
+int sysv_thread(pthread_t *ret, void *(*fn)(void *arg), void *arg);
+
+/*
+ * Adds the segments of this IPC namespace's /proc/sysvipc/shm to s, with
+ * their status as a file's, keyed 0 (sysv_scan.c). 0, -ENOMEM, or what
+ * reading it reports (0 when the kernel has no System V IPC).
  */
 int sysv_scan(struct pshm_scan *s);
+
+/*
+ * Once the walk is done (procs.c): the segments of the other IPC
+ * namespaces it found (s->other_ipcs), when s->other_ipc and the caller
+ * may enter them (root), keyed and named by the namespace's inode; then
+ * the mappings of them it saw (s->pending) become their holders. 0, or
+ * -ENOMEM.
+ */
+int sysv_scan_others(struct pshm_scan *s);
+
+/*
+ * A mapping (h, of process directory dir) of segment shmid of another IPC
+ * namespace ns, on device dev with this path: kept in s->pending until
+ * sysv_scan_others. 0, -E2BIG past options.holders_max, or -ENOMEM.
+ */
+int sysv_hold_later(struct pshm_scan *s, const struct pshm_holder *h, unsigned long long ns,
+		    ino_t shmid, dev_t dev, const char *path, int dir);
+
+/* Adds what a worker's part found of other IPC namespaces into s: 0, or -ENOMEM. */
+int sysv_scan_merge(struct pshm_scan *s, struct pshm_scan *part);
 
 /*
  * Whether dev is one of the kernel's own shm or hugetlbfs mounts, where
