@@ -52,10 +52,8 @@ import os, socket, sys, threading, time
 mnt, secret, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 bait = os.memfd_create("bait")
 os.ftruncate(bait, 4096)
-# At 10, the first a scan meets (ascending), so the entry leads through
-# /proc/PID/fd/10; a spare at 20.
+# At 10 alone, so the entry leads through /proc/PID/fd/10.
 os.dup2(bait, 10)
-os.dup2(bait, 20)
 os.close(bait)
 entry = os.path.join(mnt, ".memfd", "bait@%d" % os.fstat(10).st_ino)
 deadline = time.monotonic() + 10
@@ -68,7 +66,6 @@ secret_file = os.open(secret, os.O_PATH)
 # 1. The memfd only in flight (no scan finds it), the link on the mount's own file.
 a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
 socket.send_fds(a, [b"x"], [10])
-os.close(20)
 os.dup2(mount_file, 10)
 time.sleep(1)  # past the kernel's cached attributes: the next stat asks the daemon
 try:
@@ -77,11 +74,12 @@ try:
 except OSError as e:
     print("phase 1", e, file=sys.stderr)
 _, fds, _, _ = socket.recv_fds(b, 1, 1)
-os.dup2(fds[0], 20)
+os.dup2(fds[0], 10)
 os.close(fds[0])
-os.dup2(20, 10)
-# 2. The link swapped every 100 us among the memfd, the mount's file and a
-#    root-only file, while others stat, read and ask the entry's xattrs.
+# 2. The link swapped every 100 us between the memfd and the mount's file or
+#    a root-only file, while others stat, read and ask the entry's xattrs.
+#    The memfd is only ever at 10 (in flight meanwhile): every fresh scan
+#    leads the entry through /proc/PID/fd/10 again.
 stop = time.monotonic() + seconds
 def use():
     while time.monotonic() < stop:
@@ -97,9 +95,14 @@ for t in threads:
     t.start()
 swaps = 0
 while time.monotonic() < stop:
-    os.dup2((20, mount_file, secret_file)[swaps % 3], 10)
+    time.sleep(0.0001)
+    socket.send_fds(a, [b"x"], [10])
+    os.dup2((mount_file, secret_file)[swaps % 2], 10)
     swaps += 1
     time.sleep(0.0001)
+    _, fds, _, _ = socket.recv_fds(b, 1, 1)
+    os.dup2(fds[0], 10)
+    os.close(fds[0])
 for t in threads:
     t.join()
 print("swapped", swaps)
