@@ -329,9 +329,14 @@ int pshm_sysv_open_in(unsigned long long ipc_ns, pid_t pid, int shmid, key_t key
 		      struct pshm_error *err);
 /*
  * Removes System V segment shmid of key (IPC_RMID) in namespace ipc_ns
- * (0: the caller's), for caller as ipcrm(1) allows it: root, the
- * segment's owner or its creator (-EPERM otherwise; the kernel decides
- * too). Returns: 0, -ENOENT (no such segment now), or what shmctl says.
+ * (0: the caller's) as caller: when caller is not the process's
+ * effective uid, from a thread of the library's own that takes caller as
+ * its real, effective and saved uid (and so loses every capability)
+ * before it asks, so the kernel decides as for caller's own ipcrm(1):
+ * the segment's owner, its creator, or CAP_SYS_ADMIN over the namespace
+ * (the owner of its user namespace has it). Acting for another uid takes
+ * root. Returns: 0, -ENOENT (no such segment now), -EPERM (the kernel
+ * refused caller), or what shmctl and setresuid say.
  */
 int pshm_sysv_remove(unsigned long long ipc_ns, pid_t pid, int shmid, key_t key, uid_t caller,
 		     struct pshm_error *err);

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sysv_i.h"
@@ -106,20 +107,25 @@ static void *run_in_ns(void *arg)
 {
 	struct in_ns *a = arg;
 
-	a->r = sysv_enter(a->ns, a->pid);
+	a->r = a->ns ? sysv_enter(a->ns, a->pid) : 0;
 	if (a->r == 0)
 		a->r = a->fn(a->ctx);
 	return NULL;
 }
 
-/* fn(ctx) in IPC namespace ns (a process in it: pid), or here for ns 0: its result, or -errno. */
-static int in_namespace(unsigned long long ns, pid_t pid, int (*fn)(void *ctx), void *ctx)
+/*
+ * fn(ctx) in IPC namespace ns (a process in it: pid), or for ns 0 here
+ * (on a thread of its own all the same with own_thread, for an fn that
+ * changes its thread's ids): its result, or -errno.
+ */
+static int in_namespace(unsigned long long ns, pid_t pid, int (*fn)(void *ctx), void *ctx,
+			bool own_thread)
 {
 	struct in_ns a = { .ns = ns, .pid = pid, .fn = fn, .ctx = ctx };
 	pthread_t thread;
 	int r;
 
-	if (!ns)
+	if (!ns && !own_thread)
 		return fn(ctx);
 	r = sysv_thread(&thread, run_in_ns, &a);
 	if (r)
@@ -216,7 +222,7 @@ PSHM_EXPORT int pshm_sysv_stat_in(unsigned long long ipc_ns, pid_t pid, int shmi
 {
 	struct stat st;
 	struct sysv_call c = { .shmid = shmid, .key = key, .st = &st, .failed = "setns" };
-	int r = in_namespace(ipc_ns, pid, stat_here, &c);
+	int r = in_namespace(ipc_ns, pid, stat_here, &c, false);
 
 	if (r < 0)
 		return pshm_fail(err, -r, c.failed, NULL, -1,
@@ -272,7 +278,7 @@ PSHM_EXPORT int pshm_sysv_open_in(unsigned long long ipc_ns, pid_t pid, int shmi
 				  struct pshm_error *err)
 {
 	struct sysv_call c = { .shmid = shmid, .key = key, .failed = "setns" };
-	int r = in_namespace(ipc_ns, pid, open_here, &c);
+	int r = in_namespace(ipc_ns, pid, open_here, &c, false);
 
 	if (r >= 0)
 		return r;
@@ -288,7 +294,15 @@ PSHM_EXPORT int pshm_sysv_open(int shmid, key_t key, struct pshm_error *err)
 	return pshm_sysv_open_in(0, 0, shmid, key, err);
 }
 
-/* IPC_RMID, for whom ipcrm allows it: the owner, the creator, root (and the kernel decides too). */
+/*
+ * IPC_RMID as the caller: with the caller's effective uid (this thread
+ * alone, raw setresuid, which also clears its effective capabilities), so
+ * the kernel decides as it would for the caller's own ipcrm: the owner,
+ * the creator, or CAP_SYS_ADMIN over the namespace (a user namespace's
+ * owner has it there). Never a check of the daemon's own followed by an
+ * act as root: whatever the segment's owner became meanwhile, the kernel
+ * judges the removal itself.
+ */
 static int remove_here(void *ctx)
 {
 	struct sysv_call *c = ctx;
@@ -298,16 +312,23 @@ static int remove_here(void *ctx)
 	c->failed = "shmctl";
 	if (r < 0)
 		return r;
-	if (c->caller != 0 && c->caller != ds.shm_perm.uid && c->caller != ds.shm_perm.cuid)
-		return -EPERM;
-	return shmctl(c->shmid, IPC_RMID, NULL) < 0 ? -errno : 0;
+	if (c->caller != geteuid()) {
+		c->failed = "setresuid";
+		if (syscall(SYS_setresuid, c->caller, c->caller, c->caller) < 0)
+			return -errno;
+		c->failed = "shmctl";
+	}
+	if (shmctl(c->shmid, IPC_RMID, NULL) == 0)
+		return 0;
+	return errno == EINVAL || errno == EIDRM ? -ENOENT : -errno;
 }
 
 PSHM_EXPORT int pshm_sysv_remove(unsigned long long ipc_ns, pid_t pid, int shmid, key_t key,
 				 uid_t caller, struct pshm_error *err)
 {
 	struct sysv_call c = { .shmid = shmid, .key = key, .caller = caller, .failed = "setns" };
-	int r = in_namespace(ipc_ns, pid, remove_here, &c);
+	/* Another's ids only ever on a thread that ends with the call. */
+	int r = in_namespace(ipc_ns, pid, remove_here, &c, caller != geteuid());
 
 	if (r < 0)
 		return pshm_fail(err, -r, c.failed, NULL, -1,

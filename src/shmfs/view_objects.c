@@ -510,9 +510,9 @@ static bool objects_node_read_reply(fuse_req_t req, struct node *node, struct ha
 }
 
 /*
- * rm in .sysv (and of a System V segment in .hugetlb) is IPC_RMID, for
- * whom ipcrm allows it: the owner, the creator, root. Nothing else there
- * has a name to remove: EPERM.
+ * rm in .sysv (and of a System V segment in .hugetlb) is IPC_RMID, asked
+ * with the caller's uid (pshm_sysv_remove), so the kernel decides as for
+ * the caller's own ipcrm. Nothing else there has a name to remove: EPERM.
  */
 static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 {
@@ -539,8 +539,8 @@ static int sysv_unlink(fuse_req_t req, const struct view *v, const char *name)
 /*
  * Directories everyone may list (each sees what /proc lets them see),
  * read-only but for .sysv: writable by all, so that under
- * default_permissions the kernel lets an rm through and the daemon
- * decides, as ipcrm does (sysv_unlink); nothing can be created there.
+ * default_permissions the kernel lets an rm through to the daemon, which
+ * asks the kernel as the caller (sysv_unlink); nothing can be created there.
  */
 static int objects_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
