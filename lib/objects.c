@@ -353,6 +353,11 @@ PSHM_EXPORT unsigned pshm_scan_unreadable(const struct pshm_scan *s)
 	return s->unreadable;
 }
 
+PSHM_EXPORT unsigned pshm_scan_ipc_skipped(const struct pshm_scan *s)
+{
+	return s->ipc_skipped + s->ipc_unnoted;
+}
+
 /* Where u goes among s's named ones (the lowest pids), or -1 when it is not among them. */
 static int unreadable_slot(const struct pshm_scan *s, pid_t pid)
 {
@@ -453,6 +458,7 @@ PSHM_EXPORT void pshm_scan_free(struct pshm_scan *s)
 	free(s->order);
 	free(s->buf);
 	free(s->pending);
+	free(s->other_ipcs);
 	free(s);
 }
 

@@ -34,8 +34,13 @@ struct object {
 /* The most hugetlbfs mounts a scan tells apart (files of others' are not seen). */
 #define SCAN_HUGE_MOUNTS_MAX 8
 
-/* The most other IPC namespaces (containers') whose System V segments a scan reads. */
-#define SCAN_IPC_NAMESPACES_MAX 256
+/*
+ * The most other IPC namespaces (containers') a scan tells apart, 16 bytes
+ * each: more than one user's processes can be (RLIMIT_NPROC), so that no
+ * user crowds out another's containers by making namespaces; past it the
+ * scan says it is partial (ipc_skipped). Which are read is sysv_scan.c's.
+ */
+#define SCAN_IPC_NAMESPACES_MAX (1 << 18)
 
 /* Other mount namespaces noted: as many as pshm_tmpfs_mounts reads, and one more to tell there are more. */
 #define SCAN_MNT_NAMESPACES_MAX (PSHM_MOUNTS_NAMESPACES_MAX + 1)
@@ -70,12 +75,16 @@ struct pshm_scan {
 	unsigned long long own_ipc; /* its inode, 0 when unknown */
 	bool other_ipc; /* read other IPC namespaces' System V segments too (sysv_scan.c) */
 	/*
-	 * Found by the walk: the other IPC namespaces (the first
-	 * SCAN_IPC_NAMESPACES_MAX by their first process), and the mappings
-	 * of their segments, until sysv_scan_others reads them.
+	 * Found by the walk: the other IPC namespaces (sysv_note_namespace),
+	 * and the mappings of their segments, until sysv_scan_others reads
+	 * them; the namespaces whose segments were not read, or not all
+	 * (bounds, a namespace gone meanwhile), and whether the walk found
+	 * more than it could tell apart.
 	 */
-	struct scan_namespace other_ipcs[SCAN_IPC_NAMESPACES_MAX];
-	size_t other_ipc_count;
+	struct scan_namespace *other_ipcs;
+	size_t other_ipc_count, other_ipc_capacity;
+	unsigned ipc_skipped;
+	bool ipc_unnoted;
 	struct sysv_pending *pending;
 	size_t pending_count, pending_capacity;
 	/*

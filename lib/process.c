@@ -193,8 +193,7 @@ static bool note_namespaces(struct pshm_scan *s, int dir, const char *path, long
 			*ret_ipc = ns;
 		}
 		if (ns && ns != s->own_ipc && s->other_ipc)
-			objects_note_namespace(s->other_ipcs, &s->other_ipc_count,
-					       SCAN_IPC_NAMESPACES_MAX, ns, (pid_t)pid);
+			sysv_note_namespace(s, ns, (pid_t)pid);
 	}
 	if (s->mnt_noted) {
 		snprintf(name, sizeof(name), "%sns/mnt", path);

@@ -216,6 +216,14 @@ struct pshm_unreadable {
  */
 size_t pshm_scan_unreadable_pids(const struct pshm_scan *s, struct pshm_unreadable *ret,
 				 size_t max);
+/*
+ * How many other IPC namespaces (containers') the scan found but did not
+ * read whole, so that some of their System V segments are missing: past
+ * what one user's namespaces may make a scan read (64 namespaces, 4,096
+ * segments, root's aside), or more namespaces than a scan tells apart
+ * (262,144; then 1 more stands for them all). 0 when it is complete.
+ */
+unsigned pshm_scan_ipc_skipped(const struct pshm_scan *s);
 /* How many objects the scan found. */
 size_t pshm_scan_count(const struct pshm_scan *s);
 /* Frees the scan and its objects; NULL is fine. */

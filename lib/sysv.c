@@ -10,11 +10,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -69,6 +71,24 @@ void sysv_stat_of(int shmid, const struct shmid_ds *ds, long long rss, struct st
 	ret->st_ctim.tv_sec = ds->shm_ctime; /* the last change */
 }
 
+/*
+ * The owner of namespace fd's user namespace (NS_GET_USERNS, then
+ * NS_GET_OWNER_UID): the user who made it, as the caller's user namespace
+ * sees them. 0, or -errno.
+ */
+static int owner_of(int fd, uid_t *ret)
+{
+	int user = ioctl(fd, NS_GET_USERNS);
+	int r = 0;
+
+	if (user < 0)
+		return -errno;
+	if (ioctl(user, NS_GET_OWNER_UID, ret) < 0)
+		r = -errno;
+	close(user);
+	return r;
+}
+
 unsigned long long sysv_ns_inode(const char *link)
 {
 	unsigned long long n = 0;
@@ -76,7 +96,7 @@ unsigned long long sysv_ns_inode(const char *link)
 	return sscanf(link, "ipc:[%llu]", &n) == 1 ? n : 0;
 }
 
-int sysv_enter(unsigned long long ns, pid_t pid)
+int sysv_enter(unsigned long long ns, pid_t pid, uid_t *ret_owner)
 {
 	char path[64];
 	struct stat st;
@@ -88,7 +108,9 @@ int sysv_enter(unsigned long long ns, pid_t pid)
 		return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
 	if (fstat(fd, &st) < 0 || (unsigned long long)st.st_ino != ns)
 		r = -ENOENT; /* pid went, and the namespace with it or not: not this one */
-	else if (setns(fd, CLONE_NEWIPC) < 0)
+	else if (ret_owner)
+		r = owner_of(fd, ret_owner);
+	if (r == 0 && setns(fd, CLONE_NEWIPC) < 0)
 		r = -errno;
 	close(fd);
 	return r;
@@ -107,7 +129,7 @@ static void *run_in_ns(void *arg)
 {
 	struct in_ns *a = arg;
 
-	a->r = a->ns ? sysv_enter(a->ns, a->pid) : 0;
+	a->r = a->ns ? sysv_enter(a->ns, a->pid, NULL) : 0;
 	if (a->r == 0)
 		a->r = a->fn(a->ctx);
 	return NULL;

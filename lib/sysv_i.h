@@ -41,9 +41,22 @@ unsigned long long sysv_inflated_huge_pages(const struct sysv_segment *seg, long
 
 /*
  * Makes the calling thread enter IPC namespace ns through pid's link,
- * checking it is still ns: 0 or -errno (-ENOENT: pid gone, or elsewhere).
+ * checking it is still ns, with the owner of its user namespace into
+ * *ret_owner unless NULL: 0 or -errno (-ENOENT: pid gone, or elsewhere;
+ * -EPERM: the caller may not enter it).
  */
-int sysv_enter(unsigned long long ns, pid_t pid);
+int sysv_enter(unsigned long long ns, pid_t pid, uid_t *ret_owner);
+
+/*
+ * What the namespaces of one owner (the uid that owns their user
+ * namespace, NS_GET_OWNER_UID: the user who made them, however many uids
+ * they map) may make a scan read, root's aside: at most this many
+ * namespaces, and this many segments in all (the kernel's default shmmni,
+ * one namespace's worth). Without them one user made every System V scan
+ * read 24 namespaces of 32,768 segments (12-14 s, 1.1 GB).
+ */
+#define SYSV_OWNER_NAMESPACES_MAX 64
+#define SYSV_OWNER_SEGMENTS_MAX 4096
 
 /* The stack of a thread that enters an IPC namespace (sysv_thread). */
 #define SYSV_THREAD_STACK (256 << 10)
@@ -61,9 +74,12 @@ int sysv_scan(struct pshm_scan *s);
 /*
  * Once the walk is done (procs.c): the segments of the other IPC
  * namespaces it found (s->other_ipcs), when s->other_ipc and the caller
- * may enter them (root), keyed and named by the namespace's inode; then
- * the mappings of them it saw (s->pending) become their holders. 0, or
- * -ENOMEM.
+ * may enter them (root), keyed and named by the namespace's inode, within
+ * the bounds on what one user's namespaces may make a scan read
+ * (SYSV_OWNER_NAMESPACES_MAX, SYSV_OWNER_SEGMENTS_MAX: those past them
+ * are counted in s->ipc_skipped); then the mappings of them it saw
+ * (s->pending) become their holders. 0, -ETIMEDOUT when options.stop
+ * stopped it, or -ENOMEM.
  */
 int sysv_scan_others(struct pshm_scan *s);
 
@@ -74,6 +90,14 @@ int sysv_scan_others(struct pshm_scan *s);
  */
 int sysv_hold_later(struct pshm_scan *s, const struct pshm_holder *h, unsigned long long ns,
 		    ino_t shmid, dev_t dev, const char *path, int dir);
+
+/*
+ * Notes that process pid is in IPC namespace ns, another than the scan's:
+ * each namespace once, with the lowest pid seen in it. Past
+ * SCAN_IPC_NAMESPACES_MAX distinct ones (or out of memory) the rest are
+ * not noted, and the scan says it is partial (s->ipc_unnoted).
+ */
+void sysv_note_namespace(struct pshm_scan *s, unsigned long long ns, pid_t pid);
 
 /* Adds what a worker's part found of other IPC namespaces into s: 0, or -ENOMEM. */
 int sysv_scan_merge(struct pshm_scan *s, struct pshm_scan *part);

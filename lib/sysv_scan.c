@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +18,30 @@
 
 #include "sysv_i.h"
 
+/* How often a namespace's reading asks options.stop: every this many lines. */
+#define STOP_EVERY 256
+
+/* One namespace's segments, as add_segments reads them. */
+struct reading {
+	unsigned long long ns; /* 0: the caller's own */
+	pid_t pid;             /* a process in it, to act there */
+	size_t max;            /* the most segments to add (SIZE_MAX: all) */
+	size_t added;
+	bool more;    /* stopped at max with lines left */
+	bool stopped; /* options.stop said so */
+};
+
 /*
  * Adds the segments of one IPC namespace's /proc/sysvipc/shm text to s:
  * the caller's own (ns 0) as 0xKEY@SHMID, another's keyed and named by
  * its namespace's inode, NS@0xKEY@SHMID, with a process in it to act
- * there. 0 or -ENOMEM.
+ * there; at most rd->max of them. 0 or -ENOMEM.
  */
-static int add_segments(struct pshm_scan *s, FILE *f, unsigned long long ns, pid_t pid)
+static int add_segments(struct pshm_scan *s, FILE *f, struct reading *rd)
 {
+	const struct pshm_scan_options *opt = &s->options;
 	char *line = NULL;
-	size_t size = 0;
+	size_t size = 0, lines = 0;
 	int r = 0;
 
 	while (r == 0 && getline(&line, &size, f) > 0) {
@@ -36,24 +51,33 @@ static int add_segments(struct pshm_scan *s, FILE *f, unsigned long long ns, pid
 		struct stat st;
 		char name[64];
 
+		if (++lines % STOP_EVERY == 0 && opt->stop && opt->stop(opt->stop_ctx)) {
+			rd->stopped = true;
+			break;
+		}
 		if (!sysv_parse_line(line, &seg))
 			continue; /* the header */
+		if (rd->added == rd->max) {
+			rd->more = true;
+			break;
+		}
 		huge = sysv_inflated_huge_pages(&seg, &seg.rss);
 		sysv_stat_of(seg.shmid, &seg.ds, seg.rss, &st);
-		o = objects_of(s, PSHM_KIND_SYSV, (dev_t)ns, (ino_t)seg.shmid, &st);
+		o = objects_of(s, PSHM_KIND_SYSV, (dev_t)rd->ns, (ino_t)seg.shmid, &st);
 		if (!o) {
 			r = -ENOMEM;
 			break;
 		}
+		rd->added++;
 		o->pub.page_size = huge;
 		o->huge_blocks = huge != 0;
 		o->pub.shmid = seg.shmid;
 		o->pub.key = seg.ds.shm_perm.__key;
 		o->pub.nattch = seg.ds.shm_nattch;
-		o->pub.ipc_ns = ns;
-		o->pub.ipc_pid = pid;
-		if (ns)
-			snprintf(name, sizeof(name), "%llu@0x%08x@%d", ns,
+		o->pub.ipc_ns = rd->ns;
+		o->pub.ipc_pid = rd->pid;
+		if (rd->ns)
+			snprintf(name, sizeof(name), "%llu@0x%08x@%d", rd->ns,
 				 (unsigned)seg.ds.shm_perm.__key, seg.shmid);
 		else
 			snprintf(name, sizeof(name), "0x%08x@%d", (unsigned)seg.ds.shm_perm.__key,
@@ -68,49 +92,184 @@ static int add_segments(struct pshm_scan *s, FILE *f, unsigned long long ns, pid
 int sysv_scan(struct pshm_scan *s)
 {
 	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	struct reading rd = { .max = SIZE_MAX };
 	int r;
 
 	if (!f)
 		return errno == ENOENT ? 0 : -errno; /* no System V IPC in this kernel */
-	r = add_segments(s, f, 0, 0);
+	r = add_segments(s, f, &rd);
 	fclose(f);
 	return r;
 }
 
-/* Another IPC namespace: its inode, a process in it, and its /proc/sysvipc/shm once read. */
-struct other_ns {
-	unsigned long long ns;
-	pid_t pid;
-	char *text;
-	size_t len;
+static int by_namespace(const void *a, const void *b)
+{
+	const struct scan_namespace *x = a, *y = b;
+
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int by_first_process(const void *a, const void *b)
+{
+	const struct scan_namespace *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* Each namespace of s's list once, with its lowest pid, in order of namespace. */
+static void unique_namespaces(struct pshm_scan *s)
+{
+	size_t n = 0;
+
+	qsort(s->other_ipcs, s->other_ipc_count, sizeof(*s->other_ipcs), by_namespace);
+	for (size_t i = 0; i < s->other_ipc_count; i++)
+		if (n == 0 || s->other_ipcs[n - 1].ns != s->other_ipcs[i].ns)
+			s->other_ipcs[n++] = s->other_ipcs[i];
+	s->other_ipc_count = n;
+}
+
+void sysv_note_namespace(struct pshm_scan *s, unsigned long long ns, pid_t pid)
+{
+	size_t n = s->other_ipc_count;
+
+	/* The walk goes by pid: a container's processes mostly come one after another. */
+	if (n && s->other_ipcs[n - 1].ns == ns) {
+		if (pid < s->other_ipcs[n - 1].pid)
+			s->other_ipcs[n - 1].pid = pid;
+		return;
+	}
+	if (s->ipc_unnoted)
+		return;
+	if (n == s->other_ipc_capacity) {
+		size_t capacity = n ? n * 2 : 16;
+		struct scan_namespace *more;
+
+		if (capacity > SCAN_IPC_NAMESPACES_MAX) {
+			/* Full: the same namespaces seen apart from each other, once each. */
+			unique_namespaces(s);
+			if (s->other_ipc_count > n / 4 * 3) {
+				s->ipc_unnoted = true; /* as many as it tells apart */
+				return;
+			}
+			sysv_note_namespace(s, ns, pid);
+			return;
+		}
+		more = realloc(s->other_ipcs, capacity * sizeof(*more));
+		if (!more) {
+			s->ipc_unnoted = true;
+			return;
+		}
+		s->other_ipcs = more;
+		s->other_ipc_capacity = capacity;
+	}
+	s->other_ipcs[s->other_ipc_count++] = (struct scan_namespace){ .ns = ns, .pid = pid };
+}
+
+/* What one owner's namespaces have made the scan read so far. */
+struct owner {
+	uid_t uid;
+	size_t namespaces, segments;
 };
+
+/* The segments of the other namespaces, read by a thread that enters them. */
+struct others {
+	struct pshm_scan *s;
+	struct owner *owners;
+	size_t owner_count;
+	int r;
+};
+
+/* The record of uid among o's owners, made on first sight: NULL when out of memory. */
+static struct owner *owner_of(struct others *o, uid_t uid)
+{
+	struct owner *more;
+
+	for (size_t i = 0; i < o->owner_count; i++)
+		if (o->owners[i].uid == uid)
+			return &o->owners[i];
+	more = realloc(o->owners, (o->owner_count + 1) * sizeof(*more));
+	if (!more)
+		return NULL;
+	o->owners = more;
+	more[o->owner_count] = (struct owner){ .uid = uid };
+	return &more[o->owner_count++];
+}
+
+/* Reads the namespace it is in now into s, within what owner may still make it read. */
+static int read_here(struct pshm_scan *s, const struct scan_namespace *n, struct owner *owner,
+		     bool *ret_stopped)
+{
+	struct reading rd = { .ns = n->ns, .pid = n->pid, .max = SIZE_MAX };
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	int r;
+
+	if (!f) {
+		s->ipc_skipped++;
+		return 0;
+	}
+	if (owner)
+		rd.max = SYSV_OWNER_SEGMENTS_MAX - owner->segments;
+	r = add_segments(s, f, &rd);
+	fclose(f);
+	if (owner)
+		owner->segments += rd.added;
+	s->ipc_skipped += rd.more || rd.stopped;
+	*ret_stopped = rd.stopped;
+	return r;
+}
 
 /*
  * Reads each namespace's segments from a thread of its own that enters
  * them one after another (setns moves that thread only), so the caller's
- * threads stay where they are. Reading /proc/sysvipc/shm never blocks.
+ * threads stay where they are; in the order of their first process, so
+ * the longest-running containers come first. Reading /proc/sysvipc/shm
+ * never blocks. The namespaces of one owner other than root are read
+ * within SYSV_OWNER_NAMESPACES_MAX and SYSV_OWNER_SEGMENTS_MAX: a user
+ * who makes many namespaces, or fills them, slows no scan down and hides
+ * no one else's container; what is left out is counted.
  */
 static void *read_namespaces(void *arg)
 {
-	struct other_ns *list = arg;
+	struct others *o = arg;
+	struct pshm_scan *s = o->s;
+	const struct pshm_scan_options *opt = &s->options;
 
-	for (size_t i = 0; list[i].ns; i++) {
-		FILE *f, *out;
+	for (size_t i = 0; o->r == 0 && i < s->other_ipc_count; i++) {
+		const struct scan_namespace *n = &s->other_ipcs[i];
+		struct owner *owner = NULL;
+		bool stopped = false;
+		uid_t uid;
+		int r;
 
-		if (sysv_enter(list[i].ns, list[i].pid) < 0)
-			continue;
-		f = fopen("/proc/sysvipc/shm", "re");
-		out = f ? open_memstream(&list[i].text, &list[i].len) : NULL;
-		if (out) {
-			char buf[4096];
-			size_t n;
-
-			while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-				fwrite(buf, 1, n, out);
-			fclose(out);
+		if (opt->stop && opt->stop(opt->stop_ctx)) {
+			o->r = -ETIMEDOUT;
+			break;
 		}
-		if (f)
-			fclose(f);
+		r = sysv_enter(n->ns, n->pid, &uid);
+		if (r == -EPERM || r == -EACCES)
+			continue; /* not root: not the caller's to read, nothing left out */
+		if (r < 0) {
+			s->ipc_skipped += r != -ENOENT; /* gone meanwhile: nothing left out */
+			continue;
+		}
+		if (uid != 0) {
+			owner = owner_of(o, uid);
+			if (!owner) {
+				o->r = -ENOMEM;
+				break;
+			}
+			if (owner->namespaces == SYSV_OWNER_NAMESPACES_MAX ||
+			    owner->segments == SYSV_OWNER_SEGMENTS_MAX) {
+				s->ipc_skipped++;
+				continue;
+			}
+			owner->namespaces++;
+		}
+		o->r = read_here(s, n, owner, &stopped);
+		if (o->r == 0 && stopped)
+			o->r = -ETIMEDOUT;
 	}
 	return NULL;
 }
@@ -148,9 +307,9 @@ int sysv_hold_later(struct pshm_scan *s, const struct pshm_holder *h, unsigned l
 
 int sysv_scan_merge(struct pshm_scan *s, struct pshm_scan *part)
 {
+	s->ipc_unnoted |= part->ipc_unnoted;
 	for (size_t i = 0; i < part->other_ipc_count; i++)
-		objects_note_namespace(s->other_ipcs, &s->other_ipc_count, SCAN_IPC_NAMESPACES_MAX,
-				       part->other_ipcs[i].ns, part->other_ipcs[i].pid);
+		sysv_note_namespace(s, part->other_ipcs[i].ns, part->other_ipcs[i].pid);
 	if (!part->pending_count)
 		return 0;
 	if (s->pending_count + part->pending_count > s->pending_capacity) {
@@ -201,30 +360,22 @@ static int hold_pending(struct pshm_scan *s)
 
 int sysv_scan_others(struct pshm_scan *s)
 {
-	struct other_ns *others;
+	struct others o = { .s = s };
 	pthread_t thread;
-	int r = 0;
+	int r;
 
 	if (!s->other_ipc_count)
 		return hold_pending(s);
-	others = calloc(s->other_ipc_count + 1, sizeof(*others));
-	if (!others)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->other_ipc_count; i++)
-		others[i] =
-			(struct other_ns){ .ns = s->other_ipcs[i].ns, .pid = s->other_ipcs[i].pid };
-	if (sysv_thread(&thread, read_namespaces, others) == 0)
+	unique_namespaces(s);
+	qsort(s->other_ipcs, s->other_ipc_count, sizeof(*s->other_ipcs), by_first_process);
+	r = sysv_thread(&thread, read_namespaces, &o);
+	if (r == 0) {
 		pthread_join(thread, NULL);
-	for (size_t i = 0; others[i].ns; i++) {
-		if (r == 0 && others[i].text) {
-			FILE *f = fmemopen(others[i].text, others[i].len, "r");
-
-			r = f ? add_segments(s, f, others[i].ns, others[i].pid) : -ENOMEM;
-			if (f)
-				fclose(f);
-		}
-		free(others[i].text);
+		r = o.r;
+	} else {
+		s->ipc_skipped += (unsigned)s->other_ipc_count;
+		r = 0;
 	}
-	free(others);
-	return r < 0 ? r : hold_pending(s);
+	free(o.owners);
+	return r < 0 ? r : hold_pending(s); /* pshm_scan_free frees what is pending */
 }

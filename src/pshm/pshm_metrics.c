@@ -65,6 +65,7 @@ struct numbers {
 	struct pshm_cgroup_row *cgroups;
 	ssize_t cgroup_count;
 	unsigned unreadable;
+	unsigned ipc_skipped;
 	double seconds;
 };
 
@@ -183,6 +184,9 @@ static void write_all(FILE *out, const struct numbers *n)
 	family(out, "shm_scan_unreadable_processes", "gauge",
 	       "Processes the scan could not read (what they hold is not counted).");
 	fprintf(out, "shm_scan_unreadable_processes %u\n", n->unreadable);
+	family(out, "shm_scan_ipc_namespaces_skipped", "gauge",
+	       "IPC namespaces whose System V segments the scan did not read whole (bounds).");
+	fprintf(out, "shm_scan_ipc_namespaces_skipped %u\n", n->ipc_skipped);
 	fputs("# EOF\n", out);
 }
 
@@ -243,6 +247,7 @@ int cmd_metrics(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	n.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	n.unreadable = pshm_scan_unreadable(s);
+	n.ipc_skipped = pshm_scan_ipc_skipped(s);
 	r = pshm_usage_of(s, &viewer, &n.u, &err);
 	if (r == 0)
 		n.owner_count = pshm_usage_by(s, &viewer, PSHM_USAGE_BY_OWNER, &n.owners, &err);

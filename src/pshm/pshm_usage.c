@@ -91,6 +91,7 @@ struct usage {
 	unsigned unreadable;
 	size_t named;
 	struct pshm_unreadable pids[PSHM_UNREADABLE_NAMED];
+	unsigned ipc_skipped; /* IPC namespaces whose System V segments were not all read */
 };
 
 /* The table being printed; parts are indented for people, not for -J, -r, -P. */
@@ -304,8 +305,9 @@ static void shmem(struct out *o, const struct usage *g, bool exact)
 	const struct pshm_usage *u = &g->u;
 	size_t n = 0, count = 4 + g->mount_count;
 	struct term *terms = calloc(count, sizeof(*terms));
-	char note[160];
+	char note[256];
 	long long unexplained;
+	size_t len;
 
 	if (!terms) {
 		o->failed = cli_fail(ENOMEM, "usage", NULL);
@@ -334,9 +336,14 @@ static void shmem(struct out *o, const struct usage *g, bool exact)
 	free(terms);
 	/* From the lines as printed: the tmpfs mounts were measured again for them. */
 	unexplained = u->unexplained + (long long)u->tmpfs_used - (long long)g->mounts_used;
-	snprintf(note, sizeof(note),
-		 "what no line above explains: others' memfds and mappings, the kernel's%s",
-		 g->walked.partial ? ", tmpfs of namespaces not walked" : "");
+	len = (size_t)snprintf(
+		note, sizeof(note),
+		"what no line above explains: others' memfds and mappings, the kernel's%s",
+		g->walked.partial ? ", tmpfs of namespaces not walked" : "");
+	if (g->ipc_skipped && len < sizeof(note))
+		snprintf(note + len, sizeof(note) - len,
+			 ", System V segments of %u IPC namespaces not read (bounds)",
+			 g->ipc_skipped);
 	line(o, "unexplained", "unexplained", NULL, -1, unexplained, exact, note);
 	line(o, "TOTAL (Shmem)", "shmem", NULL, -1, (long long)u->shmem, exact,
 	     "Shmem of /proc/meminfo = the lines above not " INCLUDED);
@@ -468,6 +475,7 @@ static int gather(enum by by, struct usage *g)
 				      by == BY_USER ? PSHM_USAGE_BY_OWNER : PSHM_USAGE_BY_PROCESS,
 				      &g->rows, &err);
 	g->unreadable = pshm_scan_unreadable(s);
+	g->ipc_skipped = pshm_scan_ipc_skipped(s);
 	g->named = pshm_scan_unreadable_pids(s, g->pids, PSHM_UNREADABLE_NAMED);
 	pshm_scan_free(s);
 	if (r < 0 || count < 0)

@@ -29,6 +29,7 @@ struct usage_reply {
 	unsigned unreadable;
 	size_t named;
 	struct pshm_unreadable pids[PSHM_UNREADABLE_NAMED];
+	unsigned ipc_skipped; /* IPC namespaces whose System V segments were not all read */
 };
 
 /*
@@ -86,6 +87,7 @@ static int gather(struct shmfs *fs, struct ctl_emit *e, enum ctl_usage_by by,
 	if (r == 0)
 		r = anonymous(fs, scan, &viewer.pub, opener->uid, reply);
 	reply->unreadable = pshm_scan_unreadable(scan);
+	reply->ipc_skipped = pshm_scan_ipc_skipped(scan);
 	reply->named = pshm_scan_unreadable_pids(scan, reply->pids, PSHM_UNREADABLE_NAMED);
 	holders_scan_free(scan);
 	if (r < 0)
@@ -199,6 +201,9 @@ static void emit_beyond(struct ctl_emit *e, const struct usage_reply *reply,
 	/* The walk of other mount namespaces stopped at a bound: tmpfs lines are missing. */
 	if (walked->partial)
 		ctl_emit_line(e, "tmpfs-partial namespaces %u", walked->namespaces);
+	/* Some IPC namespaces' System V segments were not all read: past the bounds on one user's. */
+	if (reply->ipc_skipped)
+		ctl_emit_line(e, "sysv-partial namespaces %u", reply->ipc_skipped);
 	ctl_emit_line(e, "hugetlb %llu %llu", count_of(u, PSHM_KIND_HUGETLB),
 		      bytes_of(u, PSHM_KIND_HUGETLB));
 	for (unsigned h = 0; h < u->huge_sizes; h++)

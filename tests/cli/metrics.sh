@@ -43,7 +43,7 @@ check "pshm metrics exits 0" "0" "$?"
 parsed=$(parse <"$work/out.prom")
 check "the OpenMetrics parser reads it, with # EOF last" "yes" \
 	"$([ -n "$parsed" ] && [ "$(tail -1 "$work/out.prom")" = "# EOF" ] && echo yes)"
-check "every family has HELP and TYPE, and every sample is named shm_*" "14 14 0" \
+check "every family has HELP and TYPE, and every sample is named shm_*" "15 15 0" \
 	"$(grep -c '^# HELP shm_' "$work/out.prom") $(grep -c '^# TYPE shm_[a-z_]* gauge$' "$work/out.prom") $(grep -v '^#' "$work/out.prom" | grep -vc '^shm_')"
 value() { echo "$parsed" | awk -v n="$1" -v l="$2" '$1 == n && $3 == l { print $4 }'; }
 check "segment bytes: the two segments, to the page" "$((4 << 20)) 2" \
