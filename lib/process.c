@@ -245,6 +245,7 @@ int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds)
 	fds = need_fds ? scan_fds(s, &p) : 0;
 	maps = fds == -ENOMEM || fds == -E2BIG ? fds : process_scan_maps(s, &p);
 	close(p.dir);
+	free(p.huge);
 	/* Whatever it held before its /dev/fuse descriptor was read goes too. */
 	if (p.daemon)
 		objects_drop_holders(s, (pid_t)pid);

@@ -15,6 +15,12 @@
 #define DELETED " (deleted)"
 #define MEMFD_PREFIX "/memfd:"
 
+/* A mapping on huge pages whose object's own status could not be read. */
+struct process_huge {
+	struct object *o;
+	unsigned long long start;
+};
+
 /* The process being scanned. */
 struct process {
 	long pid;
@@ -28,6 +34,9 @@ struct process {
 	bool ipc_known;   /* ipc_ns was read (scans of System V segments) */
 	bool daemon;      /* it serves a shmfs mount (daemons.c): never a holder */
 	unsigned long long ipc_ns; /* its IPC namespace's inode */
+	/* Its mappings on huge pages to be counted from smaps (process_smaps.c). */
+	struct process_huge *huge;
+	size_t huge_count, huge_capacity;
 };
 
 /*
@@ -40,6 +49,19 @@ int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds);
 
 /* Adds what p's mappings hold to s (process_maps.c): 0, -ENOMEM, -E2BIG, or -errno. */
 int process_scan_maps(struct pshm_scan *s, struct process *p);
+
+/*
+ * Notes that p's mapping at start is of object o, on huge pages, whose
+ * own status could not be read (not root): its pages are counted from
+ * smaps once the maps are read (process_smaps.c). 0, or -ENOMEM.
+ */
+int process_huge_later(struct process *p, struct object *o, unsigned long long start);
+
+/*
+ * Makes each object process_huge_later noted at least as large (st_blocks)
+ * as the huge pages p's mapping of it has (/proc/PID/smaps). 0, or -errno.
+ */
+int process_huge_blocks(struct process *p);
 
 /*
  * Fills h's uid, start time and comm from its process, whose ids are read

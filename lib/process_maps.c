@@ -165,6 +165,9 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 	}
 	if (h->perms[2] == 'x')
 		o->pub.exec_mapped = true;
+	/* Not root: its huge pages from smaps, the most any one mapping of it has. */
+	if (o->pub.page_size && !o->huge_blocks && process_huge_later(p, o, h->start) < 0)
+		return -ENOMEM;
 	return objects_add_holder(s, o, h);
 }
 
@@ -219,5 +222,8 @@ int process_scan_maps(struct pshm_scan *s, struct process *p)
 		memcpy(h.perms, m.perms, sizeof(h.perms));
 		r = scan_mapping(s, p, &h, makedev(m.major_no, m.minor_no), (ino_t)m.inode, m.path);
 	}
+	/* A process that exits meanwhile leaves what was seen of it. */
+	if (r == 0 && p->huge_count && process_huge_blocks(p) == -ENOMEM)
+		r = -ENOMEM;
 	return r;
 }

@@ -174,6 +174,10 @@ static int merge_part(struct pshm_scan *s, struct pshm_scan *part)
 				if (o->huge_blocks && !m->huge_blocks) {
 					m->pub.st.st_blocks = o->pub.st.st_blocks;
 					m->huge_blocks = true;
+				} else if (!m->huge_blocks && o->pub.page_size &&
+					   o->pub.st.st_blocks > m->pub.st.st_blocks) {
+					/* Counted from smaps: the largest mapping's pages. */
+					m->pub.st.st_blocks = o->pub.st.st_blocks;
 				}
 			}
 			objects_free(o);

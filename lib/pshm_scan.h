@@ -96,7 +96,9 @@ struct pshm_object {
 	 * pages; on huge pages the pages really allocated, never the inflated
  * count /proc/sysvipc/shm gives for them). For an object seen only through a mapping that could not be
 	 * inspected (not root), st_size is the mapping's length and st_uid,
-	 * st_gid its first holder's (real ids); its times are unknown (0).
+	 * st_gid its first holder's (real ids); its times are unknown (0);
+	 * on huge pages st_blocks is the huge pages its largest mapping has
+	 * (/proc/PID/smaps), else 0.
 	 */
 	struct stat st;
 	/* A path that opens the object itself, for pshm_object_open, or ""; the scan's. */

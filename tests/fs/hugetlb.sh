@@ -168,4 +168,30 @@ holder=
 rm -f "$hugefs/huge-file"
 check "the holder gone, .hugetlb keeps only the segment that outlives it" \
 	"sysv:0x4a6e0001@$attached" "$(ls "$mnt/.hugetlb")"
+
+# Not root, map_files cannot be followed (CAP_SYS_ADMIN): a region seen only
+# through mappings is counted from smaps, the huge pages its mappings have.
+# nobody maps 8 MiB of huge pages shared, and touches 2 of its 4 pages.
+setpriv --reuid=65534 --regid=65534 --clear-groups "$py" -c 'import mmap, os, sys, time
+m = mmap.mmap(-1, 8 << 20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS | 0x40000)
+m[0:1] = b"x"
+m[(4 << 20):(4 << 20) + 1] = b"y"
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % os.getpid())
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(120)' "$ready" &
+holder=$!
+rm -f "$ready"
+for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.05; done
+nanon=$(awk '$2 ~ /s$/ && $6 == "/anon_hugepage" { print $5; exit }' "/proc/$holder/maps")
+allocated_as() { "$@" "$pshm" ls --hugetlb -r -n -b -o NAME,ALLOCATED | awk -v n=".hugetlb/anon:$nanon" '$1 == n { print $2 }'; }
+check "as nobody, a MAP_HUGETLB region is allocated the pages it has, as root sees it" \
+	"$((4 * MiB)) $((4 * MiB))" \
+	"$(allocated_as setpriv --reuid=65534 --regid=65534 --clear-groups) $(allocated_as env)"
+check "as nobody, usage's hugetlb line counts them" "$((4 * MiB))" \
+	"$(setpriv --reuid=65534 --regid=65534 --clear-groups "$pshm" usage -J -b --output-all | "$py" -c 'import json, sys
+print(next(r["size"] for r in json.load(sys.stdin)["usage"] if r["kind"] == "hugetlb"))')"
+kill "$holder"
+wait "$holder" 2>/dev/null
+holder=
 summary hugetlb
