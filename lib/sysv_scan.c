@@ -240,7 +240,7 @@ static void *read_namespaces(void *arg)
 		const struct scan_namespace *n = &s->other_ipcs[i];
 		struct owner *owner = NULL;
 		bool stopped = false;
-		uid_t uid;
+		uid_t uid = (uid_t)-1; /* set by an ioctl valgrind does not know */
 		int r;
 
 		if (opt->stop && opt->stop(opt->stop_ctx)) {
