@@ -413,14 +413,14 @@ static int add_share(struct by_cgroup *b, const char *path, int k, unsigned long
 }
 
 /*
- * One object: its bytes shared evenly among the distinct cgroups of the
- * holders viewer may read (the first gets what does not divide), each
- * counting it once; one nobody (visible) holds goes to the row "".
+ * One object: its bytes (a segment of several names once, as usage counts
+ * it) shared evenly among the distinct cgroups of the holders viewer may
+ * read (the first gets what does not divide), each counting it once; one
+ * nobody (visible) holds goes to the row "".
  */
 static int add_object(struct by_cgroup *b, const struct pshm_object *o,
-		      const struct pshm_viewer *viewer, int k)
+		      const struct pshm_viewer *viewer, int k, unsigned long long bytes)
 {
-	unsigned long long bytes = (unsigned long long)o->st.st_blocks * 512;
 	ssize_t cgroups[64];
 	size_t n = 0;
 	int r = 0;
@@ -504,7 +504,7 @@ PSHM_EXPORT ssize_t pshm_usage_by_cgroup(const struct pshm_scan *s,
 		while (k < PSHM_KINDS && o->kind != 1u << k)
 			k++;
 		if (k < PSHM_KINDS && pshm_object_visible(o, viewer))
-			r = add_object(&b, o, viewer, k);
+			r = add_object(&b, o, viewer, k, pshm_usage_object_bytes(s, i, viewer));
 	}
 	/* Root sees other mount namespaces: a container's /dev/shm is its. */
 	if (r == 0 && viewer->uid == 0)

@@ -13,6 +13,14 @@
 /* A scan's objects by index, in pshm_scan_next's order (objects.c, for usage.c). */
 const struct pshm_object *pshm_scan_at(const struct pshm_scan *s, size_t i);
 
+/*
+ * Object i of s's allocated bytes as usage adds them: a segment of several
+ * names (hard links) once, for the first of its names viewer sees, 0 for
+ * the others (usage.c, for cgroups.c too).
+ */
+unsigned long long pshm_usage_object_bytes(const struct pshm_scan *s, size_t i,
+					   const struct pshm_viewer *viewer);
+
 /* A file system's bytes in use (statvfs), 0 when unknown (mounts.c, for usage.c). */
 unsigned long long pshm_used_bytes(const char *path);
 

@@ -78,12 +78,8 @@ static void huge_pools(struct pshm_usage *u)
 	qsort(u->huge, u->huge_sizes, sizeof(u->huge[0]), by_page_size);
 }
 
-/*
- * Object i's allocated bytes as usage adds them: a segment of several
- * names (hard links) once, for the first of its names viewer sees.
- */
-static unsigned long long object_bytes(const struct pshm_scan *s, size_t i,
-				       const struct pshm_viewer *viewer)
+unsigned long long pshm_usage_object_bytes(const struct pshm_scan *s, size_t i,
+					   const struct pshm_viewer *viewer)
 {
 	const struct pshm_object *o = pshm_scan_at(s, i);
 
@@ -114,7 +110,7 @@ PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, const struct pshm_viewe
 
 		if (k < 0 || !pshm_object_visible(o, viewer))
 			continue;
-		bytes = object_bytes(s, i, viewer);
+		bytes = pshm_usage_object_bytes(s, i, viewer);
 		u.count[k]++;
 		u.bytes[k] += bytes;
 		for (unsigned h = 0; o->page_size && h < u.huge_sizes; h++) {
@@ -309,7 +305,7 @@ PSHM_EXPORT ssize_t pshm_usage_by(const struct pshm_scan *s, const struct pshm_v
 
 		if (!pshm_object_visible(o, viewer))
 			continue;
-		bytes = object_bytes(s, i, viewer);
+		bytes = pshm_usage_object_bytes(s, i, viewer);
 		if (by == PSHM_USAGE_BY_OWNER)
 			r = rows_add(&rows, o->kind, (long)o->st.st_uid, "", false, bytes, bytes);
 		else

@@ -208,4 +208,27 @@ check "... and by process, the root holder's objects are not nobody's to see" "0
 check "as nobody, text names the first ones in the note" "yes" \
 	"$("${nobody[@]}" "$pshm" usage | awk '$1 == "unreadable" && /1 [^ ]+ \(EACCES: not yours\)/ { print "yes" }')"
 
+# --- a segment of two names (a hard link) counts once, by cgroup as by kind
+"$py" -c 'import mmap, os, sys, time
+fd = os.open("/dev/shm/linked", os.O_RDWR | os.O_CREAT, 0o600)
+os.ftruncate(fd, 3 * mmap.PAGESIZE)
+m = mmap.mmap(fd, 3 * mmap.PAGESIZE)
+m[:] = b"l" * (3 * mmap.PAGESIZE)
+open(sys.argv[1], "w").close()
+time.sleep(60)' "$work/linked-ready" &
+pids+=("$!")
+for _ in $(seq 100); do [ -e "$work/linked-ready" ] && break; sleep 0.05; done
+# The segment line of usage by kind, and the segment rows of by-cgroup, summed.
+segment_sums() {
+	echo "$(table | of 'line("segment")["size"]')" \
+		"$(table --by-cgroup | of 'sum(r["size"] for r in rows if r["kind"] == "segment")')"
+}
+before=$(segment_sums)
+ln /dev/shm/linked /dev/shm/linked-too
+after=$(segment_sums)
+check "by-cgroup: a segment's second name adds no bytes, as by kind" "$before" "$after"
+check "and by-cgroup's segment rows add up to the segment line, the 3 pages in it" "yes" \
+	"$(set -- $after; [ "$1" -ge $((4 * MiB + 3 * page)) ] && [ "$1" = "$2" ] && echo yes)"
+rm -f /dev/shm/linked /dev/shm/linked-too
+
 summary usage
