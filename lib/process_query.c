@@ -114,6 +114,7 @@ ssize_t process_query_maps(struct pshm_scan *s, int fd,
 	struct pshm_procmap_query q;
 	unsigned long long addr = 0;
 	size_t len = 0;
+	bool zeroed = false;
 	int r;
 
 	if (!query_enabled)
@@ -130,6 +131,14 @@ ssize_t process_query_maps(struct pshm_scan *s, int fd,
 		addr = q.vma_end;
 		if (!wanted(s, makedev(q.dev_major, q.dev_minor)))
 			continue;
+		/*
+		 * Zeroed once (valgrind cannot know what the kernel writes
+		 * there: the struct only says where).
+		 */
+		if (!zeroed) {
+			memset(name, 0, sizeof(name));
+			zeroed = true;
+		}
 		/* The same mapping with its name; it may have changed meanwhile. */
 		r = query(fd, q.vma_start, false, name, sizeof(name), &q);
 		if (r == -ENOENT)
