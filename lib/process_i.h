@@ -64,6 +64,17 @@ int process_huge_later(struct process *p, struct object *o, unsigned long long s
 int process_huge_blocks(struct process *p);
 
 /*
+ * The lines of the open /proc/PID/maps fd, as its text has them, of the
+ * file-backed mappings on a device for which wanted(s, dev) holds, asked
+ * of the kernel one mapping at a time (PROCMAP_QUERY, Linux 6.11+), into
+ * s->buf, NUL-terminated (process_query.c). Their length, or -errno (a
+ * kernel without the query: -ENOTTY or -EINVAL; a name longer than
+ * PATH_MAX: -ENAMETOOLONG; -ENOMEM...): then only the text can tell.
+ */
+ssize_t process_query_maps(struct pshm_scan *s, int fd,
+			   bool (*wanted)(const struct pshm_scan *s, dev_t dev));
+
+/*
  * Fills h's uid, start time and comm from its process, whose ids are read
  * once and only for processes that hold something (most hold nothing):
  * false when the process is gone (process_id.c).

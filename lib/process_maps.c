@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libpshm: one process's mappings (/proc/PID/maps), read whole and parsed
- * strictly (maps.c): which are shared memory objects (by their device
- * first: a path alone can be anyone's file), each object found or made,
- * and the process added to its holders.
+ * libpshm: one process's mappings (/proc/PID/maps): those on a device of
+ * ours asked of the kernel (process_query.c), or the text read whole, and
+ * their lines parsed strictly (maps.c): which are shared memory objects (by
+ * their device first: a path alone can be anyone's file), each object
+ * found or made, and the process added to its holders.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -171,7 +172,23 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 	return objects_add_holder(s, o, h);
 }
 
-/* /proc/PID/maps whole into the scan's buffer, NUL-terminated: its length, or -errno. */
+/*
+ * Whether a mapping on dev may be one of ours, whatever its path: the
+ * devices mapping_kind and scan_mapping look at. The others need no name,
+ * the most of what reading a mapping costs (process_query_maps).
+ */
+static bool wanted_device(const struct pshm_scan *s, dev_t dev)
+{
+	return dev == s->shm_dev || huge_mount_page(s, dev) || sysv_kernel_device(dev) ||
+	       (s->options.mount_path && dev == s->options.mount_dev) ||
+	       (s->only && dev == s->only->dev);
+}
+
+/*
+ * The lines of /proc/PID/maps that may be ours into the scan's buffer,
+ * NUL-terminated: only those asked of the kernel, or the text whole
+ * (a kernel before 6.11). Their length, or -errno.
+ */
 static ssize_t read_maps(struct pshm_scan *s, const struct process *p)
 {
 	int fd = openat(p->dir, "maps", O_RDONLY | O_CLOEXEC);
@@ -180,6 +197,11 @@ static ssize_t read_maps(struct pshm_scan *s, const struct process *p)
 
 	if (fd < 0)
 		return -errno;
+	n = process_query_maps(s, fd, wanted_device);
+	if (n >= 0) {
+		close(fd);
+		return n;
+	}
 	/* The kernel fills a read with whole lines: read until it has no more. */
 	do {
 		if (objects_reserve(s, len + 65536) < 0) {

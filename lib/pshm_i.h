@@ -77,4 +77,12 @@ extern const size_t pshm_prot_words_len;
 typedef int (*pshm_name_source_fn)(char *buf, size_t len, void *userdata);
 void pshm_set_name_source(pshm_name_source_fn source, void *userdata);
 
+/*
+ * Whether scans read a process's mappings by PROCMAP_QUERY where the
+ * kernel has it (true, the default) or always as the text of
+ * /proc/PID/maps, the way older kernels need (process_query.c; the unit
+ * tests compare the two). Set it before a scan, not during one.
+ */
+void pshm_set_maps_query(bool enabled);
+
 #endif /* PSHM_I_H */
