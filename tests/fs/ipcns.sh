@@ -146,14 +146,16 @@ check "nobody sees root's segment it attached in container b" "$nsb@0x6e730003@$
 check "but the kernel refuses nobody's rm of it" "Operation not permitted" \
 	"$(as_nobody rm "$mnt/.sysv/$nsb@0x6e730003@$rootseg" 2>&1 | sed 's/.*: //')"
 check "and it is still there" "1" "$(nsenter -t "$pb" -i ipcs -m | grep -c '0x6e730003')"
-# 2. A user namespace nobody owns, with a second uid (4242) mapped in it:
-#    4242 makes and attaches two segments there. The kernel lets nobody,
-#    the namespace's owner, remove one (CAP_SYS_ADMIN over it), though
-#    nobody is neither its owner nor its creator, which ipcrm's rule alone
-#    asks; 4242, their owner, may remove the other; 4243 may not.
+# 2. A user namespace uid 4713 owns (a uid of its own: what one user's
+#    namespaces make a scan read is bounded, machine-wide), with a second
+#    uid (4242) mapped in it: 4242 makes and attaches two segments there.
+#    The kernel lets 4713, the namespace's owner, remove one (CAP_SYS_ADMIN
+#    over it), though 4713 is neither its owner nor its creator, which
+#    ipcrm's rule alone asks; 4242, their owner, may remove the other;
+#    4243 may not.
 if unshare -U true 2>/dev/null; then
-	# Not as_nobody: a function in the background is a subshell, and $! its pid.
-	setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U -i sleep 120 &
+	# setpriv itself in the background, so that $! is the process that unshares.
+	setpriv --reuid=4713 --regid=4713 --clear-groups unshare -U -i sleep 120 &
 	owner=$!
 	pids+=("$owner")
 	self_user=$(readlink /proc/self/ns/user)
@@ -162,8 +164,8 @@ if unshare -U true 2>/dev/null; then
 		[ -n "$user" ] && [ "$user" != "$self_user" ] && break
 		sleep 0.05
 	done
-	printf '0 65534 1\n1 4242 1\n' | dd of="/proc/$owner/uid_map" status=none
-	printf '0 65534 1\n1 4242 1\n' | dd of="/proc/$owner/gid_map" status=none
+	printf '0 4713 1\n1 4242 1\n' | dd of="/proc/$owner/uid_map" status=none
+	printf '0 4713 1\n1 4242 1\n' | dd of="/proc/$owner/gid_map" status=none
 	nsu=$(stat -L -c %i "/proc/$owner/ns/ipc")
 	mine=$(mktemp -u /tmp/shmfs-ipcns-ready-XXXXXX)
 	nsenter -t "$owner" -U -i -S 1 -G 1 "$py" -c 'import ctypes, os, sys, time
@@ -181,7 +183,7 @@ time.sleep(120)' "$mine" &
 	for _ in $(seq 100); do [ -s "$mine" ] && break; sleep 0.05; done
 	read -r useg useg2 <"$mine"
 	rm -f "$mine"
-	# nobody (uid 0 there) attaches the first, so nobody sees it through its own holder.
+	# 4713 (uid 0 there) attaches the first, so 4713 sees it through its own holder.
 	nsenter -t "$owner" -U -i -S 0 -G 0 "$py" -c 'import ctypes, sys, time
 libc = ctypes.CDLL("libc.so.6", use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
@@ -191,10 +193,10 @@ time.sleep(120)' "$useg" "$mine" &
 	pids+=("$!")
 	for _ in $(seq 100); do [ -e "$mine" ] && break; sleep 0.05; done
 	rm -f "$mine"
-	check "uid 4242 made a segment in nobody's user namespace, nobody attached it" "4242 4242 2" \
+	check "uid 4242 made a segment in 4713's user namespace, 4713 attached it" "4242 4242 2" \
 		"$(nsenter -t "$owner" -i awk -v id="$useg" '$2 == id { print $8, $10, $7 }' /proc/sysvipc/shm)"
-	check "nobody, the namespace's owner, removes it: the kernel's rule" "0" \
-		"$(as_nobody rm "$mnt/.sysv/$nsu@0x6e730004@$useg" 2>&1; echo $?)"
+	check "uid 4713, the namespace's owner, removes it: the kernel's rule" "0" \
+		"$(setpriv --reuid=4713 --regid=4713 --clear-groups rm "$mnt/.sysv/$nsu@0x6e730004@$useg" 2>&1; echo $?)"
 	check "gone from that namespace" "0" "$(nsenter -t "$owner" -i ipcs -m | grep -c '0x6e730004')"
 	check "uid 4243, a stranger to both, may not remove the other" "No such file or directory" \
 		"$(setpriv --reuid=4243 --regid=4243 --clear-groups rm "$mnt/.sysv/$nsu@0x6e730005@$useg2" 2>&1 | sed 's/.*: //')"
