@@ -34,13 +34,21 @@ int process_huge_later(struct process *p, struct object *o, unsigned long long s
 	return 0;
 }
 
-/* The object noted for the mapping that starts at start, or NULL. */
+static int by_start(const void *a, const void *b)
+{
+	const struct process_huge *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The object noted for the mapping that starts at start (p->huge sorted), or NULL. */
 static struct object *noted(const struct process *p, unsigned long long start)
 {
-	for (size_t i = 0; i < p->huge_count; i++)
-		if (p->huge[i].start == start)
-			return p->huge[i].o;
-	return NULL;
+	const struct process_huge key = { .start = start };
+	const struct process_huge *found =
+		bsearch(&key, p->huge, p->huge_count, sizeof(*p->huge), by_start);
+
+	return found ? found->o : NULL;
 }
 
 /* Makes o at least bytes large in allocated blocks: its largest mapping's pages. */
@@ -61,6 +69,8 @@ int process_huge_blocks(struct process *p)
 
 	if (fd < 0)
 		return -errno;
+	/* Thousands of such mappings in one process: each header found by a binary search. */
+	qsort(p->huge, p->huge_count, sizeof(*p->huge), by_start);
 	f = fdopen(fd, "re");
 	if (!f) {
 		close(fd);

@@ -215,8 +215,11 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 			pshm_fail(err, -r, "scan", "/proc", -1, NULL);
 	}
 	/* The other IPC namespaces the walk found, and the holders of their segments. */
-	if (r == 0 && !s->only && (s->kinds & PSHM_KIND_SYSV) && sysv_scan_others(s) < 0)
-		r = pshm_fail(err, ENOMEM, "scan", NULL, -1, NULL);
+	if (r == 0 && !s->only && (s->kinds & PSHM_KIND_SYSV)) {
+		r = sysv_scan_others(s); /* -ETIMEDOUT (options.stop) or -ENOMEM */
+		if (r < 0)
+			pshm_fail(err, -r, "scan", "/proc/sysvipc/shm", -1, NULL);
+	}
 	if (r == 0)
 		procs_order_holders(s);
 	if (r == 0 && settle(s) < 0)

@@ -71,12 +71,31 @@ void sysv_stat_of(int shmid, const struct shmid_ds *ds, long long rss, struct st
 	ret->st_ctim.tv_sec = ds->shm_ctime; /* the last change */
 }
 
-/*
- * The owner of namespace fd's user namespace (NS_GET_USERNS, then
- * NS_GET_OWNER_UID): the user who made it, as the caller's user namespace
- * sees them. 0, or -errno.
- */
-static int owner_of(int fd, uid_t *ret)
+unsigned long long sysv_ns_inode(const char *link)
+{
+	unsigned long long n = 0;
+
+	return sscanf(link, "ipc:[%llu]", &n) == 1 ? n : 0;
+}
+
+int sysv_open_namespace(unsigned long long ns, pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/ns/ipc", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
+	if (fstat(fd, &st) < 0 || (unsigned long long)st.st_ino != ns) {
+		close(fd);
+		return -ENOENT; /* pid went, and the namespace with it or not: not this one */
+	}
+	return fd;
+}
+
+int sysv_namespace_owner(int fd, uid_t *ret)
 {
 	int user = ioctl(fd, NS_GET_USERNS);
 	int r = 0;
@@ -89,28 +108,13 @@ static int owner_of(int fd, uid_t *ret)
 	return r;
 }
 
-unsigned long long sysv_ns_inode(const char *link)
+int sysv_enter(unsigned long long ns, pid_t pid)
 {
-	unsigned long long n = 0;
+	int fd = sysv_open_namespace(ns, pid), r = 0;
 
-	return sscanf(link, "ipc:[%llu]", &n) == 1 ? n : 0;
-}
-
-int sysv_enter(unsigned long long ns, pid_t pid, uid_t *ret_owner)
-{
-	char path[64];
-	struct stat st;
-	int fd, r = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/ns/ipc", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
-	if (fstat(fd, &st) < 0 || (unsigned long long)st.st_ino != ns)
-		r = -ENOENT; /* pid went, and the namespace with it or not: not this one */
-	else if (ret_owner)
-		r = owner_of(fd, ret_owner);
-	if (r == 0 && setns(fd, CLONE_NEWIPC) < 0)
+		return fd;
+	if (setns(fd, CLONE_NEWIPC) < 0)
 		r = -errno;
 	close(fd);
 	return r;
@@ -129,7 +133,7 @@ static void *run_in_ns(void *arg)
 {
 	struct in_ns *a = arg;
 
-	a->r = a->ns ? sysv_enter(a->ns, a->pid, NULL) : 0;
+	a->r = a->ns ? sysv_enter(a->ns, a->pid) : 0;
 	if (a->r == 0)
 		a->r = a->fn(a->ctx);
 	return NULL;

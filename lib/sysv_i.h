@@ -40,12 +40,24 @@ void sysv_stat_of(int shmid, const struct shmid_ds *ds, long long rss, struct st
 unsigned long long sysv_inflated_huge_pages(const struct sysv_segment *seg, long long *ret_rss);
 
 /*
+ * Opens IPC namespace ns through pid's link, checking it is still ns: the
+ * descriptor, or -errno (-ENOENT: pid gone, or elsewhere).
+ */
+int sysv_open_namespace(unsigned long long ns, pid_t pid);
+
+/*
+ * The owner of namespace fd's user namespace (NS_GET_USERNS, then
+ * NS_GET_OWNER_UID): the user who made it, whatever uids it maps, as the
+ * caller's user namespace sees them. 0, or -errno.
+ */
+int sysv_namespace_owner(int fd, uid_t *ret);
+
+/*
  * Makes the calling thread enter IPC namespace ns through pid's link,
- * checking it is still ns, with the owner of its user namespace into
- * *ret_owner unless NULL: 0 or -errno (-ENOENT: pid gone, or elsewhere;
+ * checking it is still ns: 0 or -errno (-ENOENT: pid gone, or elsewhere;
  * -EPERM: the caller may not enter it).
  */
-int sysv_enter(unsigned long long ns, pid_t pid, uid_t *ret_owner);
+int sysv_enter(unsigned long long ns, pid_t pid);
 
 /*
  * What the namespaces of one owner (the uid that owns their user

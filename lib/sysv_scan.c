@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,32 +242,41 @@ static void *read_namespaces(void *arg)
 		struct owner *owner = NULL;
 		bool stopped = false;
 		uid_t uid = (uid_t)-1; /* set by an ioctl valgrind does not know */
-		int r;
+		int fd, r;
 
 		if (opt->stop && opt->stop(opt->stop_ctx)) {
 			o->r = -ETIMEDOUT;
 			break;
 		}
-		r = sysv_enter(n->ns, n->pid, &uid);
+		/* Its owner first: a namespace past its owner's bounds is never entered. */
+		fd = sysv_open_namespace(n->ns, n->pid);
+		r = fd < 0 ? fd : sysv_namespace_owner(fd, &uid);
+		if (r == 0 && uid != 0) {
+			owner = owner_of(o, uid);
+			if (!owner) {
+				close(fd);
+				o->r = -ENOMEM;
+				break;
+			}
+			if (owner->namespaces == SYSV_OWNER_NAMESPACES_MAX ||
+			    owner->segments == SYSV_OWNER_SEGMENTS_MAX) {
+				close(fd);
+				s->ipc_skipped++;
+				continue;
+			}
+		}
+		if (r == 0 && setns(fd, CLONE_NEWIPC) < 0)
+			r = -errno;
+		if (fd >= 0)
+			close(fd);
 		if (r == -EPERM || r == -EACCES)
 			continue; /* not root: not the caller's to read, nothing left out */
 		if (r < 0) {
 			s->ipc_skipped += r != -ENOENT; /* gone meanwhile: nothing left out */
 			continue;
 		}
-		if (uid != 0) {
-			owner = owner_of(o, uid);
-			if (!owner) {
-				o->r = -ENOMEM;
-				break;
-			}
-			if (owner->namespaces == SYSV_OWNER_NAMESPACES_MAX ||
-			    owner->segments == SYSV_OWNER_SEGMENTS_MAX) {
-				s->ipc_skipped++;
-				continue;
-			}
+		if (owner)
 			owner->namespaces++;
-		}
 		o->r = read_here(s, n, owner, &stopped);
 		if (o->r == 0 && stopped)
 			o->r = -ETIMEDOUT;

@@ -8,6 +8,7 @@
  */
 #include <CUnit/CUnit.h>
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,6 +161,63 @@ static int add_mount(void *ctx, const char *mount_point, unsigned long long used
 	return m->len < sizeof(m->text) ? 0 : -ENOMEM;
 }
 
+/* A child in an IPC namespace of its own, with one segment there; waits until killed. */
+static pid_t in_ipc_namespace(void)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	CU_ASSERT_FATAL(pipe(ready) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWIPC) < 0 || shmget(IPC_PRIVATE, 4096, 0600) < 0)
+			_exit(1);
+		(void)!write(ready[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	CU_ASSERT_FATAL(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+	return pid;
+}
+
+/* Stops a scan once it is asked from a thread in another IPC namespace than the caller's. */
+static bool stop_elsewhere(void *ctx)
+{
+	char link[64] = "";
+
+	if (readlink("/proc/thread-self/ns/ipc", link, sizeof(link) - 1) < 0)
+		return false;
+	return strcmp(link, ctx) != 0;
+}
+
+/*
+ * A scan stopped while it reads other IPC namespaces' segments (the
+ * daemon's deadline) fails with ETIMEDOUT, as one stopped in its walk
+ * does, never with another error: the reader of those namespaces asks
+ * options.stop before each, so the second sees it from the first.
+ */
+static void test_a_scan_stopped_among_namespaces_times_out(void)
+{
+	pid_t a = in_ipc_namespace(), b = in_ipc_namespace();
+	struct pshm_scan_options options = { .stop = stop_elsewhere };
+	char own[64] = "";
+	struct pshm_error err = { 0 };
+	struct pshm_scan *scan = NULL;
+
+	CU_ASSERT_FATAL(readlink("/proc/thread-self/ns/ipc", own, sizeof(own) - 1) > 0);
+	options.stop_ctx = own;
+	CU_ASSERT_EQUAL(pshm_scan_open(PSHM_KIND_SYSV, &options, &scan, &err), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(err.code, ETIMEDOUT);
+	CU_ASSERT_PTR_NULL(scan);
+	stop(a);
+	stop(b);
+}
+
 /*
  * A mount namespace of its own with a tmpfs holding data: measured the
  * same from a scan of every kind (the namespaces its walk noted) as by a
@@ -213,6 +272,7 @@ int main(void)
 	static const struct test_case cases[] = {
 		TEST(test_holder_is_who_status_and_stat_say),
 		TEST(test_tmpfs_mounts_of_a_scan_are_a_walks),
+		TEST(test_a_scan_stopped_among_namespaces_times_out),
 		TEST_END,
 	};
 
