@@ -98,7 +98,12 @@ static ssize_t read_cgroup_file(int proc_dir, pid_t pid, char **buf, size_t *siz
 		n = read(fd, *buf + len, *size - len - 1);
 		if (n > 0)
 			len += (size_t)n;
-	} while (n > 0);
+		/*
+		 * The file is one record (proc_cgroup_show, whole at each
+		 * read): a read that left room was all of it, and the read
+		 * that would say so costs as much as a holder's line.
+		 */
+	} while (n > 0 && len + 1 >= *size);
 	close(fd);
 	if (n < 0)
 		return -1;
@@ -508,7 +513,7 @@ PSHM_EXPORT ssize_t pshm_usage_by_cgroup(const struct pshm_scan *s,
 	}
 	/* Root sees other mount namespaces: a container's /dev/shm is its. */
 	if (r == 0 && viewer->uid == 0)
-		r = pshm_tmpfs_mounts_of(s, add_tmpfs, &b, PSHM_MOUNTS_ALL_NAMESPACES, NULL, err);
+		r = pshm_scan_tmpfs_mounts(s, add_tmpfs, &b, PSHM_MOUNTS_ALL_NAMESPACES, NULL, err);
 	for (size_t i = 0; r == 0 && i < b.count; i++) {
 		if (!b.rows[i].path[0])
 			continue;

@@ -470,10 +470,11 @@ int pshm_tmpfs_mounts_within(int (*fn)(void *ctx, const char *mount_point, unsig
 	return tmpfs_mounts(NULL, fn, ctx, flags, namespaces_max, walk_ms, ret_walked, err);
 }
 
-int pshm_tmpfs_mounts_of(const struct pshm_scan *s,
-			 int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
-			 void *ctx, unsigned flags, struct pshm_mounts_walked *ret_walked,
-			 struct pshm_error *err)
+PSHM_EXPORT int
+pshm_scan_tmpfs_mounts(const struct pshm_scan *s,
+		       int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
+		       void *ctx, unsigned flags, struct pshm_mounts_walked *ret_walked,
+		       struct pshm_error *err)
 {
 	return tmpfs_mounts(s, fn, ctx, flags, PSHM_MOUNTS_NAMESPACES_MAX, PSHM_MOUNTS_WALK_MS,
 			    ret_walked, err);

@@ -34,17 +34,6 @@ int pshm_tmpfs_mounts_within(int (*fn)(void *ctx, const char *mount_point, unsig
 			     void *ctx, unsigned flags, unsigned namespaces_max, unsigned walk_ms,
 			     struct pshm_mounts_walked *ret_walked, struct pshm_error *err);
 
-/*
- * pshm_tmpfs_mounts for what scan s found: with PSHM_MOUNTS_ALL_NAMESPACES,
- * the other mount namespaces are those its walk of the processes noted
- * (a scan of every kind by root) instead of those of another walk of
- * /proc (mounts.c, for usage.c and cgroups.c).
- */
-int pshm_tmpfs_mounts_of(const struct pshm_scan *s,
-			 int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
-			 void *ctx, unsigned flags, struct pshm_mounts_walked *ret_walked,
-			 struct pshm_error *err);
-
 /* Fills err (when not NULL) and returns -code. name may be NULL. */
 int pshm_fail(struct pshm_error *err, int code, const char *op, const char *name, int fd,
 	      const char *reason);

@@ -537,6 +537,18 @@ struct pshm_mounts_walked {
 int pshm_tmpfs_mounts(int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
 		      void *ctx, unsigned flags, struct pshm_mounts_walked *ret_walked,
 		      struct pshm_error *err);
+/*
+ * pshm_tmpfs_mounts for what scan found: with PSHM_MOUNTS_ALL_NAMESPACES,
+ * the other mount namespaces are those its walk of the processes met (a
+ * scan of every kind by root), in the same order and within the same
+ * bounds, instead of those of another walk of /proc; otherwise, or when
+ * the scan did not note them, as pshm_tmpfs_mounts. Each tmpfs is
+ * measured now. Returns: as pshm_tmpfs_mounts.
+ */
+int pshm_scan_tmpfs_mounts(const struct pshm_scan *scan,
+			   int (*fn)(void *ctx, const char *mount_point, unsigned long long used),
+			   void *ctx, unsigned flags, struct pshm_mounts_walked *ret_walked,
+			   struct pshm_error *err);
 
 /*
  * Points options (mount_path, mount_id, mount_dev) at a shmfs mount of

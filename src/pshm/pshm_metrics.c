@@ -67,6 +67,7 @@ struct numbers {
 	unsigned unreadable;
 	unsigned ipc_skipped;
 	double seconds;
+	const struct pshm_scan *scan; /* its mount namespaces, for the tmpfs lines */
 };
 
 static void write_kinds(FILE *out, const struct numbers *n)
@@ -171,8 +172,8 @@ static void write_all(FILE *out, const struct numbers *n)
 	family(out, "shm_tmpfs_used_bytes", "gauge",
 	       "Bytes in use of each tmpfs (/dev/shm, others; root: other mount namespaces' too).");
 	tmpfs_line(out, PSHM_DIR, n->u.shm_dir_used);
-	pshm_tmpfs_mounts(tmpfs_line, out, geteuid() == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, NULL,
-			  NULL);
+	pshm_scan_tmpfs_mounts(n->scan, tmpfs_line, out,
+			       geteuid() == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, NULL, NULL);
 	write_huge(out, n);
 	family(out, "shm_kernel_shmem_bytes", "gauge", "Shmem of /proc/meminfo.");
 	fprintf(out, "shm_kernel_shmem_bytes %llu\n", n->u.shmem);
@@ -253,18 +254,20 @@ int cmd_metrics(int argc, char **argv)
 		n.owner_count = pshm_usage_by(s, &viewer, PSHM_USAGE_BY_OWNER, &n.owners, &err);
 	if (r == 0 && n.owner_count >= 0)
 		n.cgroup_count = pshm_usage_by_cgroup(s, &viewer, &n.cgroups, &err);
-	pshm_scan_free(s);
 	if (r < 0 || n.owner_count < 0 || n.cgroup_count < 0) {
+		pshm_scan_free(s);
 		free(n.owners);
 		free(n.cgroups);
 		return cli_error(&err);
 	}
+	n.scan = s;
 	if (output) {
 		r = write_file(output, &n);
 	} else {
 		write_all(stdout, &n);
 		r = fflush(stdout) == 0 ? CLI_OK : cli_fail(errno, "write", "standard output");
 	}
+	pshm_scan_free(s);
 	free(n.owners);
 	free(n.cgroups);
 	return r;

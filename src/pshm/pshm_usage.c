@@ -477,13 +477,18 @@ static int gather(enum by by, struct usage *g)
 	g->unreadable = pshm_scan_unreadable(s);
 	g->ipc_skipped = pshm_scan_ipc_skipped(s);
 	g->named = pshm_scan_unreadable_pids(s, g->pids, PSHM_UNREADABLE_NAMED);
-	pshm_scan_free(s);
-	if (r < 0 || count < 0)
+	if (r < 0 || count < 0) {
+		pshm_scan_free(s);
 		return cli_error(&err);
+	}
 	g->count = (size_t)count;
-	/* Each tmpfs measured again, for its own line; unexplained follows the lines. */
-	r = pshm_tmpfs_mounts(add_mount, g, geteuid() == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0,
-			      &g->walked, &err);
+	/*
+	 * Each tmpfs measured again, for its own line (unexplained follows
+	 * the lines), in the mount namespaces the scan met: no other walk.
+	 */
+	r = pshm_scan_tmpfs_mounts(s, add_mount, g, geteuid() == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0,
+				   &g->walked, &err);
+	pshm_scan_free(s);
 	return r < 0 ? cli_error(&err) : CLI_OK;
 }
 

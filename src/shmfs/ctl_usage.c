@@ -29,7 +29,8 @@ struct usage_reply {
 	unsigned unreadable;
 	size_t named;
 	struct pshm_unreadable pids[PSHM_UNREADABLE_NAMED];
-	unsigned ipc_skipped; /* IPC namespaces whose System V segments were not all read */
+	unsigned ipc_skipped;   /* IPC namespaces whose System V segments were not all read */
+	struct pshm_scan *scan; /* kept for its mount namespaces, the tmpfs lines' */
 };
 
 /*
@@ -89,9 +90,11 @@ static int gather(struct shmfs *fs, struct ctl_emit *e, enum ctl_usage_by by,
 	reply->unreadable = pshm_scan_unreadable(scan);
 	reply->ipc_skipped = pshm_scan_ipc_skipped(scan);
 	reply->named = pshm_scan_unreadable_pids(scan, reply->pids, PSHM_UNREADABLE_NAMED);
-	holders_scan_free(scan);
-	if (r < 0)
+	if (r < 0) {
+		holders_scan_free(scan);
 		return ctl_emit_fail(e, -r, "cannot add up shared memory: %s", strerror(-r));
+	}
+	reply->scan = scan;
 	return 0;
 }
 
@@ -181,11 +184,12 @@ static void emit_shmem(struct ctl_emit *e, uid_t uid, const struct usage_reply *
 		ctl_emit_line(e, "%s %llu %llu", pshm_kind_name(terms[i]), count_of(u, terms[i]),
 			      bytes_of(u, terms[i]));
 	/*
-	 * Each other tmpfs, measured again: unexplained is taken from the
-	 * lines as written, so that they add up whatever changed meanwhile.
+	 * Each other tmpfs, measured again (in the mount namespaces the scan
+	 * met): unexplained is taken from the lines as written, so that they
+	 * add up whatever changed meanwhile.
 	 */
-	pshm_tmpfs_mounts(emit_tmpfs, &tmpfs, uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, walked,
-			  NULL);
+	pshm_scan_tmpfs_mounts(reply->scan, emit_tmpfs, &tmpfs,
+			       uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, walked, NULL);
 	ctl_emit_line(e, "unexplained %lld",
 		      u->unexplained + (long long)u->tmpfs_used - (long long)tmpfs.sum);
 	ctl_emit_line(e, "shmem %llu", u->shmem);
@@ -242,6 +246,7 @@ int ctl_usage_run(struct shmfs *fs, struct ctl_emit *e, int by)
 		emit_beyond(e, &reply, &walked);
 		ctl_emit_line(e, "ok");
 	}
+	holders_scan_free(reply.scan);
 	free(reply.rows);
 	free(reply.cgroups);
 	return r;

@@ -257,8 +257,8 @@ static void test_tmpfs_mounts_of_a_scan_are_a_walks(void)
 	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_ALL, NULL, &scan, NULL) == 0);
 	CU_ASSERT_EQUAL(
 		pshm_tmpfs_mounts(add_mount, &walked, PSHM_MOUNTS_ALL_NAMESPACES, &how, NULL), 0);
-	CU_ASSERT_EQUAL(pshm_tmpfs_mounts_of(scan, add_mount, &scanned, PSHM_MOUNTS_ALL_NAMESPACES,
-					     NULL, NULL),
+	CU_ASSERT_EQUAL(pshm_scan_tmpfs_mounts(scan, add_mount, &scanned,
+					       PSHM_MOUNTS_ALL_NAMESPACES, NULL, NULL),
 			0);
 	CU_ASSERT_STRING_EQUAL(scanned.text, walked.text);
 	CU_ASSERT_TRUE(how.namespaces >= 1);
