@@ -45,10 +45,16 @@ struct object {
 /* Other mount namespaces noted: as many as pshm_tmpfs_mounts reads, and one more to tell there are more. */
 #define SCAN_MNT_NAMESPACES_MAX (PSHM_MOUNTS_NAMESPACES_MAX + 1)
 
-/* A namespace other than the scan's own, and the first process (lowest pid) seen in it. */
+/*
+ * A namespace other than the scan's own, and the first process (lowest
+ * pid) seen in it; or, for an IPC namespace no process is in, the first
+ * seen holding it by a descriptor of its nsfs file (by_fd: fd of pid's).
+ */
 struct scan_namespace {
 	unsigned long long ns; /* its inode */
 	pid_t pid;
+	bool by_fd;
+	int fd;
 };
 
 /*

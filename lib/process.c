@@ -80,6 +80,15 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 	if (n <= 0)
 		return 0;
 	target[n] = '\0';
+	/* An IPC namespace kept by a descriptor, maybe with no process in it. */
+	if (strncmp(target, SYSV_NS_LINK, strlen(SYSV_NS_LINK)) == 0) {
+		unsigned long long ns = sysv_ns_inode(target);
+
+		if (ns && ns != s->own_ipc && s->other_ipc && (s->kinds & PSHM_KIND_SYSV) &&
+		    !s->only)
+			sysv_note_namespace_fd(s, ns, (pid_t)p->pid, h.fd);
+		return 0;
+	}
 	if (strcmp(target, DAEMONS_FUSE_DEVICE) == 0) {
 		p->daemon |=
 			process_owned_by(s, p, &h) && daemons_serves_shmfs(p->dir, fd_name, p->uid);

@@ -207,9 +207,13 @@ static int by_first_process(const void *a, const void *b)
  */
 int procs_scan(struct pshm_scan *s)
 {
-	/* Only mappings show System V segments and shared anonymous memory. */
-	bool need_fds =
-		s->only || (s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD));
+	/*
+	 * Only mappings show System V segments and shared anonymous memory;
+	 * but for root, descriptors show the IPC namespaces no process is in.
+	 */
+	bool need_fds = s->only ||
+			(s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD)) ||
+			((s->kinds & PSHM_KIND_SYSV) && s->other_ipc && geteuid() == 0);
 	struct worker workers[SCAN_WORKERS_MAX];
 	size_t count = 0, next = 0, n;
 	long *pids = NULL;

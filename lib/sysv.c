@@ -78,21 +78,66 @@ unsigned long long sysv_ns_inode(const char *link)
 	return sscanf(link, "ipc:[%llu]", &n) == 1 ? n : 0;
 }
 
-int sysv_open_namespace(unsigned long long ns, pid_t pid)
+int sysv_open_namespace(unsigned long long ns, pid_t pid, bool by_fd, int fd)
 {
 	char path[64];
 	struct stat st;
-	int fd;
+	int ns_fd;
 
+	if (by_fd) {
+		/*
+		 * A descriptor may lead to any file, and its process may swap
+		 * it at any moment: opened only if it is that namespace's nsfs
+		 * file (never a device, never a FUSE file), as the views open
+		 * their objects.
+		 */
+		if (stat("/proc/self/ns/ipc", &st) < 0)
+			return -errno;
+		snprintf(path, sizeof(path), "/proc/%ld/fd/%d", (long)pid, fd);
+		ns_fd = pshm_link_open(path, O_RDONLY, st.st_dev, (ino_t)ns);
+		if (ns_fd == -ESTALE || ns_fd == -ENOENT || ns_fd == -ESRCH)
+			return -ENOENT;
+		return ns_fd;
+	}
 	snprintf(path, sizeof(path), "/proc/%ld/ns/ipc", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns_fd < 0)
 		return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
-	if (fstat(fd, &st) < 0 || (unsigned long long)st.st_ino != ns) {
-		close(fd);
+	if (fstat(ns_fd, &st) < 0 || (unsigned long long)st.st_ino != ns) {
+		close(ns_fd);
 		return -ENOENT; /* pid went, and the namespace with it or not: not this one */
 	}
-	return fd;
+	return ns_fd;
+}
+
+/*
+ * Namespace ns held by a descriptor of pid's, not by pid being in it:
+ * found again among its descriptors (an object's ipc_pid names the
+ * process, not how it holds the namespace). The descriptor, or -ENOENT.
+ */
+static int open_held(unsigned long long ns, pid_t pid)
+{
+	char path[64], link[64], want[40];
+	struct dirent *de;
+	int r = -ENOENT, dir;
+	DIR *fds;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	snprintf(want, sizeof(want), SYSV_NS_LINK "%llu]", ns);
+	fds = opendir(path);
+	dir = fds ? dirfd(fds) : -1;
+	while (fds && r == -ENOENT && (de = readdir(fds))) {
+		ssize_t n = readlinkat(dir, de->d_name, link, sizeof(link) - 1);
+
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, want) == 0)
+			r = sysv_open_namespace(ns, pid, true, atoi(de->d_name));
+	}
+	if (fds)
+		closedir(fds);
+	return r;
 }
 
 int sysv_namespace_owner(int fd, uid_t *ret)
@@ -110,8 +155,10 @@ int sysv_namespace_owner(int fd, uid_t *ret)
 
 int sysv_enter(unsigned long long ns, pid_t pid)
 {
-	int fd = sysv_open_namespace(ns, pid), r = 0;
+	int fd = sysv_open_namespace(ns, pid, false, 0), r = 0;
 
+	if (fd == -ENOENT)
+		fd = open_held(ns, pid);
 	if (fd < 0)
 		return fd;
 	if (setns(fd, CLONE_NEWIPC) < 0)

@@ -14,6 +14,9 @@
 
 #include "objects_i.h"
 
+/* How an IPC namespace's link (/proc/PID/ns/ipc, or a descriptor of it) reads. */
+#define SYSV_NS_LINK "ipc:["
+
 /* The inode number of an IPC namespace link ("ipc:[4026531839]"), or 0. */
 unsigned long long sysv_ns_inode(const char *link);
 
@@ -40,10 +43,11 @@ void sysv_stat_of(int shmid, const struct shmid_ds *ds, long long rss, struct st
 unsigned long long sysv_inflated_huge_pages(const struct sysv_segment *seg, long long *ret_rss);
 
 /*
- * Opens IPC namespace ns through pid's link, checking it is still ns: the
+ * Opens IPC namespace ns through pid's link (/proc/PID/ns/ipc), or with
+ * by_fd through its descriptor fd, checking it is still ns: the
  * descriptor, or -errno (-ENOENT: pid gone, or elsewhere).
  */
-int sysv_open_namespace(unsigned long long ns, pid_t pid);
+int sysv_open_namespace(unsigned long long ns, pid_t pid, bool by_fd, int fd);
 
 /*
  * The owner of namespace fd's user namespace (NS_GET_USERNS, then
@@ -110,6 +114,13 @@ int sysv_hold_later(struct pshm_scan *s, const struct pshm_holder *h, unsigned l
  * not noted, and the scan says it is partial (s->ipc_unnoted).
  */
 void sysv_note_namespace(struct pshm_scan *s, unsigned long long ns, pid_t pid);
+
+/*
+ * Notes that process pid holds IPC namespace ns by its descriptor fd (an
+ * nsfs file), which keeps a namespace with no process in it alive: read
+ * as the others are, through /proc/PID/fd/FD, unless a process is in it.
+ */
+void sysv_note_namespace_fd(struct pshm_scan *s, unsigned long long ns, pid_t pid, int fd);
 
 /* Adds what a worker's part found of other IPC namespaces into s: 0, or -ENOMEM. */
 int sysv_scan_merge(struct pshm_scan *s, struct pshm_scan *part);

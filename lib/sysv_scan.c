@@ -103,12 +103,15 @@ int sysv_scan(struct pshm_scan *s)
 	return r;
 }
 
+/* By namespace, then a process in it before a descriptor of it, then by pid. */
 static int by_namespace(const void *a, const void *b)
 {
 	const struct scan_namespace *x = a, *y = b;
 
 	if (x->ns != y->ns)
 		return x->ns < y->ns ? -1 : 1;
+	if (x->by_fd != y->by_fd)
+		return x->by_fd ? 1 : -1;
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
@@ -119,7 +122,7 @@ static int by_first_process(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-/* Each namespace of s's list once, with its lowest pid, in order of namespace. */
+/* Each namespace of s's list once, its first by by_namespace, in order of namespace. */
 static void unique_namespaces(struct pshm_scan *s)
 {
 	size_t n = 0;
@@ -131,14 +134,14 @@ static void unique_namespaces(struct pshm_scan *s)
 	s->other_ipc_count = n;
 }
 
-void sysv_note_namespace(struct pshm_scan *s, unsigned long long ns, pid_t pid)
+static void note(struct pshm_scan *s, const struct scan_namespace *seen)
 {
 	size_t n = s->other_ipc_count;
 
 	/* The walk goes by pid: a container's processes mostly come one after another. */
-	if (n && s->other_ipcs[n - 1].ns == ns) {
-		if (pid < s->other_ipcs[n - 1].pid)
-			s->other_ipcs[n - 1].pid = pid;
+	if (n && s->other_ipcs[n - 1].ns == seen->ns) {
+		if (by_namespace(seen, &s->other_ipcs[n - 1]) < 0)
+			s->other_ipcs[n - 1] = *seen;
 		return;
 	}
 	if (s->ipc_unnoted)
@@ -154,7 +157,7 @@ void sysv_note_namespace(struct pshm_scan *s, unsigned long long ns, pid_t pid)
 				s->ipc_unnoted = true; /* as many as it tells apart */
 				return;
 			}
-			sysv_note_namespace(s, ns, pid);
+			note(s, seen);
 			return;
 		}
 		more = realloc(s->other_ipcs, capacity * sizeof(*more));
@@ -165,7 +168,17 @@ void sysv_note_namespace(struct pshm_scan *s, unsigned long long ns, pid_t pid)
 		s->other_ipcs = more;
 		s->other_ipc_capacity = capacity;
 	}
-	s->other_ipcs[s->other_ipc_count++] = (struct scan_namespace){ .ns = ns, .pid = pid };
+	s->other_ipcs[s->other_ipc_count++] = *seen;
+}
+
+void sysv_note_namespace(struct pshm_scan *s, unsigned long long ns, pid_t pid)
+{
+	note(s, &(struct scan_namespace){ .ns = ns, .pid = pid });
+}
+
+void sysv_note_namespace_fd(struct pshm_scan *s, unsigned long long ns, pid_t pid, int fd)
+{
+	note(s, &(struct scan_namespace){ .ns = ns, .pid = pid, .by_fd = true, .fd = fd });
 }
 
 /* What one owner's namespaces have made the scan read so far. */
@@ -249,7 +262,7 @@ static void *read_namespaces(void *arg)
 			break;
 		}
 		/* Its owner first: a namespace past its owner's bounds is never entered. */
-		fd = sysv_open_namespace(n->ns, n->pid);
+		fd = sysv_open_namespace(n->ns, n->pid, n->by_fd, n->fd);
 		r = fd < 0 ? fd : sysv_namespace_owner(fd, &uid);
 		if (r == 0 && uid != 0) {
 			owner = owner_of(o, uid);
@@ -319,7 +332,7 @@ int sysv_scan_merge(struct pshm_scan *s, struct pshm_scan *part)
 {
 	s->ipc_unnoted |= part->ipc_unnoted;
 	for (size_t i = 0; i < part->other_ipc_count; i++)
-		sysv_note_namespace(s, part->other_ipcs[i].ns, part->other_ipcs[i].pid);
+		note(s, &part->other_ipcs[i]);
 	if (!part->pending_count)
 		return 0;
 	if (s->pending_count + part->pending_count > s->pending_capacity) {

@@ -206,4 +206,42 @@ time.sleep(120)' "$useg" "$mine" &
 else
 	echo "ok - # SKIP no user namespaces here: the owner's rule is not tried"
 fi
+# 3. A namespace no process is in, kept alive by a descriptor of its nsfs
+#    file: its process made a segment there, then went back to its own
+#    namespace. Found through the descriptor, acted on through it too.
+held=$(mktemp -u /tmp/shmfs-ipcns-ready-XXXXXX)
+"$py" -c 'import ctypes, os, sys, time
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+home = os.open("/proc/self/ns/ipc", os.O_RDONLY)
+if libc.unshare(0x08000000) != 0:
+    sys.exit(1)
+shmid = libc.shmget(0x6e730006, 1 << 20, 0o600 | 0o1000)
+a = libc.shmat(shmid, None, 0)
+ctypes.memset(a, ord("h"), 1 << 20)
+libc.shmdt(ctypes.c_void_p(a))
+kept = os.open("/proc/self/ns/ipc", os.O_RDONLY)
+if libc.setns(home, 0x08000000) != 0:
+    sys.exit(2)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d %d %d\n" % (os.getpid(), kept, shmid))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(120)' "$held" &
+pids+=("$!")
+for _ in $(seq 100); do [ -s "$held" ] && break; sleep 0.05; done
+read -r hpid hfd hseg <"$held"
+rm -f "$held"
+nsh=$(stat -L -c %i "/proc/$hpid/fd/$hfd")
+check "the holder is back in its own namespace, the other kept by a descriptor" "yes" \
+	"$([ "$(stat -L -c %i "/proc/$hpid/ns/ipc")" != "$nsh" ] && echo yes)"
+check ".sysv shows the segment of a namespace no process is in" "$nsh@0x6e730006@$hseg" \
+	"$(ls "$mnt/.sysv" | grep "^$nsh@")"
+check "pshm ls --sysv too" ".sysv/$nsh@0x6e730006@$hseg" \
+	"$("$pshm" ls --sysv -n -r -o NAME | grep "^\.sysv/$nsh@")"
+check "its stat and bytes, asked in that namespace" "$((1 << 20)) $((1 << 20))" \
+	"$(stat -c '%s %b' "$mnt/.sysv/$nsh@0x6e730006@$hseg" | awk '{ print $1, $2 * 512 }')"
+check "cat reads it" "hhhh" "$(head -c 4 "$mnt/.sysv/$nsh@0x6e730006@$hseg")"
+check "rm removes it there" "0 " \
+	"$(rm "$mnt/.sysv/$nsh@0x6e730006@$hseg"; echo "$? $(ls "$mnt/.sysv" | grep "^$nsh@")")"
+
 summary ipcns
