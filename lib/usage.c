@@ -130,7 +130,7 @@ PSHM_EXPORT int pshm_usage_of(const struct pshm_scan *s, const struct pshm_viewe
 			  (long long)u.bytes[kind_index(PSHM_KIND_DELETED)];
 	/* Root sees everything: the tmpfs mounts of other mount namespaces too. */
 	r = pshm_scan_tmpfs_mounts(s, add_tmpfs, &u.tmpfs_used,
-				 viewer->uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, NULL, err);
+				   viewer->uid == 0 ? PSHM_MOUNTS_ALL_NAMESPACES : 0, NULL, err);
 	if (r < 0)
 		return r;
 	meminfo = fopen("/proc/meminfo", "re");
