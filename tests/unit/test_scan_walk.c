@@ -28,8 +28,11 @@
 
 #define SIZE (5 << 20) /* no other object here has it */
 
-/* A child named name (prctl) holding a memfd of SIZE, mapped; waits until killed. */
-static pid_t hold_memfd(const char *name, uid_t uid)
+/*
+ * A child that runs setup(arg) and, when it returns 0, stays until killed;
+ * returns once it is ready.
+ */
+static pid_t child_ready(int (*setup)(const void *arg), const void *arg)
 {
 	int ready[2];
 	pid_t pid;
@@ -40,14 +43,8 @@ static pid_t hold_memfd(const char *name, uid_t uid)
 	pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
-		int fd = memfd_create("scan-walk", 0);
-
-		if (fd < 0 || ftruncate(fd, SIZE) < 0 ||
-		    mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+		if (setup(arg) < 0)
 			_exit(1);
-		if (uid && (setresgid(uid, uid, uid) < 0 || setresuid(uid, 0, uid) < 0))
-			_exit(1);
-		prctl(PR_SET_NAME, name, 0, 0, 0);
 		(void)!write(ready[1], "x", 1);
 		pause();
 		_exit(0);
@@ -56,6 +53,34 @@ static pid_t hold_memfd(const char *name, uid_t uid)
 	CU_ASSERT_FATAL(read(ready[0], &c, 1) == 1);
 	close(ready[0]);
 	return pid;
+}
+
+struct holder {
+	const char *name;
+	uid_t uid;
+};
+
+/* Holds a memfd of SIZE, mapped, as h->uid, named h->name (prctl). */
+static int memfd_setup(const void *arg)
+{
+	const struct holder *h = arg;
+	int fd = memfd_create("scan-walk", 0);
+
+	if (fd < 0 || ftruncate(fd, SIZE) < 0 ||
+	    mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+		return -1;
+	if (h->uid && (setresgid(h->uid, h->uid, h->uid) < 0 || setresuid(h->uid, 0, h->uid) < 0))
+		return -1;
+	prctl(PR_SET_NAME, h->name, 0, 0, 0);
+	return 0;
+}
+
+/* A child named name holding a memfd of SIZE, mapped; waits until killed. */
+static pid_t hold_memfd(const char *name, uid_t uid)
+{
+	const struct holder h = { .name = name, .uid = uid };
+
+	return child_ready(memfd_setup, &h);
 }
 
 static void stop(pid_t pid)
@@ -161,28 +186,10 @@ static int add_mount(void *ctx, const char *mount_point, unsigned long long used
 	return m->len < sizeof(m->text) ? 0 : -ENOMEM;
 }
 
-/* A child in an IPC namespace of its own, with one segment there; waits until killed. */
-static pid_t in_ipc_namespace(void)
+/* In an IPC namespace of its own, with one segment there. */
+static int ipc_setup(const void *arg)
 {
-	int ready[2];
-	pid_t pid;
-	char c;
-
-	CU_ASSERT_FATAL(pipe(ready) == 0);
-	fflush(NULL);
-	pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0) {
-		if (unshare(CLONE_NEWIPC) < 0 || shmget(IPC_PRIVATE, 4096, 0600) < 0)
-			_exit(1);
-		(void)!write(ready[1], "x", 1);
-		pause();
-		_exit(0);
-	}
-	close(ready[1]);
-	CU_ASSERT_FATAL(read(ready[0], &c, 1) == 1);
-	close(ready[0]);
-	return pid;
+	return unshare(CLONE_NEWIPC) < 0 || shmget(IPC_PRIVATE, 4096, 0600) < 0 ? -1 : 0;
 }
 
 /* Stops a scan once it is asked from a thread in another IPC namespace than the caller's. */
@@ -203,7 +210,7 @@ static bool stop_elsewhere(void *ctx)
  */
 static void test_a_scan_stopped_among_namespaces_times_out(void)
 {
-	pid_t a = in_ipc_namespace(), b = in_ipc_namespace();
+	pid_t a = child_ready(ipc_setup, NULL), b = child_ready(ipc_setup, NULL);
 	struct pshm_scan_options options = { .stop = stop_elsewhere };
 	char own[64] = "";
 	struct pshm_error err = { 0 };
@@ -218,6 +225,21 @@ static void test_a_scan_stopped_among_namespaces_times_out(void)
 	stop(b);
 }
 
+/* In a mount namespace of its own, with a tmpfs on /mnt holding 4 bytes. */
+static int tmpfs_setup(const void *arg)
+{
+	int fd;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("scan-walk", "/mnt", "tmpfs", 0, "size=4m") < 0)
+		return -1;
+	fd = open("/mnt/data", O_WRONLY | O_CREAT, 0600);
+	if (fd < 0 || write(fd, "data", 4) != 4)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 /*
  * A mount namespace of its own with a tmpfs holding data: measured the
  * same from a scan of every kind (the namespaces its walk noted) as by a
@@ -228,32 +250,8 @@ static void test_tmpfs_mounts_of_a_scan_are_a_walks(void)
 	struct mounts walked = { 0 }, scanned = { 0 };
 	struct pshm_mounts_walked how = { 0 };
 	struct pshm_scan *scan;
-	int ready[2];
-	pid_t child;
-	char c;
+	pid_t child = child_ready(tmpfs_setup, NULL);
 
-	CU_ASSERT_FATAL(pipe(ready) == 0);
-	fflush(NULL);
-	child = fork();
-	CU_ASSERT_FATAL(child >= 0);
-	if (child == 0) {
-		int fd;
-
-		if (unshare(CLONE_NEWNS) < 0 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-		    mount("scan-walk", "/mnt", "tmpfs", 0, "size=4m") < 0)
-			_exit(1);
-		fd = open("/mnt/data", O_WRONLY | O_CREAT, 0600);
-		if (fd < 0 || write(fd, "data", 4) != 4)
-			_exit(1);
-		close(fd);
-		(void)!write(ready[1], "x", 1);
-		pause();
-		_exit(0);
-	}
-	close(ready[1]);
-	CU_ASSERT_FATAL(read(ready[0], &c, 1) == 1);
-	close(ready[0]);
 	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_ALL, NULL, &scan, NULL) == 0);
 	CU_ASSERT_EQUAL(
 		pshm_tmpfs_mounts(add_mount, &walked, PSHM_MOUNTS_ALL_NAMESPACES, &how, NULL), 0);
