@@ -7,7 +7,9 @@
 # on itself, and SIGTERM could not end it) and for a root-only file (the
 # daemon opened it as root, then checked). Afterwards root's requests are
 # answered at once, the root-only file was never opened, and the daemon
-# ends on unmount. Usage: links.sh PATH-TO-SHMFS
+# ends on unmount. The same swap, at the same time, on a descriptor that
+# alone keeps an IPC namespace alive, which root's scans of .sysv open to
+# enter it. Usage: links.sh PATH-TO-SHMFS
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../fs" && pwd)
 # shellcheck source=tests/fs/lib.sh
@@ -21,6 +23,7 @@ work=$(mktemp -d /tmp/shmfs-links-work-XXXXXX)
 daemon=
 cleanup() {
 	pkill -u nobody -f "$work/attack.py" 2>/dev/null
+	pkill -u nobody -f "$work/nsattack.py" 2>/dev/null
 	mountpoint -q "$mnt" && { fusermount3 -u "$mnt" || umount -l "$mnt"; }
 	# A daemon stuck on itself is freed only by aborting its connection.
 	[ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null && abort_connection && kill -9 "$daemon"
@@ -38,6 +41,7 @@ abort_connection() {
 chmod 0755 "$work"
 mkdir -m 0700 "$work/rootonly"
 chmod 0711 "$work/rootonly" # nobody may reach it by name (O_PATH), never read it
+mkdir -m 1777 "$work/ready"
 echo secret >"$work/rootonly/secret"
 chmod 0600 "$work/rootonly/secret"
 
@@ -108,6 +112,39 @@ for t in threads:
 print("swapped", swaps)
 PY
 
+# The same swap on a descriptor that keeps an IPC namespace alive with no
+# process in it (a user namespace of nobody's own), which root's scans of
+# .sysv open to enter it: 11 is that namespace's nsfs file, or in flight
+# while the mount's own file or the root-only file stands there.
+cat >"$work/nsattack.py" <<'PY'
+import ctypes, os, socket, sys, time
+mnt, secret, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+if libc.shmget(0x6c6e6b01, 4096, 0o600 | 0o1000) < 0:
+    print("shmget failed"); sys.exit(1)
+held = os.open("/proc/self/ns/ipc", os.O_RDONLY)
+os.dup2(held, 11)
+os.close(held)
+if libc.unshare(0x08000000) != 0:  # the first namespace is now held by 11 alone
+    print("unshare failed"); sys.exit(1)
+mount_file = os.open(os.path.join(mnt, ".ctl"), os.O_PATH)
+secret_file = os.open(secret, os.O_PATH)
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+open(sys.argv[4], "w").close()
+stop = time.monotonic() + seconds
+swaps = 0
+while time.monotonic() < stop:
+    time.sleep(0.0001)
+    socket.send_fds(a, [b"x"], [11])
+    os.dup2((mount_file, secret_file)[swaps % 2], 11)
+    swaps += 1
+    time.sleep(0.0001)
+    _, fds, _, _ = socket.recv_fds(b, 1, 1)
+    os.dup2(fds[0], 11)
+    os.close(fds[0])
+print("swapped", swaps)
+PY
+
 # Root watches the root-only file for opens (inotify, IN_OPEN) throughout.
 cat >"$work/watch.py" <<'PY'
 import ctypes, os, select, sys
@@ -126,6 +163,30 @@ read -r _ <&"${watcher[0]}"
 setpriv --reuid=nobody --regid=nogroup --clear-groups "$py" "$work/attack.py" \
 	"$mnt" "$work/rootonly/secret" "$seconds" >"$work/attack.out" 2>&1 &
 attacker=$!
+nsattacker=
+if setpriv --reuid=nobody --regid=nogroup --clear-groups unshare -U -r -i true 2>/dev/null; then
+	setpriv --reuid=nobody --regid=nogroup --clear-groups unshare -U -r -i "$py" \
+		"$work/nsattack.py" "$mnt" "$work/rootonly/secret" "$seconds" "$work/ready/ns" \
+		>"$work/nsattack.out" 2>&1 &
+	nsattacker=$!
+	for _ in $(seq 100); do [ -e "$work/ready/ns" ] && break; sleep 0.05; done
+	# Root's scans of .sysv meanwhile: each enters the held namespace through 11.
+	scans=0 found=0
+	while kill -0 "$nsattacker" 2>/dev/null; do
+		entries=$(timeout 5 ls "$mnt/.sysv" 2>/dev/null | grep -c '@0x6c6e6b01@')
+		found=$((found + entries))
+		scans=$((scans + 1))
+	done
+	wait "$nsattacker"
+	cat "$work/nsattack.out" >&2
+	echo "root listed .sysv $scans times, found the held namespace's segment $found times" >&2
+	check "the namespace attack ran its course" "swapped" \
+		"$(awk '$1 == "swapped" { print $1 }' "$work/nsattack.out")"
+	check "root's scans entered the held namespace, between the swaps" "yes" \
+		"$([ "$found" -gt 0 ] && echo yes)"
+else
+	echo "ok - # SKIP no user namespaces for nobody: the namespace descriptor is not swapped"
+fi
 # A process waiting on a daemon stuck on itself cannot even be killed: the
 # attack gets its time and 20 s more, then the connection is aborted.
 if ! timeout $((seconds + 20)) tail --pid="$attacker" -f /dev/null; then
