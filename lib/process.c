@@ -67,19 +67,24 @@ static int fd_holds_only(struct pshm_scan *s, struct process *p, int fd_dir, con
 	return process_owned_by(s, p, h) ? objects_add_holder(s, s->only, h) : 0;
 }
 
-static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const char *fd_name)
+/* The status of the file of descriptor fd_name: known already, or stat'ed through its link. */
+static int link_stat(int fd_dir, const char *fd_name, const struct stat *known, struct stat *ret)
 {
-	char target[PATH_MAX];
+	if (!known)
+		return pshm_link_stat(fd_dir, fd_name, ret);
+	*ret = *known;
+	return 0;
+}
+
+int process_descriptor(struct pshm_scan *s, struct process *p, int fd_dir, const char *fd_name,
+		       const char *target, size_t n, const struct stat *known)
+{
 	struct pshm_holder h = { .pid = (pid_t)p->pid, .fd = atoi(fd_name) };
 	struct object *o = NULL;
 	struct stat st;
 	size_t len = 0;
-	ssize_t n = readlinkat(fd_dir, fd_name, target, sizeof(target) - 1);
 	unsigned kind;
 
-	if (n <= 0)
-		return 0;
-	target[n] = '\0';
 	/* An IPC namespace kept by a descriptor, maybe with no process in it. */
 	if (strncmp(target, SYSV_NS_LINK, strlen(SYSV_NS_LINK)) == 0) {
 		unsigned long long ns = sysv_ns_inode(target);
@@ -113,7 +118,7 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 		kind = PSHM_KIND_MEMFD;
 	else
 		return 0;
-	if (!(s->kinds & kind) || pshm_link_stat(fd_dir, fd_name, &st) < 0 ||
+	if (!(s->kinds & kind) || link_stat(fd_dir, fd_name, known, &st) < 0 ||
 	    !S_ISREG(st.st_mode) || !process_owned_by(s, p, &h))
 		return 0;
 	if (kind == PSHM_KIND_SEGMENT || (kind == PSHM_KIND_DELETED && st.st_nlink > 0)) {
@@ -142,13 +147,24 @@ static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const cha
 					 len - strlen(PSHM_DIR) - 1, false, path);
 		else
 			r = objects_name(o, target + strlen(MEMFD_PREFIX),
-					 (process_deleted(target, &len) ? len : (size_t)n) -
+					 (process_deleted(target, &len) ? len : n) -
 						 strlen(MEMFD_PREFIX),
 					 false, path);
 		if (r < 0)
 			return r;
 	}
 	return objects_add_holder(s, o, &h);
+}
+
+static int scan_fd(struct pshm_scan *s, struct process *p, int fd_dir, const char *fd_name)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlinkat(fd_dir, fd_name, target, sizeof(target) - 1);
+
+	if (n <= 0)
+		return 0;
+	target[n] = '\0';
+	return process_descriptor(s, p, fd_dir, fd_name, target, (size_t)n, NULL);
 }
 
 static int scan_fds(struct pshm_scan *s, struct process *p)
@@ -188,7 +204,7 @@ static bool note_namespaces(struct pshm_scan *s, int dir, const char *path, long
 			    unsigned long long *ret_ipc)
 {
 	char name[48], link[64];
-	unsigned long long ns = 0;
+	unsigned long long ipc = 0, mnt = 0;
 	ssize_t n;
 	bool known = false;
 
@@ -198,23 +214,31 @@ static bool note_namespaces(struct pshm_scan *s, int dir, const char *path, long
 		known = n > 0;
 		if (known) {
 			link[n] = '\0';
-			ns = sysv_ns_inode(link);
-			*ret_ipc = ns;
+			ipc = sysv_ns_inode(link);
+			*ret_ipc = ipc;
 		}
-		if (ns && ns != s->own_ipc && s->other_ipc)
-			sysv_note_namespace(s, ns, (pid_t)pid);
 	}
 	if (s->mnt_noted) {
 		snprintf(name, sizeof(name), "%sns/mnt", path);
 		n = readlinkat(dir, name, link, sizeof(link) - 1);
 		if (n > 0) {
 			link[n] = '\0';
-			if (sscanf(link, "mnt:[%llu]", &ns) == 1 && ns != s->own_mnt)
-				objects_note_namespace(s->other_mnts, &s->other_mnt_count,
-						       SCAN_MNT_NAMESPACES_MAX, ns, (pid_t)pid);
+			if (sscanf(link, "mnt:[%llu]", &mnt) != 1)
+				mnt = 0;
 		}
 	}
+	process_note_namespaces(s, pid, ipc, mnt);
 	return known;
+}
+
+void process_note_namespaces(struct pshm_scan *s, long pid, unsigned long long ipc,
+			     unsigned long long mnt)
+{
+	if (ipc && ipc != s->own_ipc && s->other_ipc && (s->kinds & PSHM_KIND_SYSV) && !s->only)
+		sysv_note_namespace(s, ipc, (pid_t)pid);
+	if (mnt && mnt != s->own_mnt && s->mnt_noted)
+		objects_note_namespace(s->other_mnts, &s->other_mnt_count, SCAN_MNT_NAMESPACES_MAX,
+				       mnt, (pid_t)pid);
 }
 
 int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds)

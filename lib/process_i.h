@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "objects_i.h"
 
@@ -49,6 +50,35 @@ int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds);
 
 /* Adds what p's mappings hold to s (process_maps.c): 0, -ENOMEM, -E2BIG, or -errno. */
 int process_scan_maps(struct pshm_scan *s, struct process *p);
+
+/*
+ * Adds p's descriptor fd_name to s, whose link says target (n bytes):
+ * its file's status is known (the kernel iterators'), or NULL to stat it
+ * through fd_dir. 0 (not a holder), -ENOMEM, or -E2BIG.
+ */
+int process_descriptor(struct pshm_scan *s, struct process *p, int fd_dir, const char *fd_name,
+		       const char *target, size_t n, const struct stat *known);
+
+/*
+ * Adds p's mapping h of the file dev/ino to s, whose maps line names
+ * path: its file's status is known, or NULL to stat it through
+ * p->dir's map_files/ (process_maps.c). 0, -ENOMEM, or -E2BIG.
+ */
+int process_mapping(struct pshm_scan *s, struct process *p, struct pshm_holder *h, dev_t dev,
+		    ino_t ino, const char *path, const struct stat *known);
+
+/*
+ * Notes that process pid is in the IPC namespace ipc and the mount
+ * namespace mnt (inodes; 0 for unknown), where s notes those.
+ */
+void process_note_namespaces(struct pshm_scan *s, long pid, unsigned long long ipc,
+			     unsigned long long mnt);
+
+/*
+ * Sets p's command name from comm (at most 16 bytes, as the kernel keeps
+ * it), written as the scan writes every name it reads (process_id.c).
+ */
+void process_set_comm(struct process *p, const char *comm);
 
 /*
  * Notes that p's mapping at start is of object o, on huge pages, whose

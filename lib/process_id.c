@@ -190,6 +190,15 @@ static void comm_of_stat(const char *stat, char *comm, size_t size)
 	comm[out] = '\0';
 }
 
+void process_set_comm(struct process *p, const char *comm)
+{
+	char stat[40];
+
+	snprintf(stat, sizeof(stat), "(%.16s)", comm);
+	comm_of_stat(stat, p->comm, sizeof(p->comm));
+	clean_comm(p->comm);
+}
+
 /* The process's ids, command name and start: 0, or -ENOENT when it is gone. */
 static int read_ids(struct pshm_scan *s, struct process *p)
 {

@@ -61,8 +61,22 @@ static unsigned mapping_kind(const struct pshm_scan *s, const char *path, const 
 	return 0;
 }
 
-static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_holder *h, dev_t dev,
-			ino_t ino, const char *path)
+/* The status of the file of p's mapping h: known already, or stat'ed through map_files/. */
+static int mapping_stat(const struct process *p, const struct pshm_holder *h,
+			const struct stat *known, struct stat *ret)
+{
+	char files[48];
+
+	if (known) {
+		*ret = *known;
+		return 0;
+	}
+	snprintf(files, sizeof(files), "map_files/%llx-%llx", h->start, h->end);
+	return pshm_link_stat(p->dir, files, ret);
+}
+
+int process_mapping(struct pshm_scan *s, struct process *p, struct pshm_holder *h, dev_t dev,
+		    ino_t ino, const char *path, const struct stat *known)
 {
 	unsigned kind = mapping_kind(s, path, h->perms, dev);
 	char files[48], opens[64], number[24];
@@ -103,7 +117,7 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 			return 0;
 		key = p->ipc_ns == s->own_ipc ? 0 : (dev_t)p->ipc_ns;
 		if (key)
-			return sysv_hold_later(s, h, p->ipc_ns, ino, dev, path, p->dir);
+			return sysv_hold_later(s, h, p->ipc_ns, ino, dev, path, p->dir, known);
 		o = objects_find(s->parent ? s->parent : s, PSHM_KIND_SYSV, key, ino);
 		if (!o || !sysv_mapping(dev, path, o->pub.key))
 			return 0;
@@ -112,9 +126,8 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 			return 0;
 		/* SHM_HUGETLB: the attach's own status counts its huge pages (root). */
 		o->pub.page_size = sysv_huge_page_size(dev);
-		snprintf(files, sizeof(files), "map_files/%llx-%llx", h->start, h->end);
-		if (o->pub.page_size && !o->huge_blocks &&
-		    pshm_link_stat(p->dir, files, &st) == 0 && st.st_ino == ino) {
+		if (o->pub.page_size && !o->huge_blocks && mapping_stat(p, h, known, &st) == 0 &&
+		    st.st_ino == ino) {
 			o->pub.st.st_blocks = st.st_blocks;
 			o->huge_blocks = true;
 		}
@@ -124,7 +137,7 @@ static int scan_mapping(struct pshm_scan *s, struct process *p, struct pshm_hold
 	if (!o) {
 		/* The object itself, through the mapping (root: CAP_SYS_ADMIN). */
 		snprintf(files, sizeof(files), "map_files/%llx-%llx", h->start, h->end);
-		inspected = pshm_link_stat(p->dir, files, &st) == 0 && st.st_ino == ino;
+		inspected = mapping_stat(p, h, known, &st) == 0 && st.st_ino == ino;
 		if (!inspected) {
 			/* Not root: the mapping's length, and its holder as owner. */
 			memset(&st, 0, sizeof(st));
@@ -242,7 +255,8 @@ int process_scan_maps(struct pshm_scan *s, struct process *p)
 		h.start = m.start;
 		h.end = m.end;
 		memcpy(h.perms, m.perms, sizeof(h.perms));
-		r = scan_mapping(s, p, &h, makedev(m.major_no, m.minor_no), (ino_t)m.inode, m.path);
+		r = process_mapping(s, p, &h, makedev(m.major_no, m.minor_no), (ino_t)m.inode,
+				    m.path, NULL);
 	}
 	/* A process that exits meanwhile leaves what was seen of it. */
 	if (r == 0 && p->huge_count && process_huge_blocks(p) == -ENOMEM)

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kiter_i.h"
 #include "process_i.h"
 #include "procs_i.h"
 #include "sysv_i.h"
@@ -221,6 +222,14 @@ int procs_scan(struct pshm_scan *s)
 
 	if (proc_dir < 0)
 		return -errno;
+	/* From the kernel's iterators when they may be used and run at all. */
+	if (kiter_usable(s)) {
+		r = procs_scan_kiter(s);
+		if (r <= 0) {
+			close(proc_dir);
+			return r;
+		}
+	}
 	r = list_processes(s->options.skip_self, proc_dir, &pids, &count);
 	if (r < 0) {
 		close(proc_dir);

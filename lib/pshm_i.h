@@ -74,4 +74,12 @@ void pshm_set_name_source(pshm_name_source_fn source, void *userdata);
  */
 void pshm_set_maps_query(bool enabled);
 
+/*
+ * The kernel iterators every scan uses whose options give none, or NULL
+ * (the default: none); the unit tests run whole suites through them. Set
+ * it before a scan, not during one.
+ */
+struct pshm_kernel_iter;
+void pshm_set_kernel_iter(const struct pshm_kernel_iter *it);
+
 #endif /* PSHM_I_H */

@@ -173,9 +173,37 @@ struct pshm_scan_options {
 	 * taken for the segment, whatever inode number the mount shows it with.
 	 */
 	const char *const *mount_skip;
+	/*
+	 * The kernel's iterators (pshm_kernel_iter_load), or NULL: a scan by
+	 * root of everything (neither readers_only nor only) from the
+	 * initial pid namespace then reads every process from them, about
+	 * ten times cheaper a process than /proc, and /proc only for the few
+	 * they cannot say all of (a FUSE daemon, a file open through the
+	 * mount). Any other scan, or one whose iterators fail, walks /proc.
+	 * The result is the same either way. Shared by scans at the same time.
+	 */
+	const struct pshm_kernel_iter *kernel_iter;
 };
 
 struct pshm_scan;
+struct pshm_kernel_iter;
+
+/*
+ * Loads the kernel's BPF iterators of processes, their descriptors and
+ * their mappings, for scans to read instead of /proc (options.kernel_iter),
+ * and checks them against stat(2) and /proc of a memfd, a mapping and a
+ * namespace of the caller's own: a kernel they misread is refused. It
+ * takes CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), Linux 5.12 or later
+ * with its types (BTF, /sys/kernel/btf/vmlinux), and libbpf: loading
+ * parses the kernel's types (about 30 ms), so a program that scans often
+ * (a daemon) loads them once and keeps them. They read only, and hold
+ * nothing of any process between scans. 0 with *ret, or -errno with err:
+ * -EOPNOTSUPP when libpshm was built without them, -EPERM without the
+ * capabilities, -EPROTO when they misread this kernel.
+ */
+int pshm_kernel_iter_load(struct pshm_kernel_iter **ret, struct pshm_error *err);
+/* Unloads them; NULL is fine. No scan may be using them. */
+void pshm_kernel_iter_free(struct pshm_kernel_iter *it);
 
 /*
  * Scans /proc (and PSHM_DIR, /proc/sysvipc/shm) once for the objects of

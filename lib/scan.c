@@ -153,6 +153,14 @@ static int by_kind_and_name(const void *a, const void *b)
 	return strcmp(x->pub.name, y->pub.name);
 }
 
+/* The kernel iterators of scans whose options give none (pshm_set_kernel_iter: the unit tests). */
+static const struct pshm_kernel_iter *default_kernel_iter;
+
+void pshm_set_kernel_iter(const struct pshm_kernel_iter *it)
+{
+	default_kernel_iter = it;
+}
+
 PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *options,
 			       struct pshm_scan **ret, struct pshm_error *err)
 {
@@ -184,6 +192,8 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 	s->shm_dev = dir.st_dev;
 	if (options)
 		s->options = *options;
+	if (!s->options.kernel_iter)
+		s->options.kernel_iter = default_kernel_iter;
 	if (s->options.only) {
 		const struct stat *only = s->options.only;
 

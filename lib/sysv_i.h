@@ -105,7 +105,7 @@ int sysv_scan_others(struct pshm_scan *s);
  * sysv_scan_others. 0, -E2BIG past options.holders_max, or -ENOMEM.
  */
 int sysv_hold_later(struct pshm_scan *s, const struct pshm_holder *h, unsigned long long ns,
-		    ino_t shmid, dev_t dev, const char *path, int dir);
+		    ino_t shmid, dev_t dev, const char *path, int dir, const struct stat *known);
 
 /*
  * Notes that process pid is in IPC namespace ns, another than the scan's:

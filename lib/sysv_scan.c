@@ -298,7 +298,7 @@ static void *read_namespaces(void *arg)
 }
 
 int sysv_hold_later(struct pshm_scan *s, const struct pshm_holder *h, unsigned long long ns,
-		    ino_t shmid, dev_t dev, const char *path, int dir)
+		    ino_t shmid, dev_t dev, const char *path, int dir, const struct stat *known)
 {
 	struct sysv_pending *p;
 	char files[48];
@@ -323,7 +323,10 @@ int sysv_hold_later(struct pshm_scan *s, const struct pshm_holder *h, unsigned l
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	/* SHM_HUGETLB: the attach's own status counts its huge pages (root), while it is there. */
 	snprintf(files, sizeof(files), "map_files/%llx-%llx", h->start, h->end);
-	if (sysv_huge_page_size(dev) && pshm_link_stat(dir, files, &st) == 0 && st.st_ino == shmid)
+	if (known)
+		st = *known;
+	if (sysv_huge_page_size(dev) && (known || pshm_link_stat(dir, files, &st) == 0) &&
+	    st.st_ino == shmid)
 		p->huge_blocks = st.st_blocks;
 	return 0;
 }

@@ -1056,5 +1056,22 @@ int main(int argc, char **argv)
 	test_isolate_shm(64 << 20);
 	if (argc > 1 && strcmp(argv[1], "maps-text") == 0)
 		pshm_set_maps_query(false);
+	if (argc > 1 && strcmp(argv[1], "kernel-iter") == 0) {
+		struct pshm_kernel_iter *it = NULL;
+		struct pshm_error err;
+		char msg[256];
+		int r = pshm_kernel_iter_load(&it, &err);
+
+		if (r < 0) {
+			pshm_strerror(&err, msg, sizeof(msg));
+			printf("%s: %s\n", r == -EOPNOTSUPP ? "SKIP" : "FAIL", msg);
+			return r == -EOPNOTSUPP ? 77 : 1;
+		}
+		pshm_set_kernel_iter(it);
+		r = test_run_suite("objects", cases);
+		pshm_set_kernel_iter(NULL);
+		pshm_kernel_iter_free(it);
+		return r;
+	}
 	return test_run_suite("objects", cases);
 }

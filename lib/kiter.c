@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpshm: the kernel iterators (kiter.bpf.c), loaded from the object
+ * built into the library, checked against what stat(2) and /proc say of
+ * objects of the loader's own, and run once per scan: each run is a new
+ * iterator file read to its end, so scans at the same time share nothing
+ * but the loaded programs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kiter_i.h"
+#include "kiter_object.h"
+#include "process_i.h"
+
+/* /proc/self/ns/pid of the initial pid namespace (the kernel's PROC_PID_INIT_INO). */
+#define INIT_PID_NS_INODE 0xEFFFFFFCu
+
+#define KITER_PROGRAMS 3
+static const char *const program_names[KITER_PROGRAMS] = { "kiter_task", "kiter_file",
+							   "kiter_vma" };
+static const size_t record_sizes[KITER_PROGRAMS] = { sizeof(struct kiter_task),
+						     sizeof(struct kiter_file),
+						     sizeof(struct kiter_vma) };
+
+struct pshm_kernel_iter {
+	struct bpf_object *obj;
+	struct bpf_link *links[KITER_PROGRAMS];
+};
+
+void kiter_stat(const struct kiter_inode *in, struct stat *ret)
+{
+	*ret = (struct stat){
+		.st_dev = makedev(in->dev >> 20, in->dev & 0xfffff),
+		.st_ino = (ino_t)in->ino,
+		.st_mode = in->mode,
+		.st_nlink = in->nlink,
+		.st_uid = in->uid,
+		.st_gid = in->gid,
+		.st_size = (off_t)in->size,
+		.st_blksize = (blksize_t)1 << in->blkbits,
+		.st_blocks = (blkcnt_t)in->blocks,
+		.st_atim = { .tv_sec = in->atime_sec, .tv_nsec = in->atime_nsec },
+		.st_mtim = { .tv_sec = in->mtime_sec, .tv_nsec = in->mtime_nsec },
+		.st_ctim = { .tv_sec = in->ctime_sec, .tv_nsec = in->ctime_nsec },
+	};
+}
+
+static bool in_initial_pid_namespace(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) == 0 && st.st_ino == INIT_PID_NS_INODE &&
+	       process_pidfd_usable();
+}
+
+bool kiter_usable(const struct pshm_scan *s)
+{
+	return s->options.kernel_iter && !s->options.readers_only && !s->only &&
+	       in_initial_pid_namespace();
+}
+
+/* Reads one iterator of it whole into *ret (its length in *ret_len): 0, or -errno. */
+static int read_iterator(const struct pshm_kernel_iter *it, int which, char **ret, size_t *ret_len)
+{
+	int fd = bpf_iter_create(bpf_link__fd(it->links[which]));
+	size_t len = 0, capacity = 0;
+	char *buf = NULL;
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		if (capacity - len < 65536) {
+			char *bigger = realloc(buf, capacity = capacity ? capacity * 2 : 1 << 20);
+
+			if (!bigger) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = bigger;
+		}
+		n = read(fd, buf + len, capacity - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (n < 0) {
+		int e = errno;
+
+		free(buf);
+		close(fd);
+		return -e;
+	}
+	close(fd);
+	/* Whole records of their kind, or the object and the reader disagree. */
+	for (size_t at = 0; at < len; at += record_sizes[which]) {
+		if (len - at < record_sizes[which] ||
+		    *(kiter_u32 *)(buf + at) != (unsigned)which + 1) {
+			free(buf);
+			return -EPROTO;
+		}
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int kiter_run(const struct pshm_kernel_iter *it, struct kiter_run *run)
+{
+	char **bufs[KITER_PROGRAMS] = { &run->tasks, &run->files, &run->vmas };
+	size_t *counts[KITER_PROGRAMS] = { &run->task_count, &run->file_count, &run->vma_count };
+	int r = 0;
+
+	*run = (struct kiter_run){ 0 };
+	for (int i = 0; r == 0 && i < KITER_PROGRAMS; i++) {
+		size_t len = 0;
+
+		r = read_iterator(it, i, bufs[i], &len);
+		*counts[i] = len / record_sizes[i];
+	}
+	if (r < 0)
+		kiter_run_free(run);
+	return r;
+}
+
+void kiter_run_free(struct kiter_run *run)
+{
+	free(run->tasks);
+	free(run->files);
+	free(run->vmas);
+	*run = (struct kiter_run){ 0 };
+}
+
+/* libbpf's own messages: the error returned says what failed. */
+static int quiet(enum libbpf_print_level level, const char *format, va_list args)
+{
+	return 0;
+}
+
+/* What /proc/self/stat says this process's start is, in clock ticks: 0 when unknown. */
+static unsigned long long own_start_time(void)
+{
+	int dir = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	unsigned long long start = dir < 0 ? 0 : process_start_time(dir);
+
+	if (dir >= 0)
+		close(dir);
+	return start;
+}
+
+static bool same_status(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_mode == b->st_mode &&
+	       a->st_nlink == b->st_nlink && a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
+	       a->st_size == b->st_size && a->st_blocks == b->st_blocks &&
+	       a->st_atim.tv_sec == b->st_atim.tv_sec && a->st_atim.tv_nsec == b->st_atim.tv_nsec &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+#define CHECK_NAME "pshm-kiter-check"
+
+/* What a run says of this process, against what it knows of itself: NULL, or what differs. */
+static const char *check_own(const struct kiter_run *run, int memfd, const struct stat *mst,
+			     unsigned long addr, int nsfd, const struct stat *nst)
+{
+	pid_t pid = getpid();
+	uid_t uids[3];
+	gid_t gids[3];
+	char comm[17] = "";
+	long ticks = sysconf(_SC_CLK_TCK);
+	struct stat mnt, st;
+	bool task = false, file = false, ns = false, vma = false;
+
+	if (getresuid(&uids[0], &uids[1], &uids[2]) < 0 ||
+	    getresgid(&gids[0], &gids[1], &gids[2]) < 0 || prctl(PR_GET_NAME, comm) < 0 ||
+	    stat("/proc/self/ns/mnt", &mnt) < 0 || ticks <= 0)
+		return "the process's own status";
+	for (size_t i = 0; i < run->task_count; i++) {
+		const struct kiter_task *t = kiter_task_at(run, i);
+
+		if ((pid_t)t->pid != pid)
+			continue;
+		task = true;
+		for (int k = 0; k < 3; k++)
+			if (t->uids[k] != uids[k] || t->gids[k] != gids[k])
+				return "a process's ids";
+		if (strncmp(t->comm, comm, sizeof(t->comm)) != 0)
+			return "a process's name";
+		if (t->ipc_ns != nst->st_ino || t->mnt_ns != mnt.st_ino)
+			return "a process's namespaces";
+		if (t->start_boottime / (1000000000ULL / (unsigned long long)ticks) !=
+		    own_start_time())
+			return "a process's start";
+	}
+	for (size_t i = 0; i < run->file_count; i++) {
+		const struct kiter_file *f = kiter_file_at(run, i);
+
+		if ((pid_t)f->pid != pid)
+			continue;
+		if (f->fd == memfd) {
+			file = true;
+			kiter_stat(&f->inode, &st);
+			if (!same_status(&st, mst))
+				return "a descriptor's file status";
+			if (strcmp(f->inode.name, "memfd:" CHECK_NAME) != 0 ||
+			    f->inode.flags != KITER_UNLINKED)
+				return "a descriptor's file name";
+		} else if (f->fd == nsfd) {
+			ns = f->inode.flags & KITER_IPC_NS && f->inode.ino == nst->st_ino;
+		}
+	}
+	for (size_t i = 0; i < run->vma_count; i++) {
+		const struct kiter_vma *v = kiter_vma_at(run, i);
+
+		if ((pid_t)v->pid != pid || v->start != addr)
+			continue;
+		kiter_stat(&v->inode, &st);
+		vma = v->end == addr + (unsigned long)getpagesize() && same_status(&st, mst);
+	}
+	if (!task || !file)
+		return "which processes and descriptors there are";
+	if (!ns)
+		return "an IPC namespace's descriptor";
+	return vma ? NULL : "a mapping";
+}
+
+/*
+ * Runs it over a memfd, its mapping and an IPC namespace descriptor of
+ * this process's, and compares: 0, or -EPROTO with what they misread.
+ */
+static int check(const struct pshm_kernel_iter *it, const char **ret_what)
+{
+	int memfd = memfd_create(CHECK_NAME, MFD_CLOEXEC), nsfd = -1, r = -errno;
+	size_t page = (size_t)getpagesize();
+	struct kiter_run run;
+	struct stat mst, nst;
+	void *addr = MAP_FAILED;
+
+	*ret_what = "making the objects to check them with";
+	if (memfd < 0)
+		return r;
+	if (ftruncate(memfd, (off_t)page * 2) < 0 ||
+	    (addr = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0)) == MAP_FAILED ||
+	    (nsfd = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC)) < 0 || fstat(nsfd, &nst) < 0) {
+		r = -errno;
+		goto out;
+	}
+	*(volatile char *)addr = 1; /* one page: blocks to compare */
+	if (fstat(memfd, &mst) < 0) {
+		r = -errno;
+		goto out;
+	}
+	*ret_what = "running them";
+	r = kiter_run(it, &run);
+	if (r == 0) {
+		*ret_what = check_own(&run, memfd, &mst, (unsigned long)addr, nsfd, &nst);
+		r = *ret_what ? -EPROTO : 0;
+		kiter_run_free(&run);
+	}
+out:
+	if (addr != MAP_FAILED)
+		munmap(addr, page);
+	if (nsfd >= 0)
+		close(nsfd);
+	close(memfd);
+	return r;
+}
+
+PSHM_EXPORT int pshm_kernel_iter_load(struct pshm_kernel_iter **ret, struct pshm_error *err)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "pshm_kiter");
+	struct pshm_kernel_iter *it;
+	const char *what = "not in the initial pid namespace";
+	int r;
+
+	if (!in_initial_pid_namespace())
+		return pshm_fail(err, EOPNOTSUPP, "kernel iterators", NULL, -1, what);
+	it = calloc(1, sizeof(*it));
+	if (!it)
+		return pshm_fail(err, ENOMEM, "kernel iterators", NULL, -1, NULL);
+	libbpf_set_print(quiet);
+	it->obj = bpf_object__open_mem(kiter_object, sizeof(kiter_object), &opts);
+	if (!it->obj) {
+		r = -errno;
+		what = "opening the built-in object";
+		goto fail;
+	}
+	what = "loading them (CAP_BPF, CAP_PERFMON and the kernel's BTF)";
+	r = bpf_object__load(it->obj);
+	for (int i = 0; r == 0 && i < KITER_PROGRAMS; i++) {
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(it->obj, program_names[i]);
+
+		what = "attaching them";
+		it->links[i] = prog ? bpf_program__attach_iter(prog, NULL) : NULL;
+		if (!it->links[i])
+			r = prog ? -errno : -ENOENT;
+	}
+	if (r == 0)
+		r = check(it, &what);
+	if (r == 0) {
+		*ret = it;
+		return 0;
+	}
+fail:
+	pshm_kernel_iter_free(it);
+	return pshm_fail(err, r < 0 ? -r : EINVAL, "kernel iterators", NULL, -1, what);
+}
+
+PSHM_EXPORT void pshm_kernel_iter_free(struct pshm_kernel_iter *it)
+{
+	if (!it)
+		return;
+	for (int i = 0; i < KITER_PROGRAMS; i++)
+		bpf_link__destroy(it->links[i]);
+	bpf_object__close(it->obj);
+	free(it);
+}

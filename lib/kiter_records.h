@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The records the kernel iterators (kiter.bpf.c) write and kiter.c reads:
+ * fixed sizes, the same on both sides. One per process (its leader), one
+ * per descriptor and one per mapping of the files a scan may care about.
+ */
+#ifndef KITER_RECORDS_H
+#define KITER_RECORDS_H
+
+#ifdef __bpf__
+typedef unsigned int kiter_u32;
+typedef int kiter_s32;
+typedef unsigned long long kiter_u64;
+typedef long long kiter_s64;
+#else
+#include <stdint.h>
+typedef uint32_t kiter_u32;
+typedef int32_t kiter_s32;
+typedef uint64_t kiter_u64;
+typedef int64_t kiter_s64;
+#endif
+
+/* Changed with any record's layout: what was loaded must be what is read. */
+#define KITER_VERSION 1
+
+#define KITER_TASK 1
+#define KITER_FILE 2
+#define KITER_VMA 3
+
+/* The file's name is a path's last part only: it is not at its file system's top. */
+#define KITER_NESTED 0x1
+/* d_path would say " (deleted)": the name is gone. */
+#define KITER_UNLINKED 0x2
+/* An IPC namespace's nsfs file (ino is the namespace's inode). */
+#define KITER_IPC_NS 0x4
+/* The FUSE device (a daemon's). */
+#define KITER_FUSE_DEVICE 0x8
+/* A FUSE file system's file (maybe a shmfs mount's). */
+#define KITER_FUSE 0x10
+/* The name did not fit (or could not be read). */
+#define KITER_NAME_CUT 0x20
+
+#define KITER_NAME_MAX 256
+
+struct kiter_task {
+	kiter_u32 kind, pid;
+	kiter_u32 uids[3], gids[3]; /* real, effective, saved */
+	kiter_u32 ipc_ns, mnt_ns;   /* inodes; 0: none (exiting) */
+	kiter_u64 start_boottime;   /* ns */
+	char comm[16];
+};
+
+/* A file's identity and status, as stat(2) of it would give them. */
+struct kiter_inode {
+	kiter_u32 flags;
+	kiter_u32 dev; /* the kernel's encoding: major << 20 | minor */
+	kiter_u64 ino;
+	kiter_u32 mode, nlink;
+	kiter_u32 uid, gid;
+	kiter_s64 size;
+	kiter_u64 blocks;
+	kiter_s64 atime_sec, mtime_sec, ctime_sec;
+	kiter_u32 atime_nsec, mtime_nsec, ctime_nsec;
+	kiter_u32 blkbits;
+	char name[KITER_NAME_MAX]; /* the dentry's name, NUL-terminated */
+};
+
+struct kiter_file {
+	kiter_u32 kind, pid;
+	kiter_s32 fd;
+	kiter_u32 pad;
+	struct kiter_inode inode;
+};
+
+struct kiter_vma {
+	kiter_u32 kind, pid;
+	kiter_u64 start, end, flags;
+	struct kiter_inode inode;
+};
+
+#endif /* KITER_RECORDS_H */

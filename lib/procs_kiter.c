@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpshm: a scan's walk of the processes made of one run of the kernel
+ * iterators (kiter.c) instead of /proc: each record becomes what the walk
+ * would have read (a descriptor's link, a maps line, the file's status,
+ * who the process is) and goes through the same rules (process.c,
+ * process_maps.c). A process whose records cannot say everything the
+ * walk would read (the FUSE device: maybe a shmfs daemon; a file through
+ * the mount; a name cut, or a deleted file below the top of /dev/shm) is
+ * read from /proc as the walk reads it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "kiter_i.h"
+#include "process_i.h"
+#include "sysv_i.h"
+
+#define VM_READ 0x1
+#define VM_WRITE 0x2
+#define VM_EXEC 0x4
+#define VM_MAYSHARE 0x80
+
+/* What a record's file is to a scan. */
+enum use { USE_NONE, USE_PATH, USE_PROC };
+
+static dev_t device_of(const struct kiter_inode *in)
+{
+	return makedev(in->dev >> 20, in->dev & 0xfffff);
+}
+
+static bool huge_mount(const struct pshm_scan *s, dev_t dev)
+{
+	for (size_t i = 0; i < s->huge_mount_count; i++)
+		if (s->huge_mount_dev[i] == dev)
+			return true;
+	return false;
+}
+
+/*
+ * The path d_path gives a record's file, as a descriptor's link or a maps
+ * line says it, into path (PATH_MAX): USE_PATH; USE_NONE for a file the
+ * walk would pass over; USE_PROC when only /proc can say it.
+ */
+static enum use path_of(const struct pshm_scan *s, const struct kiter_inode *in, bool mapping,
+			char *path)
+{
+	const char *deleted = in->flags & KITER_UNLINKED ? DELETED : "";
+	dev_t dev = device_of(in);
+
+	if (in->flags & KITER_FUSE_DEVICE)
+		return mapping ? USE_NONE : USE_PROC; /* a FUSE daemon's: maybe a shmfs one */
+	if (in->flags & KITER_FUSE)
+		return s->options.mount_path && dev == s->options.mount_dev ? USE_PROC : USE_NONE;
+	if (in->flags & KITER_IPC_NS) {
+		snprintf(path, PATH_MAX, SYSV_NS_LINK "%llu]", (unsigned long long)in->ino);
+		return mapping ? USE_NONE : USE_PATH;
+	}
+	if (dev == s->shm_dev) {
+		/* A deleted file's name is its path below /dev/shm; a named one's is never read. */
+		if ((in->flags & KITER_UNLINKED) && (in->flags & (KITER_NESTED | KITER_NAME_CUT)))
+			return USE_PROC;
+		snprintf(path, PATH_MAX, PSHM_DIR "/%s%s", in->name, deleted);
+		return USE_PATH;
+	}
+	if (mapping && huge_mount(s, dev))
+		return USE_PROC; /* named by its path in the mount */
+	if (!sysv_kernel_device(dev))
+		return USE_NONE;
+	if (in->flags & (KITER_NESTED | KITER_NAME_CUT))
+		return USE_PROC;
+	snprintf(path, PATH_MAX, "/%s%s", in->name, deleted);
+	return USE_PATH;
+}
+
+/* One process's records: where its descriptors' and its mappings' start and end. */
+struct records {
+	size_t file, file_end, vma, vma_end;
+};
+
+/* Whether the records of a process can say all that the walk would read of it. */
+static bool records_suffice(const struct pshm_scan *s, const struct kiter_run *run,
+			    const struct records *r)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = r->file; i < r->file_end; i++)
+		if (path_of(s, &kiter_file_at(run, i)->inode, false, path) == USE_PROC)
+			return false;
+	for (size_t i = r->vma; i < r->vma_end; i++)
+		if (path_of(s, &kiter_vma_at(run, i)->inode, true, path) == USE_PROC)
+			return false;
+	return true;
+}
+
+/* Adds what process t's records r show it holds to s, as process_scan would. */
+static int scan_records(struct pshm_scan *s, const struct kiter_run *run,
+			const struct kiter_task *t, const struct records *r, bool need_fds)
+{
+	long ticks = sysconf(_SC_CLK_TCK);
+	struct process p = { .pid = t->pid, .dir = -1, .status_read = true };
+	char path[PATH_MAX], fd_name[16];
+	struct stat st;
+	int e = 0;
+
+	p.uid = p.uids[0] = t->uids[0];
+	p.uids[1] = t->uids[1];
+	p.uids[2] = t->uids[2];
+	p.gid = p.gids[0] = t->gids[0];
+	p.gids[1] = t->gids[1];
+	p.gids[2] = t->gids[2];
+	process_set_comm(&p, t->comm);
+	p.start_time =
+		ticks > 0 ? t->start_boottime / (1000000000ULL / (unsigned long long)ticks) : 0;
+	p.ipc_known = t->ipc_ns != 0;
+	p.ipc_ns = t->ipc_ns;
+	process_note_namespaces(s, p.pid, t->ipc_ns, t->mnt_ns);
+	for (size_t i = r->file; need_fds && e == 0 && i < r->file_end; i++) {
+		const struct kiter_file *f = kiter_file_at(run, i);
+
+		if (path_of(s, &f->inode, false, path) != USE_PATH)
+			continue;
+		kiter_stat(&f->inode, &st);
+		snprintf(fd_name, sizeof(fd_name), "%d", f->fd);
+		e = process_descriptor(s, &p, -1, fd_name, path, strlen(path), &st);
+	}
+	for (size_t i = r->vma; e == 0 && i < r->vma_end; i++) {
+		const struct kiter_vma *v = kiter_vma_at(run, i);
+		struct pshm_holder h = { .pid = (pid_t)p.pid, .fd = -1 };
+
+		if (path_of(s, &v->inode, true, path) != USE_PATH)
+			continue;
+		h.start = v->start;
+		h.end = v->end;
+		h.perms[0] = v->flags & VM_READ ? 'r' : '-';
+		h.perms[1] = v->flags & VM_WRITE ? 'w' : '-';
+		h.perms[2] = v->flags & VM_EXEC ? 'x' : '-';
+		h.perms[3] = v->flags & VM_MAYSHARE ? 's' : 'p';
+		kiter_stat(&v->inode, &st);
+		e = process_mapping(s, &p, &h, st.st_dev, st.st_ino, path, &st);
+	}
+	free(p.huge);
+	return e;
+}
+
+static int by_pid_fd(const void *a, const void *b)
+{
+	const struct kiter_file *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->fd < y->fd ? -1 : x->fd > y->fd;
+}
+
+static int by_pid_start(const void *a, const void *b)
+{
+	const struct kiter_vma *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct kiter_task *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/*
+ * Each iterator writes in pid order; a pid reused between the runs of
+ * two of them may not be: then sorted, each process's records in the
+ * order /proc lists them (descriptors by number, mappings by address).
+ */
+static void order(struct kiter_run *run)
+{
+	for (size_t i = 1; i < run->task_count; i++)
+		if (kiter_task_at(run, i)->pid <= kiter_task_at(run, i - 1)->pid) {
+			qsort(run->tasks, run->task_count, sizeof(struct kiter_task), by_pid);
+			break;
+		}
+	for (size_t i = 1; i < run->file_count; i++)
+		if (by_pid_fd(kiter_file_at(run, i), kiter_file_at(run, i - 1)) < 0) {
+			qsort(run->files, run->file_count, sizeof(struct kiter_file), by_pid_fd);
+			break;
+		}
+	for (size_t i = 1; i < run->vma_count; i++)
+		if (by_pid_start(kiter_vma_at(run, i), kiter_vma_at(run, i - 1)) < 0) {
+			qsort(run->vmas, run->vma_count, sizeof(struct kiter_vma), by_pid_start);
+			break;
+		}
+}
+
+static int by_first_process(const void *a, const void *b)
+{
+	const struct scan_namespace *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+int procs_scan_kiter(struct pshm_scan *s)
+{
+	bool need_fds = (s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD)) ||
+			((s->kinds & PSHM_KIND_SYSV) && s->other_ipc && geteuid() == 0);
+	const struct pshm_scan_options *o = &s->options;
+	size_t t = 0, f = 0, v = 0;
+	struct kiter_run run;
+	long self = (long)getpid();
+	int proc_dir, r = 0;
+
+	if (kiter_run(o->kernel_iter, &run) < 0)
+		return 1;
+	proc_dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (proc_dir < 0) {
+		kiter_run_free(&run);
+		return 1;
+	}
+	order(&run);
+	/* Every pid of any record, in order: one born between two runs is read from /proc. */
+	while (r == 0 && (t < run.task_count || f < run.file_count || v < run.vma_count)) {
+		long pid = LONG_MAX;
+		struct records rec;
+		const struct kiter_task *task = NULL;
+
+		if (t < run.task_count)
+			pid = kiter_task_at(&run, t)->pid;
+		if (f < run.file_count && kiter_file_at(&run, f)->pid < pid)
+			pid = kiter_file_at(&run, f)->pid;
+		if (v < run.vma_count && kiter_vma_at(&run, v)->pid < pid)
+			pid = kiter_vma_at(&run, v)->pid;
+		if (t < run.task_count && kiter_task_at(&run, t)->pid == pid)
+			task = kiter_task_at(&run, t++);
+		rec.file = f;
+		while (f < run.file_count && kiter_file_at(&run, f)->pid == pid)
+			f++;
+		rec.file_end = f;
+		rec.vma = v;
+		while (v < run.vma_count && kiter_vma_at(&run, v)->pid == pid)
+			v++;
+		rec.vma_end = v;
+		if (o->skip_self && pid == self)
+			continue;
+		if (o->stop && o->stop(o->stop_ctx))
+			r = -ETIMEDOUT;
+		else if (task && records_suffice(s, &run, &rec))
+			r = scan_records(s, &run, task, &rec, need_fds);
+		else
+			r = process_scan(s, proc_dir, pid, need_fds);
+	}
+	close(proc_dir);
+	kiter_run_free(&run);
+	/* The mount namespaces in process order, as a walk of /proc meets them. */
+	qsort(s->other_mnts, s->other_mnt_count, sizeof(*s->other_mnts), by_first_process);
+	return r;
+}
