@@ -147,8 +147,9 @@ static __always_inline int inode_of(struct file *f, struct kiter_inode *r)
 	r->blocks = BPF_CORE_READ(i, i_blocks);
 	r->blkbits = BPF_CORE_READ(i, i_blkbits);
 	times_of(i, r);
+	/* A name is at most NAME_MAX (255) bytes: it fits whole, or could not be read. */
 	n = bpf_probe_read_kernel_str(r->name, sizeof(r->name), BPF_CORE_READ(d, d_name.name));
-	if (n <= 0 || n >= (long)sizeof(r->name))
+	if (n <= 0)
 		flags |= KITER_NAME_CUT;
 	r->flags = flags;
 	return 1;

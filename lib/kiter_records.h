@@ -37,7 +37,7 @@ typedef int64_t kiter_s64;
 #define KITER_FUSE_DEVICE 0x8
 /* A FUSE file system's file (maybe a shmfs mount's). */
 #define KITER_FUSE 0x10
-/* The name did not fit (or could not be read). */
+/* The name could not be read. */
 #define KITER_NAME_CUT 0x20
 
 #define KITER_NAME_MAX 256

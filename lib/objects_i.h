@@ -127,8 +127,12 @@ struct pshm_scan {
 	 * and copied in as they are held (procs.c adds them up).
 	 */
 	const struct pshm_scan *parent;
-	struct object *only; /* options.only's object, or NULL */
-	size_t holder_total; /* holders added, for options.holders_max */
+	struct object *only;   /* options.only's object, or NULL */
+	size_t holder_total;   /* holders added, for options.holders_max */
+	bool kernel_iter_used; /* made of the kernel iterators' records (procs_kiter.c) */
+	/* Of those, the first processes read from /proc instead, for the unit tests. */
+	pid_t kernel_iter_proc[16];
+	size_t kernel_iter_proc_count;
 };
 
 /* A new scan with an empty table and nothing else set: NULL when out of memory. */

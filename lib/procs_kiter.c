@@ -223,6 +223,7 @@ int procs_scan_kiter(struct pshm_scan *s)
 		return 1;
 	}
 	order(&run);
+	s->kernel_iter_used = true;
 	/* Every pid of any record, in order: one born between two runs is read from /proc. */
 	while (r == 0 && (t < run.task_count || f < run.file_count || v < run.vma_count)) {
 		long pid = LONG_MAX;
@@ -251,8 +252,9 @@ int procs_scan_kiter(struct pshm_scan *s)
 			r = -ETIMEDOUT;
 		else if (task && records_suffice(s, &run, &rec))
 			r = scan_records(s, &run, task, &rec, need_fds);
-		else
-			r = process_scan(s, proc_dir, pid, need_fds);
+		else if ((r = process_scan(s, proc_dir, pid, need_fds)) == 0 &&
+			 s->kernel_iter_proc_count < sizeof(s->kernel_iter_proc) / sizeof(pid_t))
+			s->kernel_iter_proc[s->kernel_iter_proc_count++] = (pid_t)pid;
 	}
 	close(proc_dir);
 	kiter_run_free(&run);

@@ -82,4 +82,13 @@ void pshm_set_maps_query(bool enabled);
 struct pshm_kernel_iter;
 void pshm_set_kernel_iter(const struct pshm_kernel_iter *it);
 
+/*
+ * Whether the scan was made of the kernel iterators' records, and whether
+ * process pid was read from /proc instead among the first 16 such (the
+ * unit tests ask).
+ */
+struct pshm_scan;
+bool pshm_scan_kernel_iter_used(const struct pshm_scan *s);
+bool pshm_scan_kernel_iter_read_proc(const struct pshm_scan *s, pid_t pid);
+
 #endif /* PSHM_I_H */

@@ -161,6 +161,19 @@ void pshm_set_kernel_iter(const struct pshm_kernel_iter *it)
 	default_kernel_iter = it;
 }
 
+bool pshm_scan_kernel_iter_used(const struct pshm_scan *s)
+{
+	return s->kernel_iter_used;
+}
+
+bool pshm_scan_kernel_iter_read_proc(const struct pshm_scan *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->kernel_iter_proc_count; i++)
+		if (s->kernel_iter_proc[i] == pid)
+			return true;
+	return false;
+}
+
 PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *options,
 			       struct pshm_scan **ret, struct pshm_error *err)
 {

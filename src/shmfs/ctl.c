@@ -390,6 +390,10 @@ void ctl_cmd_summary(struct shmfs *fs, struct ctl_emit *e, const struct ctl_cont
 	ctl_emit_line(e, "passthrough %s", data_path);
 	ctl_emit_line(e, "libfuse %s passthrough=%s", fuse_pkgversion(),
 		      passthrough_implementation());
+	if (strcmp(holders_kernel_iter(fs, data_path, sizeof(data_path)), "on") == 0)
+		ctl_emit_line(e, "kernel-iter on");
+	else
+		ctl_emit_line(e, "kernel-iter off: %s", data_path);
 	if (statvfs(PSHM_DIR, &sv) == 0) {
 		ctl_emit_line(e, "shm-size %" PRIu64, (uint64_t)sv.f_blocks * sv.f_frsize);
 		ctl_emit_line(e, "shm-used %" PRIu64,

@@ -30,6 +30,9 @@ struct holders {
 	struct pshm_scan_options self_mount; /* mount_path NULL: not found */
 	char self_mount_path[PATH_MAX];
 	atomic_uint scans_running; /* by users other than root */
+	/* The kernel's iterators, for root's scans; NULL: /proc, for why_no_iter. */
+	struct pshm_kernel_iter *iter;
+	char why_no_iter[160];
 };
 
 int holders_new(struct shmfs *fs)
@@ -40,6 +43,8 @@ int holders_new(struct shmfs *fs)
 
 void holders_free(struct shmfs *fs)
 {
+	if (fs->holders)
+		pshm_kernel_iter_free(fs->holders->iter);
 	free(fs->holders);
 	fs->holders = NULL;
 }
@@ -51,8 +56,27 @@ const char *holders_mount_path(struct shmfs *fs)
 
 void holders_mounted(struct shmfs *fs, const char *mountpoint)
 {
-	pshm_shmfs_mount(mountpoint, &fs->holders->self_mount, fs->holders->self_mount_path,
-			 sizeof(fs->holders->self_mount_path));
+	struct holders *h = fs->holders;
+	struct pshm_error err;
+
+	pshm_shmfs_mount(mountpoint, &h->self_mount, h->self_mount_path,
+			 sizeof(h->self_mount_path));
+	/* Root's scans (of every process) from the kernel's iterators, loaded once. */
+	if (!fs->config.kernel_iter) {
+		snprintf(h->why_no_iter, sizeof(h->why_no_iter), "-o kernel_iter=off");
+	} else if (geteuid() != 0) {
+		snprintf(h->why_no_iter, sizeof(h->why_no_iter), "not root");
+	} else if (pshm_kernel_iter_load(&h->iter, &err) < 0) {
+		/* Said by .ctl's summary: scans read /proc, as they always can. */
+		pshm_strerror(&err, h->why_no_iter, sizeof(h->why_no_iter));
+	}
+	malloc_trim(0); /* loading parsed the kernel's types: megabytes, once */
+}
+
+const char *holders_kernel_iter(struct shmfs *fs, char *why, size_t size)
+{
+	snprintf(why, size, "%s", fs->holders->iter ? "on" : fs->holders->why_no_iter);
+	return fs->holders->iter ? "on" : "off";
 }
 
 /*
@@ -147,6 +171,7 @@ static int scan(struct shmfs *fs, const struct creds *viewer, unsigned kinds,
 		.readers_only = readers_only && !creds_is_daemon(viewer->uid),
 		.reader_uid = viewer->uid,
 		.reader_gid = viewer->gid,
+		.kernel_iter = fs->holders->iter,
 	};
 	int r = holders_scan_begin(fs, viewer);
 

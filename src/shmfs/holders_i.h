@@ -17,6 +17,11 @@ int holders_new(struct shmfs *fs);
 void holders_free(struct shmfs *fs);
 /* Once mounted: learns which mount is the daemon's own (left out of scans). */
 void holders_mounted(struct shmfs *fs, const char *mountpoint);
+/*
+ * Whether root's scans read the kernel's iterators: "on", or "off" with
+ * why in why (room for size).
+ */
+const char *holders_kernel_iter(struct shmfs *fs, char *why, size_t size);
 /* The mount point ("" when unknown). */
 const char *holders_mount_path(struct shmfs *fs);
 /*

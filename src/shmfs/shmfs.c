@@ -26,6 +26,7 @@ struct options {
 	char *cache;
 	char *cache_timeout;
 	char *passthrough;
+	char *kernel_iter;
 	char *anon_bytes;
 	unsigned max_read;
 	unsigned user_fds, anon_max, ctl_max, wait_max;
@@ -48,10 +49,10 @@ enum {
 static const struct fuse_opt option_spec[] = {
 	OPTION("prefix=%s", prefix), OPTION("cache=%s", cache),
 	OPTION("cache_timeout=%s", cache_timeout), OPTION("max_read=%u", max_read),
-	OPTION("passthrough=%s", passthrough), OPTION("user_fds=%u", user_fds),
-	OPTION("anon_max=%u", anon_max), OPTION("anon_bytes=%s", anon_bytes),
-	OPTION("ctl_max=%u", ctl_max), OPTION("wait_max=%u", wait_max),
-	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	OPTION("passthrough=%s", passthrough), OPTION("kernel_iter=%s", kernel_iter),
+	OPTION("user_fds=%u", user_fds), OPTION("anon_max=%u", anon_max),
+	OPTION("anon_bytes=%s", anon_bytes), OPTION("ctl_max=%u", ctl_max),
+	OPTION("wait_max=%u", wait_max), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	/* What mount(8) and fstab hand over that means nothing to FUSE. */
 	FUSE_OPT_KEY("defaults", KEY_DROP), FUSE_OPT_KEY("auto", KEY_DROP),
 	FUSE_OPT_KEY("noauto", KEY_DROP), FUSE_OPT_KEY("nofail", KEY_DROP),
@@ -102,6 +103,9 @@ static void usage(const char *progname)
 	       "    -o passthrough=auto|off  auto (default): the kernel reads, writes and\n"
 	       "                           maps segments itself where it can (Linux 6.9+,\n"
 	       "                           CAP_SYS_ADMIN); off: all data goes through shmfs\n"
+	       "    -o kernel_iter=auto|off  auto (default): root's scans read processes\n"
+	       "                           from the kernel's BPF iterators where they load\n"
+	       "                           (CAP_BPF); off: always from /proc\n"
 	       "    -o max_read=BYTES      the largest read request (default: the most\n"
 	       "                           one spliced reply can carry, 1 MiB or a little less)\n"
 	       "    -o allow_other         serve every user; turns on default_permissions,\n"
@@ -197,6 +201,12 @@ static int configure(struct shmfs_config *config, struct options *opts, struct f
 		config->passthrough = false;
 	else
 		return fail("passthrough= takes auto or off, not", opts->passthrough);
+	if (!opts->kernel_iter || strcmp(opts->kernel_iter, "auto") == 0)
+		config->kernel_iter = true;
+	else if (strcmp(opts->kernel_iter, "off") == 0)
+		config->kernel_iter = false;
+	else
+		return fail("kernel_iter= takes auto or off, not", opts->kernel_iter);
 	if (opts->cache_timeout) {
 		char *end;
 
@@ -365,6 +375,7 @@ out:
 	free(opts.cache);
 	free(opts.cache_timeout);
 	free(opts.passthrough);
+	free(opts.kernel_iter);
 	free(opts.anon_bytes);
 	return status;
 }

@@ -33,6 +33,7 @@ struct shmfs_config {
 	unsigned max_read;           /* the largest read request, or 0 for libfuse's default */
 	size_t splice_max;           /* the most one spliced reply carries (splice.c); 0: none */
 	bool passthrough;            /* -o passthrough=auto: data from the segment when possible */
+	bool kernel_iter;            /* -o kernel_iter=auto: root's scans from BPF iterators */
 };
 
 struct ctl_session;

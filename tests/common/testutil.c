@@ -114,3 +114,27 @@ long test_rss_kib(pid_t pid)
 	fclose(f);
 	return kib;
 }
+
+pid_t test_child_ready(int (*setup)(const void *arg), const void *arg)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	CU_ASSERT_FATAL(pipe(ready) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		if (setup(arg) < 0)
+			_exit(1);
+		(void)!write(ready[1], "x", 1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	CU_ASSERT_FATAL(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+	return pid;
+}

@@ -55,6 +55,13 @@ const char *test_unique_name(const char *tag);
 /* Prefix shared by every test_unique_name() of this process. */
 const char *test_name_prefix(void);
 
+/*
+ * A child that runs setup(arg) and, when it returns 0, stays until killed
+ * (its parent reaps it); returns its pid once it is ready. A failed
+ * assertion when it cannot start or its setup fails.
+ */
+pid_t test_child_ready(int (*setup)(const void *arg), const void *arg);
+
 /* A process's resident memory (VmRSS), in KiB; -1 when it cannot be read. */
 long test_rss_kib(pid_t pid);
 

@@ -28,33 +28,6 @@
 
 #define SIZE (5 << 20) /* no other object here has it */
 
-/*
- * A child that runs setup(arg) and, when it returns 0, stays until killed;
- * returns once it is ready.
- */
-static pid_t child_ready(int (*setup)(const void *arg), const void *arg)
-{
-	int ready[2];
-	pid_t pid;
-	char c;
-
-	CU_ASSERT_FATAL(pipe(ready) == 0);
-	fflush(NULL);
-	pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0) {
-		if (setup(arg) < 0)
-			_exit(1);
-		(void)!write(ready[1], "x", 1);
-		pause();
-		_exit(0);
-	}
-	close(ready[1]);
-	CU_ASSERT_FATAL(read(ready[0], &c, 1) == 1);
-	close(ready[0]);
-	return pid;
-}
-
 struct holder {
 	const char *name;
 	uid_t uid;
@@ -80,7 +53,7 @@ static pid_t hold_memfd(const char *name, uid_t uid)
 {
 	const struct holder h = { .name = name, .uid = uid };
 
-	return child_ready(memfd_setup, &h);
+	return test_child_ready(memfd_setup, &h);
 }
 
 static void stop(pid_t pid)
@@ -210,7 +183,7 @@ static bool stop_elsewhere(void *ctx)
  */
 static void test_a_scan_stopped_among_namespaces_times_out(void)
 {
-	pid_t a = child_ready(ipc_setup, NULL), b = child_ready(ipc_setup, NULL);
+	pid_t a = test_child_ready(ipc_setup, NULL), b = test_child_ready(ipc_setup, NULL);
 	struct pshm_scan_options options = { .stop = stop_elsewhere };
 	char own[64] = "";
 	struct pshm_error err = { 0 };
@@ -250,7 +223,7 @@ static void test_tmpfs_mounts_of_a_scan_are_a_walks(void)
 	struct mounts walked = { 0 }, scanned = { 0 };
 	struct pshm_mounts_walked how = { 0 };
 	struct pshm_scan *scan;
-	pid_t child = child_ready(tmpfs_setup, NULL);
+	pid_t child = test_child_ready(tmpfs_setup, NULL);
 
 	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_ALL, NULL, &scan, NULL) == 0);
 	CU_ASSERT_EQUAL(
