@@ -86,12 +86,35 @@ static __always_inline void times_of(struct inode *i, struct kiter_inode *r)
 }
 
 /*
+ * How many bytes of a record whose name starts at head to write: up to
+ * the name's NUL (n bytes with it), rounded up to 8; the whole record at
+ * most.
+ */
+static __always_inline u32 written(u32 head, long n, u32 full)
+{
+	u32 len = head + (((u32)(n > 0 ? n : 1) + 7) & ~7u);
+
+	return len > full ? full : len;
+}
+
+/* Writes the first size bytes of record r (at most full), bounded where the verifier sees it. */
+static __always_inline void write_record(struct seq_file *seq, void *r, volatile u32 *size,
+					 u32 full)
+{
+	u32 len = *size;
+
+	if (len > full)
+		return;
+	bpf_seq_write(seq, r, len);
+}
+
+/*
  * The file's status and name into r when it is one a scan may care
  * about: a regular file of a tmpfs or hugetlbfs (named, deleted, a memfd,
  * System V, shared anonymous memory), an IPC namespace's nsfs file, the
  * FUSE device, a FUSE file. 0 when it is none of those.
  */
-static __always_inline int inode_of(struct file *f, struct kiter_inode *r)
+static __always_inline long inode_of(struct file *f, struct kiter_inode *r)
 {
 	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
 	struct inode *i = BPF_CORE_READ(f, f_inode);
@@ -152,7 +175,7 @@ static __always_inline int inode_of(struct file *f, struct kiter_inode *r)
 	if (n <= 0)
 		flags |= KITER_NAME_CUT;
 	r->flags = flags;
-	return 1;
+	return n > 0 ? n : 1;
 }
 
 SEC("iter/task")
@@ -168,6 +191,7 @@ int kiter_task(struct bpf_iter__task *ctx)
 		return 0;
 	__builtin_memset(r, 0, sizeof(*r));
 	r->kind = KITER_TASK;
+	r->size = sizeof(*r);
 	r->pid = t->tgid;
 	c = t->real_cred;
 	r->uids[0] = c->uid.val;
@@ -194,16 +218,19 @@ int kiter_file(struct bpf_iter__task_file *ctx)
 	struct task_struct *t = ctx->task;
 	struct file *file = ctx->file;
 	struct kiter_file *r = record();
+	long n;
 
 	if (!t || !file || !r || t->pid != t->tgid)
 		return 0;
 	__builtin_memset(r, 0, sizeof(*r));
-	if (!inode_of(file, &r->inode))
+	n = inode_of(file, &r->inode);
+	if (!n)
 		return 0;
 	r->kind = KITER_FILE;
+	r->size = written(__builtin_offsetof(struct kiter_file, inode.name), n, sizeof(*r));
 	r->pid = t->tgid;
 	r->fd = (s32)ctx->fd;
-	bpf_seq_write(seq, r, sizeof(*r));
+	write_record(seq, r, &r->size, sizeof(*r));
 	return 0;
 }
 
@@ -215,6 +242,7 @@ int kiter_vma(struct bpf_iter__task_vma *ctx)
 	struct vm_area_struct *v = ctx->vma;
 	struct kiter_vma *r = record();
 	struct file *f;
+	long n;
 
 	if (!t || !v || !r || t->pid != t->tgid)
 		return 0;
@@ -222,13 +250,15 @@ int kiter_vma(struct bpf_iter__task_vma *ctx)
 	if (!f)
 		return 0;
 	__builtin_memset(r, 0, sizeof(*r));
-	if (!inode_of(f, &r->inode))
+	n = inode_of(f, &r->inode);
+	if (!n)
 		return 0;
 	r->kind = KITER_VMA;
+	r->size = written(__builtin_offsetof(struct kiter_vma, inode.name), n, sizeof(*r));
 	r->pid = t->tgid;
 	r->start = v->vm_start;
 	r->end = v->vm_end;
 	r->flags = v->vm_flags;
-	bpf_seq_write(seq, r, sizeof(*r));
+	write_record(seq, r, &r->size, sizeof(*r));
 	return 0;
 }

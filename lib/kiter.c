@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,67 +72,111 @@ bool kiter_usable(const struct pshm_scan *s)
 	       in_initial_pid_namespace();
 }
 
-/* Reads one iterator of it whole into *ret (its length in *ret_len): 0, or -errno. */
-static int read_iterator(const struct pshm_kernel_iter *it, int which, char **ret, size_t *ret_len)
+/*
+ * Reads one iterator of it whole into *ret (its length in *ret_len), at
+ * most budget bytes: 0, -E2BIG past them, or -errno.
+ */
+static int read_iterator(const struct pshm_kernel_iter *it, int which, size_t budget, char **ret,
+			 size_t *ret_len)
 {
 	int fd = bpf_iter_create(bpf_link__fd(it->links[which]));
 	size_t len = 0, capacity = 0;
 	char *buf = NULL;
-	ssize_t n;
+	ssize_t n = 0;
+	int r = 0;
 
 	if (fd < 0)
 		return fd;
-	for (;;) {
+	while (r == 0) {
+		if (len >= budget) {
+			r = -E2BIG;
+			break;
+		}
 		if (capacity - len < 65536) {
-			char *bigger = realloc(buf, capacity = capacity ? capacity * 2 : 1 << 20);
+			char *bigger = realloc(buf, capacity = capacity ? capacity * 2 : 256 << 10);
 
 			if (!bigger) {
-				free(buf);
-				close(fd);
-				return -ENOMEM;
+				r = -ENOMEM;
+				break;
 			}
 			buf = bigger;
 		}
 		n = read(fd, buf + len, capacity - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if (n < 0 && errno != EINTR)
+			r = -errno;
+		else if (n == 0)
 			break;
-		len += (size_t)n;
-	}
-	if (n < 0) {
-		int e = errno;
-
-		free(buf);
-		close(fd);
-		return -e;
+		else if (n > 0)
+			len += (size_t)n;
 	}
 	close(fd);
-	/* Whole records of their kind, or the object and the reader disagree. */
-	for (size_t at = 0; at < len; at += record_sizes[which]) {
-		if (len - at < record_sizes[which] ||
-		    *(kiter_u32 *)(buf + at) != (unsigned)which + 1) {
-			free(buf);
-			return -EPROTO;
-		}
+	if (r < 0) {
+		free(buf);
+		return r;
 	}
 	*ret = buf;
 	*ret_len = len;
 	return 0;
 }
 
+/*
+ * Where each record of kind which in buf (len bytes) starts, into
+ * run->at[which]: each whole, of its kind, its name NUL-terminated within
+ * it. 0, -EPROTO, or -ENOMEM.
+ */
+static int index_records(struct kiter_run *run, int which, size_t len)
+{
+	static const size_t name_at[KITER_KINDS] = { 0, offsetof(struct kiter_file, inode.name),
+						     offsetof(struct kiter_vma, inode.name) };
+	const char *buf = run->buf[which];
+	size_t count = 0, capacity = len / 64 + 1;
+
+	run->at[which] = malloc(capacity * sizeof(*run->at[which]));
+	if (!run->at[which])
+		return -ENOMEM;
+	for (size_t at = 0; at < len;) {
+		const kiter_u32 *head = (const kiter_u32 *)(buf + at);
+		size_t size;
+
+		if (len - at < 8 || head[0] != (unsigned)which + 1)
+			return -EPROTO;
+		size = head[1];
+		if (size > len - at || size % 8 || size > record_sizes[which] ||
+		    (which == KITER_TASKS
+			     ? size != record_sizes[which]
+			     : size <= name_at[which] || !memchr(buf + at + name_at[which], '\0',
+								 size - name_at[which])))
+			return -EPROTO;
+		if (count == capacity) /* never: no record is under 64 bytes */
+			return -EPROTO;
+		run->at[which][count++] = buf + at;
+		at += size;
+	}
+	run->count[which] = count;
+	return 0;
+}
+
+/* KITER_RUN_BYTES_MAX, or less (pshm_set_kernel_iter_bytes: the unit tests). */
+static size_t run_bytes_max = KITER_RUN_BYTES_MAX;
+
+void pshm_set_kernel_iter_bytes(size_t max)
+{
+	run_bytes_max = max ? max : KITER_RUN_BYTES_MAX;
+}
+
 int kiter_run(const struct pshm_kernel_iter *it, struct kiter_run *run)
 {
-	char **bufs[KITER_PROGRAMS] = { &run->tasks, &run->files, &run->vmas };
-	size_t *counts[KITER_PROGRAMS] = { &run->task_count, &run->file_count, &run->vma_count };
+	size_t budget = run_bytes_max;
 	int r = 0;
 
 	*run = (struct kiter_run){ 0 };
-	for (int i = 0; r == 0 && i < KITER_PROGRAMS; i++) {
+	for (int i = 0; r == 0 && i < KITER_KINDS; i++) {
 		size_t len = 0;
 
-		r = read_iterator(it, i, bufs[i], &len);
-		*counts[i] = len / record_sizes[i];
+		r = read_iterator(it, i, budget, &run->buf[i], &len);
+		if (r == 0)
+			r = index_records(run, i, len);
+		budget -= len < budget ? len : budget;
 	}
 	if (r < 0)
 		kiter_run_free(run);
@@ -140,9 +185,10 @@ int kiter_run(const struct pshm_kernel_iter *it, struct kiter_run *run)
 
 void kiter_run_free(struct kiter_run *run)
 {
-	free(run->tasks);
-	free(run->files);
-	free(run->vmas);
+	for (int i = 0; i < KITER_KINDS; i++) {
+		free(run->buf[i]);
+		free(run->at[i]);
+	}
 	*run = (struct kiter_run){ 0 };
 }
 
@@ -191,7 +237,7 @@ static const char *check_own(const struct kiter_run *run, int memfd, const struc
 	    getresgid(&gids[0], &gids[1], &gids[2]) < 0 || prctl(PR_GET_NAME, comm) < 0 ||
 	    stat("/proc/self/ns/mnt", &mnt) < 0 || ticks <= 0)
 		return "the process's own status";
-	for (size_t i = 0; i < run->task_count; i++) {
+	for (size_t i = 0; i < run->count[KITER_TASKS]; i++) {
 		const struct kiter_task *t = kiter_task_at(run, i);
 
 		if ((pid_t)t->pid != pid)
@@ -208,7 +254,7 @@ static const char *check_own(const struct kiter_run *run, int memfd, const struc
 		    own_start_time())
 			return "a process's start";
 	}
-	for (size_t i = 0; i < run->file_count; i++) {
+	for (size_t i = 0; i < run->count[KITER_FILES]; i++) {
 		const struct kiter_file *f = kiter_file_at(run, i);
 
 		if ((pid_t)f->pid != pid)
@@ -225,7 +271,7 @@ static const char *check_own(const struct kiter_run *run, int memfd, const struc
 			ns = f->inode.flags & KITER_IPC_NS && f->inode.ino == nst->st_ino;
 		}
 	}
-	for (size_t i = 0; i < run->vma_count; i++) {
+	for (size_t i = 0; i < run->count[KITER_VMAS]; i++) {
 		const struct kiter_vma *v = kiter_vma_at(run, i);
 
 		if ((pid_t)v->pid != pid || v->start != addr)

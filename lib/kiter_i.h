@@ -14,32 +14,47 @@
 #include "kiter_records.h"
 #include "objects_i.h"
 
-/* What one run of the three iterators wrote, each in pid order. */
+/*
+ * The most one run reads of the three iterators (16 MiB; about 130 bytes
+ * a descriptor or mapping, 64 a process): past it the scan walks /proc,
+ * so that what processes hold never makes a scan hold more than this.
+ */
+#define KITER_RUN_BYTES_MAX (16u << 20)
+
+enum { KITER_TASKS, KITER_FILES, KITER_VMAS, KITER_KINDS };
+
+/*
+ * What one run of the three iterators wrote: each kind's records as read,
+ * and where each record starts, in pid order.
+ */
 struct kiter_run {
-	char *tasks, *files, *vmas;
-	size_t task_count, file_count, vma_count;
+	char *buf[KITER_KINDS];
+	const void **at[KITER_KINDS];
+	size_t count[KITER_KINDS];
 };
 
 /*
- * Runs the iterators of it once, into run (kiter_run_free frees it): 0,
- * -ENOMEM, or what reading them says.
+ * Runs the iterators of it once, into run (kiter_run_free frees it),
+ * every record checked whole: 0, -ENOMEM, -E2BIG past
+ * KITER_RUN_BYTES_MAX, -EPROTO for a record that is not whole, or what
+ * reading them says.
  */
 int kiter_run(const struct pshm_kernel_iter *it, struct kiter_run *run);
 void kiter_run_free(struct kiter_run *run);
 
 static inline const struct kiter_task *kiter_task_at(const struct kiter_run *run, size_t i)
 {
-	return (const struct kiter_task *)(run->tasks + i * sizeof(struct kiter_task));
+	return (const struct kiter_task *)run->at[KITER_TASKS][i];
 }
 
 static inline const struct kiter_file *kiter_file_at(const struct kiter_run *run, size_t i)
 {
-	return (const struct kiter_file *)(run->files + i * sizeof(struct kiter_file));
+	return (const struct kiter_file *)run->at[KITER_FILES][i];
 }
 
 static inline const struct kiter_vma *kiter_vma_at(const struct kiter_run *run, size_t i)
 {
-	return (const struct kiter_vma *)(run->vmas + i * sizeof(struct kiter_vma));
+	return (const struct kiter_vma *)run->at[KITER_VMAS][i];
 }
 
 /* A record's file status, as stat(2) of it gives it. */

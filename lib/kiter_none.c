@@ -14,6 +14,10 @@ int procs_scan_kiter(struct pshm_scan *s)
 	return 1;
 }
 
+void pshm_set_kernel_iter_bytes(size_t max)
+{
+}
+
 PSHM_EXPORT int pshm_kernel_iter_load(struct pshm_kernel_iter **ret, struct pshm_error *err)
 {
 	return pshm_fail(err, EOPNOTSUPP, "kernel iterators", NULL, -1,

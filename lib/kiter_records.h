@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The records the kernel iterators (kiter.bpf.c) write and kiter.c reads:
- * fixed sizes, the same on both sides. One per process (its leader), one
- * per descriptor and one per mapping of the files a scan may care about.
+ * The records the kernel iterators (kiter.bpf.c) write and kiter.c reads,
+ * the same on both sides: one per process (its leader), one per
+ * descriptor and one per mapping of the files a scan may care about. Each
+ * starts with its kind and its size in bytes: a file's record ends with
+ * its name, written only as long as the name (NUL included), rounded up
+ * to 8 bytes.
  */
 #ifndef KITER_RECORDS_H
 #define KITER_RECORDS_H
@@ -21,7 +24,7 @@ typedef int64_t kiter_s64;
 #endif
 
 /* Changed with any record's layout: what was loaded must be what is read. */
-#define KITER_VERSION 1
+#define KITER_VERSION 2
 
 #define KITER_TASK 1
 #define KITER_FILE 2
@@ -43,7 +46,8 @@ typedef int64_t kiter_s64;
 #define KITER_NAME_MAX 256
 
 struct kiter_task {
-	kiter_u32 kind, pid;
+	kiter_u32 kind, size;
+	kiter_u32 pid, pad;
 	kiter_u32 uids[3], gids[3]; /* real, effective, saved */
 	kiter_u32 ipc_ns, mnt_ns;   /* inodes; 0: none (exiting) */
 	kiter_u64 start_boottime;   /* ns */
@@ -62,18 +66,19 @@ struct kiter_inode {
 	kiter_s64 atime_sec, mtime_sec, ctime_sec;
 	kiter_u32 atime_nsec, mtime_nsec, ctime_nsec;
 	kiter_u32 blkbits;
-	char name[KITER_NAME_MAX]; /* the dentry's name, NUL-terminated */
+	char name[KITER_NAME_MAX]; /* the dentry's name, NUL-terminated; the record's end */
 };
 
 struct kiter_file {
-	kiter_u32 kind, pid;
+	kiter_u32 kind, size;
+	kiter_u32 pid;
 	kiter_s32 fd;
-	kiter_u32 pad;
 	struct kiter_inode inode;
 };
 
 struct kiter_vma {
-	kiter_u32 kind, pid;
+	kiter_u32 kind, size;
+	kiter_u32 pid, pad;
 	kiter_u64 start, end, flags;
 	struct kiter_inode inode;
 };

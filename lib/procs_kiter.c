@@ -151,7 +151,8 @@ static int scan_records(struct pshm_scan *s, const struct kiter_run *run,
 
 static int by_pid_fd(const void *a, const void *b)
 {
-	const struct kiter_file *x = a, *y = b;
+	const struct kiter_file *x = *(const struct kiter_file *const *)a,
+				*y = *(const struct kiter_file *const *)b;
 
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
@@ -160,7 +161,8 @@ static int by_pid_fd(const void *a, const void *b)
 
 static int by_pid_start(const void *a, const void *b)
 {
-	const struct kiter_vma *x = a, *y = b;
+	const struct kiter_vma *x = *(const struct kiter_vma *const *)a,
+			       *y = *(const struct kiter_vma *const *)b;
 
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
@@ -169,7 +171,8 @@ static int by_pid_start(const void *a, const void *b)
 
 static int by_pid(const void *a, const void *b)
 {
-	const struct kiter_task *x = a, *y = b;
+	const struct kiter_task *x = *(const struct kiter_task *const *)a,
+				*y = *(const struct kiter_task *const *)b;
 
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
@@ -181,21 +184,15 @@ static int by_pid(const void *a, const void *b)
  */
 static void order(struct kiter_run *run)
 {
-	for (size_t i = 1; i < run->task_count; i++)
-		if (kiter_task_at(run, i)->pid <= kiter_task_at(run, i - 1)->pid) {
-			qsort(run->tasks, run->task_count, sizeof(struct kiter_task), by_pid);
-			break;
-		}
-	for (size_t i = 1; i < run->file_count; i++)
-		if (by_pid_fd(kiter_file_at(run, i), kiter_file_at(run, i - 1)) < 0) {
-			qsort(run->files, run->file_count, sizeof(struct kiter_file), by_pid_fd);
-			break;
-		}
-	for (size_t i = 1; i < run->vma_count; i++)
-		if (by_pid_start(kiter_vma_at(run, i), kiter_vma_at(run, i - 1)) < 0) {
-			qsort(run->vmas, run->vma_count, sizeof(struct kiter_vma), by_pid_start);
-			break;
-		}
+	static int (*const compare[KITER_KINDS])(const void *, const void *) = { by_pid, by_pid_fd,
+										 by_pid_start };
+
+	for (int k = 0; k < KITER_KINDS; k++)
+		for (size_t i = 1; i < run->count[k]; i++)
+			if (compare[k](&run->at[k][i], &run->at[k][i - 1]) <= 0) {
+				qsort(run->at[k], run->count[k], sizeof(*run->at[k]), compare[k]);
+				break;
+			}
 }
 
 static int by_first_process(const void *a, const void *b)
@@ -225,25 +222,26 @@ int procs_scan_kiter(struct pshm_scan *s)
 	order(&run);
 	s->kernel_iter_used = true;
 	/* Every pid of any record, in order: one born between two runs is read from /proc. */
-	while (r == 0 && (t < run.task_count || f < run.file_count || v < run.vma_count)) {
+	while (r == 0 && (t < run.count[KITER_TASKS] || f < run.count[KITER_FILES] ||
+			  v < run.count[KITER_VMAS])) {
 		long pid = LONG_MAX;
 		struct records rec;
 		const struct kiter_task *task = NULL;
 
-		if (t < run.task_count)
+		if (t < run.count[KITER_TASKS])
 			pid = kiter_task_at(&run, t)->pid;
-		if (f < run.file_count && kiter_file_at(&run, f)->pid < pid)
+		if (f < run.count[KITER_FILES] && kiter_file_at(&run, f)->pid < pid)
 			pid = kiter_file_at(&run, f)->pid;
-		if (v < run.vma_count && kiter_vma_at(&run, v)->pid < pid)
+		if (v < run.count[KITER_VMAS] && kiter_vma_at(&run, v)->pid < pid)
 			pid = kiter_vma_at(&run, v)->pid;
-		if (t < run.task_count && kiter_task_at(&run, t)->pid == pid)
+		if (t < run.count[KITER_TASKS] && kiter_task_at(&run, t)->pid == pid)
 			task = kiter_task_at(&run, t++);
 		rec.file = f;
-		while (f < run.file_count && kiter_file_at(&run, f)->pid == pid)
+		while (f < run.count[KITER_FILES] && kiter_file_at(&run, f)->pid == pid)
 			f++;
 		rec.file_end = f;
 		rec.vma = v;
-		while (v < run.vma_count && kiter_vma_at(&run, v)->pid == pid)
+		while (v < run.count[KITER_VMAS] && kiter_vma_at(&run, v)->pid == pid)
 			v++;
 		rec.vma_end = v;
 		if (o->skip_self && pid == self)

@@ -82,6 +82,9 @@ void pshm_set_maps_query(bool enabled);
 struct pshm_kernel_iter;
 void pshm_set_kernel_iter(const struct pshm_kernel_iter *it);
 
+/* The most a run of the kernel iterators reads (0: KITER_RUN_BYTES_MAX; the unit tests lower it). */
+void pshm_set_kernel_iter_bytes(size_t max);
+
 /*
  * Whether the scan was made of the kernel iterators' records, and whether
  * process pid was read from /proc instead among the first 16 such (the

@@ -30,7 +30,7 @@
 #include "testutil.h"
 
 #define PAGE 4096
-#define CHILDREN 4
+#define CHILDREN 5
 
 static struct pshm_kernel_iter *iter;
 static pid_t children[CHILDREN];
@@ -109,16 +109,29 @@ static int container_setup(const void *arg)
 	return 0;
 }
 
-/* Keeps the container's IPC namespace by a descriptor; a deleted file in a directory. */
+/*
+ * Keeps an IPC namespace no process is in by a descriptor of it: made,
+ * given a segment, and left.
+ */
 static int keeper_setup(const void *arg)
 {
-	char path[64];
+	int own = open("/proc/self/ns/ipc", O_RDONLY);
 
-	snprintf(path, sizeof(path), "/proc/%ld/ns/ipc", (long)*(const pid_t *)arg);
-	if (open(path, O_RDONLY) < 0 || mkdir(PSHM_DIR "/kiter-dir", 0755) < 0 ||
-	    segment("kiter-dir/below", true, true) < 0)
+	if (own < 0 || unshare(CLONE_NEWIPC) < 0 ||
+	    shmget(0x6b697468, 11 * PAGE, IPC_CREAT | 0600) < 0 ||
+	    open("/proc/self/ns/ipc", O_RDONLY) < 0 || setns(own, CLONE_NEWIPC) < 0)
 		return -1;
+	close(own);
 	prctl(PR_SET_NAME, "kiter-keeper", 0, 0, 0);
+	return 0;
+}
+
+/* A deleted file below the top of /dev/shm: its name is its path there, which /proc tells. */
+static int below_setup(const void *arg)
+{
+	if (mkdir(PSHM_DIR "/kiter-dir", 0755) < 0 || segment("kiter-dir/below", true, true) < 0)
+		return -1;
+	prctl(PR_SET_NAME, "kiter-below", 0, 0, 0);
 	return 0;
 }
 
@@ -142,9 +155,11 @@ static void start_children(void)
 	children[child_count++] = test_child_ready(everything_setup, NULL);
 	children[child_count] = test_child_ready(container_setup, NULL);
 	child_count++;
-	children[child_count] = test_child_ready(keeper_setup, &children[1]);
+	children[child_count] = test_child_ready(keeper_setup, NULL);
 	child_count++;
 	children[child_count] = test_child_ready(other_user_setup, NULL);
+	child_count++;
+	children[child_count] = test_child_ready(below_setup, NULL);
 	child_count++;
 }
 
@@ -215,9 +230,10 @@ static char *scan_text(unsigned kinds, const struct pshm_kernel_iter *it, bool *
 	while (pshm_scan_next(scan, &o) > 0)
 		describe(&text, &len, o);
 	*ret_used = pshm_scan_kernel_iter_used(scan);
-	/* Only the keeper's deleted file below the top of /dev/shm needs /proc. */
-	for (size_t i = 0; it && i < child_count; i++)
-		CU_ASSERT_EQUAL(pshm_scan_kernel_iter_read_proc(scan, children[i]), i == 2);
+	/* Only the deleted file below the top of /dev/shm needs /proc. */
+	for (size_t i = 0; *ret_used && i < child_count; i++)
+		CU_ASSERT_EQUAL(pshm_scan_kernel_iter_read_proc(scan, children[i]),
+				i == child_count - 1);
 	pshm_scan_free(scan);
 	return text;
 }
@@ -269,6 +285,7 @@ static void test_iterators_see_every_kind_the_children_hold(void)
 		"0x6b697465@",
 		"@0x6b697466@",
 		"@0x6b697467@",
+		"@0x6b697468@",
 		"kiter-dir%2Fbelow@",
 		"kiter-4242@",
 		"comm k_a__b_n ",
@@ -314,12 +331,29 @@ static void test_scans_the_iterators_must_not_make_walk_proc(void)
 	pshm_scan_free(scan);
 }
 
+static void test_a_run_past_its_bound_walks_proc_instead(void)
+{
+	bool used_small, used_walk;
+	char *small, *walk;
+
+	/* 4 KiB: less than the processes alone (64 bytes each) take. */
+	pshm_set_kernel_iter_bytes(4096);
+	small = scan_text(PSHM_KIND_ALL, iter, &used_small);
+	pshm_set_kernel_iter_bytes(0);
+	walk = scan_text(PSHM_KIND_ALL, NULL, &used_walk);
+	CU_ASSERT_FALSE(used_small);
+	CU_ASSERT_STRING_EQUAL(small, walk);
+	free(small);
+	free(walk);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
 		TEST(test_iterators_and_proc_give_the_same_scan),
 		TEST(test_iterators_see_every_kind_the_children_hold),
 		TEST(test_scans_the_iterators_must_not_make_walk_proc),
+		TEST(test_a_run_past_its_bound_walks_proc_instead),
 		TEST_END,
 	};
 	struct pshm_error err;
