@@ -17,16 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pshm_i.h"
-
-/* Where the memory controller is mounted, and whether that is cgroup v2. */
-struct hierarchy {
-	char mount[256];
-	bool v2;
-};
+#include "cgroups_i.h"
 
 /* The memory controller's hierarchy, from this mount namespace's mountinfo; mount "" when none. */
-static void find_hierarchy(struct hierarchy *h)
+void cgroups_find_hierarchy(struct hierarchy *h)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL, v1[256] = "", v2[256] = "";
@@ -66,80 +60,6 @@ static void find_hierarchy(struct hierarchy *h)
 		}
 	}
 	snprintf(h->mount, sizeof(h->mount), "%s", v1);
-}
-
-/*
- * /proc/PID/cgroup whole into *buf (its *size grown as needed), through
- * proc_dir: its length, or -1 when it cannot be read (gone).
- */
-static ssize_t read_cgroup_file(int proc_dir, pid_t pid, char **buf, size_t *size)
-{
-	char name[32];
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(name, sizeof(name), "%ld/cgroup", (long)pid);
-	fd = openat(proc_dir, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	do {
-		if (len + 1 >= *size) {
-			size_t bigger = *size ? *size * 2 : 4096;
-			char *more = realloc(*buf, bigger);
-
-			if (!more) {
-				close(fd);
-				return -1;
-			}
-			*buf = more;
-			*size = bigger;
-		}
-		n = read(fd, *buf + len, *size - len - 1);
-		if (n > 0)
-			len += (size_t)n;
-		/*
-		 * The file is one record (proc_cgroup_show, whole at each
-		 * read): a read that left room was all of it, and the read
-		 * that would say so costs as much as a holder's line.
-		 */
-	} while (n > 0 && len + 1 >= *size);
-	close(fd);
-	if (n < 0)
-		return -1;
-	(*buf)[len] = '\0';
-	return (ssize_t)len;
-}
-
-/*
- * pid's cgroup in that hierarchy into path (size bytes), with *buf (of
- * *buf_size) to read into: 0, or -ENOENT (gone, or none).
- */
-static int cgroup_of(const struct hierarchy *h, int proc_dir, pid_t pid, char *path, size_t size,
-		     char **buf, size_t *buf_size)
-{
-	ssize_t len = read_cgroup_file(proc_dir, pid, buf, buf_size);
-	char *line, *end;
-
-	for (line = *buf; len > 0 && line < *buf + len; line = end + 1) {
-		char *controllers, *where;
-
-		end = strchrnul(line, '\n');
-		*end = '\0';
-		controllers = strchr(line, ':');
-		if (!controllers || !(where = strchr(controllers + 1, ':')))
-			continue;
-		/* "ID:CONTROLLERS:PATH": each field its own string (v2's is "0::PATH"). */
-		*where++ = '\0';
-		where[strcspn(where, "\n")] = '\0';
-		*controllers++ = '\0';
-		if (h->v2 ? strcmp(line, "0") == 0 && !controllers[0]
-			  : strstr(controllers, "memory") != NULL) {
-			snprintf(path, size, "%s", where);
-			return 0;
-		}
-	}
-	return -ENOENT;
 }
 
 /* The cgroup's own count of shmem (memory.stat), or -1 when it cannot be read. */
@@ -253,158 +173,6 @@ static ssize_t row_of(struct pshm_cgroup_row **rows, size_t *count, size_t *capa
 }
 
 /* The processes a usage by cgroup has asked the cgroup of, with the answer ("": unknown). */
-struct known {
-	pid_t pid;
-	char path[PSHM_CGROUP_PATH_MAX];
-};
-
-struct by_cgroup {
-	struct hierarchy h;
-	int proc_dir;
-	struct pshm_cgroup_row *rows;
-	size_t count, capacity;
-	struct known *known;
-	size_t known_count, known_capacity;
-	size_t *slots; /* indexes into known + 1 by pid (0: free), a power of two of them */
-	size_t slot_count;
-	char *buf; /* for /proc/PID/cgroup */
-	size_t buf_size;
-};
-
-static size_t slot_of(const struct by_cgroup *b, pid_t pid)
-{
-	size_t i = ((size_t)(unsigned)pid * 0x9E3779B1u) & (b->slot_count - 1);
-
-	while (b->slots[i] && b->known[b->slots[i] - 1].pid != pid)
-		i = (i + 1) & (b->slot_count - 1);
-	return i;
-}
-
-/* pid's entry in b->known, added (path unknown) when new: its index, or -1 when out of memory. */
-static ssize_t known_entry(struct by_cgroup *b, pid_t pid)
-{
-	size_t slot;
-
-	if (b->slot_count && b->slots[slot = slot_of(b, pid)])
-		return (ssize_t)(b->slots[slot] - 1);
-	if (b->known_count == b->known_capacity) {
-		size_t bigger = b->known_capacity ? b->known_capacity * 2 : 64;
-		struct known *more = realloc(b->known, bigger * sizeof(*more));
-
-		if (!more)
-			return -1;
-		b->known = more;
-		b->known_capacity = bigger;
-	}
-	/* Half full at most: grown (and filled again) before that. */
-	if ((b->known_count + 1) * 2 > b->slot_count) {
-		size_t count = b->slot_count ? b->slot_count * 2 : 128;
-		size_t *slots = calloc(count, sizeof(*slots));
-
-		if (!slots)
-			return -1;
-		free(b->slots);
-		b->slots = slots;
-		b->slot_count = count;
-		for (size_t i = 0; i < b->known_count; i++)
-			b->slots[slot_of(b, b->known[i].pid)] = i + 1;
-	}
-	b->known[b->known_count] = (struct known){ .pid = pid };
-	b->slots[slot_of(b, pid)] = ++b->known_count;
-	return (ssize_t)(b->known_count - 1);
-}
-
-/* pid's cgroup, asked once per usage: its index in b->known, or -1 when unknown (gone, no memory). */
-static ssize_t cgroup_index(struct by_cgroup *b, pid_t pid)
-{
-	size_t before = b->known_count;
-	ssize_t i = known_entry(b, pid);
-
-	if (i < 0)
-		return -1;
-	if ((size_t)i == before && cgroup_of(&b->h, b->proc_dir, pid, b->known[i].path,
-					     sizeof(b->known[i].path), &b->buf, &b->buf_size) < 0)
-		b->known[i].path[0] = '\0';
-	return b->known[i].path[0] ? i : -1;
-}
-
-/* Readers of many processes' cgroups at most, processes each at least, and per batch. */
-#define CGROUP_READERS_MAX 4
-#define CGROUP_PROCESSES_PER_READER 128
-#define CGROUP_BATCH 16
-
-struct reader {
-	struct by_cgroup *b;
-	size_t *next; /* the next batch of b->known to read, shared */
-	char *buf;    /* its own, for /proc/PID/cgroup */
-	size_t buf_size;
-	pthread_t thread;
-};
-
-static void *read_cgroups(void *arg)
-{
-	struct reader *r = arg;
-	struct by_cgroup *b = r->b;
-
-	for (;;) {
-		size_t at = __atomic_fetch_add(r->next, CGROUP_BATCH, __ATOMIC_RELAXED);
-
-		if (at >= b->known_count)
-			break;
-		for (size_t i = at; i < at + CGROUP_BATCH && i < b->known_count; i++)
-			if (cgroup_of(&b->h, b->proc_dir, b->known[i].pid, b->known[i].path,
-				      sizeof(b->known[i].path), &r->buf, &r->buf_size) < 0)
-				b->known[i].path[0] = '\0';
-	}
-	return NULL;
-}
-
-/*
- * When viewer sees every holder (no may_read to ask): the cgroup of each
- * holder of an object it sees, read before they are added up, shared out
- * among a few threads (one per CPU, at most CGROUP_READERS_MAX, and only
- * for many processes): reading them is the kernel's work, once per
- * process. 0, or -ENOMEM.
- */
-static int read_holders_cgroups(struct by_cgroup *b, const struct pshm_scan *s,
-				const struct pshm_viewer *viewer)
-{
-	struct reader readers[CGROUP_READERS_MAX];
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n = 1, next = 0;
-
-	if (viewer->may_read)
-		return 0;
-	for (size_t i = 0; i < pshm_scan_count(s); i++) {
-		const struct pshm_object *o = pshm_scan_at(s, i);
-
-		if (!pshm_object_visible(o, viewer))
-			continue;
-		for (size_t h = 0; h < o->holder_count; h++)
-			if ((h == 0 || o->holders[h].pid != o->holders[h - 1].pid) &&
-			    known_entry(b, o->holders[h].pid) < 0)
-				return -ENOMEM;
-	}
-	while (n < CGROUP_READERS_MAX && (long)n < cpus &&
-	       b->known_count / (n + 1) >= CGROUP_PROCESSES_PER_READER)
-		n++;
-	for (size_t i = 0; i < n; i++) {
-		readers[i] = (struct reader){ .b = b, .next = &next };
-		/* A reader that cannot start leaves its share to the others. */
-		if (i > 0 && pthread_create(&readers[i].thread, NULL, read_cgroups, &readers[i])) {
-			n = i;
-			break;
-		}
-	}
-	read_cgroups(&readers[0]);
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			pthread_join(readers[i].thread, NULL);
-		free(readers[i].buf);
-	}
-	return 0;
-}
-
 /* Adds bytes of an object of kind index k to the row of path, a share of it: 0, or -ENOMEM. */
 static int add_share(struct by_cgroup *b, const char *path, int k, unsigned long long bytes)
 {
@@ -438,7 +206,7 @@ static int add_object(struct by_cgroup *b, const struct pshm_object *o,
 			continue;
 		if (!pshm_holder_visible(&o->holders[i], viewer))
 			continue;
-		c = cgroup_index(b, o->holders[i].pid);
+		c = cgroups_index(b, o->holders[i].pid);
 		if (c < 0)
 			continue;
 		for (size_t j = 0; j < n && !known; j++)
@@ -463,7 +231,7 @@ static int add_tmpfs(void *ctx, const char *mount_point, unsigned long long used
 
 	if (sscanf(mount_point, "/proc/%ld/root/", &pid) != 1 || !used)
 		return 0; /* this namespace's own (not a container's), or empty */
-	c = cgroup_index(b, (pid_t)pid);
+	c = cgroups_index(b, (pid_t)pid);
 	r = row_of(&b->rows, &b->count, &b->capacity, c < 0 ? "" : b->known[c].path);
 	if (r < 0)
 		return (int)r;
@@ -500,8 +268,8 @@ PSHM_EXPORT ssize_t pshm_usage_by_cgroup(const struct pshm_scan *s,
 	if (!ret)
 		return pshm_fail(err, EINVAL, "usage", NULL, -1, "no rows to return");
 	b.proc_dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	find_hierarchy(&b.h);
-	r = read_holders_cgroups(&b, s, viewer);
+	cgroups_find_hierarchy(&b.h);
+	r = cgroups_read_holders(&b, s, viewer);
 	for (size_t i = 0; r == 0 && i < pshm_scan_count(s); i++) {
 		const struct pshm_object *o = pshm_scan_at(s, i);
 		int k = 0;

@@ -178,6 +178,26 @@ static __always_inline long inode_of(struct file *f, struct kiter_inode *r)
 	return n > 0 ? n : 1;
 }
 
+/* The ids of t's cgroups: v2's, and the memory controller's (v1's where that is separate). */
+static __always_inline void cgroups_of(struct task_struct *t, struct kiter_task *r)
+{
+	struct css_set *set = BPF_CORE_READ(t, cgroups);
+	struct cgroup_subsys_state *css = NULL;
+	int memory;
+
+	if (!set)
+		return;
+	r->cgroup_v2 = BPF_CORE_READ(set, dfl_cgrp, kn, id);
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return;
+	memory = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	if (memory < 0 || memory >= 16)
+		return;
+	bpf_core_read(&css, sizeof(css), &set->subsys[memory]);
+	if (css)
+		r->cgroup_memory = BPF_CORE_READ(css, cgroup, kn, id);
+}
+
 SEC("iter/task")
 int kiter_task(struct bpf_iter__task *ctx)
 {
@@ -206,6 +226,7 @@ int kiter_task(struct bpf_iter__task *ctx)
 		r->mnt_ns = BPF_CORE_READ(ns, mnt_ns, ns.inum);
 	}
 	r->start_boottime = t->start_boottime;
+	cgroups_of(t, r);
 	bpf_probe_read_kernel(r->comm, sizeof(r->comm), t->comm);
 	bpf_seq_write(seq, r, sizeof(*r));
 	return 0;

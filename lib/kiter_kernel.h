@@ -53,10 +53,29 @@ struct cred {
 	kgid_t gid, sgid, egid;
 };
 
+struct kernfs_node {
+	u64 id;
+};
+struct cgroup {
+	struct kernfs_node *kn;
+};
+struct cgroup_subsys_state {
+	struct cgroup *cgroup;
+};
+/* The controllers' number is the kernel's (CGROUP_SUBSYS_COUNT); 16 bounds any index read. */
+struct css_set {
+	struct cgroup_subsys_state *subsys[16];
+	struct cgroup *dfl_cgrp;
+};
+enum cgroup_subsys_id {
+	memory_cgrp_id = 4,
+};
+
 struct task_struct {
 	int pid, tgid;
 	const struct cred *real_cred;
 	struct nsproxy *nsproxy;
+	struct css_set *cgroups;
 	u64 start_boottime;
 	char comm[16];
 };

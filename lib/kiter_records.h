@@ -24,7 +24,7 @@ typedef int64_t kiter_s64;
 #endif
 
 /* Changed with any record's layout: what was loaded must be what is read. */
-#define KITER_VERSION 2
+#define KITER_VERSION 3
 
 #define KITER_TASK 1
 #define KITER_FILE 2
@@ -51,6 +51,8 @@ struct kiter_task {
 	kiter_u32 uids[3], gids[3]; /* real, effective, saved */
 	kiter_u32 ipc_ns, mnt_ns;   /* inodes; 0: none (exiting) */
 	kiter_u64 start_boottime;   /* ns */
+	/* Its cgroups' ids (their kernfs inodes): v2's, v1's memory controller's; 0 unknown. */
+	kiter_u64 cgroup_v2, cgroup_memory;
 	char comm[16];
 };
 

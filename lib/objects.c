@@ -459,7 +459,25 @@ PSHM_EXPORT void pshm_scan_free(struct pshm_scan *s)
 	free(s->buf);
 	free(s->pending);
 	free(s->other_ipcs);
+	free(s->task_cgroups);
 	free(s);
+}
+
+unsigned long long pshm_scan_task_cgroup(const struct pshm_scan *s, pid_t pid, bool v2)
+{
+	size_t low = 0, high = s->task_cgroup_count;
+
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (s->task_cgroups[mid].pid == pid)
+			return v2 ? s->task_cgroups[mid].v2 : s->task_cgroups[mid].memory;
+		if (s->task_cgroups[mid].pid < pid)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return 0;
 }
 
 PSHM_EXPORT bool pshm_holder_visible(const struct pshm_holder *h, const struct pshm_viewer *viewer)

@@ -71,6 +71,12 @@ struct sysv_pending {
 	blkcnt_t huge_blocks; /* on huge pages: map_files' own count, else -1 */
 };
 
+/* A process's cgroups by id (their kernfs inodes), as the kernel iterators saw them. */
+struct scan_task_cgroup {
+	pid_t pid;
+	unsigned long long v2, memory;
+};
+
 struct pshm_scan {
 	/*
 	 * The kinds to look for: those asked for (wanted), and for huge pages
@@ -130,6 +136,12 @@ struct pshm_scan {
 	struct object *only;   /* options.only's object, or NULL */
 	size_t holder_total;   /* holders added, for options.holders_max */
 	bool kernel_iter_used; /* made of the kernel iterators' records (procs_kiter.c) */
+	/*
+	 * Then, each process's cgroups as the iterators saw them (their ids),
+	 * in pid order, so that usage reads one cgroup file per cgroup.
+	 */
+	struct scan_task_cgroup *task_cgroups;
+	size_t task_cgroup_count;
 	/* Of those, the first processes read from /proc instead, for the unit tests. */
 	pid_t kernel_iter_proc[16];
 	size_t kernel_iter_proc_count;

@@ -221,6 +221,14 @@ int procs_scan_kiter(struct pshm_scan *s)
 	}
 	order(&run);
 	s->kernel_iter_used = true;
+	s->task_cgroups = malloc((run.count[KITER_TASKS] + 1) * sizeof(*s->task_cgroups));
+	for (size_t i = 0; s->task_cgroups && i < run.count[KITER_TASKS]; i++) {
+		const struct kiter_task *task = kiter_task_at(&run, i);
+
+		s->task_cgroups[s->task_cgroup_count++] = (struct scan_task_cgroup){
+			.pid = (pid_t)task->pid, .v2 = task->cgroup_v2, .memory = task->cgroup_memory
+		};
+	}
 	/* Every pid of any record, in order: one born between two runs is read from /proc. */
 	while (r == 0 && (t < run.count[KITER_TASKS] || f < run.count[KITER_FILES] ||
 			  v < run.count[KITER_VMAS])) {

@@ -14,6 +14,13 @@
 const struct pshm_object *pshm_scan_at(const struct pshm_scan *s, size_t i);
 
 /*
+ * The id (kernfs inode) of process pid's cgroup, v2's or the memory
+ * controller's, as the kernel iterators saw it during the scan: 0 when
+ * unknown (a scan that walked /proc, or a process not seen).
+ */
+unsigned long long pshm_scan_task_cgroup(const struct pshm_scan *s, pid_t pid, bool v2);
+
+/*
  * Object i of s's allocated bytes as usage adds them: a segment of several
  * names (hard links) once, for the first of its names viewer sees, 0 for
  * the others (usage.c, for cgroups.c too).

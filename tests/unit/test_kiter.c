@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroups_i.h"
 #include "pshm.h"
 #include "pshm_i.h"
 #include "testutil.h"
@@ -347,6 +348,87 @@ static void test_a_run_past_its_bound_walks_proc_instead(void)
 	free(walk);
 }
 
+/* A memfd named arg, of 5 pages, written. */
+static int memfd_setup(const void *arg)
+{
+	int fd = memfd_create(arg, 0);
+	char page[PAGE] = { 1 };
+
+	for (int i = 0; fd >= 0 && i < 5; i++)
+		if (write(fd, page, sizeof(page)) != (ssize_t)sizeof(page))
+			return -1;
+	return fd < 0 ? -1 : 0;
+}
+
+/* Moves pid into the cgroup at path (of the hierarchy): true when it went. */
+static bool move_to(const char *path, pid_t pid)
+{
+	char file[PATH_MAX + 16];
+	FILE *f;
+	bool ok;
+
+	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+	f = fopen(file, "w");
+	if (!f)
+		return false;
+	ok = fprintf(f, "%ld\n", (long)pid) > 0;
+	return fclose(f) == 0 && ok;
+}
+
+/* The bytes of memfds the row of the cgroup at path (below the hierarchy's top) has. */
+static unsigned long long memfd_bytes(const struct pshm_cgroup_row *rows, ssize_t count,
+				      const char *path)
+{
+	for (ssize_t i = 0; i < count; i++)
+		if (strcmp(rows[i].path, path) == 0)
+			return rows[i].bytes[__builtin_ctz(PSHM_KIND_MEMFD)];
+	return 0;
+}
+
+static void test_usage_by_cgroup_reads_a_cgroup_once_and_follows_a_move(void)
+{
+	struct pshm_scan_options options = { .skip_self = true, .kernel_iter = iter };
+	struct pshm_viewer root = { .uid = 0 };
+	struct pshm_cgroup_row *rows = NULL;
+	char a[PATH_MAX], b[PATH_MAX];
+	struct hierarchy h;
+	struct pshm_scan *scan;
+	pid_t first, second;
+	ssize_t n;
+
+	cgroups_find_hierarchy(&h);
+	snprintf(a, sizeof(a), "%s/pshm-kiter-a-%ld", h.mount, (long)getpid());
+	snprintf(b, sizeof(b), "%s/pshm-kiter-b-%ld", h.mount, (long)getpid());
+	if (!h.mount[0] || mkdir(a, 0755) < 0) {
+		printf("\n    SKIP: no memory controller's hierarchy to make cgroups in ");
+		return;
+	}
+	CU_ASSERT_FATAL(mkdir(b, 0755) == 0);
+	/* The first holder's object sorts first: its path is read for both. */
+	first = test_child_ready(memfd_setup, "kiter-cg-a");
+	second = test_child_ready(memfd_setup, "kiter-cg-b");
+	CU_ASSERT_TRUE(move_to(a, first) && move_to(a, second));
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_MEMFD, &options, &scan, NULL) == 0);
+	CU_ASSERT_TRUE(pshm_scan_kernel_iter_used(scan));
+	n = pshm_usage_by_cgroup(scan, &root, &rows, NULL);
+	CU_ASSERT(n > 0);
+	CU_ASSERT_EQUAL(memfd_bytes(rows, n, a + strlen(h.mount)), 10 * PAGE);
+	free(rows);
+	/* Moved after the scan: its path no longer names the cgroup the scan saw. */
+	CU_ASSERT_TRUE(move_to(b, first));
+	n = pshm_usage_by_cgroup(scan, &root, &rows, NULL);
+	CU_ASSERT_EQUAL(memfd_bytes(rows, n, a + strlen(h.mount)), 5 * PAGE);
+	CU_ASSERT_EQUAL(memfd_bytes(rows, n, b + strlen(h.mount)), 5 * PAGE);
+	free(rows);
+	pshm_scan_free(scan);
+	kill(first, SIGKILL);
+	kill(second, SIGKILL);
+	waitpid(first, NULL, 0);
+	waitpid(second, NULL, 0);
+	CU_ASSERT_EQUAL(rmdir(a), 0);
+	CU_ASSERT_EQUAL(rmdir(b), 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
@@ -354,6 +436,7 @@ int main(int argc, char **argv)
 		TEST(test_iterators_see_every_kind_the_children_hold),
 		TEST(test_scans_the_iterators_must_not_make_walk_proc),
 		TEST(test_a_run_past_its_bound_walks_proc_instead),
+		TEST(test_usage_by_cgroup_reads_a_cgroup_once_and_follows_a_move),
 		TEST_END,
 	};
 	struct pshm_error err;
