@@ -12,6 +12,8 @@
 
 /* The path a descriptor of a FUSE daemon links to. */
 #define DAEMONS_FUSE_DEVICE "/dev/fuse"
+#define DAEMONS_FUSE_MAJOR 10 /* the misc device it is */
+#define DAEMONS_FUSE_MINOR 229
 
 /*
  * Whether descriptor fd_name of the process of the /proc/PID directory

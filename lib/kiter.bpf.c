@@ -250,6 +250,7 @@ int kiter_file(struct bpf_iter__task_file *ctx)
 	r->kind = KITER_FILE;
 	r->size = written(__builtin_offsetof(struct kiter_file, inode.name), n, sizeof(*r));
 	r->pid = t->tgid;
+	r->start_boottime = t->start_boottime;
 	r->fd = (s32)ctx->fd;
 	write_record(seq, r, &r->size, sizeof(*r));
 	return 0;
@@ -277,6 +278,7 @@ int kiter_vma(struct bpf_iter__task_vma *ctx)
 	r->kind = KITER_VMA;
 	r->size = written(__builtin_offsetof(struct kiter_vma, inode.name), n, sizeof(*r));
 	r->pid = t->tgid;
+	r->start_boottime = t->start_boottime;
 	r->start = v->vm_start;
 	r->end = v->vm_end;
 	r->flags = v->vm_flags;

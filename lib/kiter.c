@@ -74,10 +74,11 @@ bool kiter_usable(const struct pshm_scan *s)
 
 /*
  * Reads one iterator of it whole into *ret (its length in *ret_len), at
- * most budget bytes: 0, -E2BIG past them, or -errno.
+ * most budget bytes, asking o's stop between reads: 0, -E2BIG past them,
+ * -ETIMEDOUT, or -errno.
  */
-static int read_iterator(const struct pshm_kernel_iter *it, int which, size_t budget, char **ret,
-			 size_t *ret_len)
+static int read_iterator(const struct pshm_kernel_iter *it, int which, size_t budget,
+			 const struct pshm_scan_options *o, char **ret, size_t *ret_len)
 {
 	int fd = bpf_iter_create(bpf_link__fd(it->links[which]));
 	size_t len = 0, capacity = 0;
@@ -101,8 +102,17 @@ static int read_iterator(const struct pshm_kernel_iter *it, int which, size_t bu
 			}
 			buf = bigger;
 		}
+		if (o && o->stop && o->stop(o->stop_ctx)) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		/*
+		 * EAGAIN: the kernel went through a million objects that wrote
+		 * nothing (a process's many other descriptors), and goes on
+		 * from there at the next read.
+		 */
 		n = read(fd, buf + len, capacity - len);
-		if (n < 0 && errno != EINTR)
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
 			r = -errno;
 		else if (n == 0)
 			break;
@@ -164,7 +174,8 @@ void pshm_set_kernel_iter_bytes(size_t max)
 	run_bytes_max = max ? max : KITER_RUN_BYTES_MAX;
 }
 
-int kiter_run(const struct pshm_kernel_iter *it, struct kiter_run *run)
+int kiter_run(const struct pshm_kernel_iter *it, const struct pshm_scan_options *o,
+	      struct kiter_run *run)
 {
 	size_t budget = run_bytes_max;
 	int r = 0;
@@ -173,7 +184,7 @@ int kiter_run(const struct pshm_kernel_iter *it, struct kiter_run *run)
 	for (int i = 0; r == 0 && i < KITER_KINDS; i++) {
 		size_t len = 0;
 
-		r = read_iterator(it, i, budget, &run->buf[i], &len);
+		r = read_iterator(it, i, budget, o, &run->buf[i], &len);
 		if (r == 0)
 			r = index_records(run, i, len);
 		budget -= len < budget ? len : budget;
@@ -313,7 +324,7 @@ static int check(const struct pshm_kernel_iter *it, const char **ret_what)
 		goto out;
 	}
 	*ret_what = "running them";
-	r = kiter_run(it, &run);
+	r = kiter_run(it, NULL, &run);
 	if (r == 0) {
 		*ret_what = check_own(&run, memfd, &mst, (unsigned long)addr, nsfd, &nst);
 		r = *ret_what ? -EPROTO : 0;

@@ -35,11 +35,12 @@ struct kiter_run {
 
 /*
  * Runs the iterators of it once, into run (kiter_run_free frees it),
- * every record checked whole: 0, -ENOMEM, -E2BIG past
- * KITER_RUN_BYTES_MAX, -EPROTO for a record that is not whole, or what
- * reading them says.
+ * every record checked whole, asking o's stop (o may be NULL) between
+ * reads: 0, -ETIMEDOUT, -ENOMEM, -E2BIG past KITER_RUN_BYTES_MAX,
+ * -EPROTO for a record that is not whole, or what reading them says.
  */
-int kiter_run(const struct pshm_kernel_iter *it, struct kiter_run *run);
+int kiter_run(const struct pshm_kernel_iter *it, const struct pshm_scan_options *o,
+	      struct kiter_run *run);
 void kiter_run_free(struct kiter_run *run);
 
 static inline const struct kiter_task *kiter_task_at(const struct kiter_run *run, size_t i)

@@ -24,7 +24,7 @@ typedef int64_t kiter_s64;
 #endif
 
 /* Changed with any record's layout: what was loaded must be what is read. */
-#define KITER_VERSION 3
+#define KITER_VERSION 4
 
 #define KITER_TASK 1
 #define KITER_FILE 2
@@ -71,16 +71,19 @@ struct kiter_inode {
 	char name[KITER_NAME_MAX]; /* the dentry's name, NUL-terminated; the record's end */
 };
 
+/* A descriptor's and a mapping's process: start_boottime tells a pid reused between two runs. */
 struct kiter_file {
 	kiter_u32 kind, size;
 	kiter_u32 pid;
 	kiter_s32 fd;
+	kiter_u64 start_boottime;
 	struct kiter_inode inode;
 };
 
 struct kiter_vma {
 	kiter_u32 kind, size;
 	kiter_u32 pid, pad;
+	kiter_u64 start_boottime;
 	kiter_u64 start, end, flags;
 	struct kiter_inode inode;
 };

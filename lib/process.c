@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "daemons_i.h"
@@ -95,8 +96,11 @@ int process_descriptor(struct pshm_scan *s, struct process *p, int fd_dir, const
 		return 0;
 	}
 	if (strcmp(target, DAEMONS_FUSE_DEVICE) == 0) {
-		p->daemon |=
-			process_owned_by(s, p, &h) && daemons_serves_shmfs(p->dir, fd_name, p->uid);
+		/* The device itself, not a file of that name in someone's mount namespace. */
+		p->daemon |= link_stat(fd_dir, fd_name, known, &st) == 0 && S_ISCHR(st.st_mode) &&
+			     st.st_rdev == makedev(DAEMONS_FUSE_MAJOR, DAEMONS_FUSE_MINOR) &&
+			     process_owned_by(s, p, &h) &&
+			     daemons_serves_shmfs(p->dir, fd_name, p->uid);
 		return 0;
 	}
 	if (s->only)

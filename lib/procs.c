@@ -22,8 +22,7 @@
 #include "procs_i.h"
 #include "sysv_i.h"
 
-/* The processes, as /proc lists them now: their pids, ascending. */
-static int list_processes(bool skip_self, int proc_dir, long **ret, size_t *ret_count)
+int procs_list(bool skip_self, int proc_dir, long **ret, size_t *ret_count)
 {
 	long self = (long)getpid(), *pids = NULL;
 	size_t count = 0, capacity = 0;
@@ -230,7 +229,7 @@ int procs_scan(struct pshm_scan *s)
 			return r;
 		}
 	}
-	r = list_processes(s->options.skip_self, proc_dir, &pids, &count);
+	r = procs_list(s->options.skip_self, proc_dir, &pids, &count);
 	if (r < 0) {
 		close(proc_dir);
 		return r;
@@ -372,7 +371,7 @@ ssize_t procs_namespaces(const char *type, unsigned long long own, struct scan_n
 	w.proc_dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w.proc_dir < 0)
 		return -errno;
-	r = list_processes(false, w.proc_dir, &pids, &w.count);
+	r = procs_list(false, w.proc_dir, &pids, &w.count);
 	w.pids = pids;
 	w.ns = r == 0 ? malloc((w.count ? w.count : 1) * sizeof(*w.ns)) : NULL;
 	if (r == 0 && !w.ns)

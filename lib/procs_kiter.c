@@ -12,14 +12,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "kiter_i.h"
 #include "process_i.h"
+#include "procs_i.h"
 #include "sysv_i.h"
 
 #define VM_READ 0x1
@@ -84,17 +87,37 @@ struct records {
 	size_t file, file_end, vma, vma_end;
 };
 
-/* Whether the records of a process can say all that the walk would read of it. */
+/*
+ * Whether /proc lets this process read process pid, as the kernel
+ * decides (ptrace_may_access, PTRACE_MODE_READ, the check behind every
+ * file a scan reads there): kcmp(2) asks it, without reading anything.
+ * Without kcmp, or when pid is gone, the walk tells.
+ */
+static bool readable(long pid)
+{
+	return syscall(SYS_kcmp, (pid_t)getpid(), (pid_t)pid, KCMP_VM, 0, 0) >= 0;
+}
+
+/*
+ * Whether the records of process t can say all that the walk would read
+ * of it: /proc would let the scan read it (one it would not is read by
+ * the walk, which counts it as unreadable), they are all of that process
+ * (not of a pid reused between two runs), and each names its file.
+ */
 static bool records_suffice(const struct pshm_scan *s, const struct kiter_run *run,
-			    const struct records *r)
+			    const struct kiter_task *t, const struct records *r)
 {
 	char path[PATH_MAX];
 
+	if (!readable(t->pid))
+		return false;
 	for (size_t i = r->file; i < r->file_end; i++)
-		if (path_of(s, &kiter_file_at(run, i)->inode, false, path) == USE_PROC)
+		if (kiter_file_at(run, i)->start_boottime != t->start_boottime ||
+		    path_of(s, &kiter_file_at(run, i)->inode, false, path) == USE_PROC)
 			return false;
 	for (size_t i = r->vma; i < r->vma_end; i++)
-		if (path_of(s, &kiter_vma_at(run, i)->inode, true, path) == USE_PROC)
+		if (kiter_vma_at(run, i)->start_boottime != t->start_boottime ||
+		    path_of(s, &kiter_vma_at(run, i)->inode, true, path) == USE_PROC)
 			return false;
 	return true;
 }
@@ -207,15 +230,21 @@ int procs_scan_kiter(struct pshm_scan *s)
 	bool need_fds = (s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD)) ||
 			((s->kinds & PSHM_KIND_SYSV) && s->other_ipc && geteuid() == 0);
 	const struct pshm_scan_options *o = &s->options;
-	size_t t = 0, f = 0, v = 0;
+	size_t t = 0, f = 0, v = 0, l = 0, listed = 0;
+	long *pids = NULL;
 	struct kiter_run run;
 	long self = (long)getpid();
 	int proc_dir, r = 0;
 
-	if (kiter_run(o->kernel_iter, &run) < 0)
+	r = kiter_run(o->kernel_iter, o, &run);
+	if (r == -ETIMEDOUT)
+		return r;
+	if (r < 0)
 		return 1;
 	proc_dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (proc_dir < 0) {
+	if (proc_dir < 0 || procs_list(o->skip_self, proc_dir, &pids, &listed) < 0) {
+		if (proc_dir >= 0)
+			close(proc_dir);
 		kiter_run_free(&run);
 		return 1;
 	}
@@ -225,23 +254,32 @@ int procs_scan_kiter(struct pshm_scan *s)
 	for (size_t i = 0; s->task_cgroups && i < run.count[KITER_TASKS]; i++) {
 		const struct kiter_task *task = kiter_task_at(&run, i);
 
-		s->task_cgroups[s->task_cgroup_count++] = (struct scan_task_cgroup){
-			.pid = (pid_t)task->pid, .v2 = task->cgroup_v2, .memory = task->cgroup_memory
-		};
+		s->task_cgroups[s->task_cgroup_count++] =
+			(struct scan_task_cgroup){ .pid = (pid_t)task->pid,
+						   .v2 = task->cgroup_v2,
+						   .memory = task->cgroup_memory };
 	}
-	/* Every pid of any record, in order: one born between two runs is read from /proc. */
-	while (r == 0 && (t < run.count[KITER_TASKS] || f < run.count[KITER_FILES] ||
+	/*
+	 * Every pid /proc lists or any record has, in order: one the
+	 * iterators missed (born between two runs, or passed over) is read
+	 * from /proc.
+	 */
+	while (r == 0 && (l < listed || t < run.count[KITER_TASKS] || f < run.count[KITER_FILES] ||
 			  v < run.count[KITER_VMAS])) {
 		long pid = LONG_MAX;
 		struct records rec;
 		const struct kiter_task *task = NULL;
 
-		if (t < run.count[KITER_TASKS])
+		if (l < listed)
+			pid = pids[l];
+		if (t < run.count[KITER_TASKS] && kiter_task_at(&run, t)->pid < pid)
 			pid = kiter_task_at(&run, t)->pid;
 		if (f < run.count[KITER_FILES] && kiter_file_at(&run, f)->pid < pid)
 			pid = kiter_file_at(&run, f)->pid;
 		if (v < run.count[KITER_VMAS] && kiter_vma_at(&run, v)->pid < pid)
 			pid = kiter_vma_at(&run, v)->pid;
+		if (l < listed && pids[l] == pid)
+			l++;
 		if (t < run.count[KITER_TASKS] && kiter_task_at(&run, t)->pid == pid)
 			task = kiter_task_at(&run, t++);
 		rec.file = f;
@@ -256,12 +294,13 @@ int procs_scan_kiter(struct pshm_scan *s)
 			continue;
 		if (o->stop && o->stop(o->stop_ctx))
 			r = -ETIMEDOUT;
-		else if (task && records_suffice(s, &run, &rec))
+		else if (task && records_suffice(s, &run, task, &rec))
 			r = scan_records(s, &run, task, &rec, need_fds);
 		else if ((r = process_scan(s, proc_dir, pid, need_fds)) == 0 &&
 			 s->kernel_iter_proc_count < sizeof(s->kernel_iter_proc) / sizeof(pid_t))
 			s->kernel_iter_proc[s->kernel_iter_proc_count++] = (pid_t)pid;
 	}
+	free(pids);
 	close(proc_dir);
 	kiter_run_free(&run);
 	/* The mount namespaces in process order, as a walk of /proc meets them. */

@@ -217,6 +217,26 @@ static void describe(char **text, size_t *len, const struct pshm_object *o)
 	free(line);
 }
 
+/* Appends the processes a scan could not read and the namespaces it left out. */
+static void unreadable_text(char **text, size_t *len, const struct pshm_scan *scan)
+{
+	struct pshm_unreadable u[PSHM_UNREADABLE_NAMED];
+	size_t n = pshm_scan_unreadable_pids(scan, u, PSHM_UNREADABLE_NAMED);
+	char line[64];
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n)
+			snprintf(line, sizeof(line), " %d %d", u[i].pid, u[i].error);
+		else
+			snprintf(line, sizeof(line), " of %u; ipc skipped %u\n",
+				 pshm_scan_unreadable(scan), pshm_scan_ipc_skipped(scan));
+		*text = realloc(*text, *len + strlen(line) + 1);
+		CU_ASSERT_FATAL(*text != NULL);
+		memcpy(*text + *len, line, strlen(line) + 1);
+		*len += strlen(line);
+	}
+}
+
 /* Every object of kinds the children hold, described, in the scan's order. */
 static char *scan_text(unsigned kinds, const struct pshm_kernel_iter *it, bool *ret_used)
 {
@@ -231,6 +251,8 @@ static char *scan_text(unsigned kinds, const struct pshm_kernel_iter *it, bool *
 	while (pshm_scan_next(scan, &o) > 0)
 		describe(&text, &len, o);
 	*ret_used = pshm_scan_kernel_iter_used(scan);
+	/* The processes /proc does not let the scan read (here too: a sandbox's init). */
+	unreadable_text(&text, &len, scan);
 	/* Only the deleted file below the top of /dev/shm needs /proc. */
 	for (size_t i = 0; *ret_used && i < child_count; i++)
 		CU_ASSERT_EQUAL(pshm_scan_kernel_iter_read_proc(scan, children[i]),
