@@ -238,12 +238,64 @@ static void test_tmpfs_mounts_of_a_scan_are_a_walks(void)
 	stop(child);
 }
 
+/*
+ * Holds a segment mapped, then, in a mount namespace of its own with a
+ * (dead) fuse.shmfs mount of root's on the directory arg, keeps open a
+ * regular file it made at /dev/fuse on a tmpfs: what a shmfs daemon
+ * looks like by name only.
+ */
+static int fake_daemon_setup(const void *arg)
+{
+	const char *dir = arg;
+	int seg = open(PSHM_DIR "/fake-fuse-held", O_RDWR | O_CREAT, 0600), fuse;
+	char options[128];
+
+	if (seg < 0 || ftruncate(seg, 4096) < 0 ||
+	    mmap(NULL, 4096, PROT_READ, MAP_SHARED, seg, 0) == MAP_FAILED)
+		return -1;
+	close(seg);
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    (fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC)) < 0)
+		return -1;
+	snprintf(options, sizeof(options), "fd=%d,rootmode=40000,user_id=0,group_id=0", fuse);
+	if (mount("shmfs", dir, "fuse.shmfs", MS_NOSUID | MS_NODEV, options) < 0)
+		return -1;
+	close(fuse); /* the connection dies; the mount stays, in this namespace only */
+	if (mount("tmpfs", "/dev", "tmpfs", 0, "size=64k") < 0 ||
+	    open("/dev/fuse", O_RDWR | O_CREAT, 0600) < 0)
+		return -1;
+	return 0;
+}
+
+static void test_a_file_named_dev_fuse_is_no_daemon(void)
+{
+	char dir[] = "/tmp/pshm-fake-fuse-XXXXXX";
+	const struct pshm_object *o;
+	struct pshm_scan *scan;
+	bool held = false;
+	pid_t child;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	child = test_child_ready(fake_daemon_setup, dir);
+	CU_ASSERT_FATAL(pshm_scan_open(PSHM_KIND_SEGMENT, NULL, &scan, NULL) == 0);
+	o = pshm_scan_find(scan, PSHM_KIND_SEGMENT, "fake-fuse-held");
+	for (size_t i = 0; o && i < o->holder_count; i++)
+		held |= o->holders[i].pid == child;
+	CU_ASSERT_TRUE(held);
+	pshm_scan_free(scan);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	unlink(PSHM_DIR "/fake-fuse-held");
+	CU_ASSERT_EQUAL(rmdir(dir), 0); /* its mount went with its namespace */
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
 		TEST(test_holder_is_who_status_and_stat_say),
 		TEST(test_tmpfs_mounts_of_a_scan_are_a_walks),
 		TEST(test_a_scan_stopped_among_namespaces_times_out),
+		TEST(test_a_file_named_dev_fuse_is_no_daemon),
 		TEST_END,
 	};
 
