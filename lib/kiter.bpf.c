@@ -118,6 +118,7 @@ static __always_inline long inode_of(struct file *f, struct kiter_inode *r)
 {
 	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
 	struct inode *i = BPF_CORE_READ(f, f_inode);
+	struct vfsmount *mnt;
 	struct super_block *sb;
 	unsigned long magic;
 	u32 mode, flags = 0;
@@ -169,6 +170,12 @@ static __always_inline long inode_of(struct file *f, struct kiter_inode *r)
 	r->size = BPF_CORE_READ(i, i_size);
 	r->blocks = BPF_CORE_READ(i, i_blocks);
 	r->blkbits = BPF_CORE_READ(i, i_blkbits);
+	mnt = BPF_CORE_READ(f, f_path.mnt);
+	if (mnt) {
+		struct mount *m = (void *)((char *)mnt - bpf_core_field_offset(struct mount, mnt));
+
+		r->mnt_id = BPF_CORE_READ(m, mnt_id);
+	}
 	times_of(i, r);
 	/* A name is at most NAME_MAX (255) bytes: it fits whole, or could not be read. */
 	n = bpf_probe_read_kernel_str(r->name, sizeof(r->name), BPF_CORE_READ(d, d_name.name));

@@ -126,7 +126,16 @@ struct dentry {
 	struct dentry *d_parent;
 	struct qstr d_name;
 };
+struct vfsmount {
+	struct dentry *mnt_root;
+};
+/* A mount: the vfsmount a path names is one of its fields (container_of). */
+struct mount {
+	struct vfsmount mnt;
+	int mnt_id;
+};
 struct path {
+	struct vfsmount *mnt;
 	struct dentry *dentry;
 };
 struct file {

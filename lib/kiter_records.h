@@ -24,7 +24,7 @@ typedef int64_t kiter_s64;
 #endif
 
 /* Changed with any record's layout: what was loaded must be what is read. */
-#define KITER_VERSION 4
+#define KITER_VERSION 5
 
 #define KITER_TASK 1
 #define KITER_FILE 2
@@ -68,6 +68,8 @@ struct kiter_inode {
 	kiter_s64 atime_sec, mtime_sec, ctime_sec;
 	kiter_u32 atime_nsec, mtime_nsec, ctime_nsec;
 	kiter_u32 blkbits;
+	kiter_s32 mnt_id; /* the mount it was opened or mapped through, as mountinfo numbers it */
+	kiter_u32 pad;
 	char name[KITER_NAME_MAX]; /* the dentry's name, NUL-terminated; the record's end */
 };
 

@@ -113,6 +113,7 @@ struct pshm_scan {
 	struct pshm_scan_options options;
 	bool pidfd_ids; /* a process's ids are its pidfd's, not its status's (process_id.c) */
 	dev_t shm_dev;  /* PSHM_DIR's device */
+	int shm_mnt_id; /* and its mount's id (mountinfo's), 0 when unknown */
 	/* This mount namespace's hugetlbfs mounts: their devices and page sizes. */
 	size_t huge_mount_count;
 	dev_t huge_mount_dev[SCAN_HUGE_MOUNTS_MAX];

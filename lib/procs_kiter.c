@@ -66,8 +66,14 @@ static enum use path_of(const struct pshm_scan *s, const struct kiter_inode *in,
 		return mapping ? USE_NONE : USE_PATH;
 	}
 	if (dev == s->shm_dev) {
-		/* A deleted file's name is its path below /dev/shm; a named one's is never read. */
-		if ((in->flags & KITER_UNLINKED) && (in->flags & (KITER_NESTED | KITER_NAME_CUT)))
+		/*
+		 * The walk knows a file by the path /proc shows: one reached
+		 * through another mount of that file system (a bind mount, a
+		 * layer of an overlay) is its to judge. A deleted file's name
+		 * is its path below /dev/shm; a named one's is never read.
+		 */
+		if (!s->shm_mnt_id || in->mnt_id != s->shm_mnt_id ||
+		    ((in->flags & KITER_UNLINKED) && (in->flags & (KITER_NESTED | KITER_NAME_CUT))))
 			return USE_PROC;
 		snprintf(path, PATH_MAX, PSHM_DIR "/%s%s", in->name, deleted);
 		return USE_PATH;

@@ -11,6 +11,7 @@
  * (objects.c serves it).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,17 @@ static int by_kind_and_name(const void *a, const void *b)
 	return strcmp(x->pub.name, y->pub.name);
 }
 
+/* PSHM_DIR's mount's id (statx, Linux 5.8+), as /proc/PID/mountinfo numbers it: 0 when unknown. */
+static int shm_mount_id(void)
+{
+	struct statx sx;
+
+	if (statx(AT_FDCWD, PSHM_DIR, AT_STATX_DONT_SYNC, STATX_MNT_ID, &sx) < 0 ||
+	    !(sx.stx_mask & STATX_MNT_ID))
+		return 0;
+	return (int)sx.stx_mnt_id;
+}
+
 /* The kernel iterators of scans whose options give none (pshm_set_kernel_iter: the unit tests). */
 static const struct pshm_kernel_iter *default_kernel_iter;
 
@@ -203,6 +215,7 @@ PSHM_EXPORT int pshm_scan_open(unsigned kinds, const struct pshm_scan_options *o
 	s->other_ipc = true;
 	s->pidfd_ids = process_pidfd_usable();
 	s->shm_dev = dir.st_dev;
+	s->shm_mnt_id = shm_mount_id();
 	if (options)
 		s->options = *options;
 	if (!s->options.kernel_iter)
