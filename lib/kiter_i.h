@@ -70,11 +70,12 @@ bool kiter_usable(const struct pshm_scan *s);
 
 /*
  * Adds what every process holds to s, as procs_scan does, from one run
- * of the iterators; /proc only for the few processes whose records
+ * of the iterators and the pids /proc (proc_dir) listed (listed of them,
+ * ascending); /proc only for the few processes whose records
  * cannot say all (a FUSE daemon, a file through the mount, a name cut):
  * 0, -ENOMEM, -E2BIG or -ETIMEDOUT; 1 when they could not be run at all
  * (s unchanged: the caller walks /proc instead).
  */
-int procs_scan_kiter(struct pshm_scan *s);
+int procs_scan_kiter(struct pshm_scan *s, int proc_dir, const long *pids, size_t listed);
 
 #endif /* KITER_I_H */

@@ -22,7 +22,8 @@
 #include "procs_i.h"
 #include "sysv_i.h"
 
-int procs_list(bool skip_self, int proc_dir, long **ret, size_t *ret_count)
+/* The processes, as /proc lists them now: their pids, ascending. */
+static int list_processes(bool skip_self, int proc_dir, long **ret, size_t *ret_count)
 {
 	long self = (long)getpid(), *pids = NULL;
 	size_t count = 0, capacity = 0;
@@ -221,18 +222,19 @@ int procs_scan(struct pshm_scan *s)
 
 	if (proc_dir < 0)
 		return -errno;
-	/* From the kernel's iterators when they may be used and run at all. */
-	if (kiter_usable(s)) {
-		r = procs_scan_kiter(s);
-		if (r <= 0) {
-			close(proc_dir);
-			return r;
-		}
-	}
-	r = procs_list(s->options.skip_self, proc_dir, &pids, &count);
+	r = list_processes(s->options.skip_self, proc_dir, &pids, &count);
 	if (r < 0) {
 		close(proc_dir);
 		return r;
+	}
+	/* From the kernel's iterators when they may be used and run at all. */
+	if (kiter_usable(s)) {
+		r = procs_scan_kiter(s, proc_dir, pids, count);
+		if (r <= 0) {
+			free(pids);
+			close(proc_dir);
+			return r;
+		}
 	}
 	n = workers_for(count);
 	for (size_t i = 0; i < n; i++)
@@ -371,7 +373,7 @@ ssize_t procs_namespaces(const char *type, unsigned long long own, struct scan_n
 	w.proc_dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w.proc_dir < 0)
 		return -errno;
-	r = procs_list(false, w.proc_dir, &pids, &w.count);
+	r = list_processes(false, w.proc_dir, &pids, &w.count);
 	w.pids = pids;
 	w.ns = r == 0 ? malloc((w.count ? w.count : 1) * sizeof(*w.ns)) : NULL;
 	if (r == 0 && !w.ns)

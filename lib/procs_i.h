@@ -31,13 +31,6 @@ int procs_scan(struct pshm_scan *s);
 ssize_t procs_namespaces(const char *type, unsigned long long own, struct scan_namespace *list,
 			 size_t max, uint64_t deadline_ms, bool *ret_partial);
 
-/*
- * The processes, as /proc (proc_dir) lists them now, but the caller with
- * skip_self: their pids, ascending, into *ret (free it). 0, -ENOMEM, or
- * what reading /proc says.
- */
-int procs_list(bool skip_self, int proc_dir, long **ret, size_t *ret_count);
-
 /* Puts every object's holders in process order (descriptors, then mappings by address). */
 void procs_order_holders(struct pshm_scan *s);
 

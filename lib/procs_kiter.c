@@ -22,7 +22,6 @@
 
 #include "kiter_i.h"
 #include "process_i.h"
-#include "procs_i.h"
 #include "sysv_i.h"
 
 #define VM_READ 0x1
@@ -231,29 +230,21 @@ static int by_first_process(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-int procs_scan_kiter(struct pshm_scan *s)
+int procs_scan_kiter(struct pshm_scan *s, int proc_dir, const long *pids, size_t listed)
 {
 	bool need_fds = (s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD)) ||
 			((s->kinds & PSHM_KIND_SYSV) && s->other_ipc && geteuid() == 0);
 	const struct pshm_scan_options *o = &s->options;
-	size_t t = 0, f = 0, v = 0, l = 0, listed = 0;
-	long *pids = NULL;
+	size_t t = 0, f = 0, v = 0, l = 0;
 	struct kiter_run run;
 	long self = (long)getpid();
-	int proc_dir, r = 0;
+	int r = 0;
 
 	r = kiter_run(o->kernel_iter, o, &run);
 	if (r == -ETIMEDOUT)
 		return r;
 	if (r < 0)
 		return 1;
-	proc_dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (proc_dir < 0 || procs_list(o->skip_self, proc_dir, &pids, &listed) < 0) {
-		if (proc_dir >= 0)
-			close(proc_dir);
-		kiter_run_free(&run);
-		return 1;
-	}
 	order(&run);
 	s->kernel_iter_used = true;
 	s->task_cgroups = malloc((run.count[KITER_TASKS] + 1) * sizeof(*s->task_cgroups));
@@ -306,8 +297,6 @@ int procs_scan_kiter(struct pshm_scan *s)
 			 s->kernel_iter_proc_count < sizeof(s->kernel_iter_proc) / sizeof(pid_t))
 			s->kernel_iter_proc[s->kernel_iter_proc_count++] = (pid_t)pid;
 	}
-	free(pids);
-	close(proc_dir);
 	kiter_run_free(&run);
 	/* The mount namespaces in process order, as a walk of /proc meets them. */
 	qsort(s->other_mnts, s->other_mnt_count, sizeof(*s->other_mnts), by_first_process);
