@@ -147,10 +147,14 @@ static __always_inline long inode_of(struct file *f, struct kiter_inode *r)
 	} else if ((mode & S_IFMT) != S_IFREG) {
 		return 0; /* devtmpfs shares tmpfs's magic: its devices are not ours */
 	}
+	mnt = BPF_CORE_READ(f, f_path.mnt);
 	/*
 	 * d_path's " (deleted)". A file of no directory (a memfd, System V,
 	 * shared anonymous memory: alloc_file_pseudo) is its own parent, and
-	 * simple_dname always says it; another is deleted once unhashed.
+	 * simple_dname always says it; another is deleted once unhashed. Its
+	 * name alone is its path in the mount when its parent is the mount's
+	 * root (a mount of a subdirectory has another root than the file
+	 * system's).
 	 */
 	if (BPF_CORE_READ(d, d_parent) == d) {
 		if (d != BPF_CORE_READ(sb, s_root))
@@ -158,7 +162,7 @@ static __always_inline long inode_of(struct file *f, struct kiter_inode *r)
 	} else {
 		if (!BPF_CORE_READ(d, d_hash.pprev))
 			flags |= KITER_UNLINKED;
-		if (BPF_CORE_READ(d, d_parent) != BPF_CORE_READ(sb, s_root))
+		if (!mnt || BPF_CORE_READ(d, d_parent) != BPF_CORE_READ(mnt, mnt_root))
 			flags |= KITER_NESTED;
 	}
 	r->dev = BPF_CORE_READ(sb, s_dev);
@@ -170,7 +174,6 @@ static __always_inline long inode_of(struct file *f, struct kiter_inode *r)
 	r->size = BPF_CORE_READ(i, i_size);
 	r->blocks = BPF_CORE_READ(i, i_blocks);
 	r->blkbits = BPF_CORE_READ(i, i_blkbits);
-	mnt = BPF_CORE_READ(f, f_path.mnt);
 	if (mnt) {
 		struct mount *m = (void *)((char *)mnt - bpf_core_field_offset(struct mount, mnt));
 

@@ -30,7 +30,7 @@ typedef int64_t kiter_s64;
 #define KITER_FILE 2
 #define KITER_VMA 3
 
-/* The file's name is a path's last part only: it is not at its file system's top. */
+/* The file's name is a path's last part only: it is not at the top of its mount. */
 #define KITER_NESTED 0x1
 /* d_path would say " (deleted)": the name is gone. */
 #define KITER_UNLINKED 0x2
