@@ -29,6 +29,17 @@ char LICENSE[] SEC("license") = "GPL";
 #define S_IFREG 0100000
 #define S_IFCHR 0020000
 #define FUSE_DEVICE ((10u << 20) | 229u) /* /dev/fuse, misc 229 */
+/*
+ * What the loader tells the programs of the running kernel (kiter.c):
+ * the f_mode bit of a backing file (FMODE_BACKING moved between
+ * releases, and is no type the kernel's BTF names).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct kiter_config);
+} config SEC(".maps");
 
 /* The iterators' own scratch: one record at a time, per CPU. */
 struct {
@@ -146,6 +157,12 @@ static __always_inline long inode_of(struct file *f, struct kiter_inode *r)
 		return 0;
 	} else if ((mode & S_IFMT) != S_IFREG) {
 		return 0; /* devtmpfs shares tmpfs's magic: its devices are not ours */
+	} else {
+		u32 zero = 0;
+		struct kiter_config *c = bpf_map_lookup_elem(&config, &zero);
+
+		if (c && (BPF_CORE_READ(f, f_mode) & c->backing_mode))
+			flags = KITER_BACKING;
 	}
 	mnt = BPF_CORE_READ(f, f_path.mnt);
 	/*

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -203,6 +204,25 @@ void kiter_run_free(struct kiter_run *run)
 	*run = (struct kiter_run){ 0 };
 }
 
+/*
+ * FMODE_BACKING in the running kernel: a file embedded in a backing file
+ * (FUSE passthrough, overlayfs), whose mappings /proc shows under the path
+ * they were made through. Linux 6.5 brought it at bit 25; 6.14 moved it to
+ * bit 24 (25 is FMODE_NONOTIFY there, set on most files). The check at
+ * load refuses a guess that a memfd answers.
+ */
+static unsigned backing_mode(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return 0;
+	if (major > 6 || (major == 6 && minor >= 14))
+		return 1u << 24;
+	return major == 6 && minor >= 5 ? 1u << 25 : 0;
+}
+
 /* libbpf's own messages: the error returned says what failed. */
 static int quiet(enum libbpf_print_level level, const char *format, va_list args)
 {
@@ -360,6 +380,16 @@ PSHM_EXPORT int pshm_kernel_iter_load(struct pshm_kernel_iter **ret, struct pshm
 	}
 	what = "loading them (CAP_BPF, CAP_PERFMON and the kernel's BTF)";
 	r = bpf_object__load(it->obj);
+	if (r == 0) {
+		struct bpf_map *map = bpf_object__find_map_by_name(it->obj, "config");
+		struct kiter_config config = { .backing_mode = backing_mode() };
+		unsigned zero = 0;
+
+		what = "configuring them";
+		r = map ? bpf_map_update_elem(bpf_map__fd(map), &zero, &config, BPF_ANY) : -ENOENT;
+		if (r < 0 && map)
+			r = -errno;
+	}
 	for (int i = 0; r == 0 && i < KITER_PROGRAMS; i++) {
 		struct bpf_program *prog =
 			bpf_object__find_program_by_name(it->obj, program_names[i]);

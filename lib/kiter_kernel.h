@@ -139,6 +139,7 @@ struct path {
 	struct dentry *dentry;
 };
 struct file {
+	unsigned int f_mode;
 	struct path f_path;
 	struct inode *f_inode;
 };

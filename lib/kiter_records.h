@@ -24,7 +24,7 @@ typedef int64_t kiter_s64;
 #endif
 
 /* Changed with any record's layout: what was loaded must be what is read. */
-#define KITER_VERSION 5
+#define KITER_VERSION 6
 
 #define KITER_TASK 1
 #define KITER_FILE 2
@@ -42,8 +42,18 @@ typedef int64_t kiter_s64;
 #define KITER_FUSE 0x10
 /* The name could not be read. */
 #define KITER_NAME_CUT 0x20
+/*
+ * Maybe a backing file (FUSE passthrough, overlayfs): a mapping of one
+ * shows in /proc/PID/maps under the path it was made through, not its own.
+ */
+#define KITER_BACKING 0x40
 
 #define KITER_NAME_MAX 256
+
+/* What the loader tells the programs (their config map's one entry). */
+struct kiter_config {
+	kiter_u32 backing_mode; /* FMODE_BACKING in this kernel, or 0 when it has none */
+};
 
 struct kiter_task {
 	kiter_u32 kind, size;

@@ -58,6 +58,8 @@ static enum use path_of(const struct pshm_scan *s, const struct kiter_inode *in,
 
 	if (in->flags & KITER_FUSE_DEVICE)
 		return mapping ? USE_NONE : USE_PROC; /* a FUSE daemon's: maybe a shmfs one */
+	if (in->flags & KITER_BACKING)
+		return USE_PROC; /* the walk sees the path it was made through */
 	if (in->flags & KITER_FUSE)
 		return s->options.mount_path && dev == s->options.mount_dev ? USE_PROC : USE_NONE;
 	if (in->flags & KITER_IPC_NS) {
