@@ -64,66 +64,50 @@ static bool map_shm_file(const char *name, bool unlink_it, int prot)
  * mapping of a memfd and of /dev/zero, an executable one, huge pages when
  * the kernel lets it map them unreserved); waits until killed.
  */
-static pid_t hold_every_kind(void)
+static int every_kind_setup(const void *arg)
 {
-	int ready[2];
-	pid_t pid;
-	char c;
+	int shmid = shmget(IPC_PRIVATE, PAGE_BYTES, IPC_CREAT | 0600);
+	bool ok = shmid >= 0 && shmat(shmid, NULL, SHM_RDONLY) != (void *)-1 &&
+		  shmctl(shmid, IPC_RMID, NULL) == 0; /* gone with the child */
+	int fd;
 
-	CU_ASSERT_FATAL(pipe(ready) == 0);
-	fflush(NULL);
-	pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0) {
-		int shmid = shmget(IPC_PRIVATE, PAGE_BYTES, IPC_CREAT | 0600);
-		bool ok = shmid >= 0 && shmat(shmid, NULL, SHM_RDONLY) != (void *)-1 &&
-			  shmctl(shmid, IPC_RMID, NULL) == 0; /* gone with the child */
-		int fd;
+	/* Gone with the test, even one a failed assertion ended. */
+	ok = ok && prctl(PR_SET_PDEATHSIG, SIGKILL) == 0;
+	ok = ok && map_shm_file("query-named", false, PROT_READ | PROT_WRITE);
+	ok = ok && map_shm_file("query-exec", false, PROT_READ | PROT_EXEC);
+	ok = ok && map_shm_file("query-gone", true, PROT_READ);
+	ok = ok && map_shm_file("query-odd (deleted)", false, PROT_READ);
+	ok = ok && map_shm_file("query-odder (deleted)", true, PROT_READ);
+	fd = memfd_create("query\nline", 0);
+	ok = ok && fd >= 0 && ftruncate(fd, 2 * PAGE_BYTES) == 0 &&
+	     map(fd, 2 * PAGE_BYTES, PROT_READ, true) && map(fd, PAGE_BYTES, PROT_READ, false);
+	if (fd >= 0)
+		close(fd); /* named by its mappings alone */
+	fd = memfd_create("query-exec", 0);
+	ok = ok && fd >= 0 && ftruncate(fd, PAGE_BYTES) == 0 &&
+	     map(fd, PAGE_BYTES, PROT_READ | PROT_EXEC, false);
+	ok = ok &&
+	     mmap(NULL, PAGE_BYTES, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0) != MAP_FAILED;
+	ok = ok && map(open("/dev/zero", O_RDONLY | O_CLOEXEC), PAGE_BYTES, PROT_READ, true);
+	ok = ok && map(open("/dev/zero", O_RDONLY | O_CLOEXEC), PAGE_BYTES, PROT_READ, false);
+	/* Huge pages, none of them allocated: only where the kernel maps them so. */
+	fd = memfd_create("query-huge", MFD_HUGETLB);
+	if (fd >= 0 && ftruncate(fd, 2 << 20) == 0)
+		(void)mmap(NULL, 2 << 20, PROT_READ, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (huge_dir[0]) {
+		char file[96];
 
-		/* Gone with the test, even one a failed assertion ended. */
-		ok = ok && prctl(PR_SET_PDEATHSIG, SIGKILL) == 0;
-		ok = ok && map_shm_file("query-named", false, PROT_READ | PROT_WRITE);
-		ok = ok && map_shm_file("query-exec", false, PROT_READ | PROT_EXEC);
-		ok = ok && map_shm_file("query-gone", true, PROT_READ);
-		ok = ok && map_shm_file("query-odd (deleted)", false, PROT_READ);
-		ok = ok && map_shm_file("query-odder (deleted)", true, PROT_READ);
-		fd = memfd_create("query\nline", 0);
-		ok = ok && fd >= 0 && ftruncate(fd, 2 * PAGE_BYTES) == 0 &&
-		     map(fd, 2 * PAGE_BYTES, PROT_READ, true) &&
-		     map(fd, PAGE_BYTES, PROT_READ, false);
-		if (fd >= 0)
-			close(fd); /* named by its mappings alone */
-		fd = memfd_create("query-exec", 0);
-		ok = ok && fd >= 0 && ftruncate(fd, PAGE_BYTES) == 0 &&
-		     map(fd, PAGE_BYTES, PROT_READ | PROT_EXEC, false);
-		ok = ok && mmap(NULL, PAGE_BYTES, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0) !=
-				   MAP_FAILED;
-		ok = ok &&
-		     map(open("/dev/zero", O_RDONLY | O_CLOEXEC), PAGE_BYTES, PROT_READ, true);
-		ok = ok &&
-		     map(open("/dev/zero", O_RDONLY | O_CLOEXEC), PAGE_BYTES, PROT_READ, false);
-		/* Huge pages, none of them allocated: only where the kernel maps them so. */
-		fd = memfd_create("query-huge", MFD_HUGETLB);
+		snprintf(file, sizeof(file), "%s/file", huge_dir);
+		fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd >= 0 && ftruncate(fd, 2 << 20) == 0)
 			(void)mmap(NULL, 2 << 20, PROT_READ, MAP_SHARED | MAP_NORESERVE, fd, 0);
-		if (huge_dir[0]) {
-			char file[96];
-
-			snprintf(file, sizeof(file), "%s/file", huge_dir);
-			fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-			if (fd >= 0 && ftruncate(fd, 2 << 20) == 0)
-				(void)mmap(NULL, 2 << 20, PROT_READ, MAP_SHARED | MAP_NORESERVE, fd,
-					   0);
-		}
-		(void)!write(ready[1], ok ? "y" : "n", 1);
-		pause();
-		_exit(0);
 	}
-	close(ready[1]);
-	CU_ASSERT_FATAL(read(ready[0], &c, 1) == 1);
-	close(ready[0]);
-	CU_ASSERT_EQUAL(c, 'y');
-	return pid;
+	return ok ? 0 : -1;
+}
+
+static pid_t hold_every_kind(void)
+{
+	return test_child_ready(every_kind_setup, NULL);
 }
 
 static void stop(pid_t pid)
