@@ -76,6 +76,7 @@ bool kiter_usable(const struct pshm_scan *s);
  * 0, -ENOMEM, -E2BIG or -ETIMEDOUT; 1 when they could not be run at all
  * (s unchanged: the caller walks /proc instead).
  */
-int procs_scan_kiter(struct pshm_scan *s, int proc_dir, const long *pids, size_t listed);
+int procs_scan_kiter(struct pshm_scan *s, int proc_dir, const long *pids, size_t listed,
+		     bool need_fds);
 
 #endif /* KITER_I_H */

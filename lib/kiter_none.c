@@ -9,7 +9,8 @@ bool kiter_usable(const struct pshm_scan *s)
 	return false;
 }
 
-int procs_scan_kiter(struct pshm_scan *s, int proc_dir, const long *pids, size_t listed)
+int procs_scan_kiter(struct pshm_scan *s, int proc_dir, const long *pids, size_t listed,
+		     bool need_fds)
 {
 	return 1;
 }

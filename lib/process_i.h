@@ -48,6 +48,9 @@ struct process {
  */
 int process_scan(struct pshm_scan *s, int proc_dir, long pid, bool need_fds);
 
+/* The huge page size of a hugetlbfs mount of this namespace's with device dev, or 0 (process_maps.c). */
+unsigned long long process_huge_mount_page(const struct pshm_scan *s, dev_t dev);
+
 /* Adds what p's mappings hold to s (process_maps.c): 0, -ENOMEM, -E2BIG, or -errno. */
 int process_scan_maps(struct pshm_scan *s, struct process *p);
 

@@ -24,8 +24,7 @@
 #define ZERO_PATH "/dev/zero"
 #define ANON_HUGE_PATH "/anon_hugepage" /* MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB */
 
-/* The huge page size of a hugetlbfs mount of this namespace's with device dev, or 0. */
-static unsigned long long huge_mount_page(const struct pshm_scan *s, dev_t dev)
+unsigned long long process_huge_mount_page(const struct pshm_scan *s, dev_t dev)
 {
 	for (size_t i = 0; i < s->huge_mount_count; i++)
 		if (s->huge_mount_dev[i] == dev)
@@ -46,7 +45,7 @@ static unsigned mapping_kind(const struct pshm_scan *s, const char *path, const 
 	if (strncmp(path, PSHM_DIR "/", strlen(PSHM_DIR) + 1) == 0 && dev == s->shm_dev)
 		return process_deleted(path, &len) ? PSHM_KIND_DELETED : PSHM_KIND_SEGMENT;
 	/* A private mapping of one is the process's own memory, not shared. */
-	if (huge_mount_page(s, dev))
+	if (process_huge_mount_page(s, dev))
 		return perms[3] == 's' ? PSHM_KIND_HUGETLB : 0;
 	/* The others live on the kernel's own mounts: a path alone can be anyone's file. */
 	if (!sysv_kernel_device(dev))
@@ -154,7 +153,7 @@ int process_mapping(struct pshm_scan *s, struct process *p, struct pshm_holder *
 		o = objects_of(s, kind, dev, ino, &st);
 		if (!o)
 			return -ENOMEM;
-		o->pub.page_size = kind == PSHM_KIND_HUGETLB ? huge_mount_page(s, dev)
+		o->pub.page_size = kind == PSHM_KIND_HUGETLB ? process_huge_mount_page(s, dev)
 							     : sysv_huge_page_size(dev);
 		o->huge_blocks = o->pub.page_size && inspected;
 		snprintf(opens, sizeof(opens), "/proc/%ld/%s", p->pid, files);
@@ -192,7 +191,7 @@ int process_mapping(struct pshm_scan *s, struct process *p, struct pshm_holder *
  */
 static bool wanted_device(const struct pshm_scan *s, dev_t dev)
 {
-	return dev == s->shm_dev || huge_mount_page(s, dev) || sysv_kernel_device(dev) ||
+	return dev == s->shm_dev || process_huge_mount_page(s, dev) || sysv_kernel_device(dev) ||
 	       (s->options.mount_path && dev == s->options.mount_dev) ||
 	       (s->only && dev == s->only->dev);
 }

@@ -229,12 +229,9 @@ int procs_scan(struct pshm_scan *s)
 	}
 	/* From the kernel's iterators when they may be used and run at all. */
 	if (kiter_usable(s)) {
-		r = procs_scan_kiter(s, proc_dir, pids, count);
-		if (r <= 0) {
-			free(pids);
-			close(proc_dir);
-			return r;
-		}
+		r = procs_scan_kiter(s, proc_dir, pids, count, need_fds);
+		if (r <= 0)
+			goto done;
 	}
 	n = workers_for(count);
 	for (size_t i = 0; i < n; i++)
@@ -278,6 +275,7 @@ int procs_scan(struct pshm_scan *s)
 				r = m;
 		}
 	}
+done:
 	free(pids);
 	close(proc_dir);
 	/* The mount namespaces in process order, as a walk of /proc meets them. */

@@ -37,14 +37,6 @@ static dev_t device_of(const struct kiter_inode *in)
 	return makedev(in->dev >> 20, in->dev & 0xfffff);
 }
 
-static bool huge_mount(const struct pshm_scan *s, dev_t dev)
-{
-	for (size_t i = 0; i < s->huge_mount_count; i++)
-		if (s->huge_mount_dev[i] == dev)
-			return true;
-	return false;
-}
-
 /*
  * The path d_path gives a record's file, as a descriptor's link or a maps
  * line says it, into path (PATH_MAX): USE_PATH; USE_NONE for a file the
@@ -79,7 +71,7 @@ static enum use path_of(const struct pshm_scan *s, const struct kiter_inode *in,
 		snprintf(path, PATH_MAX, PSHM_DIR "/%s%s", in->name, deleted);
 		return USE_PATH;
 	}
-	if (mapping && huge_mount(s, dev))
+	if (mapping && process_huge_mount_page(s, dev))
 		return USE_PROC; /* named by its path in the mount */
 	if (!sysv_kernel_device(dev))
 		return USE_NONE;
@@ -100,10 +92,19 @@ struct records {
  * file a scan reads there): kcmp(2) asks it, without reading anything.
  * Without kcmp, or when pid is gone, the walk tells.
  */
-static bool readable(long pid)
+static bool readable(pid_t self, long pid)
 {
-	return syscall(SYS_kcmp, (pid_t)getpid(), (pid_t)pid, KCMP_VM, 0, 0) >= 0;
+	return syscall(SYS_kcmp, self, (pid_t)pid, KCMP_VM, 0, 0) >= 0;
 }
+
+/* What every process of one scan from the iterators' records shares. */
+struct walk {
+	struct pshm_scan *s;
+	const struct kiter_run *run;
+	pid_t self;
+	unsigned long long ns_per_tick; /* of /proc/PID/stat's start (USER_HZ) */
+	bool need_fds;
+};
 
 /*
  * Whether the records of process t can say all that the walk would read
@@ -111,12 +112,14 @@ static bool readable(long pid)
  * the walk, which counts it as unreadable), they are all of that process
  * (not of a pid reused between two runs), and each names its file.
  */
-static bool records_suffice(const struct pshm_scan *s, const struct kiter_run *run,
-			    const struct kiter_task *t, const struct records *r)
+static bool records_suffice(const struct walk *w, const struct kiter_task *t,
+			    const struct records *r)
 {
+	const struct pshm_scan *s = w->s;
+	const struct kiter_run *run = w->run;
 	char path[PATH_MAX];
 
-	if (!readable(t->pid))
+	if (!readable(w->self, t->pid))
 		return false;
 	for (size_t i = r->file; i < r->file_end; i++)
 		if (kiter_file_at(run, i)->start_boottime != t->start_boottime ||
@@ -130,10 +133,10 @@ static bool records_suffice(const struct pshm_scan *s, const struct kiter_run *r
 }
 
 /* Adds what process t's records r show it holds to s, as process_scan would. */
-static int scan_records(struct pshm_scan *s, const struct kiter_run *run,
-			const struct kiter_task *t, const struct records *r, bool need_fds)
+static int scan_records(const struct walk *w, const struct kiter_task *t, const struct records *r)
 {
-	long ticks = sysconf(_SC_CLK_TCK);
+	struct pshm_scan *s = w->s;
+	const struct kiter_run *run = w->run;
 	struct process p = { .pid = t->pid, .dir = -1, .status_read = true };
 	char path[PATH_MAX], fd_name[16];
 	struct stat st;
@@ -146,12 +149,11 @@ static int scan_records(struct pshm_scan *s, const struct kiter_run *run,
 	p.gids[1] = t->gids[1];
 	p.gids[2] = t->gids[2];
 	process_set_comm(&p, t->comm);
-	p.start_time =
-		ticks > 0 ? t->start_boottime / (1000000000ULL / (unsigned long long)ticks) : 0;
+	p.start_time = w->ns_per_tick ? t->start_boottime / w->ns_per_tick : 0;
 	p.ipc_known = t->ipc_ns != 0;
 	p.ipc_ns = t->ipc_ns;
 	process_note_namespaces(s, p.pid, t->ipc_ns, t->mnt_ns);
-	for (size_t i = r->file; need_fds && e == 0 && i < r->file_end; i++) {
+	for (size_t i = r->file; w->need_fds && e == 0 && i < r->file_end; i++) {
 		const struct kiter_file *f = kiter_file_at(run, i);
 
 		if (path_of(s, &f->inode, false, path) != USE_PATH)
@@ -225,21 +227,18 @@ static void order(struct kiter_run *run)
 			}
 }
 
-static int by_first_process(const void *a, const void *b)
+int procs_scan_kiter(struct pshm_scan *s, int proc_dir, const long *pids, size_t listed,
+		     bool need_fds)
 {
-	const struct scan_namespace *x = a, *y = b;
-
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
-int procs_scan_kiter(struct pshm_scan *s, int proc_dir, const long *pids, size_t listed)
-{
-	bool need_fds = (s->kinds & (PSHM_KIND_SEGMENT | PSHM_KIND_DELETED | PSHM_KIND_MEMFD)) ||
-			((s->kinds & PSHM_KIND_SYSV) && s->other_ipc && geteuid() == 0);
 	const struct pshm_scan_options *o = &s->options;
 	size_t t = 0, f = 0, v = 0, l = 0;
+	long ticks = sysconf(_SC_CLK_TCK);
 	struct kiter_run run;
-	long self = (long)getpid();
+	struct walk w = { .s = s,
+			  .run = &run,
+			  .self = getpid(),
+			  .ns_per_tick = ticks > 0 ? 1000000000ULL / (unsigned long long)ticks : 0,
+			  .need_fds = need_fds };
 	int r = 0;
 
 	r = kiter_run(o->kernel_iter, o, &run);
@@ -289,18 +288,16 @@ int procs_scan_kiter(struct pshm_scan *s, int proc_dir, const long *pids, size_t
 		while (v < run.count[KITER_VMAS] && kiter_vma_at(&run, v)->pid == pid)
 			v++;
 		rec.vma_end = v;
-		if (o->skip_self && pid == self)
+		if (o->skip_self && pid == w.self)
 			continue;
 		if (o->stop && o->stop(o->stop_ctx))
 			r = -ETIMEDOUT;
-		else if (task && records_suffice(s, &run, task, &rec))
-			r = scan_records(s, &run, task, &rec, need_fds);
+		else if (task && records_suffice(&w, task, &rec))
+			r = scan_records(&w, task, &rec);
 		else if ((r = process_scan(s, proc_dir, pid, need_fds)) == 0 &&
 			 s->kernel_iter_proc_count < sizeof(s->kernel_iter_proc) / sizeof(pid_t))
 			s->kernel_iter_proc[s->kernel_iter_proc_count++] = (pid_t)pid;
 	}
 	kiter_run_free(&run);
-	/* The mount namespaces in process order, as a walk of /proc meets them. */
-	qsort(s->other_mnts, s->other_mnt_count, sizeof(*s->other_mnts), by_first_process);
 	return r;
 }
